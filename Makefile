@@ -1,0 +1,31 @@
+# The two set-up commands of the README: `make run` and `make test`.
+# Both create .venv and install the package on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)  ## everything on this machine: simulators, worker(s), producers, Flower
+	$(BIN)/toky-ghl run
+
+test: $(STAMP)  ## lint, then every test (needs a Redis; scripts/ensure-redis starts one)
+	scripts/ensure-redis
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(BIN)/python bench/ratelimit.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,11 @@
+"""Sub-commands of ``toky-ghl``: one module each, with ``register(subparsers)``.
+
+Each module's ``register`` adds its parser and sets ``func`` (a callable taking
+the parsed ``argparse.Namespace`` and returning an exit status). Modules are
+imported only when the CLI starts, and each imports its heavy dependencies
+inside its ``func``, so ``toky-ghl --help`` stays fast.
+"""
+
+COMMAND_MODULES = [
+    # Add a module path here when you add a command.
+]

@@ -1,0 +1,9 @@
+"""Errors shared by every part of toky-ghl (the GHL and Toky clients have their own)."""
+
+
+class TokyGhlError(Exception):
+    """Root of the errors raised by toky-ghl's own code (not the API clients)."""
+
+
+class ConfigError(TokyGhlError):
+    """A setting, the field map or a command line is wrong; the message names it."""

@@ -1,0 +1,231 @@
+"""One settings object, read once from the environment and validated.
+
+Every environment variable the product reads is declared here and nowhere else
+(no ``os.environ`` reads scattered through modules). A bad value raises
+``ConfigError`` naming the variable and what it expects; ``toky-ghl`` turns that
+into a one-line message and exit status 2.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from functools import lru_cache
+from urllib.parse import urlparse
+
+from toky_ghl.errors import ConfigError
+
+KNOWN_SCOPES = frozenset(
+    {
+        "contacts.readonly",
+        "contacts.write",
+        "calendars.readonly",
+        "calendars.write",
+        "calendars/events.readonly",
+        "calendars/events.write",
+        "locations.readonly",
+        "locations/customFields.readonly",
+        "locations/customFields.write",
+        "users.readonly",
+    }
+)
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.0) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be 1/0, true/false, yes/no or on/off, got {raw!r}")
+
+
+def _url(env: Mapping[str, str], name: str, default: str, schemes: tuple[str, ...]) -> str:
+    raw = env.get(name, "").strip() or default
+    parsed = urlparse(raw)
+    if parsed.scheme not in schemes or not (parsed.netloc or parsed.path):
+        raise ConfigError(
+            f"{name} must be a URL starting with {' or '.join(s + '://' for s in schemes)}, "
+            f"got {raw!r}"
+        )
+    return raw.rstrip("/") if parsed.scheme.startswith("http") else raw
+
+
+def _secret(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name, "").strip()
+    return raw or None
+
+
+def _scopes(env: Mapping[str, str], name: str, default: str) -> frozenset[str]:
+    raw = env.get(name, "").strip() or default
+    scopes = frozenset(raw.replace(",", " ").split())
+    unknown = sorted(s for s in scopes if s not in KNOWN_SCOPES)
+    if unknown:
+        raise ConfigError(
+            f"{name} has unknown scope(s) {', '.join(unknown)}; "
+            f"known scopes: {' '.join(sorted(KNOWN_SCOPES))}"
+        )
+    return scopes
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with units in the names.
+
+    Secrets are kept out of ``repr`` so that printing the settings, or a
+    traceback that shows them, never reveals a token.
+    """
+
+    redis_url: str = "redis://localhost:6379/0"
+    redis_url_set: bool = False
+    ghl_api_base: str = "https://services.leadconnectorhq.com"
+    ghl_token: str | None = field(default=None, repr=False)
+    ghl_location_id: str | None = None
+    ghl_scopes: frozenset[str] = frozenset({"contacts.readonly"})
+    ghl_calendar_id: str | None = None
+    ghl_rate_limit_max: int = 100
+    ghl_rate_limit_interval_ms: int = 10_000
+    ghl_rate_limit_daily: int = 200_000
+    ghl_connect_timeout_s: float = 5.0
+    ghl_read_timeout_s: float = 30.0
+    ghl_retry_max_attempts: int = 8
+    ghl_backoff_base_ms: int = 500
+    ghl_backoff_cap_ms: int = 60_000
+    toky_api_base: str = "https://api.toky.co/v1"
+    toky_api_key: str | None = field(default=None, repr=False)
+    toky_poll_interval_s: float = 30.0
+    toky_backfill_since: str | None = None
+    followup_due_minutes: int = 60
+    field_map: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
+    webhook_max_body_bytes: int = 262_144
+    flower_basic_auth: str | None = field(default=None, repr=False)
+    visibility_timeout_s: int = 1800
+    rate_wait_inline_max_ms: int = 2000
+    log_level: str = "INFO"
+    key_prefix: str = "tokyghl"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        log_level = (env.get("LOG_LEVEL", "").strip() or "INFO").upper()
+        if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ConfigError(
+                f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got {log_level!r}"
+            )
+        followup = _int(env, "FOLLOWUP_DUE_MINUTES", 60, minimum=0)
+        settings = cls(
+            redis_url=_url(
+                env, "REDIS_URL", "redis://localhost:6379/0", ("redis", "rediss", "unix")
+            ),
+            redis_url_set=bool(env.get("REDIS_URL", "").strip()),
+            ghl_api_base=_url(
+                env, "GHL_API_BASE", "https://services.leadconnectorhq.com", ("http", "https")
+            ),
+            ghl_token=_secret(env, "GHL_TOKEN"),
+            ghl_location_id=env.get("GHL_LOCATION_ID", "").strip() or None,
+            ghl_scopes=_scopes(env, "GHL_SCOPES", "contacts.readonly"),
+            ghl_calendar_id=env.get("GHL_CALENDAR_ID", "").strip() or None,
+            ghl_rate_limit_max=_int(env, "GHL_RATE_LIMIT_MAX", 100, minimum=1),
+            ghl_rate_limit_interval_ms=_int(env, "GHL_RATE_LIMIT_INTERVAL_MS", 10_000, minimum=1),
+            ghl_rate_limit_daily=_int(env, "GHL_RATE_LIMIT_DAILY", 200_000, minimum=1),
+            ghl_connect_timeout_s=_float(env, "GHL_CONNECT_TIMEOUT_S", 5.0, minimum=0.1),
+            ghl_read_timeout_s=_float(env, "GHL_READ_TIMEOUT_S", 30.0, minimum=0.1),
+            ghl_retry_max_attempts=_int(env, "GHL_RETRY_MAX_ATTEMPTS", 8, minimum=1),
+            ghl_backoff_base_ms=_int(env, "GHL_BACKOFF_BASE_MS", 500, minimum=1),
+            ghl_backoff_cap_ms=_int(env, "GHL_BACKOFF_CAP_MS", 60_000, minimum=1),
+            toky_api_base=_url(env, "TOKY_API_BASE", "https://api.toky.co/v1", ("http", "https")),
+            toky_api_key=_secret(env, "TOKY_API_KEY"),
+            toky_poll_interval_s=_float(env, "TOKY_POLL_INTERVAL_S", 30.0, minimum=1.0),
+            toky_backfill_since=env.get("TOKY_BACKFILL_SINCE", "").strip() or None,
+            followup_due_minutes=followup,
+            field_map=env.get("FIELD_MAP", "").strip() or None,
+            webhook_secret=_secret(env, "WEBHOOK_SECRET"),
+            webhook_max_body_bytes=_int(env, "WEBHOOK_MAX_BODY_BYTES", 262_144, minimum=1024),
+            flower_basic_auth=_secret(env, "FLOWER_BASIC_AUTH"),
+            visibility_timeout_s=_int(env, "CELERY_VISIBILITY_TIMEOUT_S", 1800, minimum=10),
+            rate_wait_inline_max_ms=_int(env, "RATE_WAIT_INLINE_MAX_MS", 2000, minimum=0),
+            log_level=log_level,
+            key_prefix=env.get("TOKY_GHL_KEY_PREFIX", "").strip() or "tokyghl",
+        )
+        settings._check_consistency()
+        return settings
+
+    def _check_consistency(self) -> None:
+        if self.ghl_backoff_cap_ms < self.ghl_backoff_base_ms:
+            raise ConfigError(
+                f"GHL_BACKOFF_CAP_MS ({self.ghl_backoff_cap_ms}) must not be below "
+                f"GHL_BACKOFF_BASE_MS ({self.ghl_backoff_base_ms})"
+            )
+        # Celery re-delivers any unacknowledged task older than the visibility
+        # timeout; every countdown we schedule must stay far below it.
+        if self.max_countdown_s * 4 > self.visibility_timeout_s:
+            raise ConfigError(
+                f"CELERY_VISIBILITY_TIMEOUT_S ({self.visibility_timeout_s}) must be at least four "
+                f"times the longest retry countdown ({self.max_countdown_s} s, from "
+                f"GHL_BACKOFF_CAP_MS / GHL_RATE_LIMIT_INTERVAL_MS)"
+            )
+        if self.flower_basic_auth and ":" not in self.flower_basic_auth:
+            raise ConfigError("FLOWER_BASIC_AUTH must be user:password (the value has no ':')")
+
+    @property
+    def max_countdown_s(self) -> int:
+        """The longest countdown a retry may be scheduled with, in seconds."""
+        longest_ms = max(self.ghl_backoff_cap_ms, self.ghl_rate_limit_interval_ms)
+        return max(1, -(-longest_ms // 1000))
+
+    def require(self, *names: str) -> None:
+        """Raise ``ConfigError`` naming every listed variable that is not set.
+
+        ``names`` are environment-variable names, e.g. ``"GHL_TOKEN"``.
+        """
+        missing = [n for n in names if getattr(self, n.lower(), None) in (None, "")]
+        if missing:
+            raise ConfigError(f"{', '.join(missing)} must be set (see README, Configuration)")
+
+    def public_dict(self) -> dict[str, object]:
+        """The settings with every secret replaced by ``"***"`` (or None when unset)."""
+        out: dict[str, object] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not f.repr:
+                value = "***" if value else None
+            elif isinstance(value, frozenset):
+                value = " ".join(sorted(value))
+            out[f.name] = value
+        return out
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once. Tests call ``get_settings.cache_clear()``."""
+    return Settings.from_env()
