@@ -1,0 +1,81 @@
+"""Scope table and the check made before any GHL request."""
+
+from __future__ import annotations
+
+import pytest
+
+from worker.ghl.errors import GhlScopeError
+from worker.ghl.scopes import check_scope, has_scope, required_scope
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "scope"),
+    [
+        ("GET", "/contacts/abc", "contacts.readonly"),
+        ("GET", "/contacts/", "contacts.readonly"),
+        ("GET", "/contacts/abc/tasks/t1", "contacts.readonly"),
+        ("GET", "/contacts/abc/appointments", "contacts.readonly"),
+        ("GET", "/contacts/search/duplicate?locationId=x", "contacts.readonly"),
+        ("GET", "/contacts/business/b1", "contacts.readonly"),
+        ("POST", "/contacts/search", "contacts.readonly"),
+        ("post", "/contacts/search/", "contacts.readonly"),
+        ("POST", "/contacts/", "contacts.write"),
+        ("POST", "/contacts/upsert", "contacts.write"),
+        ("PUT", "/contacts/abc", "contacts.write"),
+        ("DELETE", "/contacts/abc", "contacts.write"),
+        ("POST", "/contacts/abc/tags", "contacts.write"),
+        ("DELETE", "/contacts/abc/tags", "contacts.write"),
+        ("PUT", "/contacts/abc/tasks/t1/completed", "contacts.write"),
+        ("POST", "/contacts/abc/notes", "contacts.write"),
+        ("GET", "/calendars/events/appointments/e1", "calendars/events.readonly"),
+        ("POST", "/calendars/events/appointments", "calendars/events.write"),
+        ("PUT", "/calendars/events/appointments/e1", "calendars/events.write"),
+        ("GET", "/calendars/", "calendars.readonly"),
+        ("GET", "/users/", "users.readonly"),
+        ("GET", "/locations/loc1/customFields", "locations/customFields.readonly"),
+    ],
+)
+def test_required_scope_follows_the_table(method, path, scope):
+    assert required_scope(method, path) == scope
+
+
+def test_unknown_path_is_refused_rather_than_unchecked():
+    with pytest.raises(ValueError, match="no GHL scope is known for GET /opportunities/x"):
+        required_scope("GET", "/opportunities/x")
+
+
+def test_a_contacts_lookalike_prefix_is_not_contacts():
+    with pytest.raises(ValueError):
+        required_scope("GET", "/contactsfoo")
+
+
+@pytest.mark.parametrize(
+    ("granted", "scope", "ok"),
+    [
+        ({"contacts.write"}, "contacts.readonly", True),
+        ({"contacts.readonly"}, "contacts.write", False),
+        ({"calendars/events.write"}, "calendars/events.readonly", True),
+        ({"calendars.write"}, "calendars/events.readonly", False),
+        ({"users.readonly"}, "users.readonly", True),
+        (set(), "users.readonly", False),
+    ],
+)
+def test_a_write_scope_implies_its_readonly_twin_only(granted, scope, ok):
+    assert has_scope(granted, scope) is ok
+
+
+def test_check_scope_returns_the_scope_when_granted():
+    assert check_scope({"contacts.write"}, "GET", "/contacts/a") == "contacts.readonly"
+
+
+def test_check_scope_raises_naming_the_missing_scope_and_the_call():
+    # Given read-only scopes
+    granted = frozenset({"contacts.readonly"})
+    # When checking an appointment write
+    with pytest.raises(GhlScopeError) as info:
+        check_scope(granted, "post", "/calendars/events/appointments?x=1")
+    # Then the missing scope and the call are named
+    assert info.value.scope == "calendars/events.write"
+    assert str(info.value) == (
+        "GHL_SCOPES lacks calendars/events.write, needed for POST /calendars/events/appointments")
+    assert (info.value.method, info.value.path) == ("POST", "/calendars/events/appointments")

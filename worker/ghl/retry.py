@@ -1,0 +1,132 @@
+"""When to retry a GHL call and how long to wait: small pure functions and a policy value.
+
+Randomness (``rand``) and the clock (``now_s``, ``sleep``) are injected so tests
+pin them. ``attempt`` is 0-based everywhere: the index of the attempt that just
+failed (Celery's ``self.request.retries``), so the first retry waits about
+``base_ms``.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from worker.ghl.errors import GhlConnectionError, GhlError, GhlRateLimitedError, GhlServerError
+from worker.ghl.headers import retry_after_ms
+
+__all__ = ["RetryPolicy", "backoff_ms", "call_with_retries", "is_retryable", "retry_after_ms",
+           "wait_ms"]
+
+T = TypeVar("T")
+
+_MAX_EXPONENT = 62  # 2**62 ms is far past any cap; keeps the maths on small ints
+
+
+def is_retryable(error: BaseException) -> bool:
+    """True for 429, 5xx and connection errors; False for everything else.
+
+    400/401/403/404/422 and scope errors are answers that will not change by
+    waiting: they go to the dead-letter store (401: after one token refresh).
+    """
+    return isinstance(error, GhlRateLimitedError | GhlServerError | GhlConnectionError)
+
+
+def backoff_ms(
+    attempt: int, *, base_ms: int, cap_ms: int, rand: Callable[[], float] = random.random
+) -> int:
+    """Exponential backoff with FULL jitter: ``rand() * min(cap_ms, base_ms * 2**attempt)``.
+
+    ``rand`` returns a float in [0, 1); the result is in [0, cap_ms].
+    """
+    ceiling = min(cap_ms, base_ms * 2 ** min(max(attempt, 0), _MAX_EXPONENT))
+    return max(0, min(cap_ms, int(rand() * ceiling)))
+
+
+def wait_ms(
+    error: BaseException,
+    attempt: int,
+    *,
+    base_ms: int,
+    cap_ms: int,
+    rand: Callable[[], float] = random.random,
+) -> int:
+    """How long to wait before retrying after ``error``, in ms, never above ``cap_ms``.
+
+    429 (or a long wait asked by the local limiter): ``retry_after_ms`` when
+    known, else the server's window (``interval_ms``), else backoff. Anything
+    else: backoff with full jitter. A server hint above ``cap_ms`` is cut to
+    ``cap_ms`` (countdowns must stay far below the broker's visibility timeout);
+    the next attempt then meets the limiter again.
+    """
+    if isinstance(error, GhlRateLimitedError):
+        for hint in (error.retry_after_ms, error.interval_ms):
+            if hint is not None:
+                return max(0, min(cap_ms, hint))
+    return backoff_ms(attempt, base_ms=base_ms, cap_ms=cap_ms, rand=rand)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Retry policy as a value.
+
+    ``max_attempts``: total attempts including the first (1 means never retry).
+    ``base_ms``: the first backoff ceiling; ``cap_ms``: the longest wait.
+    """
+
+    max_attempts: int = 8
+    base_ms: int = 500
+    cap_ms: int = 60_000
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {self.max_attempts}")
+        if self.base_ms < 0 or self.cap_ms < self.base_ms:
+            raise ValueError(
+                f"need 0 <= base_ms <= cap_ms, got base_ms={self.base_ms}, cap_ms={self.cap_ms}"
+            )
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> RetryPolicy:
+        """From ``ghl_retry_max_attempts``, ``ghl_backoff_base_ms``, ``ghl_backoff_cap_ms``."""
+        return cls(
+            max_attempts=settings.ghl_retry_max_attempts,
+            base_ms=settings.ghl_backoff_base_ms,
+            cap_ms=settings.ghl_backoff_cap_ms,
+        )
+
+    def should_retry(self, error: BaseException, attempt: int) -> bool:
+        """True when ``error`` is retryable and attempt ``attempt`` (0-based) was not the last."""
+        return is_retryable(error) and attempt + 1 < self.max_attempts
+
+    def wait_ms(
+        self, error: BaseException, attempt: int, rand: Callable[[], float] = random.random
+    ) -> int:
+        """The wait before the retry that follows failed attempt ``attempt``, in ms."""
+        return wait_ms(error, attempt, base_ms=self.base_ms, cap_ms=self.cap_ms, rand=rand)
+
+
+def call_with_retries(
+    fn: Callable[[], T],
+    policy: RetryPolicy,
+    *,
+    sleep: Callable[[float], Any] = time.sleep,
+    rand: Callable[[], float] = random.random,
+) -> T:
+    """Call ``fn`` until it returns, retrying retryable ``GhlError`` s as ``policy`` says.
+
+    For the CLI and benchmarks only: the worker retries through Celery instead of
+    sleeping in a worker slot. Non-retryable errors, and the last retryable one,
+    are raised unchanged; exceptions that are not ``GhlError`` are never caught.
+    """
+    attempt = 0
+    while True:
+        try:
+            return fn()
+        except GhlError as error:
+            if not policy.should_retry(error, attempt):
+                raise
+            sleep(policy.wait_ms(error, attempt, rand=rand) / 1000)
+            attempt += 1

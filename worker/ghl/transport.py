@@ -1,0 +1,214 @@
+"""One GHL HTTP call: scope check, shared limiter, ONE attempt, error mapping, debug log.
+
+``GhlTransport`` is the base of ``GhlClient``; it knows nothing of endpoints.
+There is no retry loop here: the caller decides (``worker.ghl.retry``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from toky_ghl.logs import get_logger, register_secrets
+from worker.ghl.errors import (
+    GhlAuthError,
+    GhlConnectionError,
+    GhlError,
+    GhlRateLimitedError,
+    error_from_exception,
+    error_from_response,
+)
+from worker.ghl.scopes import check_scope
+
+log = get_logger(__name__)
+
+CONTACTS_VERSION = "2021-07-28"  # contacts and users APIs (official spec's Version enum)
+CALENDARS_VERSION = "2021-04-15"  # calendars API, appointments included
+POOL_MAXSIZE = 32
+
+
+class Grant(Protocol):
+    ok: bool
+    wait_ms: int
+
+
+class Limiter(Protocol):
+    """The shared rate limiter's interface (``worker/ratelimit/``)."""
+
+    def acquire(self, location_id: str) -> Grant: ...
+    def release(self, grant: Grant) -> None: ...
+    def observe(self, location_id: str, headers: Mapping[str, str]) -> None: ...
+
+
+TokenSource = str | Callable[[], str | None]
+
+
+def segment(value: Any, what: str) -> str:
+    """``value`` quoted as ONE path segment; an empty id would address another endpoint."""
+    text = "" if value is None else str(value).strip()
+    if not text:
+        raise ValueError(f"{what} must be a non-empty id, got {value!r}")
+    return quote(text, safe="")
+
+
+def new_session() -> requests.Session:
+    """A session whose pool keeps up to ``POOL_MAXSIZE`` connections per host, no retries."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_MAXSIZE, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+class GhlTransport:
+    """Sends single GHL requests for one location. See ``GhlClient`` for the arguments."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        token: TokenSource | None,
+        location_id: str | None,
+        scopes: Iterable[str],
+        limiter: Limiter | None = None,
+        session: requests.Session | None = None,
+        connect_timeout_s: float = 5.0,
+        read_timeout_s: float = 30.0,
+        max_inline_wait_ms: int = 2000,
+        sleep: Callable[[float], Any] = time.sleep,
+    ) -> None:
+        if not base_url:
+            raise ValueError("GHL base URL is missing: set GHL_API_BASE")
+        if token is None or (isinstance(token, str) and not token.strip()):
+            raise ValueError(
+                "GHL token is missing: set GHL_TOKEN to the sub-account's OAuth access "
+                "token or Private Integration Token"
+            )
+        if not (location_id or "").strip():
+            raise ValueError("GHL location id is missing: set GHL_LOCATION_ID (the sub-account id)")
+        if isinstance(token, str):
+            fixed = token.strip()
+            register_secrets([fixed])
+            self._token_source: Callable[[], str | None] = lambda: fixed
+        else:
+            self._token_source = token
+        self.base_url = base_url.rstrip("/")
+        self.location_id = location_id.strip()
+        self.scopes = frozenset(scopes)
+        self._limiter = limiter
+        self._session = session or new_session()
+        self._timeout_s = (connect_timeout_s, read_timeout_s)
+        self._max_inline_wait_ms = max_inline_wait_ms
+        self._sleep = sleep
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(base_url={self.base_url!r}, "
+            f"location_id={self.location_id!r}, scopes={sorted(self.scopes)!r})"
+        )
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        expect: str | None = None,
+        unwrap: bool = True,
+    ) -> Any:
+        """One request; the parsed body, or its ``expect`` key (checked present).
+
+        ``unwrap=False`` checks ``expect`` is there but returns the whole body.
+        Raises ``GhlError`` (and ``ValueError`` for a path no scope rule knows).
+        """
+        method = method.upper()
+        check_scope(self.scopes, method, path)
+        headers = self._headers(method, path)
+        grant = self._acquire(method, path)
+        started = time.monotonic()
+        try:
+            response = self._session.request(
+                method, self.base_url + path, headers=headers, timeout=self._timeout_s,
+                params={k: v for k, v in (params or {}).items() if v is not None} or None,
+                json=json,
+            )
+        except requests.RequestException as exc:
+            log.debug("ghl.request", method=method, path=path, status=None,
+                      elapsed_ms=_ms_since(started), error=type(exc).__name__)
+            raise error_from_exception(exc, method, path) from exc
+        finally:
+            if grant is not None:
+                self._limiter.release(grant)
+        if self._limiter is not None:
+            self._limiter.observe(self.location_id, response.headers)
+        log.debug("ghl.request", method=method, path=path, status=response.status_code,
+                  elapsed_ms=_ms_since(started))
+        if not 200 <= response.status_code < 300:
+            raise error_from_response(response, method, path)
+        body = _parse(response, method, path, expect)
+        return body[expect] if expect is not None and unwrap else body
+
+    def _headers(self, method: str, path: str) -> dict[str, str]:
+        token = (self._token_source() or "").strip()
+        if not token:
+            raise GhlAuthError(
+                "no GHL token available (the token source returned nothing); "
+                "set or refresh GHL_TOKEN", method=method, path=path,
+            )
+        register_secrets([token])
+        version = CALENDARS_VERSION if path.startswith("/calendars/") else CONTACTS_VERSION
+        return {
+            "Authorization": f"Bearer {token}",
+            "Version": version,
+            "Accept": "application/json",
+        }
+
+    def _acquire(self, method: str, path: str) -> Grant | None:
+        """A limiter grant; waits inline up to ``max_inline_wait_ms`` in total, else raises."""
+        if self._limiter is None:
+            return None
+        waited_ms = 0
+        while True:
+            grant = self._limiter.acquire(self.location_id)
+            if grant.ok:
+                return grant
+            wait = max(1, int(grant.wait_ms))
+            if waited_ms + wait > self._max_inline_wait_ms:
+                raise GhlRateLimitedError(
+                    f"the shared rate limiter asks to wait {wait} ms for location "
+                    f"{self.location_id}", retry_after_ms=wait, from_server=False,
+                    method=method, path=path,
+                )
+            self._sleep(wait / 1000)
+            waited_ms += wait
+
+
+def _ms_since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _parse(response: requests.Response, method: str, path: str, expect: str | None) -> Any:
+    if not response.content.strip():
+        body = None
+    else:
+        try:
+            body = response.json()
+        except ValueError:
+            raise GhlConnectionError(
+                f"unreadable answer (HTTP {response.status_code}, not JSON)", maybe_sent=True,
+                status=response.status_code, method=method, path=path, headers=response.headers,
+            ) from None
+    if expect is None:
+        return body
+    if not isinstance(body, dict) or expect not in body:
+        raise GhlError(
+            f"unexpected answer: no {expect!r} in the body", status=response.status_code,
+            method=method, path=path, body=body, headers=response.headers,
+        )
+    return body
