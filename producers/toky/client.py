@@ -1,0 +1,259 @@
+"""The Toky REST client: auth, retries, pagination and one method per resource.
+
+Paths and field names come from ``paths`` (where the unconfirmed ones are
+flagged). The key travels only in the ``X-Toky-Key`` header: it is never
+logged, never in an error and never sent to another host than ``base_url``'s.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from producers.toky import paths, retry
+from producers.toky.errors import (
+    TokyError,
+    TokyNotFoundError,
+    error_for_exception,
+    error_for_response,
+)
+from producers.toky.filters import created_between
+from toky_ghl.errors import ConfigError
+from toky_ghl.logs import get_logger, register_secrets
+
+log = get_logger(__name__)
+Moment = date | datetime
+
+
+def pooled_session(pool_maxsize: int = 10) -> requests.Session:
+    """A session keeping up to ``pool_maxsize`` connections open per host, no hidden retries."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool_maxsize, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+class TokyClient:
+    """A Toky API client.
+
+    ``timeout_s``: (connect, read) seconds per attempt. ``max_attempts``: tries
+    per request, the first included (1: no retry). ``backoff_base_ms`` /
+    ``backoff_cap_ms``: full-jitter backoff, doubling from the base, never above
+    the cap (a ``Retry-After`` hint is honoured up to the cap too). ``sleep``
+    takes seconds; ``rand`` returns a float in [0, 1).
+    """
+
+    def __init__(
+        self, *, base_url: str, api_key: str, session: requests.Session | None = None,
+        timeout_s: float | tuple[float, float] = (5, 30), max_attempts: int = 5,
+        backoff_base_ms: int = 500, backoff_cap_ms: int = 30_000,
+        sleep: Callable[[float], None] = time.sleep, rand: Callable[[], float] = random.random,
+    ) -> None:
+        if not api_key:
+            raise ConfigError("TOKY_API_KEY must be set")
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
+        register_secrets([api_key])
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._session = session or pooled_session()
+        self._timeout_s = timeout_s
+        self._max_attempts = max_attempts
+        self._base_ms = backoff_base_ms
+        self._cap_ms = backoff_cap_ms
+        self._sleep = sleep
+        self._rand = rand
+
+    @classmethod
+    def from_settings(cls, settings: Any, **kwargs: Any) -> TokyClient:
+        """A client for ``settings.toky_api_base`` with ``settings.toky_api_key``."""
+        if not settings.toky_api_key:
+            raise ConfigError("TOKY_API_KEY must be set")
+        return cls(base_url=settings.toky_api_base, api_key=settings.toky_api_key, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"TokyClient(base_url={self.base_url!r})"
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> TokyClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transport ---------------------------------------------------------
+
+    def request(self, method: str, path: str, *, params: dict | None = None,
+                json: Any = None) -> Any:
+        """Send ``method path`` (retrying what is safe) and return the JSON answer (None: empty).
+
+        ``path`` is relative to ``base_url`` (``/cdrs``) or an absolute URL of
+        Toky's own (a ``next`` link), which is always sent to ``base_url``'s host.
+        """
+        url = self._url(path, params)
+        shown = url[len(self.base_url):] if url.startswith(self.base_url) else url
+        attempt = 1
+        while True:
+            try:
+                return self._send_once(method, url, shown, json)
+            except TokyError as error:
+                if attempt >= self._max_attempts or not retry.should_retry(error, method):
+                    raise
+                wait_ms = retry.wait_ms(
+                    error, attempt, base_ms=self._base_ms, cap_ms=self._cap_ms, rand=self._rand
+                )
+                log.warning("toky.retry", method=method, path=shown, attempt=attempt,
+                            status=error.status, error=type(error).__name__, wait_ms=wait_ms)
+                self._sleep(wait_ms / 1000)
+                attempt += 1
+
+    def _send_once(self, method: str, url: str, shown: str, json: Any) -> Any:
+        headers = {paths.API_KEY_HEADER: self._api_key, "Accept": "application/json"}
+        try:
+            response = self._session.request(
+                method, url, headers=headers, json=json, timeout=self._timeout_s
+            )
+        except requests.RequestException as exc:
+            raise error_for_exception(
+                exc, method=method, path=shown, secret=self._api_key
+            ) from None
+        if not response.ok:
+            hint_s = retry.parse_retry_after_s(response.headers.get("Retry-After"),
+                                               now_s=time.time())
+            raise error_for_response(response, method=method, path=shown,
+                                     secret=self._api_key, retry_after_s=hint_s)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise TokyError("Toky answered with a body that is not JSON",
+                            status=response.status_code, method=method, path=shown) from None
+
+    def _url(self, path: str, params: dict | None) -> str:
+        if path.startswith(("http://", "https://")):
+            # Never send the key elsewhere: keep Toky's path and query, our scheme and host.
+            base, link = urlsplit(self.base_url), urlsplit(path)
+            url = urlunsplit((base.scheme, base.netloc, link.path, link.query, ""))
+        else:
+            url = self.base_url + path
+        if params:
+            url += ("&" if "?" in url else "?") + urlencode(params)
+        return url
+
+    # -- pagination --------------------------------------------------------
+
+    def iter_pages(self, path: str, params: dict | None = None) -> Iterator[dict]:
+        """Each page of a list, as ``{"count", "next", "results"}``, following ``next`` until null.
+
+        A bare JSON list is taken as one page. An empty page ends the walk even
+        if it names a ``next`` (so a faulty server cannot loop us forever).
+        """
+        url: str | None = self._url(path, params)
+        seen: set[str] = set()
+        while url:
+            seen.add(url)
+            page = _as_page(self.request("GET", url), path)
+            yield page
+            link = page.get(paths.PAGE_NEXT_KEY)
+            more = link and page[paths.PAGE_RESULTS_KEY]
+            url = self._url(urljoin(url, link), None) if more else None
+            if url in seen:
+                raise TokyError(f"Toky's next link repeats a page: {link}", method="GET", path=path)
+
+    def iter_results(self, path: str, *, params: dict | None = None,
+                     page_size: int = paths.MAX_PAGE_SIZE) -> Iterator[dict]:
+        """Every row of a list, page by page; ``page_size`` is capped at 500 (Toky's maximum)."""
+        if page_size < 1:
+            raise ValueError(f"page_size must be at least 1, got {page_size}")
+        query = {"limit": min(page_size, paths.MAX_PAGE_SIZE), "offset": 0, **(params or {})}
+        for page in self.iter_pages(path, query):
+            yield from page[paths.PAGE_RESULTS_KEY]
+
+    # -- resources ---------------------------------------------------------
+
+    def agents(self) -> list[dict]:
+        """Every agent of the account."""
+        return list(self.iter_results(paths.AGENTS))
+
+    def cdrs(self, *, since: Moment | None = None, until: Moment | None = None,
+             page_size: int = paths.MAX_PAGE_SIZE) -> Iterator[dict]:
+        """Call records, newest first, created in [since, until] (GMT; None: open end)."""
+        return self.iter_results(paths.CDRS, params=_date_filter(since, until),
+                                 page_size=page_size)
+
+    def recording_url(self, callid: str) -> str | None:
+        """The public URL of a call's recording; None when the call has none."""
+        try:
+            body = self.request("GET", paths.recording_path(callid))
+        except TokyNotFoundError:
+            return None
+        url = body.get(paths.RECORDING_URL_KEY) if isinstance(body, dict) else None
+        return url or None
+
+    def sms(self, *, since: Moment | None = None, until: Moment | None = None,
+            page_size: int = paths.MAX_PAGE_SIZE) -> Iterator[dict]:
+        """SMS messages, newest first, created in [since, until] (GMT; None: open end)."""
+        return self.iter_results(paths.SMS, params=_date_filter(since, until),
+                                 page_size=page_size)
+
+    def voicemails(self, *, page_size: int = paths.MAX_PAGE_SIZE) -> Iterator[dict]:
+        """Voicemails, newest first."""
+        return self.iter_results(paths.VOICEMAILS, page_size=page_size)
+
+    def contacts(self, *, page_size: int = paths.MAX_PAGE_SIZE) -> Iterator[dict]:
+        """Every contact of the phone directory."""
+        return self.iter_results(paths.CONTACTS, page_size=page_size)
+
+    def get_contact(self, phone: str) -> dict | None:
+        """The contact with this E.164 phone; None when there is none."""
+        try:
+            return self.request("GET", paths.contact_path(phone))
+        except TokyNotFoundError:
+            return None
+
+    def create_contact(self, payload: dict) -> dict:
+        """Create a contact (``phone`` required); TokyConflictError if the phone is taken."""
+        return self.request("POST", paths.CONTACTS, json=payload) or {}
+
+    def update_contact(self, phone: str, payload: dict) -> dict:
+        """Change the contact with this phone; TokyNotFoundError if there is none."""
+        return self.request("PUT", paths.contact_path(phone), json=payload) or {}
+
+    def webhooks(self) -> list[dict]:
+        """Every registered webhook."""
+        return list(self.iter_results(paths.WEBHOOKS))
+
+    def register_webhook(self, event: str, hook_url: str) -> dict:
+        """Have Toky POST ``event`` to ``hook_url``; returns Toky's answer (``{"id": ...}``)."""
+        body = {paths.WEBHOOK_EVENT_KEY: event, paths.WEBHOOK_URL_KEY: hook_url}
+        return self.request("POST", paths.WEBHOOKS, json=body) or {}
+
+    def delete_webhook(self, hook_id: str | int) -> None:
+        """Remove a webhook by the id ``register_webhook`` returned."""
+        self.request("DELETE", paths.webhook_path(hook_id))
+
+
+def _date_filter(since: Moment | None, until: Moment | None) -> dict | None:
+    if since is None and until is None:
+        return None
+    return {paths.FILTER_PARAM: created_between(since, until)}
+
+
+def _as_page(body: Any, path: str) -> dict:
+    if isinstance(body, list):
+        return {paths.PAGE_COUNT_KEY: len(body), paths.PAGE_NEXT_KEY: None,
+                paths.PAGE_RESULTS_KEY: body}
+    if isinstance(body, dict) and isinstance(body.get(paths.PAGE_RESULTS_KEY), list):
+        return body
+    raise TokyError("Toky's answer is not a list page (no 'results' list)", method="GET", path=path)

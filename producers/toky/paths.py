@@ -1,0 +1,102 @@
+"""Every Toky path, header and field name the client and the simulator use.
+
+Source: ../shared/reference/toky-api.md. Items the reference marks UNCONFIRMED
+(and our own assumptions where it says nothing) are flagged here and only here,
+so that a correction is a one-line change that the client and the simulator
+both pick up.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+#: Auth header; its name comes from several working third-party clients.
+API_KEY_HEADER = "X-Toky-Key"
+
+#: Largest page Toky serves (``limit`` query parameter).
+MAX_PAGE_SIZE = 500
+
+# Lists: envelope ``{"count": <rows in this page>, "next": <URL or null>, "results": [...]}``.
+PAGE_COUNT_KEY = "count"
+PAGE_NEXT_KEY = "next"
+PAGE_RESULTS_KEY = "results"
+
+# Date filter on history lists: ``(created_at >= 2017-06-01) AND (created_at <= 2017-06-02)``.
+FILTER_PARAM = "filter"
+FILTER_FIELD = "created_at"
+FILTER_DATE_FORMAT = "%Y-%m-%d"
+#: ASSUMPTION: the reference shows only dates in the filter; we send a full
+#: timestamp, in the form Toky shows times in ("2017-07-05 21:46:44", GMT).
+FILTER_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+#: How Toky shows times in CDRs: GMT, no zone suffix.
+TOKY_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+# Confirmed paths.
+AGENTS = "/agents"
+CDRS = "/cdrs"
+WEBHOOKS = "/webhooks"  # POST confirmed; GET list from third-party code.
+
+
+def recording_path(callid: str) -> str:
+    """GET → the public URL of a call's recording (confirmed path)."""
+    return f"/recordings/{quote(str(callid), safe='')}"
+
+
+#: UNCONFIRMED: the key of the URL in the /recordings/{callid} answer.
+RECORDING_URL_KEY = "url"
+
+#: UNCONFIRMED: SMS history path.
+SMS = "/sms"
+#: UNCONFIRMED: voicemail list path.
+VOICEMAILS = "/voicemails"
+#: UNCONFIRMED: contact list / create path (the capability is confirmed).
+CONTACTS = "/contacts"
+
+
+def contact_path(phone: str) -> str:
+    """UNCONFIRMED: GET / PUT one contact by its E.164 phone (``+`` sent as ``%2B``)."""
+    return f"{CONTACTS}/{quote(phone, safe='')}"
+
+
+def webhook_path(hook_id: str | int) -> str:
+    """DELETE one webhook (from third-party code, not Toky's docs)."""
+    return f"{WEBHOOKS}/{quote(str(hook_id), safe='')}"
+
+
+# Webhook registration body (from third-party code) and its answer ``{"id"}``.
+WEBHOOK_EVENT_KEY = "event"
+WEBHOOK_URL_KEY = "hook_url"
+WEBHOOK_ID_KEY = "id"
+WEBHOOK_EVENTS = (
+    "new_call",
+    "inbound_call_answered",
+    "inbound_call_ended",
+    "outbound_call",
+    "outbound_call_ended",
+    "new_voicemail",
+    "new_sms",
+)
+
+#: CDR fields (confirmed); values arrive as strings.
+CDR_FIELDS = (
+    "id", "callid", "direction", "from", "to_number", "received_on_number", "init_dt",
+    "start_time", "end_time", "duration", "agent_id", "disposition_code", "web_call",
+)
+#: ASSUMPTION: what ``filter=(created_at ...)`` compares on a CDR.
+CDR_CREATED_KEY = "init_dt"
+# ASSUMPTION (the simulator's): a CDR's ``agent_id`` holds the agent's email.
+
+#: Contact fields (confirmed); ``phone`` is unique and is the contact's identity.
+CONTACT_FIELDS = ("contact_name", "phone", "email", "city", "country_code")
+#: Agent fields (confirmed); ``is_admin`` is a string ("false").
+AGENT_FIELDS = (
+    "email", "fullname", "phone_number", "timezone", "is_admin", "created_at", "last_update",
+    "extra_data",
+)
+
+#: UNCONFIRMED (undocumented): SMS row fields, named like the webhook payloads.
+SMS_FIELDS = ("id", "direction", "from_number", "to_number", "text", "date", "agent")
+SMS_CREATED_KEY = "date"
+#: UNCONFIRMED (undocumented): voicemail row fields, named like the webhook payloads.
+VOICEMAIL_FIELDS = ("id", "from_number", "to_number", "date", "duration", "record_url", "agent")
+VOICEMAIL_CREATED_KEY = "date"

@@ -1,0 +1,74 @@
+"""Admin routes of the Toky simulator (``/_sim/...``, no auth): inspect, reset, add records.
+
+POST bodies are the keyword arguments of the matching ``TokySim`` helper, e.g.
+``POST /_sim/calls {"from_number": "+15125550101", "to_number": "+15125550000",
+"disposition_code": 487}``. Faults: ``POST /_sim/faults {"path": "/cdrs",
+"status": 503, "times": 2, "retry_after_s": 1}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Blueprint, jsonify, request
+
+from toky_ghl.sim.toky.demo import seed_demo
+from toky_ghl.sim.toky.state import SimError, TokySim
+
+
+def _kwargs() -> dict:
+    body = request.get_json(silent=True)
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise SimError(400, "the body must be a JSON object of keyword arguments")
+    return body
+
+
+def _call(helper: Callable, *args: object) -> dict:
+    try:
+        return helper(*args, **_kwargs())
+    except TypeError as exc:  # a missing or unknown keyword argument
+        raise SimError(400, str(exc)) from None
+
+
+def admin_blueprint(sim: TokySim) -> Blueprint:
+    admin = Blueprint("toky_sim_admin", __name__, url_prefix="/_sim")
+    adders = {
+        "agents": sim.add_agent, "calls": sim.add_call, "sms": sim.add_sms,
+        "voicemails": sim.add_voicemail, "contacts": sim.add_contact,
+    }
+
+    @admin.get("/state")
+    def state():
+        return jsonify(sim.snapshot())
+
+    @admin.get("/stats")
+    def stats():
+        return jsonify(sim.stats())
+
+    @admin.post("/reset")
+    def reset():
+        sim.reset()
+        return jsonify({"reset": True})
+
+    @admin.post("/seed-demo")
+    def seed():
+        return jsonify(seed_demo(sim))
+
+    @admin.post("/<kind>")
+    def add(kind: str):
+        if kind not in adders:
+            raise SimError(404, f"no such record kind: {kind} (known: {', '.join(adders)})")
+        return jsonify(_call(adders[kind])), 201
+
+    @admin.put("/contacts/<phone>")
+    def update_contact(phone: str):
+        return jsonify(_call(sim.update_contact, phone))
+
+    @admin.post("/faults")
+    def faults():
+        _call(sim.fail_next)
+        return jsonify({"armed": True}), 201
+
+    return admin

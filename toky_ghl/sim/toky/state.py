@@ -1,0 +1,244 @@
+"""The Toky simulator's in-memory account: agents, calls, SMS, voicemails, contacts, webhooks.
+
+Thread-safe (one lock); every read returns copies. Rows hold Toky's field names
+(from ``producers.toky.paths``) with string values, as Toky sends them.
+Times are GMT strings like "2017-07-05 21:46:44".
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import re
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from producers.toky import paths
+from toky_ghl.sim.toky.faults import Fault, Faults
+
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+Moment = datetime | str | None
+
+
+class SimError(Exception):
+    """A request the simulator refuses: ``status`` and a message for ``{"error": ...}``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def toky_time(moment: datetime) -> str:
+    """``moment`` in GMT as Toky writes it (a naive datetime is taken as GMT)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime(paths.TOKY_TIME_FORMAT)
+
+
+class TokySim:
+    """One Toky account in memory; ``clock`` returns the current time (aware, UTC)."""
+
+    def __init__(self, *, api_key: str = "toky-sim-key",
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.api_key = api_key
+        self._clock = clock
+        self._lock = threading.RLock()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every record, webhook, fault and request count (the key stays)."""
+        with self._lock:
+            self._ids = itertools.count(1)
+            self._rows: dict[str, list[dict]] = {"agents": [], "cdrs": [], "sms": [],
+                                                 "voicemails": []}
+            self._contacts: dict[str, dict] = {}
+            self._webhooks: dict[str, dict] = {}
+            self._recordings: dict[str, str] = {}
+            self.faults = Faults()
+            self._requests: Counter[str] = Counter()
+
+    def _time(self, moment: Moment) -> str:
+        """``moment`` (None: now) as a Toky time string; a string must already be one."""
+        if moment is None:
+            return toky_time(self._clock())
+        if isinstance(moment, datetime):
+            return toky_time(moment)
+        try:
+            return toky_time(datetime.strptime(moment, paths.TOKY_TIME_FORMAT))
+        except (TypeError, ValueError):
+            message = f"time must look like 2017-07-05 21:46:44, got {moment!r}"
+            raise SimError(400, message) from None
+
+    def _add(self, kind: str, row: dict) -> dict:
+        with self._lock:
+            self._rows[kind].append(row)
+            return copy.deepcopy(row)
+
+    # -- records (test and demo helpers) ------------------------------------
+
+    def add_agent(self, *, email: str, fullname: str = "", phone_number: str = "",
+                  timezone: str = "America/Chicago", is_admin: bool = False,
+                  created_at: Moment = None) -> dict:
+        created = self._time(created_at)
+        return self._add("agents", {
+            "email": email, "fullname": fullname, "phone_number": phone_number,
+            "timezone": timezone, "is_admin": "true" if is_admin else "false",
+            "created_at": created, "last_update": created, "extra_data": {},
+        })
+
+    def add_call(self, *, from_number: str, to_number: str, direction: str = "inbound",
+                 disposition_code: int | str = 200, duration_s: int | None = None,
+                 agent: str = "", init_dt: Moment = None, ring_s: int = 5,
+                 received_on_number: str | None = None, callid: str | None = None,
+                 web_call: bool = False, recording_url: str | None = None) -> dict:
+        """A CDR. ``agent``: the agent's email (our assumption for ``agent_id``).
+
+        Answered (200): ``start_time`` = ``init_dt`` + ``ring_s``, ``duration_s``
+        default 60. Otherwise ``start_time`` is "" and the duration "0".
+        """
+        if direction not in ("inbound", "outbound"):
+            raise SimError(400, f"direction must be inbound or outbound, got {direction!r}")
+        init = datetime.strptime(self._time(init_dt), paths.TOKY_TIME_FORMAT)  # naive GMT
+        answered = str(disposition_code) == "200"
+        duration = (60 if duration_s is None else duration_s) if answered else 0
+        start = init + timedelta(seconds=ring_s)
+        row = {
+            "id": str(next(self._ids)), "callid": callid or str(uuid.uuid4()),
+            "direction": direction, "from": from_number, "to_number": to_number,
+            "received_on_number": (received_on_number if received_on_number is not None
+                                   else to_number if direction == "inbound" else ""),
+            "init_dt": toky_time(init), "start_time": toky_time(start) if answered else "",
+            "end_time": toky_time(start + timedelta(seconds=duration)),
+            "duration": str(duration), "agent_id": agent,
+            "disposition_code": str(disposition_code), "web_call": "yes" if web_call else "no",
+        }
+        with self._lock:
+            if recording_url:
+                self._recordings[row["callid"]] = recording_url
+            return self._add("cdrs", row)
+
+    def add_sms(self, *, from_number: str, to_number: str, text: str,
+                direction: str = "inbound", agent: str = "", date: Moment = None) -> dict:
+        return self._add("sms", {
+            "id": str(next(self._ids)), "direction": direction, "from_number": from_number,
+            "to_number": to_number, "text": text, "date": self._time(date), "agent": agent,
+        })
+
+    def add_voicemail(self, *, from_number: str, to_number: str, duration_s: int = 20,
+                      record_url: str = "", agent: str = "", date: Moment = None) -> dict:
+        return self._add("voicemails", {
+            "id": str(next(self._ids)), "from_number": from_number, "to_number": to_number,
+            "date": self._time(date), "duration": str(duration_s), "record_url": record_url,
+            "agent": agent,
+        })
+
+    def add_contact(self, *, phone: str, contact_name: str = "", email: str = "",
+                    city: str = "", country_code: str = "") -> dict:
+        """A directory contact; SimError 409 if the phone is taken, 400 if not E.164."""
+        if not E164.match(phone or ""):
+            raise SimError(400, f"phone must be E.164 (+15125550101), got {phone!r}")
+        contact = {"contact_name": contact_name, "phone": phone, "email": email,
+                   "city": city, "country_code": country_code}
+        with self._lock:
+            if phone in self._contacts:
+                raise SimError(409, f"a contact with phone {phone} already exists")
+            self._contacts[phone] = contact
+            return dict(contact)
+
+    def update_contact(self, phone: str, **changes: str) -> dict:
+        """Change a contact's fields; SimError 404 if none, 400 on an unknown or identity field."""
+        unknown = sorted(set(changes) - set(paths.CONTACT_FIELDS))
+        if unknown:
+            raise SimError(400, f"unknown contact field(s): {', '.join(unknown)}")
+        if changes.get("phone", phone) != phone:
+            raise SimError(400, "phone is the contact's identity and cannot change")
+        with self._lock:
+            if phone not in self._contacts:
+                raise SimError(404, f"no contact with phone {phone}")
+            self._contacts[phone].update(changes)
+            return dict(self._contacts[phone])
+
+    # -- reads ---------------------------------------------------------------
+
+    def rows(self, kind: str, created_key: str | None = None) -> list[dict]:
+        """Copies of ``kind`` (agents, cdrs, sms, voicemails), newest first.
+
+        Newest by ``created_key`` (default: insertion order), ties broken by insertion.
+        """
+        with self._lock:
+            rows = copy.deepcopy(self._rows[kind])
+        ordered = list(enumerate(rows))
+        ordered.sort(key=lambda pair: (pair[1][created_key] if created_key else "", pair[0]),
+                     reverse=True)
+        return [row for _, row in ordered]
+
+    def contacts(self) -> list[dict]:
+        """Copies of every contact, newest first."""
+        with self._lock:
+            return [dict(c) for c in reversed(self._contacts.values())]
+
+    def contact(self, phone: str) -> dict | None:
+        with self._lock:
+            found = self._contacts.get(phone)
+            return dict(found) if found else None
+
+    def recording_url(self, callid: str) -> str | None:
+        with self._lock:
+            return self._recordings.get(callid)
+
+    # -- webhooks --------------------------------------------------------------
+
+    def add_webhook(self, event: str, hook_url: str) -> dict:
+        if event not in paths.WEBHOOK_EVENTS:
+            known = ", ".join(paths.WEBHOOK_EVENTS)
+            raise SimError(400, f"unknown event {event!r}; known: {known}")
+        if not str(hook_url).startswith(("http://", "https://")):
+            raise SimError(400, f"hook_url must be an http(s) URL, got {hook_url!r}")
+        with self._lock:
+            hook = {paths.WEBHOOK_ID_KEY: str(next(self._ids)), paths.WEBHOOK_EVENT_KEY: event,
+                    paths.WEBHOOK_URL_KEY: hook_url}
+            self._webhooks[hook["id"]] = hook
+            return dict(hook)
+
+    def webhooks(self) -> list[dict]:
+        with self._lock:
+            return [dict(h) for h in reversed(self._webhooks.values())]
+
+    def delete_webhook(self, hook_id: str) -> None:
+        with self._lock:
+            if self._webhooks.pop(str(hook_id), None) is None:
+                raise SimError(404, f"no webhook with id {hook_id}")
+
+    # -- faults and statistics ---------------------------------------------------
+
+    def fail_next(self, path: str, status: int, *, times: int = 1,
+                  retry_after_s: float | None = None) -> None:
+        """Answer the next ``times`` requests of API ``path`` (e.g. "/cdrs") with ``status``."""
+        with self._lock:
+            self.faults.arm(Fault(path, status, times, retry_after_s))
+
+    def count_request(self, path: str) -> None:
+        with self._lock:
+            self._requests[path] += 1
+
+    def stats(self) -> dict:
+        """Requests served per path (as requested, e.g. "/v1/cdrs")."""
+        with self._lock:
+            return {"requests": dict(self._requests)}
+
+    def snapshot(self) -> dict:
+        """Everything the simulator holds, for /_sim/state."""
+        with self._lock:
+            return {
+                "agents": self.rows("agents", "created_at"),
+                "cdrs": self.rows("cdrs", paths.CDR_CREATED_KEY),
+                "sms": self.rows("sms", paths.SMS_CREATED_KEY),
+                "voicemails": self.rows("voicemails", paths.VOICEMAIL_CREATED_KEY),
+                "contacts": self.contacts(),
+                "webhooks": self.webhooks(),
+                "recordings": dict(self._recordings),
+            }
