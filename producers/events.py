@@ -1,0 +1,149 @@
+"""Events: validation against the contract, and the names operators and the worker use.
+
+``validate_event`` is the one gate: producers call it before queueing, the
+worker calls it again before applying. An accepted event is a plain ``dict``
+(JSON primitives only) in canonical form: phones E.164, ``occurred_at`` the
+original string (known to parse, with its zone), unknown fields kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from marshmallow import ValidationError
+
+from producers.phones import normalize_phone
+from producers.schemas import DATA_SCHEMAS, EVENT_TYPES, Envelope
+from toky_ghl.errors import TokyGhlError
+
+__all__ = [
+    "DATA_SCHEMAS",
+    "EVENT_TYPES",
+    "Event",
+    "InvalidEvent",
+    "event_id_for",
+    "event_label",
+    "object_key",
+    "validate_event",
+]
+
+#: An accepted event: ``{"id", "type", "occurred_at", "data", ...}``.
+Event = dict[str, Any]
+
+_ENVELOPE = Envelope()
+_DATA = {event_type: schema() for event_type, schema in DATA_SCHEMAS.items()}
+
+#: Per type family: the kind of Toky object and the ``data`` field that identifies it.
+_OBJECT_ID_FIELD = {
+    "contact": "phone",
+    "call": "callid",
+    "voicemail": "id",
+    "sms": "id",
+    "task": "task_id",
+    "note": "note_id",
+    "appointment": "appointment_id",
+}
+
+
+class InvalidEvent(TokyGhlError, ValueError):
+    """An event that does not match the contract; ``reason`` names the field(s)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _flatten(messages: Any, path: str) -> Iterator[str]:
+    """marshmallow's nested error messages as ``"data.tags[1]: must not be empty"`` lines."""
+    if isinstance(messages, dict):
+        for name, inner in messages.items():
+            if isinstance(name, int):
+                inner_path = f"{path}[{name}]"
+            elif name == "_schema":
+                inner_path = path or "event"
+            else:
+                inner_path = f"{path}.{name}" if path else str(name)
+            yield from _flatten(inner, inner_path)
+    elif isinstance(messages, list):
+        for message in messages:
+            yield from _flatten(message, path)
+    else:
+        yield f"{path}: {messages}"
+
+
+def validate_event(obj: Any) -> Event:
+    """The event ``obj`` (a decoded JSON object) accepted in canonical form.
+
+    Raises ``InvalidEvent`` whose reason names every bad field, e.g.
+    ``"data.phone: not a valid phone number '(415) 555-01' for region US"``.
+    """
+    if not isinstance(obj, Mapping):
+        raise InvalidEvent(f"event: must be a JSON object, got {type(obj).__name__}")
+    problems: list[str] = []
+    try:
+        envelope = _ENVELOPE.load(obj)
+    except ValidationError as exc:
+        problems.extend(_flatten(exc.messages, ""))
+        envelope = None
+    event_type = obj.get("type")
+    data_schema = _DATA.get(event_type) if isinstance(event_type, str) else None
+    data = obj.get("data")
+    if data_schema is not None and isinstance(data, Mapping):
+        try:
+            data = data_schema.load(data)
+        except ValidationError as exc:
+            problems.extend(_flatten(exc.messages, "data"))
+    if problems or envelope is None:
+        raise InvalidEvent("; ".join(problems))
+    event: Event = {
+        "id": envelope["id"],
+        "type": envelope["type"],
+        "occurred_at": envelope["occurred_at"],
+        "data": data,
+    }
+    event.update((k, v) for k, v in envelope.items() if k not in event)
+    return event
+
+
+def object_key(event: Mapping[str, Any]) -> str:
+    """The Toky object an accepted event is about: ``"call:<callid>"``, ``"contact:+1…"``.
+
+    The worker keeps the applied version per object key ("latest wins").
+    """
+    kind = event["type"].split(".", 1)[0]
+    return f"{kind}:{event['data'][_OBJECT_ID_FIELD[kind]]}"
+
+
+def event_label(event: Mapping[str, Any]) -> str:
+    """A short, PII-free label for operators: ``"call.ended call:8c1e5d02… evt=s-004"``.
+
+    Long object ids are cut to 8 characters; a contact's phone shows only its
+    last 4 digits.
+    """
+    kind, _, object_id = object_key(event).partition(":")
+    if kind == "contact":
+        short = "…" + object_id[-4:]
+    elif len(object_id) > 12:
+        short = object_id[:8] + "…"
+    else:
+        short = object_id
+    return f"{event['type']} {kind}:{short} evt={event['id']}"
+
+
+def event_id_for(kind: str, *parts: object, region: str | None = None) -> str:
+    """The event id every producer derives from Toky's own id (contract, section 4).
+
+    ``event_id_for("call", callid)`` → ``"call-<callid>"``; likewise ``"voicemail"``
+    and ``"sms"`` with Toky's id; ``event_id_for("contact", phone, version)`` →
+    ``"contact-+14155550134-<version>"`` (the phone normalised to E.164, with
+    ``region`` for a number written without its country prefix).
+    """
+    arity = {"call": 1, "voicemail": 1, "sms": 1, "contact": 2}
+    if kind not in arity:
+        raise ValueError(f"unknown event id kind {kind!r}; known: {', '.join(arity)}")
+    if len(parts) != arity[kind] or any(p is None or str(p).strip() == "" for p in parts):
+        raise ValueError(f"event id of kind {kind!r} needs {arity[kind]} non-empty part(s)")
+    if kind == "contact":
+        parts = (normalize_phone(str(parts[0]), region), parts[1])
+    return "-".join((kind, *(str(p) for p in parts)))

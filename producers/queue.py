@@ -1,0 +1,124 @@
+"""Queue accepted events for the worker: in batches, one round trip each, deduplicated by id.
+
+Each event becomes a Celery task message for ``APPLY_EVENT_TASK`` with args
+``[event]``, pushed onto the Redis list of the Celery queue, where the worker's
+kombu Redis transport pops it (``BRPOP``, so ``LPUSH`` keeps first-in first-out).
+The queue is the Redis key itself: a broker ``global_keyprefix`` is not applied.
+
+One Lua script call per batch: for each event whose ``<prefix>:queued:<id>``
+marker is absent, ``LPUSH`` its message and set the marker (``SET … EX <ttl>``;
+atomic inside the script, so the same as ``SET NX`` first). An event is never
+marked without being queued, and the same id queued twice is queued once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+from producers.celery_message import default_origin, task_message
+from producers.events import Event, event_label
+from toky_ghl.constants import APPLY_EVENT_TASK, EVENT_ID_TTL_S, EVENTS_QUEUE
+
+# KEYS[1]: the queue list; KEYS[2..]: each event's "queued" marker.
+# ARGV[1]: marker TTL (s); ARGV[2]: "once" (skip events already marked) or
+# "always"; ARGV[3..]: each event's message. Returns 1 (queued) / 0 (repeat) per event.
+# The message is pushed before its marker is set: if the push fails (the queue
+# key holds another type), the event is not marked and a re-run queues it.
+_PUBLISH_LUA = """
+local ttl, mode = ARGV[1], ARGV[2]
+local flags = {}
+for i = 2, #KEYS do
+  local fresh = mode ~= 'once' or redis.call('EXISTS', KEYS[i]) == 0
+  if fresh then
+    redis.call('LPUSH', KEYS[1], ARGV[i + 1])
+    redis.call('SET', KEYS[i], '1', 'EX', ttl)
+  end
+  flags[i - 1] = fresh and 1 or 0
+end
+return flags
+"""
+
+DEFAULT_BATCH_SIZE = 500
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What one ``publish`` did: counts, and the event ids in each group, in order."""
+
+    queued: int = 0
+    repeats: int = 0
+    queued_ids: tuple[str, ...] = ()
+    repeat_ids: tuple[str, ...] = ()
+
+
+def _batches(items: Iterable[Event], size: int) -> Iterator[list[Event]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+class EventPublisher:
+    """Publishes accepted events (from ``validate_event``) to the Celery queue.
+
+    ``redis_client``: a ``redis.Redis`` on the broker. ``key_prefix``: prefix of
+    the ``queued`` markers. ``queue``: the Celery queue (its Redis list).
+    ``batch_size``: events per Lua call. ``ttl_s``: how long an id is remembered.
+    """
+
+    def __init__(
+        self,
+        redis_client: Any,
+        *,
+        key_prefix: str = "tokyghl",
+        queue: str = EVENTS_QUEUE,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        ttl_s: int = EVENT_ID_TTL_S,
+        task_name: str = APPLY_EVENT_TASK,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.queue = queue
+        self.key_prefix = key_prefix
+        self.batch_size = batch_size
+        self.ttl_s = ttl_s
+        self.task_name = task_name
+        self.origin = default_origin()
+        self._script = redis_client.register_script(_PUBLISH_LUA)
+
+    def queued_key(self, event_id: str) -> str:
+        """The Redis key that marks ``event_id`` as queued."""
+        return f"{self.key_prefix}:queued:{event_id}"
+
+    def message_for(self, event: Event) -> str:
+        """The Celery task message for ``event``; ``argsrepr`` is its PII-free label."""
+        return task_message(
+            self.task_name, [event], queue=self.queue,
+            argsrepr=event_label(event), origin=self.origin,
+        )
+
+    def publish(self, events: Iterable[Event]) -> PublishResult:
+        """Queue every event whose id was not queued before; the others are repeats."""
+        queued_ids: list[str] = []
+        repeat_ids: list[str] = []
+        for batch in _batches(events, self.batch_size):
+            flags = self._push(batch, mode="once")
+            for event, flag in zip(batch, flags, strict=True):
+                (queued_ids if flag else repeat_ids).append(event["id"])
+        return PublishResult(len(queued_ids), len(repeat_ids), tuple(queued_ids), tuple(repeat_ids))
+
+    def publish_one(self, event: Event) -> bool:
+        """Queue one event: True when queued, False when its id was already queued."""
+        return bool(self._push([event], mode="once")[0])
+
+    def republish(self, events: Iterable[Event]) -> int:
+        """Queue events even if their ids were queued before (dead-letter replay); the count."""
+        batches = _batches(events, self.batch_size)
+        return sum(len(self._push(batch, mode="always")) for batch in batches)
+
+    def _push(self, batch: list[Event], *, mode: str) -> list[int]:
+        keys = [self.queue, *(self.queued_key(event["id"]) for event in batch)]
+        args = [self.ttl_s, mode, *(self.message_for(event) for event in batch)]
+        return [int(flag) for flag in self._script(keys=keys, args=args)]

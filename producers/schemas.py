@@ -1,0 +1,172 @@
+"""The schema of every event type's ``data``, exactly as the contract's table.
+
+Unknown extra fields are allowed and kept (the field map may map them).
+Optional fields may be ``null`` (Toky's "not set").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import INCLUDE, Schema
+from marshmallow.validate import Length
+
+from producers.fields import (
+    Choice,
+    CountryCode,
+    Email,
+    Flag,
+    Mapping,
+    NonNegativeNumber,
+    Phone,
+    Tags,
+    Text,
+    Timestamp,
+)
+
+
+def required(field_class: type, *args: Any, **kwargs: Any) -> Any:
+    return field_class(*args, required=True, **kwargs)
+
+
+def optional(field_class: type, *args: Any, **kwargs: Any) -> Any:
+    return field_class(*args, allow_none=True, **kwargs)
+
+
+class TokyData(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+
+class ContactData(TokyData):
+    phone = required(Phone)
+    contact_name = optional(Text, non_empty=False)
+    email = optional(Email, non_empty=False)
+    city = optional(Text, non_empty=False)
+    country_code = optional(CountryCode)
+    tags = optional(Tags)
+
+
+class ContactRef(TokyData):
+    phone = required(Phone)
+
+
+class ContactTags(ContactRef):
+    tags = required(Tags)
+
+
+class CallData(TokyData):
+    callid = required(Text)
+    direction = required(Choice, ("inbound", "outbound"))
+    state = required(Choice, ("completed", "missed", "unsuccessful"))
+    from_number = optional(Phone)
+    to_number = optional(Phone)
+    duration = optional(NonNegativeNumber)
+    date = optional(Timestamp)
+    agent = optional(Text, non_empty=False)
+    agent_name = optional(Text, non_empty=False)
+    record_url = optional(Text, non_empty=False)
+    contact_name = optional(Text, non_empty=False)
+    contact_email = optional(Email, non_empty=False)
+
+
+class VoicemailData(TokyData):
+    id = required(Text)
+    from_number = required(Phone)
+    to_number = optional(Phone)
+    date = optional(Timestamp)
+    duration = optional(NonNegativeNumber)
+    record_url = optional(Text, non_empty=False)
+    agent = optional(Text, non_empty=False)
+
+
+class SmsData(TokyData):
+    id = required(Text)
+    from_number = required(Phone)
+    to_number = required(Phone)
+    text = required(Text, non_empty=False)
+    date = optional(Timestamp)
+    agent = optional(Text, non_empty=False)
+
+
+class TaskRef(TokyData):
+    task_id = required(Text)
+    phone = required(Phone)
+
+
+class TaskData(TaskRef):
+    title = optional(Text, non_empty=False)
+    body = optional(Text, non_empty=False)
+    due_date = optional(Timestamp)
+    completed = optional(Flag)
+    assignee = optional(Text, non_empty=False)
+
+
+class TaskCompleted(TaskRef):
+    completed = Flag(load_default=True)
+
+
+class NoteRef(TokyData):
+    note_id = required(Text)
+    phone = required(Phone)
+
+
+class NoteData(NoteRef):
+    body = required(Text)
+    agent = optional(Text, non_empty=False)
+
+
+class AppointmentRef(TokyData):
+    appointment_id = required(Text)
+    phone = required(Phone)
+
+
+class AppointmentData(AppointmentRef):
+    start = required(Timestamp)
+    end = optional(Timestamp)
+    title = optional(Text, non_empty=False)
+    assignee = optional(Text, non_empty=False)
+    status = optional(Text, non_empty=False)
+
+
+#: Every event type of the contract and the schema of its ``data``.
+DATA_SCHEMAS: dict[str, type[TokyData]] = {
+    "contact.created": ContactData,
+    "contact.updated": ContactData,
+    "contact.deleted": ContactRef,
+    "contact.tags_added": ContactTags,
+    "contact.tags_removed": ContactTags,
+    "call.ended": CallData,
+    "voicemail.created": VoicemailData,
+    "sms.received": SmsData,
+    "sms.sent": SmsData,
+    "task.created": TaskData,
+    "task.updated": TaskData,
+    "task.completed": TaskCompleted,
+    "task.deleted": TaskRef,
+    "note.created": NoteData,
+    "note.updated": NoteData,
+    "note.deleted": NoteRef,
+    "appointment.created": AppointmentData,
+    "appointment.updated": AppointmentData,
+    "appointment.cancelled": AppointmentRef,
+}
+
+EVENT_TYPES: tuple[str, ...] = tuple(DATA_SCHEMAS)
+
+
+class EventType(Choice):
+    default_error_messages = {"choice": "unknown event type {input!r}"}
+
+
+class Envelope(Schema):
+    """``id``, ``type``, ``occurred_at`` (with a zone) and ``data`` (an object)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    id = required(Text, validate=Length(max=256, error="must be at most {max} characters"))
+    type = required(EventType, EVENT_TYPES)
+    occurred_at = required(Timestamp, require_zone=True)
+    data = required(Mapping)
+

@@ -1,0 +1,178 @@
+"""EventPublisher against fakeredis (with Lua): batching, dedupe by id, order, format."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import fakeredis
+import pytest
+import redis
+
+from producers.events import event_label, validate_event
+from producers.queue import EventPublisher
+from tests.unit.events_examples import SAMPLES, envelope
+from toky_ghl.constants import APPLY_EVENT_TASK, EVENT_ID_TTL_S, EVENTS_QUEUE
+
+
+@pytest.fixture
+def client():
+    return fakeredis.FakeRedis()
+
+
+def samples():
+    return [validate_event(json.loads(line)) for line in SAMPLES.read_text().splitlines()]
+
+
+def many(count: int):
+    return [
+        validate_event(envelope("call.ended", {"callid": f"c-{n}", "direction": "inbound",
+                                               "state": "completed"}, id=f"e-{n}"))
+        for n in range(count)
+    ]
+
+
+def consume(client, queue=EVENTS_QUEUE):
+    """Pop like kombu's Redis transport (BRPOP = from the right): messages, bodies."""
+    out = []
+    while (raw := client.rpop(queue)) is not None:
+        message = json.loads(raw)
+        body = json.loads(base64.b64decode(message["body"]))
+        out.append((message, body))
+    return out
+
+
+def test_each_new_event_is_queued_as_an_apply_event_task(client):
+    # Given the contract's sample events
+    events = samples()
+    # When they are published
+    result = EventPublisher(client).publish(events)
+    # Then each is one task message for apply_event with the event as its only arg
+    assert (result.queued, result.repeats) == (len(events), 0)
+    consumed = consume(client)
+    assert [body[0] for _, body in consumed] == [[e] for e in events]
+    for (message, body), event in zip(consumed, events, strict=True):
+        assert body[1] == {}
+        assert message["headers"]["task"] == APPLY_EVENT_TASK
+        assert message["headers"]["argsrepr"] == event_label(event)
+        assert message["headers"]["kwargsrepr"] == "{}"
+        assert message["properties"]["delivery_info"] == {"exchange": "",
+                                                          "routing_key": EVENTS_QUEUE}
+
+
+def test_the_raw_message_never_shows_the_data_outside_the_body(client):
+    # Given a contact event with personal data
+    event = samples()[0]
+    # When it is published
+    EventPublisher(client).publish([event])
+    message = json.loads(client.rpop(EVENTS_QUEUE))
+    # Then name, email and phone are only in the (base64) body, not in headers
+    visible = json.dumps({k: v for k, v in message.items() if k != "body"})
+    assert "Lena" not in visible and "4155550134" not in visible
+
+
+def test_queue_is_first_in_first_out(client):
+    # Given 1,200 events published in batches of 500
+    events = many(1200)
+    EventPublisher(client, batch_size=500).publish(events)
+    # When the worker pops them from the right, as BRPOP does
+    order = [body[0][0]["id"] for _, body in consume(client)]
+    # Then they come out in publishing order
+    assert order == [e["id"] for e in events]
+
+
+def test_a_repeated_id_is_not_queued_again(client):
+    # Given events already published once
+    publisher = EventPublisher(client)
+    events = samples()
+    publisher.publish(events)
+    # When the same events (same ids) are published again, with one new one
+    new = many(1)[0]
+    result = publisher.publish([*events[:3], new])
+    # Then only the new one is queued; the others are counted as repeats
+    assert (result.queued, result.repeats) == (1, 3)
+    assert result.queued_ids == (new["id"],)
+    assert result.repeat_ids == tuple(e["id"] for e in events[:3])
+    assert client.llen(EVENTS_QUEUE) == len(events) + 1
+
+
+def test_a_repeat_inside_one_batch_is_caught(client):
+    # Given one batch holding the same event id twice
+    event = samples()[3]
+    # When it is published
+    result = EventPublisher(client).publish([event, dict(event)])
+    # Then it is queued once
+    assert (result.queued, result.repeats) == (1, 1)
+    assert client.llen(EVENTS_QUEUE) == 1
+
+
+def test_one_script_call_per_batch(client):
+    # Given a publisher with batches of 500 whose script calls are counted
+    publisher = EventPublisher(client, batch_size=500)
+    calls = []
+    script = publisher._script
+    publisher._script = lambda keys, args: calls.append(len(keys) - 1) or script(keys=keys,
+                                                                                 args=args)
+    # When 1,001 events are published
+    result = publisher.publish(iter(many(1001)))
+    # Then three round trips carried them: 500, 500 and 1
+    assert calls == [500, 500, 1]
+    assert result.queued == 1001
+
+
+def test_queued_marker_is_prefixed_and_expires(client):
+    # Given a publisher with its own key prefix
+    publisher = EventPublisher(client, key_prefix="t1")
+    # When an event is published
+    publisher.publish_one(samples()[0])
+    # Then its marker is under the prefix and expires after EVENT_ID_TTL_S
+    ttl = client.ttl("t1:queued:s-001")
+    assert EVENT_ID_TTL_S - 5 <= ttl <= EVENT_ID_TTL_S
+
+
+def test_publish_one_says_whether_it_queued(client):
+    # Given a publisher
+    publisher = EventPublisher(client)
+    event = samples()[4]
+    # When the same event is published one by one twice
+    first, second = publisher.publish_one(event), publisher.publish_one(event)
+    # Then the first is queued and the second is a repeat
+    assert (first, second) == (True, False)
+    assert client.llen(EVENTS_QUEUE) == 1
+
+
+def test_republish_skips_the_dedupe(client):
+    # Given events already queued (and consumed)
+    publisher = EventPublisher(client)
+    events = samples()[:2]
+    publisher.publish(events)
+    consume(client)
+    # When they are republished (dead-letter replay)
+    count = publisher.republish(events)
+    # Then they are queued again
+    assert count == 2
+    assert [body[0][0]["id"] for _, body in consume(client)] == [e["id"] for e in events]
+
+
+def test_a_failed_push_leaves_the_event_unmarked(client):
+    # Given a queue key that is not a list
+    client.set("broken.queue", "x")
+    publisher = EventPublisher(client, queue="broken.queue")
+    # When an event is published
+    with pytest.raises(redis.ResponseError):
+        publisher.publish_one(samples()[0])
+    # Then it is not marked as queued, so a later run can still queue it
+    assert not client.exists("tokyghl:queued:s-001")
+
+
+def test_each_message_has_its_own_task_id_and_delivery_tag(client):
+    # Given two events
+    EventPublisher(client).publish(samples()[:2])
+    # When their messages are read
+    (a, _), (b, _) = consume(client)
+    # Then ids and delivery tags differ, and root_id/correlation_id follow the task id
+    assert a["headers"]["id"] != b["headers"]["id"]
+    assert a["properties"]["delivery_tag"] != b["properties"]["delivery_tag"]
+    for message in (a, b):
+        task_id = message["headers"]["id"]
+        assert message["headers"]["root_id"] == message["properties"]["correlation_id"] == task_id
