@@ -29,7 +29,8 @@ from worker.ghl import (
 BASE = "https://ghl.test"
 TOKEN = "pit-SECRET-0123456789"
 LOC = "loc123"
-ALL_SCOPES = {"contacts.write", "calendars/events.write", "users.readonly"}
+ALL_SCOPES = {"contacts.readonly", "contacts.write", "calendars/events.readonly",
+              "calendars/events.write", "users.readonly"}
 CONTACTS_V = "2021-07-28"
 CALENDARS_V = "2021-04-15"
 

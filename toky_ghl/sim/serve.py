@@ -18,8 +18,10 @@ class RunningServer:
     port: int
     _server: Any
     _thread: threading.Thread
+    stopping: threading.Event
 
     def stop(self) -> None:
+        self.stopping.set()
         self._server.close()
         self._thread.join(timeout=5)
 
@@ -36,9 +38,19 @@ def serve_in_thread(
     """Start ``app`` on ``host:port`` (0: a free port) and return at once."""
     server = create_server(app, host=host, port=port, threads=threads, ident="toky-ghl-sim")
     real_port = server.effective_port
-    thread = threading.Thread(target=server.run, name=f"wsgi-{real_port}", daemon=True)
+    stopping = threading.Event()
+
+    def run() -> None:
+        try:
+            server.run()
+        except (OSError, ValueError):
+            # stop() closes the sockets under the loop's feet: expected then only.
+            if not stopping.is_set():
+                raise
+
+    thread = threading.Thread(target=run, name=f"wsgi-{real_port}", daemon=True)
     thread.start()
-    return RunningServer(f"http://{host}:{real_port}", real_port, server, thread)
+    return RunningServer(f"http://{host}:{real_port}", real_port, server, thread, stopping)
 
 
 def serve_forever(

@@ -1,8 +1,9 @@
 """Which OAuth/PIT scope each GHL call needs, checked before anything is sent.
 
 From the official ``docs/oauth/Scopes.md`` and the ``security`` entries of
-``apps/{contacts,calendars,users}.json``. A write scope implies its readonly
-twin (``contacts.write`` grants ``contacts.readonly``).
+``apps/{contacts,calendars,users}.json``. Scopes are taken literally, as the
+reference lists them: ``contacts.write`` covers the writes only, and reads need
+``contacts.readonly`` too (the simulator answers the same way).
 """
 
 from __future__ import annotations
@@ -50,11 +51,8 @@ def required_scope(method: str, path: str) -> str:
 
 
 def has_scope(granted: Iterable[str], scope: str) -> bool:
-    """True when ``granted`` holds ``scope``, or the write scope that implies it."""
-    granted = set(granted)
-    if scope in granted:
-        return True
-    return scope.endswith(_READ) and scope[: -len(_READ)] + _WRITE in granted
+    """True when ``granted`` holds ``scope`` itself (no scope implies another)."""
+    return scope in set(granted)
 
 
 def check_scope(granted: Iterable[str], method: str, path: str) -> str:

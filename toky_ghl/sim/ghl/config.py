@@ -1,0 +1,65 @@
+"""The simulator's tunables: rate limits and injected faults, changeable at run time."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """Limits per location (GHL's defaults) and fault injection.
+
+    - ``max_requests`` per sliding window of ``interval_ms`` milliseconds, and
+      ``daily_max`` per UTC day: both per location, as GHL counts per resource.
+    - ``send_retry_after``: add a ``Retry-After`` header (whole seconds) to 429
+      answers. False by default: whether GHL sends one is UNCONFIRMED.
+    - ``latency_ms``: added to every API request (0: none).
+    - ``error_rate``: share (0.0-1.0) of API requests answered 500/502/503
+      before anything is read or written (0.0: never, 1.0: always).
+    - ``lost_answer_rate``: share of successful WRITES that are applied and then
+      answered 504, as when GHL did the work but the answer was lost.
+    - ``seed``: seed of the fault dice (None: a different sequence each run).
+    """
+
+    max_requests: int = 100
+    interval_ms: int = 10_000
+    daily_max: int = 200_000
+    send_retry_after: bool = False
+    latency_ms: int = 0
+    error_rate: float = 0.0
+    lost_answer_rate: float = 0.0
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_requests", "interval_ms", "daily_max"):
+            _check_int(name, getattr(self, name), minimum=1)
+        _check_int("latency_ms", self.latency_ms, minimum=0)
+        for name in ("error_rate", "lost_answer_rate"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+                raise ValueError(f"{name} must be a number from 0.0 to 1.0, got {value!r}")
+        if not isinstance(self.send_retry_after, bool):
+            raise ValueError(
+                f"send_retry_after must be true or false, got {self.send_retry_after!r}")
+        if self.seed is not None:
+            _check_int("seed", self.seed, minimum=None)
+
+    def updated(self, changes: dict[str, Any]) -> SimConfig:
+        """A copy with ``changes`` applied; ValueError names an unknown or bad field."""
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ValueError(f"unknown setting(s): {', '.join(unknown)}; "
+                             f"known: {', '.join(sorted(known))}")
+        return replace(self, **changes)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _check_int(name: str, value: object, *, minimum: int | None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")

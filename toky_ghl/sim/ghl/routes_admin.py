@@ -1,0 +1,92 @@
+"""``/_sim/...``: inspect and steer the simulator (no auth, no rate limit, not counted)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from toky_ghl.sim.ghl.errors import bad_request
+from toky_ghl.sim.ghl.gate import current_sim, json_body
+
+bp = Blueprint("ghl_admin", __name__, url_prefix="/_sim")
+
+
+def _fields(*names: str) -> list:
+    """The named body fields, or 400 naming those missing."""
+    body = json_body()
+    missing = [name for name in names if not body.get(name)]
+    if missing:
+        raise bad_request(f"missing field(s): {', '.join(missing)}")
+    return [body[name] for name in names]
+
+
+@bp.get("/state")
+def state():
+    return current_sim().state()
+
+
+@bp.get("/stats")
+def stats():
+    return current_sim().stats_snapshot()
+
+
+@bp.get("/config")
+def get_config():
+    return current_sim().config.as_dict()
+
+
+@bp.post("/config")
+def update_config():
+    """Body: any ``SimConfig`` fields, e.g. ``{"max_requests": 5, "error_rate": 0.1}``."""
+    try:
+        return current_sim().update_config(json_body()).as_dict()
+    except (TypeError, ValueError) as exc:
+        raise bad_request(str(exc)) from None
+
+
+@bp.post("/reset")
+def reset():
+    """Body (optional): ``{"everything": true}`` also forgets tokens, calendars and users."""
+    current_sim().reset(everything=bool(json_body().get("everything")))
+    return {"reset": True}
+
+
+@bp.post("/tokens")
+def add_token():
+    """Body: ``{"token", "location_id", "scopes"}`` (scopes: a list or a space-separated string)."""
+    token, location_id = _fields("token", "location_id")
+    current_sim().add_token(token, location_id, json_body().get("scopes") or [])
+    return {"token": token, "location_id": location_id}, 201
+
+
+@bp.post("/calendars")
+def add_calendar():
+    location_id, calendar_id = _fields("location_id", "calendar_id")
+    current_sim().add_calendar(location_id, calendar_id)
+    return {"location_id": location_id, "calendar_id": calendar_id}, 201
+
+
+@bp.post("/users")
+def add_user():
+    """Body: ``{"location_id", "name", "email", "id"?}``; answers the user."""
+    location_id, name, email = _fields("location_id", "name", "email")
+    return current_sim().add_user(location_id, name, email, json_body().get("id")), 201
+
+
+@bp.post("/locations")
+def set_location():
+    """Body: ``{"location_id", "allow_duplicates"}``: GHL's "Allow Duplicate Contact"."""
+    (location_id,) = _fields("location_id")
+    current_sim().set_allow_duplicates(location_id, bool(json_body().get("allow_duplicates")))
+    return {"location_id": location_id,
+            "allow_duplicates": current_sim().location(location_id).allow_duplicates}
+
+
+@bp.post("/contacts")
+def add_contact():
+    """Body: ``{"location_id", "contact": {...}}``: a contact put in place, no checks."""
+    (location_id,) = _fields("location_id")
+    fields = json_body().get("contact") or {}
+    if not isinstance(fields, dict):
+        raise bad_request("contact must be an object")
+    return current_sim().add_contact(location_id, fields), 201
+

@@ -1,0 +1,75 @@
+"""The in-memory store: per location, its objects and settings.
+
+Plain data, no locking: ``GhlSim`` guards it with its one lock. Objects are kept
+in the shape GHL answers with (see ``contacts.py`` for contacts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Grant:
+    """What a Bearer token may do: its location and its scopes."""
+
+    location_id: str
+    scopes: frozenset[str]
+
+
+@dataclass
+class Location:
+    """One sub-account. ``allow_duplicates`` is GHL's "Allow Duplicate Contact" setting."""
+
+    location_id: str
+    allow_duplicates: bool = False
+    calendars: set[str] = field(default_factory=set)
+    users: dict[str, dict] = field(default_factory=dict)
+    contacts: dict[str, dict] = field(default_factory=dict)
+    tasks: dict[str, dict] = field(default_factory=dict)
+    notes: dict[str, dict] = field(default_factory=dict)
+    appointments: dict[str, dict] = field(default_factory=dict)
+
+    def clear_objects(self) -> None:
+        """Forget contacts, tasks, notes and appointments; keep settings, calendars, users."""
+        for kind in (self.contacts, self.tasks, self.notes, self.appointments):
+            kind.clear()
+
+    def children(self, kind: dict[str, dict], contact_id: str) -> list[dict]:
+        """The tasks or notes (``kind``) of one contact, oldest first."""
+        return [item for item in kind.values() if item["contactId"] == contact_id]
+
+    def snapshot(self) -> dict:
+        return {
+            "allowDuplicates": self.allow_duplicates,
+            "calendars": sorted(self.calendars),
+            "users": list(self.users.values()),
+            "contacts": list(self.contacts.values()),
+            "tasks": list(self.tasks.values()),
+            "notes": list(self.notes.values()),
+            "appointments": list(self.appointments.values()),
+        }
+
+
+class Store:
+    """Tokens and locations. A location exists as soon as anything names it."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, Grant] = {}
+        self.locations: dict[str, Location] = {}
+
+    def location(self, location_id: str) -> Location:
+        if location_id not in self.locations:
+            self.locations[location_id] = Location(location_id)
+        return self.locations[location_id]
+
+    def clear_objects(self) -> None:
+        for location in self.locations.values():
+            location.clear_objects()
+
+    def clear_all(self) -> None:
+        self.tokens.clear()
+        self.locations.clear()
+
+    def snapshot(self) -> dict:
+        return {"locations": {lid: loc.snapshot() for lid, loc in sorted(self.locations.items())}}
