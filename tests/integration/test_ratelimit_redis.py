@@ -1,0 +1,116 @@
+"""The shared budget on a real Redis, under threads and separate processes.
+
+Each granted request is timed (wall clock, same host as Redis) after
+``acquire`` returns and before ``release`` is sent. Those times bound the
+server-side grant and completion times, so "never more than max in any
+window" must hold for them exactly (a 1 ms allowance covers rounding).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from bisect import bisect_left
+from pathlib import Path
+
+import pytest
+
+from worker.ratelimit import Limits, RateLimiter, RedisBackend
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def most_in_any_window(times_s: list[float], interval_ms: int) -> int:
+    """The largest number of times inside one half-open window [t, t + interval - 1 ms)."""
+    times = sorted(times_s)
+    span = (interval_ms - 1) / 1000
+    return max((bisect_left(times, t + span) - i for i, t in enumerate(times)), default=0)
+
+
+def run_client(limiter: RateLimiter, location_id: str, until_s: float, latency_ms: int) -> list:
+    """Ask until ``until_s``: on a grant note the time, "send" (sleep), release."""
+    granted = []
+    while time.time() < until_s:
+        grant = limiter.acquire(location_id)
+        if not grant.ok:
+            time.sleep(min(grant.wait_ms, 1000) / 1000)
+            continue
+        granted.append(time.time())
+        time.sleep(random.uniform(0, latency_ms) / 1000)
+        limiter.release(grant)
+    return granted
+
+
+def test_most_in_any_window_counts_a_burst():
+    # Given 3 times within 100 ms and one a window later / Then 3 share a window
+    assert most_in_any_window([0.0, 0.05, 0.1, 1.2], 1000) == 3
+    assert most_in_any_window([0.0, 1.0, 2.0], 1000) == 1
+
+
+def test_eight_threads_never_exceed_max_in_any_window(real_redis):
+    # Given one limiter of 10 per 200 ms shared by 8 threads
+    limiter = RateLimiter(RedisBackend(real_redis, prefix="it"), Limits(10, 200, 1_000_000))
+    until = time.time() + 2.0
+    results: list[list] = []
+    # When each thread acquires as fast as it may for 2 s, "requests" taking up to 5 ms
+    threads = [
+        threading.Thread(target=lambda: results.append(run_client(limiter, "loc", until, 5)))
+        for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    times = [t for thread_times in results for t in thread_times]
+    # Then no window held more than 10 grants, and the budget was well used
+    assert most_in_any_window(times, 200) <= 10
+    assert len(times) >= 0.8 * 10 * (2.0 / 0.2)
+
+
+CHILD = """
+import json, sys, time
+import redis
+from tests.integration.test_ratelimit_redis import run_client
+from worker.ratelimit import Limits, RateLimiter, RedisBackend
+url, start, duration = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+limiter = RateLimiter(RedisBackend(redis.Redis.from_url(url), prefix="it"), Limits(20, 1000, 10**6))
+time.sleep(max(0.0, start - time.time()))
+print(json.dumps(run_client(limiter, "shared", start + duration, 20)))
+"""
+
+
+def test_four_processes_share_one_budget(real_redis, redis_url):
+    # Given 4 separate processes sharing a budget of 20 per 1000 ms
+    duration_s = 5.0
+    start = time.time() + 2.0  # time for each process to start and import
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CHILD, redis_url, str(start), str(duration_s)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    # When each asks for slots as fast as it may for 5 s, "requests" taking up to 20 ms
+    per_process = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        per_process.append(json.loads(out))
+    times = [t for process_times in per_process for t in process_times]
+    # Then no sliding 1 s window saw more than 20 grants
+    assert most_in_any_window(times, 1000) <= 20
+    # And together they used at least 90% of 20/s over the run, each taking part
+    assert len(times) >= 0.9 * 20 * duration_s
+    assert all(per_process), [len(p) for p in per_process]

@@ -1,0 +1,23 @@
+"""The GHL rate limiter: one budget per location, shared by every worker.
+
+Usage: ``grant = limiter.acquire(location_id)``; when ``grant.ok`` send the
+request, then ``limiter.observe(location_id, response.headers)`` and
+``limiter.release(grant)``; otherwise wait ``grant.wait_ms`` (or re-schedule).
+"""
+
+from worker.ratelimit.base import Backend, BudgetSnapshot, Grant, Limits, RateLimiter
+from worker.ratelimit.headers import RateLimitHeaders, parse_headers
+from worker.ratelimit.memory_backend import MemoryBackend
+from worker.ratelimit.redis_backend import RedisBackend
+
+__all__ = [
+    "Backend",
+    "BudgetSnapshot",
+    "Grant",
+    "Limits",
+    "MemoryBackend",
+    "RateLimitHeaders",
+    "RateLimiter",
+    "RedisBackend",
+    "parse_headers",
+]

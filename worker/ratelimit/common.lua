@@ -1,0 +1,46 @@
+-- Prelude of every rate-limit script (the Python side puts it in front of each).
+-- KEYS[1]: the window, a sorted set: member = slot id, score = ms; an entry
+--          counts while score > now - interval_ms (in flight: now + lease_ms).
+-- KEYS[2]: the day's count, a hash {day = days since the epoch (UTC), used}.
+-- KEYS[3]: GHL's limits when they differ from the configured ones, a hash
+--          {max_requests, interval_ms, daily_max}.
+-- ARGV[1..3]: the configured max_requests, interval_ms, daily_max.
+-- Times are the Redis server's, in ms: floored where an entry's age is
+-- judged (entries count a little longer), ceiled where a score is written.
+local DAY_MS = 86400000
+local t = redis.call('TIME')
+local now_floor = math.floor(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+local now_ceil = math.floor(tonumber(t[1]) * 1000 + math.ceil(tonumber(t[2]) / 1000))
+local today = math.floor(now_floor / DAY_MS)
+
+local function effective_limits()
+  local v = redis.call('HMGET', KEYS[3], 'max_requests', 'interval_ms', 'daily_max')
+  return tonumber(v[1]) or tonumber(ARGV[1]), tonumber(v[2]) or tonumber(ARGV[2]),
+         tonumber(v[3]) or tonumber(ARGV[3])
+end
+
+local function drop_expired(interval)
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', math.floor(now_floor - interval))
+end
+
+local function used_today()
+  local d = redis.call('HMGET', KEYS[2], 'day', 'used')
+  if tonumber(d[1]) == today then return tonumber(d[2]) or 0 end
+  return 0
+end
+
+local function set_used_today(used)
+  redis.call('HSET', KEYS[2], 'day', today, 'used', math.floor(used))
+  -- an hour after the day ends (the day field, not the expiry, decides)
+  redis.call('PEXPIREAT', KEYS[2], math.floor((today + 1) * DAY_MS + 3600000))
+end
+
+local function expire_window(interval)
+  -- the key lives while its latest entry counts, plus a second
+  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  if last[2] then
+    local ttl = math.floor(tonumber(last[2]) + interval - now_floor + 1000)
+    redis.call('PEXPIRE', KEYS[1], math.max(1000, ttl))
+  end
+end
+

@@ -1,0 +1,76 @@
+"""The budget in Redis: one Lua script per call, timed by the server's clock.
+
+Keys, per location (all with expiries, so nothing outlives its use):
+``{prefix}:ratelimit:{location_id}:window`` (sorted set of slots),
+``...:daily`` (the UTC day's count) and ``...:limits`` (GHL's limits when they
+differ from the configuration; kept a day after GHL last sent them).
+The scripts (``*.lua`` next to this module) state the algorithm.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from worker.ratelimit.base import BudgetSnapshot, Grant, Limits
+from worker.ratelimit.headers import RateLimitHeaders
+
+_HERE = Path(__file__).parent
+
+
+@cache
+def _source(name: str) -> str:
+    return (_HERE / "common.lua").read_text() + (_HERE / f"{name}.lua").read_text()
+
+
+class RedisBackend:
+    """``client``: a redis-py (or fakeredis) client, Redis 5 or newer.
+
+    ``prefix``: the first part of every key (the settings' ``key_prefix``).
+    """
+
+    def __init__(self, client: Any, prefix: str = "tokyghl"):
+        self.client = client
+        self.prefix = prefix
+        self._scripts = {
+            name: client.register_script(_source(name))
+            for name in ("acquire", "release", "observe", "snapshot")
+        }
+
+    def keys(self, location_id: str) -> list[str]:
+        """The window, daily and limits keys of ``location_id``, in the scripts' order."""
+        base = f"{self.prefix}:ratelimit:{location_id}"
+        return [f"{base}:window", f"{base}:daily", f"{base}:limits"]
+
+    def _run(self, name: str, location_id: str, limits: Limits, *extra: object) -> Any:
+        args = [limits.max_requests, limits.interval_ms, limits.daily_max, *extra]
+        return self._scripts[name](keys=self.keys(location_id), args=args)
+
+    def acquire(self, location_id: str, slot_id: str, limits: Limits, lease_ms: int) -> Grant:
+        ok, wait_ms, reason = self._run("acquire", location_id, limits, slot_id, lease_ms)
+        if ok:
+            return Grant(True, 0, location_id, slot_id, None)
+        reason = reason.decode() if isinstance(reason, bytes) else str(reason)
+        return Grant(False, int(wait_ms), location_id, None, reason)
+
+    def release(self, location_id: str, slot_id: str, limits: Limits) -> None:
+        self._run("release", location_id, limits, slot_id)
+
+    def observe(self, location_id: str, seen: RateLimitHeaders, limits: Limits) -> None:
+        values = (
+            seen.max_requests,
+            seen.remaining,
+            seen.interval_ms,
+            seen.daily_limit,
+            seen.daily_remaining,
+        )
+        self._run("observe", location_id, limits, *("" if v is None else v for v in values))
+
+    def snapshot(self, location_id: str, limits: Limits) -> BudgetSnapshot:
+        max_requests, interval_ms, used, daily_max, daily_used = (
+            int(v) for v in self._run("snapshot", location_id, limits)
+        )
+        return BudgetSnapshot.from_counts(
+            Limits(max_requests, interval_ms, daily_max), used, daily_used
+        )
