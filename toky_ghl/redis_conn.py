@@ -20,5 +20,5 @@ def get_redis(url: str | None = None) -> redis.Redis:
 
 
 def key(*parts: str) -> str:
-    """A Redis key under the configured prefix: ``key("idmap", "contact")`` → ``tokyghl:idmap:contact``."""
+    """A Redis key under the configured prefix: ``key("idmap", "x")`` → ``tokyghl:idmap:x``."""
     return ":".join((get_settings().key_prefix, *parts))

@@ -8,4 +8,9 @@ inside its ``func``, so ``toky-ghl --help`` stays fast.
 
 COMMAND_MODULES = [
     # Add a module path here when you add a command.
+    "toky_ghl.commands.enqueue",
+    "toky_ghl.commands.worker",
+    "toky_ghl.commands.status",
+    "toky_ghl.commands.dlq",
+    "toky_ghl.commands.run",
 ]

@@ -1,0 +1,139 @@
+"""Benchmark: N processes share one GHL budget. Ours (one limiter in Redis) against
+the baseline of per-process limits (each process given the whole budget, as
+Celery's ``rate_limit`` task option would be), against the GHL simulator.
+
+    .venv/bin/python bench/ratelimit.py [--processes 4] [--budget 20] [--interval-ms 1000]
+                                        [--seconds 30] [--redis-url URL]
+
+Prints, for each mode, the share of the budget used (successful requests over
+budget × seconds) and the number of 429s; then the ratio. Goal for ours: at
+least 0.95 of the budget with zero 429s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import redis  # noqa: E402
+
+from toky_ghl.sim.ghl.app import create_app  # noqa: E402
+from toky_ghl.sim.ghl.config import SimConfig  # noqa: E402
+from toky_ghl.sim.ghl.demo import DEMO_LOCATION, DEMO_TOKEN, seed_demo  # noqa: E402
+from toky_ghl.sim.ghl.sim import GhlSim  # noqa: E402
+from toky_ghl.sim.serve import serve_in_thread  # noqa: E402
+
+MODES = ("shared", "per-process")
+
+
+@dataclass(frozen=True)
+class Load:
+    sim_url: str
+    redis_url: str
+    prefix: str
+    budget: int
+    interval_ms: int
+    seconds: float
+
+
+def drive(mode: str, load: Load, contact_id: str, results: mp.Queue) -> None:
+    """One process: send GET /contacts/{id} as fast as its limiter allows, for ``seconds``."""
+    from toky_ghl import logs
+    from worker.ghl.client import GhlClient
+    from worker.ghl.errors import GhlRateLimitedError
+    from worker.ratelimit import Limits, MemoryBackend, RateLimiter, RedisBackend
+
+    logs.configure("WARNING")
+
+    limits = Limits(load.budget, load.interval_ms, 200_000)
+    if mode == "shared":
+        backend = RedisBackend(redis.Redis.from_url(load.redis_url), prefix=load.prefix)
+    else:
+        backend = MemoryBackend()
+    client = GhlClient(base_url=load.sim_url, token=DEMO_TOKEN, location_id=DEMO_LOCATION,
+                       scopes={"contacts.readonly"}, limiter=RateLimiter(backend, limits),
+                       max_inline_wait_ms=10 * load.interval_ms)
+    ok = too_many = 0
+    deadline = time.monotonic() + load.seconds
+    while time.monotonic() < deadline:
+        try:
+            client.get_contact(contact_id)
+            ok += 1
+        except GhlRateLimitedError as exc:
+            if exc.from_server:
+                too_many += 1
+            time.sleep(min(exc.retry_after_ms or load.interval_ms, load.interval_ms) / 1000)
+    results.put((ok, too_many))
+
+
+@dataclass(frozen=True)
+class Result:
+    mode: str
+    ok: int
+    too_many: int
+    budget_requests: float
+
+    @property
+    def share(self) -> float:
+        return self.ok / self.budget_requests
+
+
+def run_mode(mode: str, *, processes: int, budget: int, interval_ms: int, seconds: float,
+             redis_url: str) -> Result:
+    """Serve a fresh simulator with the budget, run ``processes`` drivers, count."""
+    sim = GhlSim(SimConfig(max_requests=budget, interval_ms=interval_ms))
+    seed_demo(sim)
+    contact = sim.add_contact(DEMO_LOCATION, {"phone": "+15125550101", "name": "Bench"})
+    prefix = f"bench-ratelimit-{time.time_ns()}"
+    with serve_in_thread(create_app(sim), threads=64) as server:
+        load = Load(server.url, redis_url, prefix, budget, interval_ms, seconds)
+        ctx = mp.get_context("spawn")
+        results = ctx.Queue()
+        procs = [ctx.Process(target=drive, args=(mode, load, contact["id"], results))
+                 for _ in range(processes)]
+        for p in procs:
+            p.start()
+        counts = [results.get(timeout=seconds + 60) for _ in procs]
+        for p in procs:
+            p.join(timeout=30)
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(f"{prefix}:*"):
+        client.delete(key)
+    budget_requests = budget * (seconds * 1000 / interval_ms)
+    return Result(mode, sum(c[0] for c in counts), sum(c[1] for c in counts), budget_requests)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--budget", type=int, default=20, help="requests per window")
+    parser.add_argument("--interval-ms", type=int, default=1000, help="the window")
+    parser.add_argument("--seconds", type=float, default=30.0, help="duration of each mode")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
+    args = parser.parse_args(argv)
+    print(f"{args.processes} processes, budget {args.budget} per {args.interval_ms} ms, "
+          f"{args.seconds:.0f} s per mode", flush=True)
+    results = {}
+    for mode in MODES:
+        r = run_mode(mode, processes=args.processes, budget=args.budget,
+                     interval_ms=args.interval_ms, seconds=args.seconds,
+                     redis_url=args.redis_url)
+        results[mode] = r
+        print(f"{mode:>12}: {r.ok} requests served of a budget of {r.budget_requests:.0f} "
+              f"(share {r.share:.3f}), 429s {r.too_many}", flush=True)
+    ours, base = results["shared"], results["per-process"]
+    print(f"ratio: 429s ours/baseline = {ours.too_many}/{base.too_many}; "
+          f"budget share ours/baseline = {ours.share / max(base.share, 1e-9):.2f}")
+    goal = ours.share >= 0.95 and ours.too_many == 0
+    print("goal (share >= 0.95, zero 429s):", "met" if goal else "NOT met")
+    return 0 if goal else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""Real pieces for the guarantee tests: the GHL simulator over HTTP, real Celery
+worker processes on the real Redis, and a publisher to queue events.
+
+Nothing here fakes the path an event takes: the producer's messages go into
+Redis, a separate `celery worker` process takes them, and its GHL client talks
+HTTP to the simulator.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+
+from producers.queue import EventPublisher
+from toky_ghl.constants import EVENTS_QUEUE
+from toky_ghl.sim.ghl.app import create_app
+from toky_ghl.sim.ghl.config import SimConfig
+from toky_ghl.sim.ghl.demo import DEMO_CALENDAR, DEMO_LOCATION, DEMO_TOKEN, seed_demo
+from toky_ghl.sim.ghl.sim import GhlSim
+from toky_ghl.sim.serve import RunningServer, serve_in_thread
+from worker.stats import Stats
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLES = REPO / "tests" / "unit" / "contract_samples.ndjson"
+WRITE_SCOPES = "contacts.readonly contacts.write calendars/events.readonly calendars/events.write"
+PREFIX = "tokyghl"
+
+
+def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str,
+               interval_s: float = 0.1) -> None:
+    """Poll ``predicate`` until true; fail naming ``what`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval_s)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def load_samples() -> list[dict]:
+    return [json.loads(line) for line in SAMPLES.read_text().splitlines() if line.strip()]
+
+
+@dataclass
+class GhlSimServer:
+    """A seeded GHL simulator served on loopback (token, location, calendar of the demo)."""
+
+    sim: GhlSim
+    server: RunningServer
+    token: str = DEMO_TOKEN
+    location_id: str = DEMO_LOCATION
+    calendar_id: str = DEMO_CALENDAR
+
+    @classmethod
+    def start(cls, **config: object) -> GhlSimServer:
+        sim = GhlSim(SimConfig(**config))
+        seed_demo(sim)
+        return cls(sim, serve_in_thread(create_app(sim), threads=48))
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def objects(self, kind: str) -> list[dict]:
+        """Every object of ``kind`` (contacts, notes, tasks, appointments) in the location."""
+        return self.sim.state()["locations"][self.location_id][kind]
+
+    def contact_by_phone(self, phone: str) -> dict | None:
+        found = [c for c in self.objects("contacts") if c.get("phone") == phone]
+        assert len(found) <= 1, f"{len(found)} contacts in GHL for {phone}"
+        return found[0] if found else None
+
+    def children_of(self, kind: str, phone: str) -> list[dict]:
+        contact = self.contact_by_phone(phone)
+        if contact is None:
+            return []
+        return [o for o in self.objects(kind) if o.get("contactId") == contact["id"]]
+
+    def writes(self) -> int:
+        """How many write requests (POST/PUT/DELETE, searches excluded) reached the simulator."""
+        by_route = self.sim.stats_snapshot()["by_route"]
+        return sum(n for route, n in by_route.items()
+                   if route.split()[0] in {"POST", "PUT", "DELETE"} and "search" not in route)
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def worker_env(redis_url: str, ghl: GhlSimServer, **overrides: str) -> dict[str, str]:
+    """The environment of a worker pointed at ``redis_url`` and the simulator."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("GHL_", "TOKY_", "CELERY_", "REDIS_URL"))}
+    env.update({
+        "REDIS_URL": redis_url,
+        "GHL_API_BASE": ghl.url,
+        "GHL_TOKEN": ghl.token,
+        "GHL_LOCATION_ID": ghl.location_id,
+        "GHL_CALENDAR_ID": ghl.calendar_id,
+        "GHL_SCOPES": WRITE_SCOPES,
+        "GHL_RATE_LIMIT_MAX": "1000",
+        "GHL_RATE_LIMIT_INTERVAL_MS": "1000",
+        "GHL_BACKOFF_BASE_MS": "100",
+        "GHL_BACKOFF_CAP_MS": "1000",
+        "CELERY_VISIBILITY_TIMEOUT_S": "10",
+        "LOG_LEVEL": "INFO",
+        "PYTHONUNBUFFERED": "1",
+    })
+    env.update(overrides)
+    return env
+
+
+@dataclass
+class WorkerProcess:
+    """One real `celery worker` process; its output goes to ``log_path``."""
+
+    env: dict[str, str]
+    log_path: Path
+    name: str = "w1"
+    concurrency: int = 4
+    proc: subprocess.Popen | None = field(default=None, repr=False)
+
+    def start(self) -> WorkerProcess:
+        cmd = [sys.executable, "-m", "celery", "-A", "worker", "worker", "-Q", EVENTS_QUEUE,
+               "--pool", "threads", "-c", str(self.concurrency), "-n", f"{self.name}@%h",
+               "--without-gossip", "--without-mingle", "-E"]
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(cmd, env=self.env, cwd=REPO, stdout=log,
+                                     stderr=subprocess.STDOUT)
+        log.close()
+        return self
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+class Pipeline:
+    """What a test drives: queue events, read outcomes."""
+
+    def __init__(self, redis_url: str) -> None:
+        self.redis = redis.Redis.from_url(redis_url)
+        self.publisher = EventPublisher(self.redis, key_prefix=PREFIX)
+        self.stats = Stats(self.redis, PREFIX)
+
+    def enqueue(self, events: Iterable[dict]):
+        return self.publisher.publish(list(events))
+
+    def handled(self) -> int:
+        """Events that reached an end: applied, skipped or dead-lettered."""
+        counts = self.stats.snapshot()
+        return counts["applied"] + counts["skipped"] + counts["dead_lettered"]
+
+    def wait_handled(self, n: int, timeout_s: float = 60) -> None:
+        wait_until(lambda: self.handled() >= n, timeout_s,
+                   f"{n} events handled (now {self.handled()}: {self.stats.snapshot()})")
+
+    def unfinished(self, event_ids: Iterable[str]) -> list[str]:
+        """The ids that are neither handled (applied/skipped) nor dead-lettered."""
+        from worker.dlq import DeadLetterStore
+        from worker.versions import VersionStore
+
+        versions = VersionStore(self.redis, PREFIX)
+        dlq = DeadLetterStore(self.redis, PREFIX)
+        return [i for i in event_ids if versions.handled(i) is None and dlq.get(i) is None]
+
+    def wait_finished(self, event_ids: Iterable[str], timeout_s: float = 90) -> None:
+        ids = list(event_ids)
+        wait_until(lambda: not self.unfinished(ids), timeout_s,
+                   f"all {len(ids)} events finished (left: {self.unfinished(ids)[:5]}…)",
+                   interval_s=0.25)
+
+    def dead_letters(self) -> list:
+        from worker.dlq import DeadLetterStore
+
+        return DeadLetterStore(self.redis, PREFIX).list()

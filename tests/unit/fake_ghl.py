@@ -1,0 +1,254 @@
+"""A recording, in-memory stand-in for ``worker.ghl.client.GhlClient``.
+
+It keeps contacts, notes, tasks and appointments in dicts, records every call
+(``calls``: method names in order), behaves like GHL where the sync layer
+relies on it (upsert matches by phone, an upsert's or PUT's tags REPLACE the
+contact's, 404 for unknown objects, the task's dueDate without milliseconds)
+and raises the real error classes. ``fail(method, error)`` makes the next call
+of ``method`` raise ``error``; ``lose_answer(method)`` makes it do its work and
+then raise a connection error, like an answer lost on the way back.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import re
+from collections import defaultdict
+from typing import Any
+
+from worker.ghl.errors import (
+    GhlConnectionError,
+    GhlError,
+    GhlNotFoundError,
+    GhlValidationError,
+)
+
+_DUE_DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+
+class FakeGhl:
+    def __init__(self) -> None:
+        self.contacts: dict[str, dict] = {}
+        self.notes: dict[str, dict] = {}
+        self.tasks: dict[str, dict] = {}
+        self.appointments: dict[str, dict] = {}
+        self.calls: list[str] = []
+        self.payloads: list[tuple[str, Any]] = []
+        self._failures: dict[str, list[GhlError]] = defaultdict(list)
+        self._lost: dict[str, int] = defaultdict(int)
+        self._ids = itertools.count(1)
+
+    # -- test controls ----------------------------------------------------------
+
+    def fail(self, method: str, error: GhlError) -> None:
+        """The next call of ``method`` raises ``error`` (and changes nothing)."""
+        self._failures[method].append(error)
+
+    def lose_answer(self, method: str) -> None:
+        """The next call of ``method`` does its work, then raises a connection error."""
+        self._lost[method] += 1
+
+    def count(self, method: str) -> int:
+        return self.calls.count(method)
+
+    def notes_of(self, contact_id: str) -> list[dict]:
+        return [n for n in self.notes.values() if n["contactId"] == contact_id]
+
+    def tasks_of(self, contact_id: str) -> list[dict]:
+        return [t for t in self.tasks.values() if t["contactId"] == contact_id]
+
+    def contact_by_phone(self, phone: str) -> dict | None:
+        return next((c for c in self.contacts.values() if c.get("phone") == phone), None)
+
+    def _enter(self, method: str, payload: Any = None) -> None:
+        self.calls.append(method)
+        self.payloads.append((method, copy.deepcopy(payload)))
+        if self._failures[method]:
+            raise self._failures[method].pop(0)
+
+    def _leave(self, method: str, result: Any) -> Any:
+        if self._lost[method]:
+            self._lost[method] -= 1
+            raise GhlConnectionError("ReadTimeout (the request may have reached GHL)",
+                                     maybe_sent=True, method="POST", path=f"/{method}")
+        return copy.deepcopy(result)
+
+    def _new_id(self, prefix: str) -> str:
+        return f"{prefix}{next(self._ids)}"
+
+    def _contact(self, contact_id: str) -> dict:
+        if contact_id not in self.contacts:
+            raise GhlNotFoundError("Contact not found", status=404, path=f"/contacts/{contact_id}")
+        return self.contacts[contact_id]
+
+    @staticmethod
+    def _child(store: dict, child_id: str, contact_id: str, kind: str) -> dict:
+        obj = store.get(child_id)
+        if obj is None or obj.get("contactId") != contact_id:
+            raise GhlNotFoundError(f"{kind} not found", status=404, path=f"/{kind}s/{child_id}")
+        return obj
+
+    # -- contacts ---------------------------------------------------------------
+
+    def get_contact(self, contact_id: str) -> dict:
+        self._enter("get_contact")
+        return self._leave("get_contact", self._contact(contact_id))
+
+    def search_duplicate(self, *, number: str | None = None, email: str | None = None):
+        self._enter("search_duplicate", {"number": number, "email": email})
+        found = next((c for c in self.contacts.values()
+                      if (number and c.get("phone") == number)
+                      or (email and c.get("email") == email)), None)
+        return self._leave("search_duplicate", found)
+
+    def upsert_contact(self, payload: dict) -> tuple[dict, bool]:
+        self._enter("upsert_contact", payload)
+        found = self.contact_by_phone(payload.get("phone"))
+        new = found is None
+        if new:
+            found = {"id": self._new_id("c"), "tags": []}
+            self.contacts[found["id"]] = found
+        found.update(copy.deepcopy(payload))
+        return self._leave("upsert_contact", (found, new))
+
+    def update_contact(self, contact_id: str, payload: dict) -> dict:
+        self._enter("update_contact", payload)
+        refused = [f for f in ("locationId", "companyName", "gender") if f in payload]
+        if refused:
+            raise GhlValidationError([f"property {f} should not exist" for f in refused],
+                                     status=422)
+        contact = self._contact(contact_id)
+        contact.update(copy.deepcopy(payload))
+        return self._leave("update_contact", contact)
+
+    def delete_contact(self, contact_id: str) -> None:
+        self._enter("delete_contact")
+        self._contact(contact_id)
+        del self.contacts[contact_id]
+        for store in (self.notes, self.tasks):
+            for key in [k for k, v in store.items() if v["contactId"] == contact_id]:
+                del store[key]
+        return self._leave("delete_contact", None)
+
+    def add_tags(self, contact_id: str, tags: list[str]) -> list[str]:
+        self._enter("add_tags", tags)
+        contact = self._contact(contact_id)
+        contact["tags"] = list(dict.fromkeys([*contact.get("tags", []), *tags]))
+        return self._leave("add_tags", contact["tags"])
+
+    def remove_tags(self, contact_id: str, tags: list[str]) -> list[str]:
+        self._enter("remove_tags", tags)
+        contact = self._contact(contact_id)
+        contact["tags"] = [t for t in contact.get("tags", []) if t not in tags]
+        return self._leave("remove_tags", contact["tags"])
+
+    # -- tasks --------------------------------------------------------------------
+
+    @staticmethod
+    def _check_due(payload: dict) -> None:
+        if "dueDate" in payload and not _DUE_DATE.match(payload["dueDate"]):
+            raise GhlValidationError(["dueDate must be YYYY-MM-DDTHH:MM:SSZ"], status=422)
+
+    def list_tasks(self, contact_id: str) -> list[dict]:
+        self._enter("list_tasks")
+        self._contact(contact_id)
+        return self._leave("list_tasks", self.tasks_of(contact_id))
+
+    def get_task(self, contact_id: str, task_id: str) -> dict:
+        self._enter("get_task")
+        return self._leave("get_task", self._child(self.tasks, task_id, contact_id, "task"))
+
+    def create_task(self, contact_id: str, payload: dict) -> dict:
+        self._enter("create_task", payload)
+        self._contact(contact_id)
+        missing = [f for f in ("title", "dueDate", "completed") if f not in payload]
+        if missing:
+            raise GhlValidationError([f"{f} should not be empty" for f in missing], status=422)
+        self._check_due(payload)
+        task = {**copy.deepcopy(payload), "id": self._new_id("t"), "contactId": contact_id}
+        self.tasks[task["id"]] = task
+        return self._leave("create_task", task)
+
+    def update_task(self, contact_id: str, task_id: str, payload: dict) -> dict:
+        self._enter("update_task", payload)
+        self._check_due(payload)
+        task = self._child(self.tasks, task_id, contact_id, "task")
+        task.update(copy.deepcopy(payload))
+        return self._leave("update_task", task)
+
+    def complete_task(self, contact_id: str, task_id: str, completed: bool = True) -> dict:
+        self._enter("complete_task", {"completed": completed})
+        task = self._child(self.tasks, task_id, contact_id, "task")
+        task["completed"] = bool(completed)
+        return self._leave("complete_task", task)
+
+    def delete_task(self, contact_id: str, task_id: str) -> None:
+        self._enter("delete_task")
+        self._child(self.tasks, task_id, contact_id, "task")
+        del self.tasks[task_id]
+        return self._leave("delete_task", None)
+
+    # -- notes --------------------------------------------------------------------
+
+    def list_notes(self, contact_id: str) -> list[dict]:
+        self._enter("list_notes")
+        self._contact(contact_id)
+        return self._leave("list_notes", self.notes_of(contact_id))
+
+    def get_note(self, contact_id: str, note_id: str) -> dict:
+        self._enter("get_note")
+        return self._leave("get_note", self._child(self.notes, note_id, contact_id, "note"))
+
+    def create_note(self, contact_id: str, payload: dict) -> dict:
+        self._enter("create_note", payload)
+        self._contact(contact_id)
+        if not payload.get("body"):
+            raise GhlValidationError(["body should not be empty"], status=422)
+        note = {**copy.deepcopy(payload), "id": self._new_id("n"), "contactId": contact_id}
+        self.notes[note["id"]] = note
+        return self._leave("create_note", note)
+
+    def update_note(self, contact_id: str, note_id: str, payload: dict) -> dict:
+        self._enter("update_note", payload)
+        note = self._child(self.notes, note_id, contact_id, "note")
+        note.update(copy.deepcopy(payload))
+        return self._leave("update_note", note)
+
+    def delete_note(self, contact_id: str, note_id: str) -> None:
+        self._enter("delete_note")
+        self._child(self.notes, note_id, contact_id, "note")
+        del self.notes[note_id]
+        return self._leave("delete_note", None)
+
+    # -- appointments ---------------------------------------------------------------
+
+    def list_contact_appointments(self, contact_id: str) -> list[dict]:
+        self._enter("list_contact_appointments")
+        self._contact(contact_id)
+        found = [a for a in self.appointments.values() if a["contactId"] == contact_id]
+        return self._leave("list_contact_appointments", found)
+
+    def create_appointment(self, payload: dict) -> dict:
+        self._enter("create_appointment", payload)
+        missing = [f for f in ("calendarId", "contactId", "startTime") if f not in payload]
+        if missing:
+            raise GhlValidationError([f"{f} should not be empty" for f in missing], status=422)
+        self._contact(payload["contactId"])
+        appointment = {**copy.deepcopy(payload), "id": self._new_id("a")}
+        self.appointments[appointment["id"]] = appointment
+        return self._leave("create_appointment", appointment)
+
+    def update_appointment(self, event_id: str, payload: dict) -> dict:
+        self._enter("update_appointment", payload)
+        if event_id not in self.appointments:
+            raise GhlNotFoundError("Appointment not found", status=404,
+                                   path=f"/calendars/events/appointments/{event_id}")
+        self.appointments[event_id].update(copy.deepcopy(payload))
+        return self._leave("update_appointment", self.appointments[event_id])
+
+    def get_appointment(self, event_id: str) -> dict:
+        self._enter("get_appointment")
+        if event_id not in self.appointments:
+            raise GhlNotFoundError("Appointment not found", status=404)
+        return self._leave("get_appointment", self.appointments[event_id])

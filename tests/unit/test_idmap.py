@@ -1,0 +1,64 @@
+"""The id map in Redis: contacts by phone, children by Toky key, intents, clearing a phone."""
+
+from __future__ import annotations
+
+import fakeredis
+import pytest
+
+from worker.idmap import Child, IdMap
+
+PHONE = "+14155550134"
+
+
+@pytest.fixture
+def ids() -> IdMap:
+    return IdMap(fakeredis.FakeRedis(), "test")
+
+
+def test_contact_entry_keeps_id_tags_and_hash(ids: IdMap) -> None:
+    # Given a contact remembered with its tags and payload hash
+    ids.remember_contact(PHONE, "c1", tags=["a"], payload_hash="h1")
+    # Then all three are read back
+    assert (ids.contact(PHONE), ids.contact_tags(PHONE), ids.payload_hash(PHONE)) == \
+        ("c1", ["a"], "h1")
+    # When it is remembered again without tags or hash
+    ids.remember_contact(PHONE, "c1")
+    # Then the tags stay and the hash is forgotten (the next update must write)
+    assert ids.contact_tags(PHONE) == ["a"]
+    assert ids.payload_hash(PHONE) is None
+
+
+def test_child_put_drops_its_intent(ids: IdMap) -> None:
+    # Given an intent written before a create
+    ids.mark_intent("note:n1", "c1", PHONE)
+    assert ids.intent("note:n1") == "c1"
+    # When the create's answer is recorded
+    ids.put("note:n1", Child("g1", "c1"), PHONE)
+    # Then the entry is there and the intent is gone
+    assert ids.get("note:n1") == Child("g1", "c1")
+    assert ids.intent("note:n1") is None
+
+
+def test_forget_phone_clears_contact_children_and_intents(ids: IdMap) -> None:
+    # Given a contact, a child and an unfinished intent under one phone, and another phone
+    ids.remember_contact(PHONE, "c1", tags=["a"])
+    ids.put("call:x", Child("n1", "c1"), PHONE)
+    ids.mark_intent("task:t", "c1", PHONE)
+    ids.remember_contact("+14155550177", "c2")
+    ids.put("call:y", Child("n2", "c2"), "+14155550177")
+    # When the phone is forgotten
+    cleared = ids.forget_phone(PHONE)
+    # Then everything under it is gone, the other phone untouched
+    assert cleared == 2
+    assert ids.contact(PHONE) is None and ids.get("call:x") is None
+    assert ids.intent("task:t") is None
+    assert ids.contact("+14155550177") == "c2" and ids.get("call:y") == Child("n2", "c2")
+
+
+def test_keys_live_under_the_prefix() -> None:
+    # Given an id map under prefix "p1"
+    redis = fakeredis.FakeRedis()
+    IdMap(redis, "p1").put("note:n1", Child("g1", "c1"), PHONE)
+    # Then another prefix does not see it, and every key starts with the prefix
+    assert IdMap(redis, "p2").get("note:n1") is None
+    assert all(k.startswith(b"p1:idmap:") for k in redis.keys("*"))

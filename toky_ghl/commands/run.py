@@ -1,0 +1,36 @@
+"""``toky-ghl run``: everything on one machine (see toky_ghl/launcher/run.py)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "run",
+        help="everything on one machine for a first look (embedded Redis and simulators "
+             "when nothing is configured)",
+        description=(
+            "Start everything on this machine: Redis (REDIS_URL, or an embedded one), the GHL "
+            "and Toky simulators when GHL_TOKEN / TOKY_API_KEY are not set (seeded with demo "
+            "data), and the worker(s). Output of every process is prefixed with its name. "
+            "Ctrl-C stops all."
+        ),
+    )
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--no-demo", action="store_true",
+                        help="do not queue the demo events into the simulator")
+    parser.add_argument("--duration", type=float, default=None, metavar="S",
+                        help="stop after S seconds (default: run until Ctrl-C)")
+    parser.add_argument("--status-every", type=float, default=10.0, metavar="S",
+                        help="print a status line every S seconds (default 10)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from toky_ghl.launcher.run import run as run_all
+
+    if args.workers < 1:
+        raise SystemExit("toky-ghl run: --workers must be at least 1")
+    return run_all(workers=args.workers, demo=not args.no_demo, duration_s=args.duration,
+                   status_every_s=args.status_every)

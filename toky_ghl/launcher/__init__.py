@@ -1,0 +1,1 @@
+"""``toky-ghl run``: every process on one machine, supervised, with prefixed output."""

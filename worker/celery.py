@@ -1,0 +1,76 @@
+"""The Celery app: created, configured from the settings, logging wired, tasks found.
+
+Every setting has a comment saying why; see
+https://docs.celeryq.dev/en/stable/userguide/configuration.html
+"""
+
+from __future__ import annotations
+
+from celery import Celery, signals
+
+from toky_ghl import logs
+from toky_ghl.constants import EVENTS_QUEUE
+from toky_ghl.settings import get_settings
+
+_settings = get_settings()
+
+app = Celery("toky_ghl", broker=_settings.redis_url, include=["worker.tasks"])
+app.conf.update(
+    # JSON only: task arguments are JSON primitives (the event), never pickles.
+    task_serializer="json",
+    accept_content=["json"],
+    result_serializer="json",
+    # No result backend: outcomes live in our own Redis state and in task events.
+    task_ignore_result=True,
+    # Guarantee 1: acknowledge after the task ran, and give a killed worker's
+    # task back to the queue (task_acks_late / task_reject_on_worker_lost).
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    # One message reserved per worker slot: a killed worker holds little.
+    worker_prefetch_multiplier=1,
+    # Redis re-delivers a message not acknowledged within the visibility
+    # timeout (also the delay before a SIGKILLed worker's tasks come back).
+    # Retry countdowns are capped far below it (Settings.max_countdown_s).
+    # kombu sweeps for such messages every unacked_restore_interval seconds
+    # (times the throttle, set to 1 here): a tenth of the timeout, 1-10 s.
+    broker_transport_options={
+        "visibility_timeout": _settings.visibility_timeout_s,
+        "unacked_restore_interval": max(1, min(10, _settings.visibility_timeout_s // 10)),
+        "unacked_restore_throttle": 1,
+    },
+    broker_connection_retry_on_startup=True,
+    task_default_queue=EVENTS_QUEUE,
+    task_routes={"toky_ghl.*": {"queue": EVENTS_QUEUE}},
+    # I/O-bound work (HTTP to GHL): threads, many per process; see README.
+    worker_pool="threads",
+    worker_concurrency=8,
+    # A task is killed long before Redis would re-deliver it.
+    task_soft_time_limit=min(120, _settings.visibility_timeout_s // 4),
+    task_time_limit=min(150, _settings.visibility_timeout_s // 3),
+    # Flower needs task events.
+    worker_send_task_events=True,
+    task_send_sent_event=True,
+    # Our structlog set-up, not Celery's (see setup_logging below).
+    worker_hijack_root_logger=False,
+    worker_redirect_stdouts=False,
+)
+
+
+@signals.setup_logging.connect
+def _setup_logging(**_kwargs: object) -> None:
+    """Route Celery's logging through structlog with redaction."""
+    settings = get_settings()
+    logs.register_secrets(
+        [settings.ghl_token, settings.toky_api_key, settings.webhook_secret,
+         settings.flower_basic_auth]
+    )
+    logs.configure(settings.log_level)
+
+
+@signals.worker_init.connect
+def _check_configuration(**_kwargs: object) -> None:
+    """Validate everything a worker needs before it takes a task: a bad
+    configuration stops start-up with a message naming the entry."""
+    from worker.runtime import get_runtime
+
+    get_runtime()

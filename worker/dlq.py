@@ -1,0 +1,90 @@
+"""The dead-letter store: events that cannot be applied, kept with their reason.
+
+Nothing is ever dropped: an invalid event, a write GHL refused, a missing
+scope, retries run out. Each entry keeps the event as it arrived, the reason,
+what kind of failure it was, the time and how often it was dead-lettered.
+``toky-ghl dlq`` lists, shows, replays and purges them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import redis
+
+
+@dataclass
+class DeadLetter:
+    id: str
+    event: Any
+    reason: str
+    kind: str
+    at_s: float
+    count: int = 1
+    task_id: str | None = None
+
+    @property
+    def event_type(self) -> str:
+        return self.event.get("type", "?") if isinstance(self.event, dict) else "?"
+
+
+class DeadLetterStore:
+    """Dead letters in Redis: a hash of entries and a sorted set by time."""
+
+    def __init__(self, client: redis.Redis, prefix: str) -> None:
+        self._redis = client
+        self._items = f"{prefix}:dlq:items"
+        self._index = f"{prefix}:dlq:index"
+
+    @staticmethod
+    def entry_id(event: Any) -> str:
+        """The entry's id: the event's own id when it has one, else a new one."""
+        if isinstance(event, dict) and isinstance(event.get("id"), str) and event["id"]:
+            return event["id"]
+        return f"noid-{uuid.uuid4().hex[:12]}"
+
+    def add(self, event: Any, reason: str, kind: str, *, task_id: str | None = None) -> DeadLetter:
+        entry_id = self.entry_id(event)
+        previous = self.get(entry_id)
+        entry = DeadLetter(
+            id=entry_id, event=event, reason=reason, kind=kind, at_s=time.time(),
+            count=(previous.count + 1) if previous else 1, task_id=task_id,
+        )
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hset(self._items, entry_id, json.dumps(asdict(entry)))
+        pipe.zadd(self._index, {entry_id: entry.at_s})
+        pipe.execute()
+        return entry
+
+    def get(self, entry_id: str) -> DeadLetter | None:
+        raw = self._redis.hget(self._items, entry_id)
+        return DeadLetter(**json.loads(raw)) if raw else None
+
+    def list(self, *, limit: int | None = None) -> list[DeadLetter]:
+        """Entries, oldest first (all of them when ``limit`` is None)."""
+        ids = self._redis.zrange(self._index, 0, -1 if limit is None else limit - 1)
+        if not ids:
+            return []
+        raws = self._redis.hmget(self._items, ids)
+        return [DeadLetter(**json.loads(r)) for r in raws if r]
+
+    def count(self) -> int:
+        return int(self._redis.zcard(self._index))
+
+    def remove(self, entry_ids: list[str]) -> int:
+        if not entry_ids:
+            return 0
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hdel(self._items, *entry_ids)
+        pipe.zrem(self._index, *entry_ids)
+        removed, _ = pipe.execute()
+        return int(removed)
+
+    def purge(self) -> int:
+        count = self.count()
+        self._redis.delete(self._items, self._index)
+        return count

@@ -1,0 +1,139 @@
+"""The id map: which GHL object stands for which Toky object (guarantee 2, no duplicates).
+
+Contacts are kept by phone (a Toky contact's identity): the GHL contact id,
+the tags GHL last reported for it and the hash of the payload last written.
+Children (notes, tasks, appointments, follow-up tasks) are kept by Toky object
+key (``call:<callid>``, ``task:<task_id>``, ``followup:call:<callid>``, …): the
+GHL id and the contact it hangs on. Before a child is created an *intent* is
+written; the id map entry right after. An intent without an entry means an
+earlier attempt may have created the object and lost the answer.
+
+Keys (under the configured prefix): ``idmap:contact:<phone>`` (hash),
+``idmap:obj:<key>`` (hash), ``idmap:intent:<key>`` (the contact id), and
+``idmap:phone:<phone>`` (set of the object keys of that phone, so deleting a
+contact clears them all). No expiry: an entry lives as long as its object.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+
+@dataclass(frozen=True)
+class Child:
+    """A GHL child object: its id and the id of the contact it belongs to."""
+
+    ghl_id: str
+    contact_id: str
+
+
+def _text(raw: bytes | str | None) -> str | None:
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
+class IdMap:
+    """Toky object → GHL id, in Redis under ``prefix``."""
+
+    def __init__(self, client: redis.Redis, prefix: str) -> None:
+        self._redis = client
+        self._prefix = prefix
+
+    @classmethod
+    def for_context(cls, ctx: Any) -> IdMap:
+        """The id map of a ``SyncContext`` (its Redis, under its key prefix)."""
+        return cls(ctx.redis, ctx.settings.key_prefix)
+
+    def _key(self, *parts: str) -> str:
+        return ":".join((self._prefix, "idmap", *parts))
+
+    # -- contacts, by phone ---------------------------------------------------
+
+    def contact(self, phone: str) -> str | None:
+        """The GHL contact id of ``phone``, or None when unknown."""
+        return _text(self._redis.hget(self._key("contact", phone), "id"))
+
+    def contact_tags(self, phone: str) -> list[str] | None:
+        """The contact's tags as GHL last reported them, or None when unknown."""
+        raw = _text(self._redis.hget(self._key("contact", phone), "tags"))
+        return None if raw is None else json.loads(raw)
+
+    def payload_hash(self, phone: str) -> str | None:
+        """The hash of the contact payload last written for ``phone``, or None."""
+        return _text(self._redis.hget(self._key("contact", phone), "hash"))
+
+    def remember_contact(
+        self, phone: str, contact_id: str, *, tags: list[str] | None = None,
+        payload_hash: str | None = None,
+    ) -> None:
+        """Map ``phone`` to ``contact_id``. ``tags`` None keeps the known tags;
+        ``payload_hash`` None forgets the last payload's hash (the next update writes)."""
+        key = self._key("contact", phone)
+        with self._redis.pipeline() as pipe:
+            pipe.hset(key, "id", contact_id)
+            if tags is not None:
+                pipe.hset(key, "tags", json.dumps(list(tags)))
+            if payload_hash is None:
+                pipe.hdel(key, "hash")
+            else:
+                pipe.hset(key, "hash", payload_hash)
+            pipe.execute()
+
+    def forget_contact(self, phone: str) -> None:
+        """Forget the contact of ``phone`` (GHL no longer has it); children stay."""
+        self._redis.delete(self._key("contact", phone))
+
+    def forget_phone(self, phone: str) -> int:
+        """Forget the contact of ``phone`` and every child and intent under it.
+
+        Returns how many child entries were cleared.
+        """
+        index = self._key("phone", phone)
+        keys = [_text(k) for k in self._redis.smembers(index)]
+        with self._redis.pipeline() as pipe:
+            for key in keys:
+                pipe.delete(self._key("obj", key), self._key("intent", key))
+            pipe.delete(self._key("contact", phone), index)
+            pipe.execute()
+        return len(keys)
+
+    # -- children, by Toky object key -------------------------------------------
+
+    def get(self, key: str) -> Child | None:
+        """The GHL object mapped to Toky object ``key``, or None."""
+        raw = self._redis.hgetall(self._key("obj", key))
+        if not raw:
+            return None
+        entry = {_text(k): _text(v) for k, v in raw.items()}
+        return Child(ghl_id=entry["ghl_id"], contact_id=entry["contact_id"])
+
+    def put(self, key: str, child: Child, phone: str) -> None:
+        """Map ``key`` to ``child`` (right after the create) and drop its intent."""
+        with self._redis.pipeline() as pipe:
+            pipe.hset(self._key("obj", key),
+                      mapping={"ghl_id": child.ghl_id, "contact_id": child.contact_id})
+            pipe.sadd(self._key("phone", phone), key)
+            pipe.delete(self._key("intent", key))
+            pipe.execute()
+
+    def forget(self, key: str) -> None:
+        """Forget ``key``'s GHL object (deleted, or gone from GHL)."""
+        self._redis.delete(self._key("obj", key), self._key("intent", key))
+
+    def mark_intent(self, key: str, contact_id: str, phone: str) -> None:
+        """Record that ``key`` is about to be created on ``contact_id`` (before the create)."""
+        with self._redis.pipeline() as pipe:
+            pipe.set(self._key("intent", key), contact_id)
+            pipe.sadd(self._key("phone", phone), key)
+            pipe.execute()
+
+    def intent(self, key: str) -> str | None:
+        """The contact id of an earlier, unfinished create of ``key``, or None."""
+        return _text(self._redis.get(self._key("intent", key)))
+
+    def clear_intent(self, key: str) -> None:
+        """Drop ``key``'s intent (the create surely wrote nothing)."""
+        self._redis.delete(self._key("intent", key))

@@ -1,0 +1,55 @@
+"""What a worker process builds once: Redis, the shared limiter, the GHL client, the field map."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from toky_ghl.redis_conn import get_redis
+from toky_ghl.settings import Settings, get_settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    redis: redis.Redis
+    limiter: Any
+    client: Any
+    field_map: Any
+
+
+_lock = threading.Lock()
+_runtime: Runtime | None = None
+
+
+def build_runtime(settings: Settings, redis_client: redis.Redis | None = None) -> Runtime:
+    """Build (and validate) everything; raises ConfigError naming what is wrong."""
+    from worker.fieldmap import load_field_map
+    from worker.ghl.client import GhlClient
+    from worker.ratelimit import RateLimiter
+
+    settings.require("GHL_TOKEN", "GHL_LOCATION_ID")
+    field_map = load_field_map(settings.field_map)
+    client_redis = redis_client or get_redis(settings.redis_url)
+    limiter = RateLimiter.from_settings(settings, client_redis)
+    client = GhlClient.from_settings(settings, limiter=limiter)
+    return Runtime(settings, client_redis, limiter, client, field_map)
+
+
+def get_runtime() -> Runtime:
+    """The process's runtime, built on first use (thread-safe)."""
+    global _runtime
+    with _lock:
+        if _runtime is None:
+            _runtime = build_runtime(get_settings())
+        return _runtime
+
+
+def reset_runtime() -> None:
+    """Forget the runtime (tests, or after the settings changed)."""
+    global _runtime
+    with _lock:
+        _runtime = None

@@ -1,0 +1,158 @@
+"""Notes, tasks and appointments written once each (guarantee 2, no duplicates).
+
+The id map says which GHL object stands for a Toky object. A create writes an
+intent first and the id map entry right after; a create that finds an intent
+but no entry (an earlier attempt may have created the object and lost the
+answer) first lists the contact's objects and adopts the one carrying the
+Toky key. So the normal path costs exactly one GHL call per child.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from worker.ghl.errors import (
+    GhlAuthError,
+    GhlConnectionError,
+    GhlError,
+    GhlNotFoundError,
+    GhlRateLimitedError,
+)
+from worker.idmap import Child, IdMap
+from worker.mapping import carries_marker
+from worker.sync.context import SyncContext
+from worker.sync.ensure_contact import with_contact
+from worker.sync.outcome import Outcome
+
+
+@dataclass(frozen=True)
+class ChildKind:
+    """How one kind of GHL child is created, updated, deleted, listed and recognised."""
+
+    name: str
+    create: Callable[[Any, str, dict], dict]  # (client, contact id, payload) → object
+    update: Callable[[Any, Child, dict], Any]
+    listing: Callable[[Any, str], list[dict]]  # (client, contact id) → objects
+    key_text: Callable[[dict], str | None]  # the text of an object carrying its Toky key
+    delete: Callable[[Any, Child], Any] | None = None  # None: GHL objects never deleted
+
+
+NOTE = ChildKind(
+    "note",
+    create=lambda c, cid, p: c.create_note(cid, p),
+    update=lambda c, ch, p: c.update_note(ch.contact_id, ch.ghl_id, p),
+    delete=lambda c, ch: c.delete_note(ch.contact_id, ch.ghl_id),
+    listing=lambda c, cid: c.list_notes(cid),
+    key_text=lambda obj: obj.get("body"),
+)
+TASK = ChildKind(
+    "task",
+    create=lambda c, cid, p: c.create_task(cid, p),
+    update=lambda c, ch, p: c.update_task(ch.contact_id, ch.ghl_id, p),
+    delete=lambda c, ch: c.delete_task(ch.contact_id, ch.ghl_id),
+    listing=lambda c, cid: c.list_tasks(cid),
+    key_text=lambda obj: obj.get("body"),
+)
+APPOINTMENT = ChildKind(
+    "appointment",
+    create=lambda c, cid, p: c.create_appointment({**p, "contactId": cid}),
+    update=lambda c, ch, p: c.update_appointment(ch.ghl_id, p),
+    listing=lambda c, cid: c.list_contact_appointments(cid),
+    key_text=lambda obj: obj.get("title"),
+)
+
+
+def _find(ctx: SyncContext, kind: ChildKind, key: str, contact_id: str) -> str | None:
+    try:
+        objects = kind.listing(ctx.client, contact_id)
+    except GhlNotFoundError:  # the contact itself is gone: so is anything made on it
+        return None
+    for obj in objects or []:
+        if carries_marker(kind.key_text(obj), key):
+            return obj["id"]
+    return None
+
+
+def surely_unwritten(error: GhlError) -> bool:
+    """True when a failed create surely wrote nothing: never sent (connection refused,
+    scope or local rate limit), refused before any work (429, 401) or no such contact
+    (404). A 5xx, a timeout after sending or a 400/422 may still have written."""
+    if isinstance(error, GhlConnectionError):
+        return not error.maybe_sent
+    return isinstance(error, GhlRateLimitedError | GhlAuthError | GhlNotFoundError)
+
+
+def create_once(
+    ctx: SyncContext, kind: ChildKind, key: str, payload: dict, *, contact_id: str, phone: str,
+) -> tuple[Child, bool]:
+    """Create ``key``'s object on ``contact_id`` unless an earlier attempt did.
+
+    Returns (the child, True when an object an earlier attempt made was adopted).
+    """
+    ids = IdMap.for_context(ctx)
+    earlier = ids.intent(key)
+    if earlier is not None:
+        found = _find(ctx, kind, key, earlier)
+        if found is not None:
+            child = Child(found, earlier)
+            ids.put(key, child, phone)
+            ctx.log.info("adopted what an earlier attempt made", kind=kind.name, ghl_id=found)
+            return child, True
+    ids.mark_intent(key, contact_id, phone)
+    try:
+        created = kind.create(ctx.client, contact_id, payload)
+    except GhlError as exc:
+        if surely_unwritten(exc):  # the retry needs no look in GHL first
+            ids.clear_intent(key)
+        raise
+    child = Child(created["id"], contact_id)
+    ids.put(key, child, phone)
+    return child, False
+
+
+def write_child(
+    ctx: SyncContext, kind: ChildKind, key: str, payload: dict, *, phone: str,
+    update_payload: dict | None = None, name: str | None = None, email: str | None = None,
+) -> tuple[Child, str]:
+    """Make GHL hold ``key``'s object: update the mapped one, else create it once.
+
+    ``update_payload`` (default ``payload``) is sent to an object that exists;
+    ``name``/``email`` are used when the contact must be made. Returns the
+    child and what was done: "updated", "created" or "adopted".
+    """
+    ids = IdMap.for_context(ctx)
+    update_payload = payload if update_payload is None else update_payload
+    child = ids.get(key)
+    if child is not None:
+        try:
+            kind.update(ctx.client, child, update_payload)
+            return child, "updated"
+        except GhlNotFoundError:
+            ctx.log.info("mapped object gone from GHL, making it again", kind=kind.name,
+                         ghl_id=child.ghl_id)
+            ids.forget(key)
+    _, (child, adopted) = with_contact(
+        phone, ctx, lambda cid: create_once(ctx, kind, key, payload, contact_id=cid, phone=phone),
+        name=name, email=email)
+    if adopted:
+        kind.update(ctx.client, child, update_payload)
+        return child, "adopted"
+    return child, "created"
+
+
+def delete_child(ctx: SyncContext, kind: ChildKind, key: str) -> Outcome:
+    """Delete ``key``'s object; GHL never having it, or no longer, is fine."""
+    assert kind.delete is not None, f"{kind.name}s are not deleted"
+    ids = IdMap.for_context(ctx)
+    child = ids.get(key)
+    if child is None:
+        return Outcome.skipped(f"GHL has no {kind.name} for {key}")
+    try:
+        kind.delete(ctx.client, child)
+        detail = f"{kind.name} deleted"
+    except GhlNotFoundError:
+        detail = f"{kind.name} already gone from GHL"
+    ids.forget(key)
+    return Outcome.applied(detail, **{kind.name: child.ghl_id})
