@@ -124,6 +124,8 @@ class Settings:
     toky_api_key: str | None = field(default=None, repr=False)
     toky_poll_interval_s: float = 30.0
     toky_backfill_since: str | None = None
+    toky_poll_overlap_s: int = 3600
+    toky_poll_lock_ttl_s: int = 60
     followup_due_minutes: int = 60
     field_map: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
@@ -167,6 +169,8 @@ class Settings:
             toky_api_key=_secret(env, "TOKY_API_KEY"),
             toky_poll_interval_s=_float(env, "TOKY_POLL_INTERVAL_S", 30.0, minimum=1.0),
             toky_backfill_since=env.get("TOKY_BACKFILL_SINCE", "").strip() or None,
+            toky_poll_overlap_s=_int(env, "TOKY_POLL_OVERLAP_S", 3600, minimum=0),
+            toky_poll_lock_ttl_s=_int(env, "TOKY_POLL_LOCK_TTL_S", 60, minimum=5),
             followup_due_minutes=followup,
             field_map=env.get("FIELD_MAP", "").strip() or None,
             webhook_secret=_secret(env, "WEBHOOK_SECRET"),

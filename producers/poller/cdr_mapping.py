@@ -1,0 +1,99 @@
+"""A Toky call record (CDR) as a ``call.ended`` event.
+
+CDR values arrive as strings ("22", "200"); times are GMT without a zone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from producers.events import event_id_for
+from producers.poller.toky_time import first_time
+
+#: Toky's disposition code of a connected call.
+ANSWERED_CODE = 200
+#: CDR fields renamed or rewritten by the mapping; every other CDR field is kept as is.
+_REWRITTEN = frozenset({"from", "duration", "direction", "agent_id"})
+
+
+def parse_int(raw: object) -> int | None:
+    """``"22"``, ``22`` or ``"22.0"`` → 22; None when empty or not a number."""
+    if isinstance(raw, bool):
+        return None
+    try:
+        return int(float(str(raw).strip()))
+    except (TypeError, ValueError):
+        return None
+
+
+def call_state(direction: str, disposition_code: object, duration_s: object) -> str | None:
+    """The contract's ``state`` of a call, from its CDR.
+
+    A call was answered when its disposition code is 200 AND its duration
+    (seconds) is above 0. Then:
+
+    - inbound:  answered → ``completed``; otherwise → ``missed``
+    - outbound: answered → ``completed``; otherwise → ``unsuccessful``
+
+    A missing or unreadable code or duration counts as not answered. None for a
+    direction other than inbound/outbound (validation then names the field).
+    """
+    answered = parse_int(disposition_code) == ANSWERED_CODE and (parse_int(duration_s) or 0) > 0
+    if direction == "inbound":
+        return "completed" if answered else "missed"
+    if direction == "outbound":
+        return "completed" if answered else "unsuccessful"
+    return None
+
+
+def call_numbers(row: dict[str, Any]) -> tuple[object, object]:
+    """``(from_number, to_number)`` as the contract names them.
+
+    Inbound: from = CDR ``from`` (the caller), to = ``to_number``, else
+    ``received_on_number`` (the Toky line). Outbound: from = CDR ``from`` (the
+    Toky line), to = ``to_number`` (the customer).
+    """
+    to_number = row.get("to_number") or None
+    if row.get("direction") == "inbound" and not to_number:
+        to_number = row.get("received_on_number") or None
+    return row.get("from") or None, to_number
+
+
+def needs_recording(row: dict[str, Any]) -> bool:
+    """True when the call was answered, so a recording may exist."""
+    return call_state(str(row.get("direction", "")), row.get("disposition_code"),
+                      row.get("duration")) == "completed"
+
+
+def cdr_event(row: dict[str, Any], record_url: str | None = None) -> dict[str, Any]:
+    """The ``call.ended`` event (not yet validated) of one CDR row.
+
+    ``id`` = ``call-{callid}``; ``occurred_at`` = ``end_time`` (else ``init_dt``);
+    ``data.date`` = ``start_time`` (else ``init_dt``), both ISO 8601 with ``Z``;
+    ``duration`` in whole seconds; ``agent`` = ``agent_id`` when it is an email.
+    """
+    direction = str(row.get("direction", "")).strip().lower()
+    callid = str(row.get("callid") or "").strip()
+    from_number, to_number = call_numbers({**row, "direction": direction})
+    data: dict[str, Any] = {k: v for k, v in row.items() if k not in _REWRITTEN}
+    data.update({
+        "callid": callid or None,
+        "direction": direction,
+        "state": call_state(direction, row.get("disposition_code"), row.get("duration")),
+        "from_number": from_number,
+        "to_number": to_number,
+        "duration": parse_int(row.get("duration")),
+        "date": first_time(row.get("start_time"), row.get("init_dt")),
+        "agent_id": row.get("agent_id"),
+    })
+    agent = str(row.get("agent_id") or "")
+    if "@" in agent:
+        data["agent"] = agent
+    if record_url:
+        data["record_url"] = record_url
+    return {
+        "id": event_id_for("call", callid) if callid else None,
+        "type": "call.ended",
+        "occurred_at": first_time(row.get("end_time"), row.get("init_dt")),
+        "data": {k: v for k, v in data.items() if v is not None},
+    }

@@ -1,0 +1,63 @@
+"""The webhook secret: taken out of the request before anything else sees it, compared
+in constant time.
+
+Toky cannot add headers, so the secret usually travels in the URL
+(``?token=...``). ``HideToken`` is WSGI middleware that moves it (and the
+``X-Webhook-Token`` header) out of the request environment, so no access log,
+error page or log line downstream (Flask's, waitress's, ours) can print it.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+TOKEN_PARAM = "token"
+TOKEN_HEADER = "X-Webhook-Token"
+#: Where ``HideToken`` leaves the tokens it took (a list of strings).
+ENVIRON_KEY = "toky_ghl.webhook_tokens"
+_HEADER_ENVIRON = "HTTP_" + TOKEN_HEADER.upper().replace("-", "_")
+
+
+class HideToken:
+    """WSGI middleware: takes ``token`` out of the query string (``QUERY_STRING``,
+    ``REQUEST_URI``, ``RAW_URI``) and the ``X-Webhook-Token`` header, and puts them
+    in ``environ[ENVIRON_KEY]``.
+    """
+
+    def __init__(self, app: Callable) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        tokens: list[str] = []
+        query = environ.get("QUERY_STRING", "")
+        if query:
+            pairs = parse_qsl(query, keep_blank_values=True)
+            kept = [(k, v) for k, v in pairs if k != TOKEN_PARAM]
+            tokens += [v for k, v in pairs if k == TOKEN_PARAM]
+            if len(kept) != len(pairs) or TOKEN_PARAM in query:
+                new_query = urlencode(kept)
+                environ["QUERY_STRING"] = new_query
+                for key in ("REQUEST_URI", "RAW_URI"):
+                    if key in environ:
+                        path = str(environ[key]).split("?", 1)[0]
+                        environ[key] = f"{path}?{new_query}" if new_query else path
+        header = environ.pop(_HEADER_ENVIRON, None)
+        if header is not None:
+            tokens.append(header)
+        environ[ENVIRON_KEY] = tokens
+        return self.app(environ, start_response)
+
+
+def check_tokens(tokens: list[str], secret: str) -> str | None:
+    """None when one of ``tokens`` is the secret; else why not: ``"missing"`` or ``"wrong"``.
+
+    Every token is compared (``hmac.compare_digest``), so timing tells nothing.
+    """
+    sent = [t for t in tokens if t]
+    if not sent:
+        return "missing"
+    matches = [hmac.compare_digest(t.encode(), secret.encode()) for t in sent]
+    return None if any(matches) else "wrong"

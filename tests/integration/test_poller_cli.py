@@ -1,0 +1,140 @@
+"""``toky-ghl poll`` as a process: the Toky simulator over HTTP, the real Redis."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from producers.poller import PollerLock
+from tests.unit.poller_support import queued_ids
+from toky_ghl.sim.serve import serve_in_thread
+from toky_ghl.sim.toky import TokySim, create_app, seed_demo
+
+pytestmark = pytest.mark.integration
+
+KEY = "sim-key-poll-cli"
+PREFIX = "t-poll"
+
+
+@pytest.fixture
+def toky():
+    sim = TokySim(api_key=KEY)
+    seed_demo(sim)
+    with serve_in_thread(create_app(sim)) as server:
+        yield sim, server
+
+
+@pytest.fixture
+def env(toky, redis_url, real_redis):
+    _sim, server = toky
+    return {**os.environ, "REDIS_URL": redis_url, "TOKY_API_BASE": f"{server.url}/v1",
+            "TOKY_API_KEY": KEY, "TOKY_GHL_KEY_PREFIX": PREFIX, "TOKY_POLL_INTERVAL_S": "1",
+            "TOKY_POLL_LOCK_TTL_S": "5", "PYTHONUNBUFFERED": "1"}
+
+
+def poll(env, *args: str, timeout_s: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "toky_ghl.cli", "poll", *args], env=env,
+                          capture_output=True, text=True, timeout=timeout_s)
+
+
+def start_poller(env) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "toky_ghl.cli", "poll"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(predicate, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_poll_once_backfills_with_progress_then_finds_nothing_new(env, real_redis):
+    # Given the demo account and an empty Redis
+    # When `toky-ghl poll --once` runs twice, with pages of 2 rows
+    first = poll(env, "--once", "--page-size", "2")
+    second = poll(env, "--once", "--page-size", "2")
+    # Then the first queues the 11 objects, printing backfill progress; the second nothing
+    assert first.returncode == 0, first.stderr
+    assert "backfill calls: 3 pages, 5 records, 5 queued, 0 repeats, 0 invalid" in first.stderr
+    assert len(queued_ids(real_redis)) == 11
+    assert second.returncode == 0, second.stderr
+    assert "backfill" not in second.stderr
+    assert len(queued_ids(real_redis)) == 11
+
+
+def test_backfill_since_limits_the_first_read(env, real_redis, toky):
+    # Given TOKY_BACKFILL_SINCE one day back (the demo spreads calls over 3 days)
+    since = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # When polled once
+    result = poll({**env, "TOKY_BACKFILL_SINCE": since}, "--once")
+    # Then only the calls of the last day are queued (the outbound ones: 20 h and 3 h ago)
+    assert result.returncode == 0, result.stderr
+    assert sum(i.startswith("call-") for i in queued_ids(real_redis)) == 2
+
+
+def test_a_bad_backfill_since_is_a_configuration_error(env):
+    # Given an unreadable TOKY_BACKFILL_SINCE
+    # When polled
+    result = poll({**env, "TOKY_BACKFILL_SINCE": "last tuesday"}, "--once")
+    # Then exit 2 naming the variable
+    assert result.returncode == 2
+    assert "TOKY_BACKFILL_SINCE must be an ISO date" in result.stderr
+
+
+def test_a_second_poller_waits_for_the_first(env, real_redis):
+    # Given a poller running
+    first = start_poller(env)
+    try:
+        wait_for(lambda: real_redis.exists(f"{PREFIX}:poller:lock"), 30, "the first poller")
+        # When another runs with --once, and then another one looping
+        once = poll(env, "--once")
+        second = start_poller(env)
+        time.sleep(1.5)
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=20)
+        lock = PollerLock(real_redis, f"{PREFIX}:poller:lock")
+        wait_for(lambda: (lock.holder() or {}).get("pid") == second.pid, 30,
+                 "the second poller to take the lock")
+        time.sleep(0.5)
+        second.send_signal(signal.SIGTERM)
+        _out, second_err = second.communicate(timeout=20)
+    finally:
+        for proc in (first, locals().get("second")):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    # Then --once says who holds the lock and exits 0; the looping one waits, then takes over
+    assert once.returncode == 0
+    assert "another poller holds the lock (pid " in once.stderr
+    assert f"pid {first.pid} on host " in once.stderr
+    assert "nothing polled" in once.stderr
+    assert "another poller holds the lock" in second_err and "; waiting" in second_err
+    assert "took the poller lock" in second_err
+    assert second.returncode == 0 and first.returncode == 0
+    assert not real_redis.exists(f"{PREFIX}:poller:lock")
+
+
+def test_once_may_wait_for_the_lock(env, real_redis):
+    # Given the lock held by a poller that stops 1 s later
+    lock = PollerLock(real_redis, f"{PREFIX}:poller:lock", ttl_s=30)
+    lock.acquire()
+    proc = subprocess.Popen([sys.executable, "-m", "toky_ghl.cli", "poll", "--once",
+                             "--lock-wait", "20"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(1)
+    lock.release()
+    # When the waiting --once poller gets it
+    _out, err = proc.communicate(timeout=60)
+    # Then it polled
+    assert proc.returncode == 0, err
+    assert "waiting up to 20 s" in err and "took the poller lock" in err
+    assert len(queued_ids(real_redis)) == 11

@@ -1,0 +1,111 @@
+"""``toky-ghl poll [--once]``: the Toky poller (contacts, calls, voicemails, SMS → events)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from typing import Any
+
+DESCRIPTION = """\
+Reads what is new in Toky since the saved cursors (contacts, call records,
+voicemails, SMS) and queues one event per new or changed object, every
+TOKY_POLL_INTERVAL_S seconds (default 30) or once with --once. A first run
+backfills from TOKY_BACKFILL_SINCE (default: 7 days back) and prints its
+progress. Only one poller runs at a time (a lock in Redis): a second one says
+who holds the lock and waits for it.
+"""
+
+EPILOG = """\
+exit status: 0 done (with --once: also when another poller holds the lock and
+--lock-wait passed); 1 a resource could not be read (with --once; the others
+were); 2 bad configuration, Toky refused the key, or Redis unreachable.
+see docs/poller.md (the call state rule, the cursor, the lock).
+"""
+
+
+def _page_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if not 1 <= value <= 500:
+        raise argparse.ArgumentTypeError(f"must be 1..500, got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
+    return value
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "poll", help="poll Toky and queue events (every TOKY_POLL_INTERVAL_S, or --once)",
+        description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--once", action="store_true", help="poll once and exit")
+    parser.add_argument("--lock-wait", type=_seconds, default=0.0, metavar="S",
+                        help="with --once: seconds to wait while another poller holds the "
+                             "lock, then exit 0 without polling (default: 0, do not wait)")
+    parser.add_argument("--page-size", type=_page_size, default=500, metavar="N",
+                        help="rows per Toky request, 1..500 (default: 500)")
+    parser.set_defaults(func=run)
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    import redis
+
+    from producers.poller import Poller, PollerLock, backfill_start, run_poller
+    from producers.queue import EventPublisher
+    from producers.toky import TokyAuthError, TokyClient
+    from toky_ghl import logs
+    from toky_ghl.redis_conn import get_redis
+    from toky_ghl.settings import get_settings
+
+    settings = get_settings()
+    logs.configure(settings.log_level)
+    client = TokyClient.from_settings(settings)
+    since = backfill_start(settings.toky_backfill_since, datetime.now(UTC))
+    redis_client = get_redis()
+    try:
+        redis_client.ping()
+    except redis.RedisError as exc:
+        _say(f"toky-ghl poll: cannot reach Redis (REDIS_URL): {exc}")
+        return 2
+    prefix = settings.key_prefix
+    poller = Poller(client, redis_client, EventPublisher(redis_client, key_prefix=prefix),
+                    key_prefix=prefix, backfill_since=since,
+                    overlap_s=settings.toky_poll_overlap_s, page_size=args.page_size,
+                    progress=_say)
+    lock = PollerLock(redis_client, f"{prefix}:poller:lock", ttl_s=settings.toky_poll_lock_ttl_s)
+    stop = threading.Event()
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if in_main else None
+    try:
+        return run_poller(poller, lock, once=args.once, interval_s=settings.toky_poll_interval_s,
+                          lock_wait_s=args.lock_wait, stop=stop, say=_say,
+                          retry_lock_s=min(5.0, lock.ttl_s / 3))
+    except TokyAuthError as exc:
+        _say(f"toky-ghl poll: {exc}")
+        return 2
+    except redis.RedisError as exc:
+        _say(f"toky-ghl poll: Redis failed: {exc}")
+        return 2
+    finally:
+        client.close()
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
