@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench screenshot clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ test: $(STAMP)  ## lint, then every test (needs a Redis; scripts/ensure-redis st
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+screenshot: $(STAMP)  ## docs/flower.png: Flower's tasks page in headless Chromium (Debian's)
+	scripts/ensure-redis
+	TOKY_GHL_SCREENSHOT=docs/flower.png $(BIN)/python -m pytest -q \
+		tests/integration/test_flower_browser.py -k dashboard
 
 bench: $(STAMP)
 	$(BIN)/python bench/ratelimit.py

@@ -8,6 +8,8 @@ into a one-line message and exit status 2.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -85,6 +87,24 @@ def _secret(env: Mapping[str, str], name: str) -> str | None:
     return raw or None
 
 
+def _fernet_keys(env: Mapping[str, str], name: str) -> str | None:
+    """Comma-separated Fernet keys (the first encrypts, all decrypt), or None when unset."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    for position, part in enumerate(raw.split(","), start=1):
+        try:
+            ok = len(base64.urlsafe_b64decode(part.strip().encode())) == 32
+        except (binascii.Error, ValueError):
+            ok = False
+        if not ok:
+            raise ConfigError(
+                f"{name} key #{position} is not a Fernet key (32 url-safe base64-encoded bytes); "
+                "make one with `toky-ghl auth new-key`"
+            )
+    return raw
+
+
 def _scopes(env: Mapping[str, str], name: str, default: str) -> frozenset[str]:
     raw = env.get(name, "").strip() or default
     scopes = frozenset(raw.replace(",", " ").split())
@@ -112,6 +132,14 @@ class Settings:
     ghl_location_id: str | None = None
     ghl_scopes: frozenset[str] = frozenset({"contacts.readonly"})
     ghl_calendar_id: str | None = None
+    ghl_scopes_set: bool = False
+    ghl_client_id: str | None = None
+    ghl_client_secret: str | None = field(default=None, repr=False)
+    ghl_refresh_token: str | None = field(default=None, repr=False)
+    ghl_oauth_redirect_uri: str | None = None
+    ghl_oauth_authorize_url: str = "https://marketplace.gohighlevel.com/v2/oauth/chooselocation"
+    ghl_token_refresh_margin_s: float = 30.0
+    token_encryption_key: str | None = field(default=None, repr=False)
     ghl_rate_limit_max: int = 100
     ghl_rate_limit_interval_ms: int = 10_000
     ghl_rate_limit_daily: int = 200_000
@@ -134,6 +162,8 @@ class Settings:
     visibility_timeout_s: int = 1800
     rate_wait_inline_max_ms: int = 2000
     log_level: str = "INFO"
+    #: "auto": JSON lines unless stderr is a terminal (readable lines); or "json", "console".
+    log_format: str = "auto"
     key_prefix: str = "tokyghl"
 
     @classmethod
@@ -144,6 +174,9 @@ class Settings:
             raise ConfigError(
                 f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got {log_level!r}"
             )
+        log_format = (env.get("LOG_FORMAT", "").strip() or "auto").lower()
+        if log_format not in {"auto", "json", "console"}:
+            raise ConfigError(f"LOG_FORMAT must be auto, json or console, got {log_format!r}")
         followup = _int(env, "FOLLOWUP_DUE_MINUTES", 60, minimum=0)
         settings = cls(
             redis_url=_url(
@@ -157,6 +190,17 @@ class Settings:
             ghl_location_id=env.get("GHL_LOCATION_ID", "").strip() or None,
             ghl_scopes=_scopes(env, "GHL_SCOPES", "contacts.readonly"),
             ghl_calendar_id=env.get("GHL_CALENDAR_ID", "").strip() or None,
+            ghl_scopes_set=bool(env.get("GHL_SCOPES", "").strip()),
+            ghl_client_id=env.get("GHL_CLIENT_ID", "").strip() or None,
+            ghl_client_secret=_secret(env, "GHL_CLIENT_SECRET"),
+            ghl_refresh_token=_secret(env, "GHL_REFRESH_TOKEN"),
+            ghl_oauth_redirect_uri=(_url(env, "GHL_OAUTH_REDIRECT_URI", "", ("http", "https"))
+                                    if env.get("GHL_OAUTH_REDIRECT_URI", "").strip() else None),
+            ghl_oauth_authorize_url=_url(
+                env, "GHL_OAUTH_AUTHORIZE_URL",
+                "https://marketplace.gohighlevel.com/v2/oauth/chooselocation", ("http", "https")),
+            ghl_token_refresh_margin_s=_float(env, "GHL_TOKEN_REFRESH_MARGIN_S", 30.0, minimum=0),
+            token_encryption_key=_fernet_keys(env, "TOKEN_ENCRYPTION_KEY"),
             ghl_rate_limit_max=_int(env, "GHL_RATE_LIMIT_MAX", 100, minimum=1),
             ghl_rate_limit_interval_ms=_int(env, "GHL_RATE_LIMIT_INTERVAL_MS", 10_000, minimum=1),
             ghl_rate_limit_daily=_int(env, "GHL_RATE_LIMIT_DAILY", 200_000, minimum=1),
@@ -179,6 +223,7 @@ class Settings:
             visibility_timeout_s=_int(env, "CELERY_VISIBILITY_TIMEOUT_S", 1800, minimum=10),
             rate_wait_inline_max_ms=_int(env, "RATE_WAIT_INLINE_MAX_MS", 2000, minimum=0),
             log_level=log_level,
+            log_format=log_format,
             key_prefix=env.get("TOKY_GHL_KEY_PREFIX", "").strip() or "tokyghl",
         )
         settings._check_consistency()
@@ -198,6 +243,10 @@ class Settings:
                 f"times the longest retry countdown ({self.max_countdown_s} s, from "
                 f"GHL_BACKOFF_CAP_MS / GHL_RATE_LIMIT_INTERVAL_MS)"
             )
+        if bool(self.ghl_client_id) != bool(self.ghl_client_secret):
+            raise ConfigError("GHL_CLIENT_ID and GHL_CLIENT_SECRET go together: set both or none")
+        if self.ghl_refresh_token and not self.ghl_client_id:
+            raise ConfigError("GHL_REFRESH_TOKEN needs GHL_CLIENT_ID and GHL_CLIENT_SECRET")
         if self.flower_basic_auth and ":" not in self.flower_basic_auth:
             raise ConfigError("FLOWER_BASIC_AUTH must be user:password (the value has no ':')")
 

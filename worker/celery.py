@@ -11,6 +11,7 @@ from celery import Celery, signals
 from toky_ghl import logs
 from toky_ghl.constants import EVENTS_QUEUE
 from toky_ghl.settings import get_settings
+from worker import log_context  # noqa: F401  (binds each task's log context)
 
 _settings = get_settings()
 
@@ -60,10 +61,7 @@ app.conf.update(
 def _setup_logging(**_kwargs: object) -> None:
     """Route Celery's logging through structlog with redaction."""
     settings = get_settings()
-    logs.register_secrets(
-        [settings.ghl_token, settings.toky_api_key, settings.webhook_secret,
-         settings.flower_basic_auth]
-    )
+    logs.register_settings_secrets(settings)
     logs.configure(settings.log_level)
 
 

@@ -17,6 +17,8 @@ import structlog
 
 from producers.events import InvalidEvent, event_label, object_key, validate_event
 from toky_ghl.settings import Settings
+from worker.auth.decide import auth_of, decide
+from worker.auth.errors import LocationPaused
 from worker.dlq import DeadLetterStore
 from worker.ghl import errors as ghl_errors
 from worker.ghl.retry import RetryPolicy, backoff_ms, is_retryable
@@ -58,6 +60,7 @@ class PipelineDeps:
     client: Any
     field_map: Any
     rand: Callable[[], float] = random.random
+    auth: Any = None  # worker.auth.TokenProvider (None: one over settings and redis)
 
     @property
     def prefix(self) -> str:
@@ -115,6 +118,12 @@ def process(
                   f"{' '.join(sorted(deps.settings.ghl_scopes))}; grant it, then "
                   "`toky-ghl dlq replay --all`")
         return _dead_letter(raw_event, reason, "scope", dlq, stats, task_id, bound)
+    auth = auth_of(deps)
+    try:  # a paused location sends nothing: the event waits (see worker.auth.decide)
+        if auth is not None:
+            auth.check_not_paused()
+    except LocationPaused as exc:
+        return _failed(exc, event, deps, dlq, stats, bound, failures, task_id)
 
     lock = deps.redis.lock(f"{deps.prefix}:lock:{object_key(event)}",
                            timeout=OBJECT_LOCK_TTL_S, blocking_timeout=OBJECT_LOCK_WAIT_S)
@@ -206,11 +215,18 @@ def _failed(exc, event, deps, dlq, stats, bound, failures, task_id) -> Decision:
     if isinstance(exc, ghl_errors.GhlRateLimitedError):  # waiting is not failing
         return retry(f"rate limited: {exc}", policy.wait_ms(exc, failures, rand=deps.rand),
                      failures)
-    if isinstance(exc, ghl_errors.GhlAuthError):
-        if failures == 0:  # the token may have been rotated or refreshed meanwhile
-            return retry(f"token refused, trying once more: {exc}", 1000, attempt)
-        return dead(f"GHL refused the token: {exc}", "auth")
-    if isinstance(exc, ghl_errors.GhlError) and not is_retryable(exc):
+    if isinstance(exc, ghl_errors.GhlAuthError):  # refresh / reload once, pause, or wait
+        verdict = decide(exc, auth_of(deps), failures=failures,
+                         max_attempts=settings.ghl_retry_max_attempts, rand=deps.rand,
+                         backoff_ms=lambda: policy.wait_ms(exc, failures, rand=deps.rand))
+        if verdict.action == "dead":
+            return dead(verdict.detail, verdict.kind)
+        return retry(verdict.detail, verdict.wait_ms, failures + int(verdict.failed))
+    # A 404 may come from a race (another worker deleted the contact between our
+    # lookup and our write): retried, the latest-wins check then skips the event if
+    # it is stale; a 404 that persists is dead-lettered when the attempts run out.
+    if (isinstance(exc, ghl_errors.GhlError) and not is_retryable(exc)
+            and not isinstance(exc, ghl_errors.GhlNotFoundError)):
         return dead(f"GHL rejected the event: {exc}", "rejected")
 
     reason = str(exc) if isinstance(exc, ghl_errors.GhlError | Deferred) else (

@@ -19,6 +19,7 @@ class Runtime:
     limiter: Any
     client: Any
     field_map: Any
+    auth: Any = None  # worker.auth.TokenProvider: the client's token source
 
 
 _lock = threading.Lock()
@@ -27,16 +28,26 @@ _runtime: Runtime | None = None
 
 def build_runtime(settings: Settings, redis_client: redis.Redis | None = None) -> Runtime:
     """Build (and validate) everything; raises ConfigError naming what is wrong."""
+    from worker.auth.bootstrap import build_token_provider, with_granted_scopes
     from worker.fieldmap import load_field_map
     from worker.ghl.client import GhlClient
     from worker.ratelimit import RateLimiter
 
-    settings.require("GHL_TOKEN", "GHL_LOCATION_ID")
+    settings.require("GHL_LOCATION_ID")
     field_map = load_field_map(settings.field_map)
     client_redis = redis_client or get_redis(settings.redis_url)
+    # The token comes from Redis (rotated PIT or OAuth pair) or GHL_TOKEN, read on every call.
+    auth = build_token_provider(settings, client_redis)
+    settings = with_granted_scopes(settings, auth)
     limiter = RateLimiter.from_settings(settings, client_redis)
-    client = GhlClient.from_settings(settings, limiter=limiter)
-    return Runtime(settings, client_redis, limiter, client, field_map)
+    client = GhlClient(
+        base_url=settings.ghl_api_base, token=auth, location_id=settings.ghl_location_id,
+        scopes=settings.ghl_scopes, limiter=limiter,
+        connect_timeout_s=settings.ghl_connect_timeout_s,
+        read_timeout_s=settings.ghl_read_timeout_s,
+        max_inline_wait_ms=settings.rate_wait_inline_max_ms,
+    )
+    return Runtime(settings, client_redis, limiter, client, field_map, auth)
 
 
 def get_runtime() -> Runtime:

@@ -8,6 +8,7 @@ import redis
 
 from toky_ghl.constants import EVENTS_QUEUE
 from toky_ghl.settings import Settings
+from worker.auth.report import format_pause, pause_report
 from worker.dlq import DeadLetterStore
 from worker.stats import Stats
 
@@ -36,6 +37,7 @@ def collect_status(client: redis.Redis, settings: Settings) -> dict[str, Any]:
         "dead_lettered_now": DeadLetterStore(client, settings.key_prefix).count(),
         "counts": counts,
         "rate_budget": {},
+        "paused": pause_report(settings, client),  # None, or why sending is paused
     }
     location = settings.ghl_location_id
     if location:
@@ -68,4 +70,5 @@ def format_status(report: dict[str, Any]) -> str:
         )
     if not report["rate_budget"]:
         lines.append("rate budget   (GHL_LOCATION_ID not set)")
+    lines.append(format_pause(report.get("paused")))
     return "\n".join(lines)

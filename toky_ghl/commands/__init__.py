@@ -12,9 +12,13 @@ COMMAND_MODULES = [
     "toky_ghl.commands.worker",
     "toky_ghl.commands.status",
     "toky_ghl.commands.dlq",
+    "toky_ghl.commands.auth",
     "toky_ghl.commands.poll",
     "toky_ghl.commands.webhook",
     "toky_ghl.commands.webhooks",
     "toky_ghl.commands.agents",
     "toky_ghl.commands.run",
+    "toky_ghl.commands.flower",
+    "toky_ghl.commands.sandbox",
+    "toky_ghl.commands.check_map",
 ]

@@ -13,8 +13,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=(
             "Start everything on this machine: Redis (REDIS_URL, or an embedded one), the GHL "
             "and Toky simulators when GHL_TOKEN / TOKY_API_KEY are not set (seeded with demo "
-            "data), and the worker(s). Output of every process is prefixed with its name. "
-            "Ctrl-C stops all."
+            "data), Flower on loopback (FLOWER_BASIC_AUTH, or user admin with a password "
+            "generated for this run and shown once), the worker(s), the webhook receiver "
+            "(WEBHOOK_SECRET, or a generated one) and the poller. Output of every process is "
+            "prefixed with its name; a summary says where to look (Flower URL, toky-ghl "
+            "status). Ctrl-C stops all."
         ),
     )
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")

@@ -6,67 +6,84 @@
   with a demo location (token, calendar, users).
 - Toky: the real API when ``TOKY_API_KEY`` is set, else the Toky simulator
   with demo calls, voicemails and SMS.
-- Then the worker(s), and the demo events when the simulators are used.
-Ctrl-C (or ``--duration``) stops every child cleanly.
+- Then Flower on loopback (behind ``FLOWER_BASIC_AUTH``, or a password
+  generated for this run), the worker(s), the webhook receiver and the poller
+  (when this installation has those commands; ``WEBHOOK_SECRET`` generated
+  when unset), and the demo events when the GHL simulator is used.
+Ctrl-C, SIGTERM or ``--duration`` stops every child cleanly.
 """
 
 from __future__ import annotations
 
 import os
-import sys
+import signal
 import time
-from pathlib import Path
 
-from toky_ghl.launcher.embedded_redis import embedded_redis_command, free_port
+from toky_ghl.launcher import children
 from toky_ghl.launcher.supervisor import Supervisor
 from toky_ghl.settings import get_settings
 
-DEMO_EVENTS = Path(__file__).with_name("demo_events.ndjson")
-PY = sys.executable
 
-
-def _cli(*args: str) -> list[str]:
-    return [PY, "-m", "toky_ghl.cli", *args]
-
-
-def start_everything(sup: Supervisor, *, workers: int, demo: bool) -> dict[str, str]:
-    """Start the children; returns the environment they share (secrets included)."""
-    from toky_ghl.sim.ghl.demo import DEMO_CALENDAR, DEMO_LOCATION, DEMO_SCOPES, DEMO_TOKEN
-
+def start_everything(sup: Supervisor, *, workers: int, demo: bool
+                     ) -> tuple[dict[str, str], list[str]]:
+    """Start the children; returns their environment and the summary lines."""
     settings = get_settings()
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    if sup.out.isatty():  # children write to a pipe; their lines end on this terminal
+        env.setdefault("LOG_FORMAT", "console")
+    embedded_redis = None
     if not settings.redis_url_set:
-        cmd, url = embedded_redis_command(free_port())
-        sup.wait_for_line(sup.start("redis", cmd, env), "Ready to accept connections", 20)
-        env["REDIS_URL"] = url
-    if not settings.ghl_token:
-        child = sup.start("ghl-sim", [PY, "-m", "toky_ghl.sim.ghl", "--demo",
-                                      "--port", str(free_port())], env)
-        line = sup.wait_for_line(child, "listening on", 20)
-        env.update(GHL_API_BASE=line.split("listening on", 1)[1].strip(), GHL_TOKEN=DEMO_TOKEN,
-                   GHL_LOCATION_ID=DEMO_LOCATION, GHL_CALENDAR_ID=DEMO_CALENDAR,
-                   GHL_SCOPES=" ".join(DEMO_SCOPES))
-    if not settings.toky_api_key:
-        child = sup.start("toky-sim", [PY, "-m", "toky_ghl.sim.toky", "--seed-demo",
-                                       "--port", str(free_port())], env)
-        line = sup.wait_for_line(child, "listening on", 20)
-        env.update(TOKY_API_BASE=line.split("listening on", 1)[1].strip(),
-                   TOKY_API_KEY="toky-sim-key")
-    for i in range(1, workers + 1):
-        child = sup.start(f"worker{i}" if workers > 1 else "worker",
-                          _cli("worker", "--concurrency", "8", "-n", f"worker{i}@%h"), env)
-        sup.wait_for_line(child, "ready", 60)
-    if demo and not settings.ghl_token:
-        sup.start("enqueue", _cli("enqueue", str(DEMO_EVENTS)), env)
-    return env
+        children.start_redis(sup, env)
+        embedded_redis = env["REDIS_URL"]
+    ghl_sim = None if settings.ghl_token else children.start_ghl_sim(sup, env)
+    toky_sim = None if settings.toky_api_key else children.start_toky_sim(sup, env)
+    flower = children.start_flower(sup, env)  # first, so it sees every task's events
+    children.start_workers(sup, env, workers)
+    webhook = children.start_webhook(sup, env) if children.has_command("webhook") else None
+    if children.has_command("poll"):
+        children.start_poller(sup, env)
+    if demo and ghl_sim:
+        children.start_demo_enqueue(sup, env)
+    return env, summary(embedded_redis, flower, webhook, ghl_sim, toky_sim)
 
 
-def status_line(env: dict[str, str]) -> str:
+def summary(embedded_redis: str | None, flower: children.FlowerAccess,
+            webhook: tuple[str, str | None] | None, ghl_sim: str | None,
+            toky_sim: str | None) -> list[str]:
+    """What to open and run; generated passwords are shown here, once (a configured
+    REDIS_URL is not shown: it may hold a password)."""
+    if flower.password:
+        login = (f"user {flower.user}, password {flower.password}: generated for this run; "
+                 "set FLOWER_BASIC_AUTH=user:password to choose")
+    else:
+        login = f"user {flower.user}, password from FLOWER_BASIC_AUTH"
+    redis_env = f"REDIS_URL={embedded_redis} " if embedded_redis else ""
+    lines = [
+        "everything is up. Where to look:",
+        f"  Flower (workers, tasks by event): {flower.url}/tasks  ({login})",
+        f"  sync status:   {redis_env}toky-ghl status",
+        f"  dead letters:  {redis_env}toky-ghl dlq list",
+        f"  Prometheus:    {flower.url}/metrics",
+    ]
+    if webhook:
+        url, generated = webhook
+        token = generated if generated else "$WEBHOOK_SECRET"
+        lines.append(f"  webhooks:      POST {url}/webhooks/toky/{{event}}?token={token}")
+    if ghl_sim:
+        lines.append(f"  GHL simulator: {ghl_sim}/_sim/state (contacts, notes, tasks, "
+                     "appointments arrive here)")
+    if toky_sim:
+        lines.append(f"  Toky simulator: {toky_sim}")
+    lines.append("Ctrl-C stops everything.")
+    return lines
+
+
+def status_line(redis_url: str) -> str:
     import redis
 
     from worker.stats import Stats
 
-    client = redis.Redis.from_url(env["REDIS_URL"])
+    client = redis.Redis.from_url(redis_url)
     try:
         counts = Stats(client, get_settings().key_prefix).snapshot()
     finally:
@@ -75,17 +92,24 @@ def status_line(env: dict[str, str]) -> str:
             f"dead-lettered {counts['dead_lettered']}, retrying {counts['retrying']}")
 
 
+def _interrupt_on_sigterm() -> None:
+    """SIGTERM behaves like Ctrl-C, so the children are stopped, never orphaned."""
+    def handler(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def run(*, workers: int = 1, demo: bool = True, duration_s: float | None = None,
         status_every_s: float = 10.0) -> int:
+    """Run until Ctrl-C (or ``duration_s`` seconds); 0 when stopped as asked."""
+    _interrupt_on_sigterm()
     sup = Supervisor()
     try:
-        env = start_everything(sup, workers=workers, demo=demo)
-        sup.say("run", "everything is up. Look at:")
-        sup.say("run", f"  REDIS_URL={env['REDIS_URL']} toky-ghl status")
-        sup.say("run", f"  REDIS_URL={env['REDIS_URL']} toky-ghl dlq list")
-        sup.say("run", f"  GHL: {env.get('GHL_API_BASE', 'https://services.leadconnectorhq.com')}"
-                       + ("/_sim/state (simulator)" if "GHL_TOKEN" not in os.environ else ""))
-        sup.say("run", "Ctrl-C stops everything.")
+        env, lines = start_everything(sup, workers=workers, demo=demo)
+        for line in lines:
+            sup.say("run", line)
+        redis_url = env.get("REDIS_URL") or get_settings().redis_url
         started = last_status = time.monotonic()
         while duration_s is None or time.monotonic() - started < duration_s:
             time.sleep(0.5)
@@ -95,8 +119,8 @@ def run(*, workers: int = 1, demo: bool = True, duration_s: float | None = None,
                 return 1
             if time.monotonic() - last_status >= status_every_s:
                 last_status = time.monotonic()
-                sup.say("status", status_line(env))
-        sup.say("status", status_line(env))
+                sup.say("status", status_line(redis_url))
+        sup.say("status", status_line(redis_url))
         return 0
     except KeyboardInterrupt:
         sup.say("run", "stopping…")

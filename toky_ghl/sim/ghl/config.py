@@ -20,6 +20,7 @@ class SimConfig:
     - ``lost_answer_rate``: share of successful WRITES that are applied and then
       answered 504, as when GHL did the work but the answer was lost.
     - ``seed``: seed of the fault dice (None: a different sequence each run).
+    - ``access_token_ttl_s``: lifetime of OAuth access tokens, in seconds (GHL: 86399).
     """
 
     max_requests: int = 100
@@ -30,6 +31,7 @@ class SimConfig:
     error_rate: float = 0.0
     lost_answer_rate: float = 0.0
     seed: int | None = None
+    access_token_ttl_s: float = 86399
 
     def __post_init__(self) -> None:
         for name in ("max_requests", "interval_ms", "daily_max"):
@@ -44,6 +46,9 @@ class SimConfig:
                 f"send_retry_after must be true or false, got {self.send_retry_after!r}")
         if self.seed is not None:
             _check_int("seed", self.seed, minimum=None)
+        ttl = self.access_token_ttl_s
+        if isinstance(ttl, bool) or not isinstance(ttl, int | float) or ttl <= 0:
+            raise ValueError(f"access_token_ttl_s must be a number of seconds above 0, got {ttl!r}")
 
     def updated(self, changes: dict[str, Any]) -> SimConfig:
         """A copy with ``changes`` applied; ValueError names an unknown or bad field."""

@@ -38,6 +38,8 @@ from toky_ghl.sim.ghl.state import Location
 from toky_ghl.sim.ghl.validation import BodyRule
 
 ADMIN_PREFIX = "/_sim/"
+#: Routes no Bearer token, rate limit or counter applies to: admin, OAuth token and consent.
+UNGATED_PREFIXES = (ADMIN_PREFIX, "/oauth/", "/v2/oauth/")
 _RULE_ARG = re.compile(r"<(?:\w+:)?(\w+)>")
 
 
@@ -98,11 +100,11 @@ def _bearer_token() -> str | None:
 
 
 def install_gate(app: Flask, sim: GhlSim) -> None:
-    """Register the before/after hooks on ``app``; admin routes pass untouched."""
+    """Register the before/after hooks on ``app``; admin and OAuth routes pass untouched."""
 
     @app.before_request
     def arrive() -> None:
-        if request.path.startswith(ADMIN_PREFIX):
+        if request.path.startswith(UNGATED_PREFIXES):
             return
         sim.record_arrival(route_template())
         grant = sim.grant_for(_bearer_token())
@@ -120,7 +122,7 @@ def install_gate(app: Flask, sim: GhlSim) -> None:
 
     @app.after_request
     def depart(response: Response) -> Response:
-        if request.path.startswith(ADMIN_PREFIX):
+        if request.path.startswith(UNGATED_PREFIXES):
             return response
         sim.record_answer(response.status_code)
         rate = g.get("rate")

@@ -11,6 +11,7 @@ from typing import Any
 from toky_ghl.sim.ghl.config import SimConfig
 from toky_ghl.sim.ghl.contacts import new_contact
 from toky_ghl.sim.ghl.faults import FaultDice
+from toky_ghl.sim.ghl.oauth import OAuthRegistry
 from toky_ghl.sim.ghl.ratelimit import LocationRateLimiter, RateDecision
 from toky_ghl.sim.ghl.records import new_id
 from toky_ghl.sim.ghl.state import Grant, Location, Store
@@ -39,6 +40,7 @@ class GhlSim:
         self.limiter = LocationRateLimiter()
         self.dice = FaultDice(self._config.seed)
         self.stats = SimStats()
+        self.oauth = OAuthRegistry(self.add_token)  # apps, codes, expiring token pairs
 
     # -- configuration and set-up -------------------------------------------------
     @property
@@ -91,16 +93,21 @@ class GhlSim:
         with self.lock:
             if everything:
                 self.store.clear_all()
+                self.oauth.clear()
             else:
                 self.store.clear_objects()
+                self.oauth.reset_stats()
             self.limiter.reset()
             self.stats.reset()
             self.dice.reseed(self._config.seed)
 
     # -- what the app uses --------------------------------------------------------
     def grant_for(self, token: str | None) -> Grant | None:
+        """What ``token`` may do; None when unknown, expired or revoked."""
         with self.lock:
-            return self.store.tokens.get(token) if token else None
+            if not token or self.oauth.expired(token, self.clock()):
+                return None
+            return self.store.tokens.get(token)
 
     def location(self, location_id: str) -> Location:
         with self.lock:

@@ -1,0 +1,72 @@
+"""``toky-ghl run`` with nothing configured: embedded Redis, both simulators, Flower,
+worker, webhook receiver, poller and the demo events; everything stops at the end."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import uuid
+
+import pytest
+import requests
+
+from tests.integration.harness import REPO, wait_until
+from tests.integration.stray_processes import processes_with
+
+pytestmark = pytest.mark.integration
+
+DEMO_EVENTS = REPO / "toky_ghl" / "launcher" / "demo_events.ndjson"
+_STATUS = re.compile(r"status \| applied (\d+), skipped (\d+), dead-lettered (\d+)")
+_FLOWER = re.compile(r"Flower .*: (http://\S+)/tasks +\(user (\S+), password (\S+):")
+_WEBHOOK = re.compile(r"webhooks: +POST (http://\S+)/webhooks/toky/\{event\}\?token=(\S+)")
+
+
+def test_run_with_nothing_configured_applies_the_demo_and_stops_every_child(tmp_path):
+    # Given no Redis, GHL, Toky, Flower or webhook configuration at all
+    marker = f"toky-ghl-run-test-{uuid.uuid4()}"
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("GHL_", "TOKY_", "CELERY_", "REDIS_URL", "FLOWER_",
+                                "WEBHOOK_", "FIELD_MAP"))}
+    env.update(RUN_TEST_MARKER=marker, PYTHONUNBUFFERED="1", LOG_LEVEL="INFO")
+    # When `toky-ghl run` runs for a while
+    proc = subprocess.Popen([sys.executable, "-m", "toky_ghl.cli", "run", "--duration", "25",
+                             "--status-every", "3"], cwd=REPO, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
+    try:
+        wait_until(lambda: any(_FLOWER.search(line) for line in lines), 120,
+                   "the summary's Flower line")
+        # Then the summary's Flower URL and generated password open Flower's API
+        url, user, password = next(_FLOWER.search(x) for x in lines if _FLOWER.search(x)).groups()
+        assert requests.get(f"{url}/api/workers", timeout=10).status_code == 401
+        # And the webhook receiver, with its generated secret, answers its health check
+        hook_url, hook_token = next(_WEBHOOK.search(x) for x in lines if _WEBHOOK.search(x)
+                                    ).groups()
+        assert len(hook_token) >= 20
+        assert requests.get(f"{hook_url}/healthz", timeout=10).status_code == 200
+        wait_until(lambda: any("evt=s-001" in t["args"] for t in requests.get(
+            f"{url}/api/tasks", auth=(user, password), timeout=10).json().values()), 60,
+            "the demo's first event in Flower")
+        assert proc.wait(timeout=120) == 0
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=60)
+        reader.join(timeout=10)
+    output = "".join(lines)
+    # And every piece said it was up, and where to look
+    for piece in ("redis", "ghl-sim", "toky-sim", "worker", "webhook", "poller", "flower"):
+        assert re.search(rf"^ *{piece} \| ", output, re.M), f"no output from {piece}"
+    assert "toky-ghl status" in output
+    # And the status lines show the demo events (and the poller's) applied
+    applied, _skipped, _dead = map(int, _STATUS.findall(output)[-1])
+    demo_events = sum(1 for line in DEMO_EVENTS.read_text().splitlines() if line.strip())
+    assert applied >= demo_events
+    # And every child stopped: nothing with this run's marker is left running
+    assert "all stopped" in output
+    assert processes_with(marker) == []

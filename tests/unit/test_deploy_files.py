@@ -1,0 +1,136 @@
+"""The deployment files: docker-compose.yml, Procfile, Dockerfile and .env.example.
+
+Docker cannot run here, so the compose file is parsed and checked: every
+service's command is a real ``toky-ghl`` command (parsed by the CLI's own
+parser), Redis persists and never evicts, every service has a healthcheck,
+secrets come only from the env file, which documents every variable.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+import yaml
+
+from toky_ghl.cli import build_parser
+from toky_ghl.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+SECRET_VARIABLES = {f.name.upper() for f in fields(Settings) if not f.repr}
+APP_SERVICES = ("worker", "poller", "webhook", "flower")
+
+
+def parse_toky_ghl(argv: list[str]):
+    """Parse ``toky-ghl ARGV`` as the console script does; fail on anything it would refuse."""
+    parser = build_parser()
+    try:
+        args, extra = parser.parse_known_args(argv)
+    except SystemExit:
+        pytest.fail(f"`toky-ghl {' '.join(argv)}` is not a valid command line")
+    assert args.command is not None, argv
+    assert not extra or getattr(args, "accepts_extra", False), (argv, extra)
+    return args
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((REPO / "docker-compose.yml").read_text())
+
+
+def test_every_app_service_runs_a_real_toky_ghl_command(compose):
+    services = compose["services"]
+    assert set(APP_SERVICES) <= set(services)
+    commands = {}
+    for name in APP_SERVICES:
+        service = services[name]
+        assert service["build"] == ".", name  # the Dockerfile, whose ENTRYPOINT is toky-ghl
+        commands[name] = parse_toky_ghl(service["command"]).command
+    assert commands == {"worker": "worker", "poller": "poll", "webhook": "webhook",
+                        "flower": "flower"}
+
+
+def test_the_image_runs_toky_ghl_as_a_non_root_user():
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert re.search(r'^ENTRYPOINT \["toky-ghl"\]$', dockerfile, re.M)
+    assert re.search(r"^RUN pip install \.", dockerfile, re.M)
+    users = re.findall(r"^USER (\S+)$", dockerfile, re.M)
+    assert users and users[-1] not in ("root", "0")
+    parse_toky_ghl(re.search(r"^CMD (\[.*\])$", dockerfile, re.M).group(1).strip('[]"').split())
+
+
+def test_redis_persists_and_never_evicts_celery_keys(compose):
+    redis = compose["services"]["redis"]
+    command = " ".join(redis["command"])
+    assert "--appendonly yes" in command
+    assert "--maxmemory-policy noeviction" in command
+    assert any(v.endswith(":/data") for v in redis["volumes"])
+    assert "redis-data" in compose["volumes"]
+
+
+def test_every_service_has_a_healthcheck_on_the_right_probe(compose):
+    services = compose["services"]
+    for name, service in services.items():
+        assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+    probe = {name: " ".join(services[name]["healthcheck"]["test"]) for name in services}
+    assert "inspect ping" in probe["worker"]
+    assert "/healthz" in probe["webhook"]
+    assert "/healthcheck" in probe["flower"]
+    assert "toky-ghl status" in probe["poller"]
+    # every `toky-ghl ...` probe is a real command too
+    for name, text in probe.items():
+        for argv in re.findall(r"toky-ghl ((?:[\w-]+ ?)+)", text):
+            parse_toky_ghl(argv.split())
+
+
+def test_workers_have_replicas_and_the_receivers_publish_their_ports(compose):
+    services = compose["services"]
+    assert services["worker"]["deploy"]["replicas"] >= 2
+    webhook_args = parse_toky_ghl(services["webhook"]["command"])
+    flower_args = parse_toky_ghl(services["flower"]["command"])
+    assert (webhook_args.host, flower_args.address) == ("0.0.0.0", "0.0.0.0")
+    assert any(p.endswith(f":{webhook_args.port}") for p in services["webhook"]["ports"])
+    assert any(p.endswith(f":{flower_args.port}") for p in services["flower"]["ports"])
+    assert not flower_args.unauthenticated
+
+
+def test_secrets_come_only_from_the_env_file(compose):
+    text = (REPO / "docker-compose.yml").read_text()
+    for name in APP_SERVICES:
+        service = compose["services"][name]
+        assert service["env_file"] == [".env"], name
+        assert not SECRET_VARIABLES & set(service.get("environment") or {}), name
+    for secret in SECRET_VARIABLES:
+        assert not re.search(rf"^\s*-?\s*{secret}\s*[:=]", text, re.M), secret
+    assert ".env" in (REPO / ".gitignore").read_text().split()
+
+
+def _variables_read_by_settings() -> set[str]:
+    source = (REPO / "toky_ghl" / "settings.py").read_text()
+    return set(re.findall(r'(?:env, |env\.get\()"([A-Z][A-Z0-9_]+)"', source))
+
+
+def test_env_example_documents_every_variable_without_secret_values():
+    example = (REPO / ".env.example").read_text()
+    documented = dict(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=(.*)$", example, re.M))
+    read = _variables_read_by_settings()
+    assert {"REDIS_URL", "GHL_TOKEN", "FLOWER_BASIC_AUTH", "LOG_LEVEL"} <= read
+    assert sorted(read - set(documented)) == [], "variables missing from .env.example"
+    for secret in SECRET_VARIABLES:
+        assert documented.get(secret, "") == "", f"{secret} has a value in .env.example"
+
+
+def test_the_procfile_runs_the_same_processes_with_real_commands():
+    lines = [line for line in (REPO / "Procfile").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    processes = dict(line.split(": ", 1) for line in lines)
+    assert set(processes) == {"web", "worker", "poller", "flower"}
+    commands = {}
+    for name, command in processes.items():
+        argv = re.sub(r"\$\{PORT:-(\d+)\}", r"\1", command).split()
+        assert argv[0] == "toky-ghl", name
+        commands[name] = parse_toky_ghl(argv[1:]).command
+    assert commands == {"web": "webhook", "worker": "worker", "poller": "poll",
+                        "flower": "flower"}

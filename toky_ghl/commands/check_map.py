@@ -1,0 +1,105 @@
+"""``toky-ghl check-map FILE SAMPLE.ndjson``: the GHL requests a field map would produce."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+DESCRIPTION = """\
+Loads the field map FILE (YAML or JSON; a bad entry stops with exit status 2
+and names it), then runs each event of SAMPLE.ndjson through the real sync
+handlers and prints, per event, the GHL requests they WOULD send (method,
+path, JSON body) and the outcome. Nothing is sent to GHL and the deployment's
+Redis is not touched: answers come from an in-process GHL simulator and state
+from a throwaway embedded Redis, so later events see what earlier ones made.
+Every scope is granted in the dry run, to show every request the map produces.
+"""
+
+EPILOG = """\
+Reads: GHL_LOCATION_ID and GHL_CALENDAR_ID (when set, they appear in the
+requests), FOLLOWUP_DUE_MINUTES; log lines go to stderr (warnings only unless
+LOG_LEVEL=DEBUG). Lines marked (read) are reads; the others write.
+exit status: 0 every event ran; 1 some line was invalid or some event would be
+dead-lettered; 2 bad usage, a bad field map, or an unreadable file.
+"""
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "check-map", help="show the GHL requests a field map would produce for sample events",
+        description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("map_file", metavar="FILE", help="the field map (YAML or JSON)")
+    parser.add_argument("sample", metavar="SAMPLE.ndjson",
+                        help="events, one JSON object a line ('-': standard input)")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object per event instead of text")
+    parser.set_defaults(func=run)
+
+
+def _print_text(number: int, label: str, result: Any) -> None:
+    print(f"line {number}: {label}")
+    for req in result.requests:
+        print(f"  {req.method} {req.path}" + ("" if req.is_write else "   (read)"))
+        if req.body is not None:
+            body = json.dumps(req.body, indent=2, ensure_ascii=False, sort_keys=True)
+            print("\n".join("      " + line for line in body.splitlines()))
+    print(f"  => {result.kind}: {result.detail}\n")
+
+
+def _print_json(number: int, event_id: str, label: str, result: Any) -> None:
+    print(json.dumps({
+        "line": number, "id": event_id, "label": label, "outcome": result.kind,
+        "detail": result.detail,
+        "requests": [{"method": r.method, "path": r.path, "body": r.body, "status": r.status}
+                     for r in result.requests],
+    }, ensure_ascii=False))
+
+
+def _lines(path: str) -> list[str]:
+    if path == "-":
+        return sys.stdin.read().splitlines()
+    with open(path, encoding="utf-8") as stream:
+        return stream.read().splitlines()
+
+
+def run(args: argparse.Namespace) -> int:
+    from producers.events import InvalidEvent, event_label, validate_event
+    from toky_ghl import logs
+    from toky_ghl.settings import get_settings
+    from worker.dryrun import DryRun
+    from worker.fieldmap import load_field_map
+
+    settings = get_settings()
+    # stdout is the report; log lines (warnings, or everything with LOG_LEVEL=DEBUG) go to stderr.
+    logs.configure("DEBUG" if settings.log_level == "DEBUG" else "WARNING")
+    field_map = load_field_map(args.map_file)  # ConfigError → exit 2, naming the entry
+    try:
+        lines = _lines(args.sample)
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"toky-ghl check-map: cannot read {args.sample!r}: {exc}", file=sys.stderr)
+        return 2
+    dry = DryRun(settings, field_map)
+    problems = 0
+    try:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                event = validate_event(json.loads(line))
+            except (ValueError, InvalidEvent) as exc:
+                print(f"line {number}: invalid: {exc}", file=sys.stderr)
+                problems += 1
+                continue
+            result = dry.apply(event)
+            problems += result.kind == "dead_lettered"
+            if args.json:
+                _print_json(number, event["id"], event_label(event), result)
+            else:
+                _print_text(number, event_label(event), result)
+    finally:
+        dry.close()
+    return 1 if problems else 0

@@ -1,0 +1,101 @@
+"""``TokenStore``: one location's credentials in Redis, encrypted at rest.
+
+Keys (``<prefix>:auth:<location>:...``): ``creds`` (the Fernet blob: tokens and
+all), ``meta`` (a hash of the plain summary: version, kind, expiry, scopes,
+refresh count; no secret), ``lock`` (the write/refresh lock), ``paused`` (see
+``worker.auth.pause``). Every write happens under ``lock()`` and replaces blob
+and summary in ONE transaction, so the new pair is stored before the old one is
+gone, and a reader never sees half of a write.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import redis
+from redis.lock import Lock
+
+from toky_ghl.logs import register_secrets
+from worker.auth.crypto import KEY_VARIABLE, TokenCipher
+from worker.auth.errors import UndecryptableCredentials
+from worker.auth.pause import Pause
+from worker.auth.record import Credentials
+
+
+class TokenStore:
+    """Credentials of ``location_id``; ``cipher`` None: summary, probe and pause only."""
+
+    def __init__(self, client: redis.Redis, prefix: str, location_id: str,
+                 cipher: TokenCipher | None, *, clock: Callable[[], float] = time.time) -> None:
+        self.redis = client
+        self.location_id = location_id
+        self.cipher = cipher
+        self.clock = clock
+        base = f"{prefix}:auth:{location_id}"
+        self.creds_key, self.meta_key = f"{base}:creds", f"{base}:meta"
+        self.lock_key, self.pause_key = f"{base}:lock", f"{base}:paused"
+
+    def probe(self) -> tuple[int | None, Pause | None]:
+        """The stored version (None: nothing stored) and the pause, in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hget(self.meta_key, "version")
+        pipe.get(self.pause_key)
+        version, pause = pipe.execute()
+        return (int(version) if version else None), Pause.from_json(pause)
+
+    def summary(self) -> dict[str, str]:
+        """The plain summary (``Credentials.summary`` plus ``refreshes``); {} when none."""
+        raw = self.redis.hgetall(self.meta_key)
+        return {k.decode(): v.decode() for k, v in raw.items()}
+
+    def load(self) -> Credentials | None:
+        """The stored credentials, decrypted; None when nothing is stored."""
+        blob = self.redis.get(self.creds_key)
+        if blob is None:
+            return None
+        if self.cipher is None:
+            raise UndecryptableCredentials(
+                f"GHL credentials are stored in Redis (by `toky-ghl auth rotate` or `auth login`) "
+                f"and encrypted: set {KEY_VARIABLE} to the key they were stored with")
+        creds = Credentials.from_dict(self.cipher.decrypt(blob))
+        register_secrets([creds.access_token, creds.refresh_token])
+        return creds
+
+    def lock(self, *, ttl_s: float, wait_s: float) -> Lock:
+        """The lock every credential write (and every refresh) holds; ``ttl_s`` bounds how
+        long a dead holder blocks the others, ``wait_s`` how long ``acquire`` waits."""
+        return self.redis.lock(self.lock_key, timeout=ttl_s, blocking_timeout=wait_s)
+
+    def save(self, creds: Credentials) -> Credentials:
+        """Store ``creds`` as the next version and lift any pause; hold ``lock()``."""
+        if self.cipher is None:
+            raise UndecryptableCredentials(f"{KEY_VARIABLE} must be set to store GHL credentials")
+        current = self.redis.hget(self.meta_key, "version")
+        stored = creds.with_(version=int(current or 0) + 1, updated_at_s=self.clock())
+        register_secrets([stored.access_token, stored.refresh_token])
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.set(self.creds_key, self.cipher.encrypt(stored.to_dict()))
+        pipe.hset(self.meta_key, mapping=stored.summary())
+        if stored.source == "refresh":
+            pipe.hincrby(self.meta_key, "refreshes", 1)
+        pipe.delete(self.pause_key)
+        pipe.execute()
+        return stored
+
+    def pause(self, pause: Pause) -> bool:
+        """Set ``pause`` unless one already holds for the same version; True when set here."""
+        if self.redis.set(self.pause_key, pause.to_json(), nx=True):
+            return True
+        existing = Pause.from_json(self.redis.get(self.pause_key))
+        if existing is not None and existing.holds_for(pause.version):
+            return False
+        self.redis.set(self.pause_key, pause.to_json())
+        return True
+
+    def get_pause(self) -> Pause | None:
+        return Pause.from_json(self.redis.get(self.pause_key))
+
+    def clear_pause(self) -> bool:
+        """Lift the pause; True when there was one."""
+        return bool(self.redis.delete(self.pause_key))
