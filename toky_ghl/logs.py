@@ -128,7 +128,9 @@ def configure(level: str = "INFO", *, json: bool | None = None) -> None:
                     structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
+        # Not cached: module-level loggers keep following the configuration, so a
+        # later configure() (or structlog.testing.capture_logs) reaches them too.
+        cache_logger_on_first_use=False,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         # Celery's, Flower's and kombu's records: the same chain, traceback included.

@@ -20,7 +20,7 @@ def apply_event(self: Task, event: dict, failures: int = 0) -> str:
     """Apply one Toky event to GHL. ``failures`` counts earlier failed attempts."""
     rt = get_runtime()
     deps = PipelineDeps(settings=rt.settings, redis=rt.redis, client=rt.client,
-                        field_map=rt.field_map)
+                        field_map=rt.field_map, auth=rt.auth)
     decision = process(event, deps, failures=failures, task_id=self.request.id)
     if decision.kind == "retry":
         raise self.retry(

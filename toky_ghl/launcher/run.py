@@ -35,7 +35,8 @@ def start_everything(sup: Supervisor, *, workers: int, demo: bool
     if not settings.redis_url_set:
         children.start_redis(sup, env)
         embedded_redis = env["REDIS_URL"]
-    ghl_sim = None if settings.ghl_token else children.start_ghl_sim(sup, env)
+    has_ghl_credentials = bool(settings.ghl_token or settings.ghl_client_id)
+    ghl_sim = None if has_ghl_credentials else children.start_ghl_sim(sup, env)
     toky_sim = None if settings.toky_api_key else children.start_toky_sim(sup, env)
     flower = children.start_flower(sup, env)  # first, so it sees every task's events
     children.start_workers(sup, env, workers)
