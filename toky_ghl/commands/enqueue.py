@@ -7,6 +7,8 @@ import contextlib
 import sys
 from typing import Any
 
+from toky_ghl.commands.argtypes import positive_int
+
 DESCRIPTION = """\
 Reads events, one JSON object a line (NDJSON), from FILE or standard input
 ('-', the default), streaming. Each line is validated against the event
@@ -26,16 +28,6 @@ Redis: REDIS_URL (default redis://localhost:6379/0).
 """
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "enqueue",
@@ -48,7 +40,7 @@ def register(subparsers: Any) -> None:
                         help="NDJSON file of events; '-' or nothing reads standard input")
     parser.add_argument("--dry-run", action="store_true",
                         help="validate and report only; queue nothing (no Redis needed)")
-    parser.add_argument("--batch-size", type=_positive_int, default=500, metavar="N",
+    parser.add_argument("--batch-size", type=positive_int, default=500, metavar="N",
                         help="events queued per Redis round trip (default: 500)")
     parser.set_defaults(func=run)
 

@@ -14,6 +14,8 @@ import os
 import sys
 from typing import Any
 
+from toky_ghl.commands.argtypes import whole_number
+
 #: The columns of Flower's tasks page: ``args`` is the event's label (``argsrepr``,
 #: set by the producers: type, Toky key, event id; never the event's data).
 TASKS_COLUMNS = "name,args,state,result,received,runtime,worker,retries,uuid"
@@ -42,14 +44,7 @@ WARNING: anyone who can reach {url} can see every task and can shut down
 WARNING: workers or revoke tasks. Set FLOWER_BASIC_AUTH=user:password instead."""
 
 
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a port number, got {text!r}") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be 1..65535, got {value}")
-    return value
+_port = whole_number(1, 65535, what="a port number")
 
 
 def register(subparsers: Any) -> None:

@@ -8,6 +8,8 @@ import sys
 import threading
 from typing import Any
 
+from toky_ghl.commands.argtypes import page_size, seconds
+
 DESCRIPTION = """\
 Reads what is new in Toky since the saved cursors (contacts, call records,
 voicemails, SMS) and queues one event per new or changed object, every
@@ -25,26 +27,6 @@ see docs/poller.md (the call state rule, the cursor, the lock).
 """
 
 
-def _page_size(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if not 1 <= value <= 500:
-        raise argparse.ArgumentTypeError(f"must be 1..500, got {value}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
-    return value
-
-
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "poll", help="poll Toky and queue events (every TOKY_POLL_INTERVAL_S, or --once)",
@@ -52,10 +34,10 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--once", action="store_true", help="poll once and exit")
-    parser.add_argument("--lock-wait", type=_seconds, default=0.0, metavar="S",
+    parser.add_argument("--lock-wait", type=seconds, default=0.0, metavar="S",
                         help="with --once: seconds to wait while another poller holds the "
                              "lock, then exit 0 without polling (default: 0, do not wait)")
-    parser.add_argument("--page-size", type=_page_size, default=500, metavar="N",
+    parser.add_argument("--page-size", type=page_size, default=500, metavar="N",
                         help="rows per Toky request, 1..500 (default: 500)")
     parser.set_defaults(func=run)
 

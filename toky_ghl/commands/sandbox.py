@@ -9,6 +9,8 @@ import sys
 import threading
 from typing import Any
 
+from toky_ghl.commands.argtypes import port
+
 DESCRIPTION = """\
 Serves the GHL simulator (a demo location with a token holding every scope, a
 calendar and two users) and the Toky simulator (demo agents, contacts, calls,
@@ -27,16 +29,6 @@ exit status: 0 stopped with Ctrl-C or SIGTERM; 2 bad usage or a port in use.
 TOKY_SIM_KEY = "toky-sim-key"
 
 
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a port number, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be 0..65535, got {value}")
-    return value
-
-
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "sandbox", help="serve the GHL and Toky simulators and print the environment for them",
@@ -45,9 +37,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1",
                         help="interface to listen on (default: 127.0.0.1)")
-    parser.add_argument("--ghl-port", type=_port, default=0,
+    parser.add_argument("--ghl-port", type=port, default=0,
                         help="port of the GHL simulator (default: 0, any free port)")
-    parser.add_argument("--toky-port", type=_port, default=0,
+    parser.add_argument("--toky-port", type=port, default=0,
                         help="port of the Toky simulator (default: 0, any free port)")
     parser.set_defaults(func=run)
 

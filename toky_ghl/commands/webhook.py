@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from toky_ghl.commands.argtypes import port, positive_int
+
 DESCRIPTION = """\
 Serves POST /webhooks/toky/{event}?token=WEBHOOK_SECRET (or the secret in the
 X-Webhook-Token header) with waitress, and queues one event per accepted
@@ -22,26 +24,6 @@ see docs/webhook.md (URLs and answers).
 """
 
 
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a port number, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be 0..65535, got {value}")
-    return value
-
-
-def _threads(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "webhook", help="receive Toky webhooks and queue events",
@@ -50,9 +32,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1",
                         help="interface to listen on (default: 127.0.0.1)")
-    parser.add_argument("--port", type=_port, default=8080,
+    parser.add_argument("--port", type=port, default=8080,
                         help="port to listen on (default: 8080; 0: any free port)")
-    parser.add_argument("--threads", type=_threads, default=8,
+    parser.add_argument("--threads", type=positive_int, default=8,
                         help="worker threads of the server (default: 8)")
     parser.set_defaults(func=run)
 
