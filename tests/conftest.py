@@ -8,10 +8,12 @@ skipped when no Redis answers; in CI (``CI`` set) they FAIL instead.
 
 from __future__ import annotations
 
+import logging
 import os
 
 import pytest
 import redis
+import structlog
 
 from toky_ghl.settings import get_settings
 
@@ -52,3 +54,16 @@ def _fresh_settings(monkeypatch: pytest.MonkeyPatch):
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging():
+    """Commands configure structlog and the root logger; put both back after every
+    test so that no test sees another's logging set-up."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    structlog.reset_defaults()
+    structlog.contextvars.clear_contextvars()

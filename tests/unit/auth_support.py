@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Any
 from urllib.parse import parse_qs
 
 import fakeredis
-import pytest
-import structlog
 from cryptography.fernet import Fernet
 
 from toky_ghl.settings import Settings
@@ -89,13 +86,3 @@ def raw_values(client: Any) -> bytes:
     return out
 
 
-@pytest.fixture(autouse=True)
-def restore_logging():
-    """The CLI configures structlog and the root logger; put both back after each test so
-    later tests (of any module) see the defaults again."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    structlog.reset_defaults()
-    root.handlers[:] = handlers
-    root.setLevel(level)

@@ -22,7 +22,6 @@ from tests.unit.auth_support import (
     TOKEN_URL,
     make_settings,
     provider,
-    restore_logging,  # noqa: F401 (autouse)
     store_oauth,
     token_answer,
 )

@@ -9,14 +9,13 @@ import pytest
 import responses
 from responses import matchers
 
-from tests.unit.auth_support import (  # noqa: F401 (restore_logging: autouse)
+from tests.unit.auth_support import (
     BASE,
     KEY,
     LOC,
     make_settings,
     new_redis,
     provider,
-    restore_logging,
     store_pit,
 )
 from toky_ghl import cli

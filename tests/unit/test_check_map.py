@@ -4,11 +4,9 @@ from the real handlers and client, with nothing sent and no deployment Redis use
 from __future__ import annotations
 
 import json
-import logging
 
 import pytest
 import responses
-import structlog
 
 from toky_ghl.cli import main
 
@@ -42,15 +40,6 @@ EVENTS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging():
-    """The command configures logging; put the test run's back afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    structlog.reset_defaults()
 
 
 @pytest.fixture

@@ -3,26 +3,15 @@ when asked to, and never puts the password on Flower's command line."""
 
 from __future__ import annotations
 
-import logging
 import os
 
 import pytest
-import structlog
 
 from toky_ghl.cli import main
 
 PASSWORD = "Fl0wer-unit-pw-31"
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging():
-    """The command configures logging; put the test run's back afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    structlog.reset_defaults()
 
 
 @pytest.fixture

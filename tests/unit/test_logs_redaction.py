@@ -20,15 +20,6 @@ TOKY_KEY = "tk_live_Zx81Qw"
 HOOK_SECRET = "hook-s3cret-Vb7"
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging():
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    structlog.reset_defaults()
-    structlog.contextvars.clear_contextvars()
 
 
 def _lines(text: str) -> list[dict]:
