@@ -68,7 +68,17 @@ def _setup_logging(**_kwargs: object) -> None:
 @signals.worker_init.connect
 def _check_configuration(**_kwargs: object) -> None:
     """Validate everything a worker needs before it takes a task: a bad
-    configuration stops start-up with a message naming the entry."""
+    configuration stops start-up with a message naming the entry.
+
+    SystemExit, not an exception: Celery logs and ignores exceptions raised by
+    signal handlers, and the worker would start and fail every task."""
+    import sys
+
+    from toky_ghl.errors import ConfigError
     from worker.runtime import get_runtime
 
-    get_runtime()
+    try:
+        get_runtime()
+    except ConfigError as exc:
+        print(f"toky-ghl worker: configuration error: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
