@@ -43,6 +43,8 @@ _OBJECT_ID_FIELD = {
     "task": "task_id",
     "note": "note_id",
     "appointment": "appointment_id",
+    # Extension: a GHL contact read by the mirror, keyed by GHL's contact id.
+    "ghl.contact": "id",
 }
 
 
@@ -107,12 +109,19 @@ def validate_event(obj: Any) -> Event:
 
 
 def object_key(event: Mapping[str, Any]) -> str:
-    """The Toky object an accepted event is about: ``"call:<callid>"``, ``"contact:+1…"``.
+    """The Toky object an accepted event is about: ``"call:<callid>"``, ``"contact:+1…"``
+    (a mirrored GHL contact: ``"ghl.contact:<GHL contact id>"``).
 
     The worker keeps the applied version per object key ("latest wins").
     """
-    kind = event["type"].split(".", 1)[0]
+    kind = _kind(event["type"])
     return f"{kind}:{event['data'][_OBJECT_ID_FIELD[kind]]}"
+
+
+def _kind(event_type: str) -> str:
+    """``"call.ended"`` → ``"call"``; ``"ghl.contact.updated"`` → ``"ghl.contact"``."""
+    return event_type.rsplit(".", 1)[0] if event_type.startswith("ghl.") else \
+        event_type.split(".", 1)[0]
 
 
 def event_label(event: Mapping[str, Any]) -> str:
@@ -137,9 +146,11 @@ def event_id_for(kind: str, *parts: object, region: str | None = None) -> str:
     ``event_id_for("call", callid)`` → ``"call-<callid>"``; likewise ``"voicemail"``
     and ``"sms"`` with Toky's id; ``event_id_for("contact", phone, version)`` →
     ``"contact-+14155550134-<version>"`` (the phone normalised to E.164, with
-    ``region`` for a number written without its country prefix).
+    ``region`` for a number written without its country prefix);
+    ``event_id_for("ghl-contact", ghl_id, date_updated_ms)`` →
+    ``"ghl-contact-<id>-<ms>"`` (the mirror: one event per GHL contact version).
     """
-    arity = {"call": 1, "voicemail": 1, "sms": 1, "contact": 2}
+    arity = {"call": 1, "voicemail": 1, "sms": 1, "contact": 2, "ghl-contact": 2}
     if kind not in arity:
         raise ValueError(f"unknown event id kind {kind!r}; known: {', '.join(arity)}")
     if len(parts) != arity[kind] or any(p is None or str(p).strip() == "" for p in parts):

@@ -129,6 +129,29 @@ class AppointmentData(AppointmentRef):
     status = optional(Text, non_empty=False)
 
 
+class GhlContactData(TokyData):
+    """A GHL contact as the mirror poller reads it (GHL's own field names).
+
+    ``id`` is GHL's contact id; ``phone`` is E.164 when present (the poller leaves
+    it out, and keeps the unreadable text in ``phone_raw``, when it cannot be read:
+    the worker then skips the contact and counts it). Not the contract's table:
+    these types are this implementation's extension (README, "Events added to
+    the contract").
+    """
+
+    id = required(Text)
+    phone = optional(Phone)
+    phone_raw = optional(Text, non_empty=False)
+    name = optional(Text, non_empty=False)
+    firstName = optional(Text, non_empty=False)
+    lastName = optional(Text, non_empty=False)
+    email = optional(Text, non_empty=False)
+    city = optional(Text, non_empty=False)
+    country = optional(Text, non_empty=False)
+    dateAdded = optional(Timestamp)
+    dateUpdated = optional(Timestamp)
+
+
 #: Every event type of the contract and the schema of its ``data``.
 DATA_SCHEMAS: dict[str, type[TokyData]] = {
     "contact.created": ContactData,
@@ -150,6 +173,9 @@ DATA_SCHEMAS: dict[str, type[TokyData]] = {
     "appointment.created": AppointmentData,
     "appointment.updated": AppointmentData,
     "appointment.cancelled": AppointmentRef,
+    # Extension: the GHL → Toky contact mirror (toky-ghl mirror).
+    "ghl.contact.created": GhlContactData,
+    "ghl.contact.updated": GhlContactData,
 }
 
 EVENT_TYPES: tuple[str, ...] = tuple(DATA_SCHEMAS)

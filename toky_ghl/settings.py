@@ -154,6 +154,11 @@ class Settings:
     toky_backfill_since: str | None = None
     toky_poll_overlap_s: int = 3600
     toky_poll_lock_ttl_s: int = 60
+    #: GHL → Toky contact mirror (``toky-ghl mirror``), opt-in.
+    mirror_ghl_to_toky: bool = False
+    mirror_poll_interval_s: float = 30.0
+    mirror_backfill_since: str | None = None
+    mirror_poll_overlap_s: int = 300
     followup_due_minutes: int = 60
     field_map: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
@@ -215,6 +220,10 @@ class Settings:
             toky_backfill_since=env.get("TOKY_BACKFILL_SINCE", "").strip() or None,
             toky_poll_overlap_s=_int(env, "TOKY_POLL_OVERLAP_S", 3600, minimum=0),
             toky_poll_lock_ttl_s=_int(env, "TOKY_POLL_LOCK_TTL_S", 60, minimum=5),
+            mirror_ghl_to_toky=_bool(env, "MIRROR_GHL_TO_TOKY", False),
+            mirror_poll_interval_s=_float(env, "MIRROR_POLL_INTERVAL_S", 30.0, minimum=1.0),
+            mirror_backfill_since=env.get("MIRROR_BACKFILL_SINCE", "").strip() or None,
+            mirror_poll_overlap_s=_int(env, "MIRROR_POLL_OVERLAP_S", 300, minimum=0),
             followup_due_minutes=followup,
             field_map=env.get("FIELD_MAP", "").strip() or None,
             webhook_secret=_secret(env, "WEBHOOK_SECRET"),

@@ -82,6 +82,11 @@ class IdMap:
                 pipe.hset(key, "hash", payload_hash)
             pipe.execute()
 
+    def forget_payload_hash(self, phone: str) -> None:
+        """Forget the hash of the payload last written for ``phone`` (GHL was changed by
+        someone else, e.g. the GHL → Toky mirror saw an edit): the next update writes."""
+        self._redis.hdel(self._key("contact", phone), "hash")
+
     def forget_contact(self, phone: str) -> None:
         """Forget the contact of ``phone`` (GHL no longer has it); children stay."""
         self._redis.delete(self._key("contact", phone))

@@ -11,6 +11,7 @@ from toky_ghl.settings import Settings
 from worker.auth.report import format_pause, pause_report
 from worker.dlq import DeadLetterStore
 from worker.stats import Stats
+from worker.sync.mirror import format_mirror, mirror_report
 
 #: kombu's Redis transport keeps delivered, unacknowledged messages in this hash.
 KOMBU_UNACKED_KEY = "unacked"
@@ -38,6 +39,7 @@ def collect_status(client: redis.Redis, settings: Settings) -> dict[str, Any]:
         "counts": counts,
         "rate_budget": {},
         "paused": pause_report(settings, client),  # None, or why sending is paused
+        "mirror": mirror_report(settings.mirror_ghl_to_toky, counts),  # GHL → Toky
     }
     location = settings.ghl_location_id
     if location:
@@ -71,4 +73,6 @@ def format_status(report: dict[str, Any]) -> str:
     if not report["rate_budget"]:
         lines.append("rate budget   (GHL_LOCATION_ID not set)")
     lines.append(format_pause(report.get("paused")))
+    if report.get("mirror"):
+        lines.append(format_mirror(report["mirror"]))
     return "\n".join(lines)

@@ -13,23 +13,44 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from producers.mirror.memory import TO_TOKY, SyncMemory
+from producers.mirror.shared import fingerprint, from_toky
 from producers.phones import normalize_phone
 from producers.poller.fingerprints import ContactFingerprints, contact_data
 from producers.poller.history import PassReport
 from producers.poller.sink import EventSink
 from producers.poller.toky_time import iso_z
 from producers.toky import paths
+from toky_ghl.logs import get_logger
+
+log = get_logger(__name__)
 
 #: Fingerprints of contacts whose phone cannot be read are kept under this prefix,
 #: so each is reported once per change, not at every poll.
 UNREADABLE = "unreadable:"
 
 
+def mirror_echoes(memory: SyncMemory | None, contacts: dict[str, dict[str, Any]],
+                  phones: Any) -> set[str]:
+    """Those of ``phones`` whose contact is exactly what the GHL → Toky mirror last wrote
+    to Toky (``SyncMemory``, ``ghl>toky``): its own write, not a change to send to GHL."""
+    if memory is None:
+        return set()
+    wanted = {p: fingerprint(from_toky(contacts[p])) for p in phones
+              if not p.startswith(UNREADABLE)}
+    return memory.matching(wanted, TO_TOKY)
+
+
 def read_contacts(client: Any, fingerprints: ContactFingerprints, sink: EventSink, *,
                   now: datetime, page_size: int,
                   on_page: Callable[[PassReport], None] = lambda _r: None,
-                  check: Callable[[], None] = lambda: None) -> PassReport:
-    """Queue the new and changed contacts; ``check`` / ``on_page`` as in ``read_history``."""
+                  check: Callable[[], None] = lambda: None,
+                  memory: SyncMemory | None = None) -> PassReport:
+    """Queue the new and changed contacts; ``check`` / ``on_page`` as in ``read_history``.
+
+    With ``memory``, a change that is the GHL → Toky mirror's own write (see
+    ``mirror_echoes``) is remembered but not queued (``echoes`` in the report).
+    """
     report = PassReport("contacts")
     occurred_at = iso_z(now)
     in_pass: set[str] = set()
@@ -54,11 +75,17 @@ def read_contacts(client: Any, fingerprints: ContactFingerprints, sink: EventSin
                 in_pass.add(phone)
                 contacts[phone] = data
         changes = fingerprints.changes(contacts)
+        echoes = mirror_echoes(memory, contacts, changes)
         events = []
         for phone, change in changes.items():
             if phone in errors:
                 sink.reject(phone, change.event_type, errors[phone])
                 report.counts.invalid += 1
+                continue
+            if phone in echoes:
+                log.info("poller.echo_skipped", event_id=change.event_id,
+                         reason="the GHL → Toky mirror wrote this contact")
+                report.echoes += 1
                 continue
             events.append({"id": change.event_id, "type": change.event_type,
                            "occurred_at": occurred_at, "data": contacts[phone]})

@@ -60,9 +60,12 @@ class PassReport:
     records: int = 0
     counts: Counts = field(default_factory=Counts)
     mark: datetime | None = None
+    #: Contacts left out as the GHL → Toky mirror's own writes (``contacts.mirror_echoes``).
+    echoes: int = 0
 
     def text(self) -> str:
-        return f"{self.name}: {self.pages} pages, {self.records} records, {self.counts.text()}"
+        text = f"{self.name}: {self.pages} pages, {self.records} records, {self.counts.text()}"
+        return f"{text}, {self.echoes} echoes skipped" if self.echoes else text
 
 
 def read_history(resource: HistoryResource, client: Any, cursor: Cursor, sink: EventSink, *,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from producers.mirror.memory import SyncMemory
 from producers.poller.contacts import read_contacts
 from producers.poller.cursor import Cursor
 from producers.poller.fingerprints import ContactFingerprints
@@ -36,15 +37,19 @@ HISTORY: dict[str, HistoryResource] = {"calls": CALLS, "voicemails": VOICEMAILS,
 DEFAULT_BACKFILL_DAYS = 7
 
 
-def backfill_start(raw: str | None, now: datetime) -> datetime:
-    """``TOKY_BACKFILL_SINCE`` (an ISO date or time; no zone: GMT) or 7 days before ``now``."""
+def backfill_start(raw: str | None, now: datetime, *,
+                   variable: str = "TOKY_BACKFILL_SINCE") -> datetime:
+    """``TOKY_BACKFILL_SINCE`` (an ISO date or time; no zone: GMT) or 7 days before ``now``.
+
+    ``variable``: the setting named in the error (the mirror's ``MIRROR_BACKFILL_SINCE``).
+    """
     if not raw:
         return now - timedelta(days=DEFAULT_BACKFILL_DAYS)
     try:
         return parse_timestamp(raw).astimezone(UTC)
     except ValueError:
         raise ConfigError(
-            f"TOKY_BACKFILL_SINCE must be an ISO date or time (2026-11-01 or "
+            f"{variable} must be an ISO date or time (2026-11-01 or "
             f"2026-11-01T00:00:00Z), got {raw!r}") from None
 
 
@@ -98,6 +103,7 @@ class Poller:
         self.clock = clock
         base = f"{key_prefix}:poller"
         self.fingerprints = ContactFingerprints(redis_client, f"{base}:contacts")
+        self.memory = SyncMemory(redis_client, key_prefix)  # the GHL → Toky mirror's writes
         self.cursors = {name: Cursor(redis_client, f"{base}:{name}", overlap_s=overlap_s)
                         for name in HISTORY}
 
@@ -123,7 +129,7 @@ class Poller:
             first = self.fingerprints.redis.exists(self.fingerprints.key) == 0
             return read_contacts(self.client, self.fingerprints, self.sink, now=self.clock(),
                                  page_size=self.page_size, check=check,
-                                 on_page=self._on_page(first))
+                                 on_page=self._on_page(first), memory=self.memory)
         cursor = self.cursors[name]
         return read_history(HISTORY[name], self.client, cursor, self.sink,
                             backfill_since=self.backfill_since, page_size=self.page_size,

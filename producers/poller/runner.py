@@ -29,13 +29,16 @@ def holder_text(lock: PollerLock) -> str:
 
 def run_poller(poller: Poller, lock: PollerLock, *, once: bool, interval_s: float,
                lock_wait_s: float, stop: threading.Event, say: Callable[[str], None],
-               retry_lock_s: float = 5.0) -> int:
+               retry_lock_s: float = 5.0, name: str = "poll") -> int:
     """Poll under ``lock`` until ``stop`` is set (or once).
 
     ``interval_s``: seconds from the start of one poll to the start of the next.
     ``lock_wait_s``: with ``once``, how long to wait for a held lock (0: not at
     all). ``retry_lock_s``: how often a waiting poller tries the lock. ``say``
-    prints a line for the operator (stderr).
+    prints a line for the operator (stderr). ``name``: the command, prefixing
+    the poll lines (``poll``; the GHL mirror's ``mirror``). ``poller`` is any
+    object with ``poll_once(check)`` answering a report with ``counts``,
+    ``failures`` and ``text()`` (``Poller``, ``producers.mirror.MirrorPoller``).
     """
     started = time.monotonic()
     said_waiting = False
@@ -47,7 +50,7 @@ def run_poller(poller: Poller, lock: PollerLock, *, once: bool, interval_s: floa
                 said_waiting = True
             left_s = lock_wait_s - (time.monotonic() - started)
             if once and left_s <= 0:
-                say("poll --once: the lock is still held; nothing polled")
+                say(f"{name} --once: the lock is still held; nothing polled")
                 return 0
             stop.wait(min(retry_lock_s, left_s) if once else retry_lock_s)
             continue
@@ -57,14 +60,14 @@ def run_poller(poller: Poller, lock: PollerLock, *, once: bool, interval_s: floa
         try:
             with lock.renewing():
                 return _poll_loop(poller, lock, once=once, interval_s=interval_s, stop=stop,
-                                  say=say)
+                                  say=say, name=name)
         except LockLost:
             say("lost the poller lock (it expired or another poller took it); waiting")
     return 0
 
 
 def _poll_loop(poller: Poller, lock: PollerLock, *, once: bool, interval_s: float,
-               stop: threading.Event, say: Callable[[str], None]) -> int:
+               stop: threading.Event, say: Callable[[str], None], name: str = "poll") -> int:
     while True:
         began = time.monotonic()
         try:
@@ -75,7 +78,7 @@ def _poll_loop(poller: Poller, lock: PollerLock, *, once: bool, interval_s: floa
             log.error("poller.redis_failed", error=str(exc))
         else:
             if once or report.counts.queued or report.counts.invalid or report.failures:
-                say(f"poll: {report.text()}")
+                say(f"{name}: {report.text()}")
             if once:
                 return 1 if report.failures else 0
         lock.check()

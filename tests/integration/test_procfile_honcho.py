@@ -1,5 +1,6 @@
-"""The Procfile under honcho: every process (webhook receiver, worker, poller, Flower)
-comes up against the test Redis, the GHL simulator and the Toky simulator, then all stop."""
+"""The Procfile under honcho: every process (webhook receiver, worker, poller, Flower, the
+GHL → Toky mirror, idle here as MIRROR_GHL_TO_TOKY is unset) comes up against the test
+Redis, the GHL simulator and the Toky simulator, then all stop."""
 
 from __future__ import annotations
 
@@ -108,6 +109,6 @@ def test_every_procfile_process_comes_up_and_stops(redis_url, real_redis, ghl, t
             raise
         reader.join(timeout=10)
     output = "".join(lines)
-    for name in ("web.1", "worker.1", "poller.1", "flower.1"):
+    for name in ("web.1", "worker.1", "poller.1", "flower.1", "mirror.1"):
         assert f"{name} " in output, f"no output from {name}"
     assert processes_with(marker) == []

@@ -22,6 +22,7 @@ DEMO_EVENTS = REPO / "toky_ghl" / "launcher" / "demo_events.ndjson"
 _STATUS = re.compile(r"status \| applied (\d+), skipped (\d+), dead-lettered (\d+)")
 _FLOWER = re.compile(r"Flower .*: (http://\S+)/tasks +\(user (\S+), password (\S+):")
 _WEBHOOK = re.compile(r"webhooks: +POST (http://\S+)/webhooks/toky/\{event\}\?token=(\S+)")
+_TOKY_SIM = re.compile(r"Toky simulator: (http://\S+)")
 
 
 def test_run_with_nothing_configured_applies_the_demo_and_stops_every_child(tmp_path):
@@ -29,7 +30,7 @@ def test_run_with_nothing_configured_applies_the_demo_and_stops_every_child(tmp_
     marker = f"toky-ghl-run-test-{uuid.uuid4()}"
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("GHL_", "TOKY_", "CELERY_", "REDIS_URL", "FLOWER_",
-                                "WEBHOOK_", "FIELD_MAP"))}
+                                "WEBHOOK_", "FIELD_MAP", "MIRROR_"))}
     env.update(RUN_TEST_MARKER=marker, PYTHONUNBUFFERED="1", LOG_LEVEL="INFO")
     # When `toky-ghl run` runs for a while
     proc = subprocess.Popen([sys.executable, "-m", "toky_ghl.cli", "run", "--duration", "25",
@@ -52,6 +53,11 @@ def test_run_with_nothing_configured_applies_the_demo_and_stops_every_child(tmp_
         wait_until(lambda: any("evt=s-001" in t["args"] for t in requests.get(
             f"{url}/api/tasks", auth=(user, password), timeout=10).json().values()), 60,
             "the demo's first event in Flower")
+        # And the demo's contact added in the GHL simulator reaches the Toky simulator
+        toky_sim = next(_TOKY_SIM.search(x) for x in lines if _TOKY_SIM.search(x)).group(1)
+        wait_until(lambda: any(c["phone"] == "+15125550188" for c in requests.get(
+            f"{toky_sim}/_sim/state", timeout=10).json()["contacts"]), 60,
+            "the GHL demo contact mirrored into Toky")
         assert proc.wait(timeout=120) == 0
     finally:
         if proc.poll() is None:
@@ -60,7 +66,8 @@ def test_run_with_nothing_configured_applies_the_demo_and_stops_every_child(tmp_
         reader.join(timeout=10)
     output = "".join(lines)
     # And every piece said it was up, and where to look
-    for piece in ("redis", "ghl-sim", "toky-sim", "worker", "webhook", "poller", "flower"):
+    for piece in ("redis", "ghl-sim", "toky-sim", "worker", "webhook", "poller", "mirror",
+                  "flower"):
         assert re.search(rf"^ *{piece} \| ", output, re.M), f"no output from {piece}"
     assert "toky-ghl status" in output
     # And the status lines show the demo events (and the poller's) applied

@@ -34,6 +34,9 @@ MINIMAL = {
     "appointment.updated": {"appointment_id": "ap-1", "phone": PHONE,
                             "start": "2026-11-05T18:00:00-08:00"},
     "appointment.cancelled": {"appointment_id": "ap-1", "phone": PHONE},
+    # Extension (README, "Events added to the contract"): the GHL → Toky mirror.
+    "ghl.contact.created": {"id": "ghl-1"},
+    "ghl.contact.updated": {"id": "ghl-1"},
 }
 
 #: Every optional field of the table, with a valid value, per type.
@@ -54,6 +57,10 @@ OPTIONAL = {
     "note.created": {"agent": "sam@company.test"},
     "appointment.created": {"end": "2026-11-05T18:30:00-08:00", "title": "Review",
                             "assignee": "sam@company.test", "status": "confirmed"},
+    "ghl.contact.updated": {"phone": PHONE, "name": "Gina Hall", "firstName": "Gina",
+                            "lastName": "Hall", "email": "gina@example.com", "city": "Austin",
+                            "country": "US", "dateAdded": "2026-11-01T10:00:00.000Z",
+                            "dateUpdated": "2026-11-02T10:00:00.123Z", "phone_raw": ""},
 }
 
 

@@ -20,7 +20,7 @@ from toky_ghl.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET_VARIABLES = {f.name.upper() for f in fields(Settings) if not f.repr}
-APP_SERVICES = ("worker", "poller", "webhook", "flower")
+APP_SERVICES = ("worker", "poller", "mirror", "webhook", "flower")
 
 
 def parse_toky_ghl(argv: list[str]):
@@ -48,7 +48,8 @@ def test_every_app_service_runs_a_real_toky_ghl_command(compose):
         service = services[name]
         assert service["build"] == ".", name  # the Dockerfile, whose ENTRYPOINT is toky-ghl
         commands[name] = parse_toky_ghl(service["command"]).command
-    assert commands == {"worker": "worker", "poller": "poll", "webhook": "webhook",
+    assert commands == {"worker": "worker", "poller": "poll", "mirror": "mirror",
+                        "webhook": "webhook",
                         "flower": "flower"}
 
 
@@ -79,6 +80,7 @@ def test_every_service_has_a_healthcheck_on_the_right_probe(compose):
     assert "/healthz" in probe["webhook"]
     assert "/healthcheck" in probe["flower"]
     assert "toky-ghl status" in probe["poller"]
+    assert "toky-ghl status" in probe["mirror"]
     # every `toky-ghl ...` probe is a real command too
     for name, text in probe.items():
         for argv in re.findall(r"toky-ghl ((?:[\w-]+ ?)+)", text):
@@ -126,11 +128,12 @@ def test_the_procfile_runs_the_same_processes_with_real_commands():
     lines = [line for line in (REPO / "Procfile").read_text().splitlines()
              if line.strip() and not line.startswith("#")]
     processes = dict(line.split(": ", 1) for line in lines)
-    assert set(processes) == {"web", "worker", "poller", "flower"}
+    assert set(processes) == {"web", "worker", "poller", "flower", "mirror"}
     commands = {}
     for name, command in processes.items():
         argv = re.sub(r"\$\{PORT:-(\d+)\}", r"\1", command).split()
         assert argv[0] == "toky-ghl", name
         commands[name] = parse_toky_ghl(argv[1:]).command
     assert commands == {"web": "webhook", "worker": "worker", "poller": "poll",
+                        "mirror": "mirror",
                         "flower": "flower"}

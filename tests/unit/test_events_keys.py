@@ -14,6 +14,7 @@ EXPECTED_KEY = {
     "task": "task:tk-1",
     "note": "note:nt-1",
     "appointment": "appointment:ap-1",
+    "ghl": "ghl.contact:ghl-1",
 }
 
 

@@ -14,6 +14,7 @@ COMMAND_MODULES = [
     "toky_ghl.commands.dlq",
     "toky_ghl.commands.auth",
     "toky_ghl.commands.poll",
+    "toky_ghl.commands.mirror",
     "toky_ghl.commands.webhook",
     "toky_ghl.commands.webhooks",
     "toky_ghl.commands.agents",

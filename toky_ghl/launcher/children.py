@@ -110,6 +110,39 @@ def start_poller(sup: Supervisor, env: dict[str, str]) -> None:
     sup.start("poller", cli("poll"), env)
 
 
+#: A contact "added in GHL by a user" for the demo: the mirror copies it into Toky.
+DEMO_GHL_CONTACT = {"name": "Gina Hall", "firstName": "Gina", "lastName": "Hall",
+                    "email": "gina.hall@example.com", "phone": "+15125550188",
+                    "city": "Austin", "country": "US", "source": "GHL demo"}
+_ON = {"1", "true", "yes", "on"}
+
+
+def mirror_wanted(env: dict[str, str], *, demo: bool) -> bool:
+    """Whether ``toky-ghl run`` starts the GHL → Toky mirror: ``MIRROR_GHL_TO_TOKY`` when set;
+    unset, on in the demo (``demo``: both simulators), where it sets the variable for every
+    child (so ``toky-ghl status`` shows it on)."""
+    raw = env.get("MIRROR_GHL_TO_TOKY", "").strip().lower()
+    if raw:
+        return raw in _ON
+    if demo:
+        env["MIRROR_GHL_TO_TOKY"] = "1"
+    return demo
+
+
+def start_mirror(sup: Supervisor, env: dict[str, str], *, ghl_sim: str | None = None) -> None:
+    """The mirror; with ``ghl_sim`` (the demo), first a contact added in the GHL simulator
+    as a user would, which then appears in the Toky simulator."""
+    if ghl_sim:
+        import requests
+
+        from toky_ghl.sim.ghl.demo import DEMO_LOCATION
+
+        requests.post(f"{ghl_sim}/_sim/contacts", timeout=10,
+                      json={"location_id": DEMO_LOCATION, "contact": DEMO_GHL_CONTACT}
+                      ).raise_for_status()
+    sup.start("mirror", cli("mirror"), env)
+
+
 def start_demo_enqueue(sup: Supervisor, env: dict[str, str]) -> None:
     """Queue the demo events once (the child exits when done)."""
     sup.start("enqueue", cli("enqueue", str(DEMO_EVENTS)), env)

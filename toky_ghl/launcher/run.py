@@ -9,7 +9,9 @@
 - Then Flower on loopback (behind ``FLOWER_BASIC_AUTH``, or a password
   generated for this run), the worker(s), the webhook receiver and the poller
   (when this installation has those commands; ``WEBHOOK_SECRET`` generated
-  when unset), and the demo events when the GHL simulator is used.
+  when unset), the GHL → Toky mirror when ``MIRROR_GHL_TO_TOKY=1`` (in the
+  demo, with both simulators, unless set to 0), and the demo events when the
+  GHL simulator is used.
 Ctrl-C, SIGTERM or ``--duration`` stops every child cleanly.
 """
 
@@ -43,14 +45,18 @@ def start_everything(sup: Supervisor, *, workers: int, demo: bool
     webhook = children.start_webhook(sup, env) if children.has_command("webhook") else None
     if children.has_command("poll"):
         children.start_poller(sup, env)
+    mirror = children.has_command("mirror") and children.mirror_wanted(
+        env, demo=demo and bool(ghl_sim and toky_sim))
+    if mirror:
+        children.start_mirror(sup, env, ghl_sim=ghl_sim if demo else None)
     if demo and ghl_sim:
         children.start_demo_enqueue(sup, env)
-    return env, summary(embedded_redis, flower, webhook, ghl_sim, toky_sim)
+    return env, summary(embedded_redis, flower, webhook, ghl_sim, toky_sim, mirror=mirror)
 
 
 def summary(embedded_redis: str | None, flower: children.FlowerAccess,
             webhook: tuple[str, str | None] | None, ghl_sim: str | None,
-            toky_sim: str | None) -> list[str]:
+            toky_sim: str | None, *, mirror: bool = False) -> list[str]:
     """What to open and run; generated passwords are shown here, once (a configured
     REDIS_URL is not shown: it may hold a password)."""
     if flower.password:
@@ -74,7 +80,11 @@ def summary(embedded_redis: str | None, flower: children.FlowerAccess,
         lines.append(f"  GHL simulator: {ghl_sim}/_sim/state (contacts, notes, tasks, "
                      "appointments arrive here)")
     if toky_sim:
-        lines.append(f"  Toky simulator: {toky_sim}")
+        lines.append(f"  Toky simulator: {toky_sim}" + (
+            f"  ({toky_sim}/_sim/state: contacts the GHL → Toky mirror wrote arrive here)"
+            if mirror else ""))
+    elif mirror:
+        lines.append("  GHL → Toky mirror: on (MIRROR_GHL_TO_TOKY=1)")
     lines.append("Ctrl-C stops everything.")
     return lines
 

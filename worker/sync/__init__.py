@@ -17,6 +17,7 @@ from worker.sync.contacts import contact_deleted, contact_written, tags_added, t
 from worker.sync.context import SyncContext
 from worker.sync.ensure_contact import ensure_contact
 from worker.sync.messages import sms_logged, voicemail_created
+from worker.sync.mirror import contact_mirrored
 from worker.sync.notes import note_deleted, note_written
 from worker.sync.outcome import Outcome
 from worker.sync.tasks import task_completed, task_deleted, task_written
@@ -43,6 +44,9 @@ HANDLERS: dict[str, Handler] = {
     "appointment.created": appointment_written,
     "appointment.updated": appointment_written,
     "appointment.cancelled": appointment_cancelled,
+    # Extension: the GHL → Toky contact mirror.
+    "ghl.contact.created": contact_mirrored,
+    "ghl.contact.updated": contact_mirrored,
 }
 
 __all__ = ["HANDLERS", "Handler", "ensure_contact"]

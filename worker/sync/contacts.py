@@ -21,6 +21,7 @@ from worker.mapping import UPSERT_ONLY_FIELDS, contact_payload
 from worker.sync.context import SyncContext
 from worker.sync.ensure_contact import making_contact, with_contact, with_existing_contact
 from worker.sync.mapped import mapped
+from worker.sync.mirror import remember_written_to_ghl
 from worker.sync.outcome import Outcome
 
 
@@ -63,11 +64,13 @@ def contact_written(event: Event, ctx: SyncContext) -> Outcome:
         else:
             ids.remember_contact(phone, contact_id, tags=_tags_after(contact, sent),
                                  payload_hash=digest)
+            remember_written_to_ghl(ctx, phone, sent, contact)  # the mirror's loop guard
             return Outcome.applied("contact updated", contact=contact_id)
     with making_contact(phone, ctx):
         contact, new = ctx.client.upsert_contact(sent)
         ids.remember_contact(phone, contact["id"], tags=_tags_after(contact, sent),
                              payload_hash=digest)
+        remember_written_to_ghl(ctx, phone, sent, contact)  # the mirror's loop guard
     return Outcome.applied("contact created" if new else "contact upserted", contact=contact["id"])
 
 

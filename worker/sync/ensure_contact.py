@@ -20,6 +20,7 @@ from worker.ghl.errors import GhlDuplicateContactError, GhlNotFoundError
 from worker.idmap import IdMap
 from worker.mapping import basic_contact_payload
 from worker.sync.context import SyncContext
+from worker.sync.mirror import remember_written_to_ghl
 from worker.sync.outcome import Deferred
 
 T = TypeVar("T")
@@ -69,9 +70,9 @@ def ensure_contact(
         known = ids.contact(phone)  # made by another worker while this one waited
         if known:
             return known
+        payload = basic_contact_payload(phone, name=name, email=email)
         try:
-            contact, new = ctx.client.upsert_contact(
-                basic_contact_payload(phone, name=name, email=email))
+            contact, new = ctx.client.upsert_contact(payload)
         except GhlDuplicateContactError as exc:
             if not exc.contact_id:
                 raise
@@ -79,6 +80,8 @@ def ensure_contact(
             return exc.contact_id
         tags = contact.get("tags")
         ids.remember_contact(phone, contact["id"], tags=tags if isinstance(tags, list) else None)
+        if new:  # made by toky-ghl: not a GHL contact to mirror to Toky (an existing one is)
+            remember_written_to_ghl(ctx, phone, payload, contact)
     ctx.log.info("contact made in GHL" if new else "contact found in GHL",
                  contact_id=contact["id"])
     return contact["id"]

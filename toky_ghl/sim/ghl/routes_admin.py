@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from toky_ghl.sim.ghl.errors import bad_request
+from toky_ghl.sim.ghl.contacts import apply_fields
+from toky_ghl.sim.ghl.errors import bad_request, not_found
 from toky_ghl.sim.ghl.gate import current_sim, json_body
 
 bp = Blueprint("ghl_admin", __name__, url_prefix="/_sim")
@@ -79,6 +80,23 @@ def set_location():
     current_sim().set_allow_duplicates(location_id, bool(json_body().get("allow_duplicates")))
     return {"location_id": location_id,
             "allow_duplicates": current_sim().location(location_id).allow_duplicates}
+
+
+@bp.put("/contacts/<contact_id>")
+def edit_contact(contact_id: str):
+    """Body: ``{"location_id", "contact": {...}}``: the contact edited as a GHL user would in
+    the UI (no request counted, no budget used); ``dateUpdated`` moves. 404 when unknown."""
+    (location_id,) = _fields("location_id")
+    fields = json_body().get("contact") or {}
+    if not isinstance(fields, dict):
+        raise bad_request("contact must be an object")
+    sim = current_sim()
+    with sim.lock:
+        contact = sim.location(location_id).contacts.get(contact_id)
+        if contact is None:
+            raise not_found("Contact")
+        apply_fields(contact, fields, sim.clock())
+        return dict(contact)
 
 
 @bp.post("/contacts")

@@ -33,7 +33,7 @@ def api_blueprint(sim: TokySim) -> Blueprint:
 
     @api.before_request
     def count_fault_and_authenticate():
-        sim.count_request(request.path)
+        sim.count_request(request.path, request.method)
         api_path = request.path.removeprefix(API_PREFIX) or "/"
         fault = sim.faults.take(api_path)
         if fault:

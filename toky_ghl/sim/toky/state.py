@@ -60,6 +60,7 @@ class TokySim:
             self._recordings: dict[str, str] = {}
             self.faults = Faults()
             self._requests: Counter[str] = Counter()
+            self._by_method: Counter[str] = Counter()
 
     def _time(self, moment: Moment) -> str:
         """``moment`` (None: now) as a Toky time string; a string must already be one."""
@@ -221,14 +222,23 @@ class TokySim:
         with self._lock:
             self.faults.arm(Fault(path, status, times, retry_after_s))
 
-    def count_request(self, path: str) -> None:
+    def count_request(self, path: str, method: str = "GET") -> None:
         with self._lock:
             self._requests[path] += 1
+            self._by_method[f"{method.upper()} {path}"] += 1
 
     def stats(self) -> dict:
-        """Requests served per path (as requested, e.g. "/v1/cdrs")."""
+        """Requests served per path (as requested, e.g. "/v1/cdrs"), and per
+        ``"METHOD path"`` (``"PUT /v1/contacts/+15125550101"``)."""
         with self._lock:
-            return {"requests": dict(self._requests)}
+            return {"requests": dict(self._requests), "by_method": dict(self._by_method)}
+
+    def writes(self, path_prefix: str = "") -> int:
+        """API writes (POST, PUT, DELETE) served, on paths that contain ``path_prefix``."""
+        with self._lock:
+            return sum(n for key, n in self._by_method.items()
+                       if key.split(" ", 1)[0] in ("POST", "PUT", "DELETE")
+                       and path_prefix in key.split(" ", 1)[1])
 
     def snapshot(self) -> dict:
         """Everything the simulator holds, for /_sim/state."""
