@@ -8,6 +8,8 @@ import sys
 import threading
 from typing import Any
 
+from toky_ghl.commands.argtypes import page_size, seconds
+
 DESCRIPTION = """\
 Reads the GHL contacts added or changed since its saved cursor (POST
 /contacts/search sorted by dateUpdated, through the shared rate budget of
@@ -32,26 +34,6 @@ OFF = ("toky-ghl mirror: the GHL → Toky mirror is off; set MIRROR_GHL_TO_TOKY=
        "new and changed GHL contacts into Toky")
 
 
-def _page_size(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if not 1 <= value <= 500:
-        raise argparse.ArgumentTypeError(f"must be 1..500, got {value}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
-    return value
-
-
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "mirror", help="mirror new and changed GHL contacts into Toky (MIRROR_GHL_TO_TOKY=1)",
@@ -59,10 +41,10 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--once", action="store_true", help="poll GHL once and exit")
-    parser.add_argument("--lock-wait", type=_seconds, default=0.0, metavar="S",
+    parser.add_argument("--lock-wait", type=seconds, default=0.0, metavar="S",
                         help="with --once: seconds to wait while another mirror holds the "
                              "lock, then exit 0 without polling (default: 0, do not wait)")
-    parser.add_argument("--page-size", type=_page_size, default=100, metavar="N",
+    parser.add_argument("--page-size", type=page_size, default=100, metavar="N",
                         help="contacts per GHL search request, 1..500 (default: 100)")
     parser.set_defaults(func=run)
 
