@@ -50,14 +50,16 @@ def _ghl_users(settings: Any) -> tuple[list[dict] | None, str | None, bool]:
     if USERS_SCOPE not in settings.ghl_scopes:
         return None, (f"GHL users not listed: GHL_SCOPES lacks {USERS_SCOPE} (grant it to the "
                       f"token and add it to GHL_SCOPES to match agents to users)"), False
-    missing = [n for n in ("GHL_TOKEN", "GHL_LOCATION_ID") if not getattr(settings, n.lower())]
-    if missing:
-        return None, f"GHL users not listed: {', '.join(missing)} not set", False
-    from worker.ghl.client import GhlClient
+    if not settings.ghl_location_id:
+        return None, "GHL users not listed: GHL_LOCATION_ID not set", False
+    from toky_ghl.errors import ConfigError
     from worker.ghl.errors import GhlError, GhlScopeError
+    from worker.runtime import build_runtime
 
-    try:
-        return GhlClient.from_settings(settings).list_users(), None, False
+    try:  # the workers' own client: a PIT, a rotated one or OAuth, whichever is configured
+        return build_runtime(settings).client.list_users(), None, False
+    except ConfigError as exc:
+        return None, f"GHL users not listed: {exc}", False
     except GhlScopeError as exc:
         return None, f"GHL users not listed: {exc}", False
     except GhlError as exc:
