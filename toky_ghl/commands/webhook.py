@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from typing import Any
 
@@ -59,8 +60,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"toky-ghl webhook: listening on {url}/webhooks/toky/{{event}} "
           f"(events: {', '.join(HANDLED_EVENTS)}); health: {url}/healthz",
           file=sys.stderr, flush=True)
+    def stop(*_: object) -> None:  # SIGTERM (process managers, docker stop): a clean exit
+        raise SystemExit(0)
+
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
         server.run()
+    except SystemExit:
+        print("toky-ghl webhook: stopped", file=sys.stderr, flush=True)
     finally:
         server.close()
+        signal.signal(signal.SIGTERM, previous)
     return 0
