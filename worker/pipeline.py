@@ -40,6 +40,7 @@ OBJECT_LOCK_WAIT_S = 0.5
 
 _DELETES = {"contact.deleted", "task.deleted", "note.deleted"}
 _TAG_EVENTS = {"contact.tags_added", "contact.tags_removed"}
+_CONTACT_STATE = {"contact.created", "contact.updated"}
 
 
 @dataclass(frozen=True)
@@ -89,11 +90,38 @@ def missing_scopes(event_type: str, granted: frozenset[str]) -> list[str]:
 
 
 def _version_keys(event: dict) -> list[str]:
-    """The objects whose versions this event is checked against and sets."""
+    """The objects whose versions this event is checked against and sets.
+
+    Tags are versioned one by one (``contact:+1…#tag:vip``): a tag event, and the
+    tags a contact.created/updated carries, are additions and removals of single
+    tags, so an older event's tags still count when a newer event changed only
+    the contact's fields (and an older removal cannot undo a newer addition).
+    """
     key = object_key(event)
+    tag_keys = [f"{key}#tag:{tag}" for tag in event["data"].get("tags") or []]
     if event["type"] in _TAG_EVENTS:
-        return [f"{key}#tag:{tag}" for tag in event["data"]["tags"]]
+        return tag_keys
+    if event["type"] in _CONTACT_STATE:
+        return [key, *tag_keys]
     return [key]
+
+
+def _only_fresh(event: dict, fresh: list[str]) -> dict:
+    """The event reduced to its parts that are not stale (see ``_version_keys``)."""
+    if event["type"] not in _TAG_EVENTS | _CONTACT_STATE:
+        return event
+    key = object_key(event)
+    data = dict(event["data"])
+    tags = [t for t in data.get("tags") or [] if f"{key}#tag:{t}" in fresh]
+    if event["type"] in _CONTACT_STATE and key not in fresh:
+        # a newer event set the contact's fields; this one still adds its fresh tags
+        return {**event, "type": "contact.tags_added", "data": {"phone": data["phone"],
+                                                                "tags": tags}}
+    if tags:
+        data["tags"] = tags
+    else:
+        data.pop("tags", None)
+    return {**event, "data": data}
 
 
 def process(
@@ -161,22 +189,18 @@ def _apply_locked(event, deps, versions, dlq, stats, bound, failures, task_id) -
     contact_key = f"contact:{phone}" if phone else None
     stored = versions.get_many(keys + ([contact_key] if contact_key else []))
 
-    if contact_key and event["type"] not in ("contact.created", "contact.updated"):
-        contact_version = stored.get(contact_key)
-        if contact_version and contact_version.tombstone and contact_version.at_us > at_us:
-            decision = Decision("skipped", "stale: the contact was deleted after this event")
-            versions.record(event["id"], "skipped: contact deleted later")
-            return _finish(decision, event, stats, bound)
+    contact_version = stored.get(contact_key) if contact_key else None
+    if contact_version and contact_version.tombstone and contact_version.at_us > at_us:
+        decision = Decision("skipped", "stale: the contact was deleted after this event")
+        versions.record(event["id"], "skipped: contact deleted later")
+        return _finish(decision, event, stats, bound)
 
     fresh = [k for k in keys if not (stored[k] and stored[k].at_us > at_us)]
     if not fresh:
         versions.record(event["id"], "skipped: stale")
         return _finish(Decision("skipped", "stale: a newer event for this object was applied"),
                        event, stats, bound)
-    if event["type"] in _TAG_EVENTS and len(fresh) < len(keys):
-        fresh_tags = {k.rsplit("#tag:", 1)[1] for k in fresh}
-        event = {**event, "data": {**event["data"],
-                                   "tags": [t for t in event["data"]["tags"] if t in fresh_tags]}}
+    event = _only_fresh(event, fresh)
 
     ctx = SyncContext(client=deps.client, redis=deps.redis, settings=deps.settings,
                       field_map=deps.field_map, log=bound)

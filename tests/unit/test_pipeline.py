@@ -153,3 +153,25 @@ def test_a_404_from_a_race_is_retried_not_dead_lettered(deps, ghl):
     first = process(note, deps)
     assert first.kind == "retry" and first.failures == 1
     assert process(note, deps, failures=1).kind == "applied"
+
+
+def test_an_older_create_still_adds_its_tags_after_a_newer_update(deps, ghl):
+    # Given an update applied first (newer, no tags)
+    process(contact("u", "contact.updated", "2026-11-02T09:05:00Z", contact_name="New Name"),
+            deps)
+    # When the older create arrives with its tags
+    late = process(contact("c", "contact.created", "2026-11-02T09:00:00Z",
+                           contact_name="Old Name", tags=["inbound"]), deps)
+    # Then the newer fields stay and the create's tag is added
+    assert late.kind == "applied"
+    found = ghl.contact_by_phone(PHONE)
+    assert found["name"] == "New Name" and "inbound" in found["tags"]
+
+
+def test_an_older_create_does_not_undo_a_newer_tag_removal(deps, ghl):
+    process(contact("c0", contact_name="Ana"), deps)
+    process(contact("r", "contact.tags_removed", "2026-11-02T10:00:00Z", tags=["lead"]), deps)
+    process(contact("c1", "contact.updated", "2026-11-02T09:30:00Z", contact_name="Ana",
+                    tags=["lead", "spanish"]), deps)
+    tags = ghl.contact_by_phone(PHONE)["tags"]
+    assert "spanish" in tags and "lead" not in tags
