@@ -159,7 +159,7 @@ def process(
                            timeout=OBJECT_LOCK_TTL_S, blocking_timeout=OBJECT_LOCK_WAIT_S)
     if not lock.acquire():
         wait_ms = 500 + int(deps.rand() * 1000)
-        stats.retrying(event["id"], wait_ms)
+        stats.retrying(event["id"], event["type"], wait_ms)
         return Decision("retry", "object busy: another worker holds its lock",
                         retry_in_ms=wait_ms, failures=failures)
     try:
@@ -228,7 +228,7 @@ def _failed(exc, event, deps, dlq, stats, bound, failures, task_id) -> Decision:
 
     def retry(detail: str, wait_ms: int, failures_after: int) -> Decision:
         wait_ms = max(1, min(cap_ms, wait_ms))
-        stats.retrying(event["id"], wait_ms)
+        stats.retrying(event["id"], event["type"], wait_ms)
         bound.info("re-scheduled", reason=detail, wait_ms=wait_ms, failures=failures_after)
         return Decision("retry", detail, retry_in_ms=wait_ms, failures=failures_after)
 

@@ -22,9 +22,10 @@ class Stats:
         pipe.hincrby(self._counts, f"{outcome}:{event_type}", 1)
         pipe.execute()
 
-    def retrying(self, event_id: str, due_in_ms: int) -> None:
-        """Note that ``event_id`` is scheduled again in ``due_in_ms``."""
+    def retrying(self, event_id: str, event_type: str, due_in_ms: int) -> None:
+        """Note that ``event_id`` is scheduled again in ``due_in_ms`` (and count a retry)."""
         self._redis.zadd(self._retrying, {event_id: time.time() + due_in_ms / 1000})
+        self.count("retried", event_type)
 
     def done(self, event_id: str) -> None:
         self._redis.zrem(self._retrying, event_id)

@@ -59,7 +59,7 @@ def format_status(report: dict[str, Any]) -> str:
     lines = [
         f"queued        {report['queued']}",
         f"in flight     {report['in_flight']}",
-        f"retrying      {report['retrying']}",
+        f"retrying      {report['retrying']} (retries so far: {counts['retried']})",
         f"dead letters  {report['dead_lettered_now']} (toky-ghl dlq list)",
         f"applied       {counts['applied']}",
         f"skipped       {counts['skipped']}",

@@ -16,6 +16,7 @@ from worker.ghl.errors import (
     GhlValidationError,
 )
 from worker.pipeline import PipelineDeps, process
+from worker.stats import Stats
 
 WRITE = frozenset({"contacts.readonly", "contacts.write", "calendars/events.readonly",
                    "calendars/events.write"})
@@ -132,6 +133,7 @@ def test_server_errors_retry_with_backoff_then_dead_letter(deps, ghl):
         decisions.append(d.kind)
         failures = d.failures
     assert decisions == ["retry", "retry", "dead_lettered"]
+    assert Stats(deps.redis, "tokyghl").snapshot()["retried"] == 2
     assert DeadLetterStore(deps.redis, "tokyghl").get("c1").kind == "retries_exhausted"
 
 
