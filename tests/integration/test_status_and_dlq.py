@@ -58,3 +58,16 @@ def test_dlq_replay_needs_ids_or_all(ghl, redis_url, real_redis):
     result = cli(env, "dlq", "replay")
     assert result.returncode == 2 and "--all" in result.stderr
     assert cli(env, "dlq", "replay", "missing-id").returncode == 1
+
+
+def test_an_event_without_id_is_reported_not_replayed(ghl, pipeline, redis_url):
+    # Given a dead letter whose event is not even an object (as the pipeline stores one)
+    from worker.dlq import DeadLetterStore
+
+    DeadLetterStore(pipeline.redis, "tokyghl").add("garbage", "invalid event: not an object",
+                                                   "invalid")
+    # When every dead letter is replayed
+    result = cli(worker_env(redis_url, ghl), "dlq", "replay", "--all")
+    # Then the command says why it is left, exits 1, and the entry stays
+    assert result.returncode == 1 and "not replayable" in result.stderr
+    assert len(pipeline.dead_letters()) == 1

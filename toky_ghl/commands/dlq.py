@@ -76,6 +76,12 @@ def run(args: argparse.Namespace) -> int:
         for i in missing:
             print(f"toky-ghl dlq replay: no dead letter with id {i!r}", file=sys.stderr)
         found = [e for e in entries if e is not None]
+        unplayable = [e for e in found
+                      if not (isinstance(e.event, dict) and isinstance(e.event.get("id"), str))]
+        for e in unplayable:
+            print(f"toky-ghl dlq replay: {e.id} is not replayable (the event has no id); "
+                  "fix it and queue it with `toky-ghl enqueue`", file=sys.stderr)
+        found = [e for e in found if e not in unplayable]
         versions = VersionStore(client, settings.key_prefix)
         for e in found:
             versions.forget_event(e.id)
@@ -83,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
             [e.event for e in found])
         store.remove([e.id for e in found])
         print(f"replayed {len(found)} dead letter(s)")
-        return 1 if missing else 0
+        return 1 if missing or unplayable else 0
 
     if not args.yes:
         print(f"toky-ghl dlq purge: this deletes {store.count()} dead letter(s); "
