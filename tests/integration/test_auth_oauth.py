@@ -45,26 +45,36 @@ def test_expiring_tokens_are_refreshed_once_each_and_no_event_fails(
     # and four workers run several hundred events, queued in waves over several lifetimes
     workers = [start_worker(name=f"w{i}", **oauth_vars(ghl, **chosen)) for i in range(4)]
     events = contacts_and_calls(150) + contacts_and_calls(150, start=150)
-    ids = [e["id"] for e in events]
+    extra: list[dict] = []  # a trickle that keeps the workers calling GHL while we wait
+
+    def refreshed_since(n: int) -> bool:
+        if len(ghl.sim.oauth.snapshot()["refreshes"]) > n:
+            return True
+        extra.extend(contacts_and_calls(1, start=1000 + len(extra) // 2))
+        pipeline.enqueue(extra[-2:])
+        time.sleep(0.2)
+        return False
+
     started = time.monotonic()
     with MessageWatcher(redis_url) as watcher:
         for wave in range(12):  # 50 events a second: the workers are busy all along
             pipeline.enqueue(events[wave * 50:(wave + 1) * 50])
             if wave == 6:  # GHL revokes a fresh access token mid-run: the 401 path
                 seen = len(ghl.sim.oauth.snapshot()["refreshes"])
-                wait_until(lambda n=seen: len(ghl.sim.oauth.snapshot()["refreshes"]) > n, 10,
-                           "the next refresh")
+                wait_until(lambda n=seen: refreshed_since(n), 20, "the next refresh")
                 with ghl.sim.lock:
                     ghl.sim.oauth.revoke(ghl.sim.clock())
             time.sleep(1.0)
+        events += extra
+        ids = [e["id"] for e in events]
         pipeline.wait_finished(ids, timeout_s=240)
     elapsed_s = time.monotonic() - started
 
     # Then no event failed and GHL holds every contact and call note
     oauth = ghl.sim.oauth.snapshot()
     assert pipeline.dead_letters() == [], ([d.reason for d in pipeline.dead_letters()], oauth)
-    assert len(ghl.objects("contacts")) == 300
-    assert len([n for n in ghl.objects("notes") if "acid-" in n["body"]]) == 300
+    assert len(ghl.objects("contacts")) == 300 + len(extra) // 2
+    assert len([n for n in ghl.objects("notes") if "acid-" in n["body"]]) == 300 + len(extra) // 2
     assert all(w.proc.poll() is None for w in workers), "a worker died"
     # and the token endpoint never saw a refresh token twice (no double refresh)
     assert oauth["grants"].get("refused", 0) == 0, oauth["refused"]
