@@ -10,18 +10,16 @@ at once could make two contacts, and the second would cost a call for nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import TypeVar
-
-import redis
 
 from worker.ghl.errors import GhlDuplicateContactError, GhlNotFoundError
 from worker.idmap import IdMap
 from worker.mapping import basic_contact_payload
 from worker.sync.context import SyncContext
 from worker.sync.mirror import remember_written_to_ghl
-from worker.sync.outcome import Deferred
+from worker.sync.phone_lock import phone_lock
 
 T = TypeVar("T")
 
@@ -33,24 +31,12 @@ MAKING_LOCK_TTL_S = 35
 MAKING_LOCK_WAIT_S = 2.0
 
 
-@contextmanager
-def making_contact(phone: str, ctx: SyncContext) -> Iterator[None]:
+def making_contact(phone: str, ctx: SyncContext) -> AbstractContextManager[None]:
     """Hold the lock under which ``phone``'s contact is upserted; ``Deferred`` when
     another worker keeps it longer than ``MAKING_LOCK_WAIT_S``."""
-    name = ctx.key("lock", "making-contact", phone)
-    lock = ctx.redis.lock(name, timeout=MAKING_LOCK_TTL_S, blocking_timeout=MAKING_LOCK_WAIT_S)
-    if not lock.acquire():
-        left_ms = ctx.redis.pttl(name)
-        raise Deferred("another worker is making this phone's contact in GHL",
-                       retry_after_ms=max(100, left_ms if left_ms > 0 else 100))
-    try:
-        yield
-    finally:
-        try:
-            lock.release()
-        except redis.exceptions.LockError:
-            ctx.log.warning("making-contact lock expired before release",
-                            lock_ttl_s=MAKING_LOCK_TTL_S)
+    return phone_lock(ctx, "making-contact", phone, ttl_s=MAKING_LOCK_TTL_S,
+                      wait_s=MAKING_LOCK_WAIT_S,
+                      busy="another worker is making this phone's contact in GHL")
 
 
 def ensure_contact(

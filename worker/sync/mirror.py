@@ -21,11 +21,9 @@ know yet is mapped to this GHL contact (later Toky changes update it directly).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
-
-import redis
 
 from producers.events import Event
 from producers.mirror.memory import TO_GHL, TO_TOKY, SyncMemory
@@ -45,6 +43,7 @@ from worker.mapping.toky_contact import changed_fields, toky_contact_fields, tok
 from worker.stats import Stats
 from worker.sync.context import SyncContext
 from worker.sync.outcome import Deferred, Outcome, Unprocessable
+from worker.sync.phone_lock import phone_lock
 
 T = TypeVar("T")
 
@@ -119,21 +118,10 @@ def _calling(action: Callable[[], T]) -> T:
         raise Deferred(f"Toky failed: {exc}") from None
 
 
-@contextmanager
-def _phone_lock(phone: str, ctx: SyncContext) -> Iterator[None]:
-    name = ctx.key("lock", "toky-contact", phone)
-    lock = ctx.redis.lock(name, timeout=TOKY_LOCK_TTL_S, blocking_timeout=TOKY_LOCK_WAIT_S)
-    if not lock.acquire():
-        raise Deferred("another worker is writing this phone's Toky contact",
-                       retry_after_ms=500)
-    try:
-        yield
-    finally:
-        try:
-            lock.release()
-        except redis.exceptions.LockError:
-            ctx.log.warning("toky-contact lock expired before release",
-                            lock_ttl_s=TOKY_LOCK_TTL_S)
+def _phone_lock(phone: str, ctx: SyncContext) -> AbstractContextManager[None]:
+    return phone_lock(ctx, "toky-contact", phone, ttl_s=TOKY_LOCK_TTL_S,
+                      wait_s=TOKY_LOCK_WAIT_S,
+                      busy="another worker is writing this phone's Toky contact")
 
 
 def contact_mirrored(event: Event, ctx: SyncContext) -> Outcome:
