@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import signal
-import sys
 import threading
 from typing import Any
 
-from toky_ghl.commands.argtypes import page_size, seconds
+from toky_ghl.commands.polling import add_poll_options, reachable_redis, say, stop_on_sigterm
 
 DESCRIPTION = """\
 Reads the GHL contacts added or changed since its saved cursor (POST
@@ -40,17 +38,9 @@ def register(subparsers: Any) -> None:
         description=DESCRIPTION, epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--once", action="store_true", help="poll GHL once and exit")
-    parser.add_argument("--lock-wait", type=seconds, default=0.0, metavar="S",
-                        help="with --once: seconds to wait while another mirror holds the "
-                             "lock, then exit 0 without polling (default: 0, do not wait)")
-    parser.add_argument("--page-size", type=page_size, default=100, metavar="N",
-                        help="contacts per GHL search request, 1..500 (default: 100)")
+    add_poll_options(parser, what="mirror", page_default=100,
+                     page_help="contacts per GHL search request")
     parser.set_defaults(func=run)
-
-
-def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,19 +49,13 @@ def run(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     logs.configure(settings.log_level)
-    stop = threading.Event()
-    in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if in_main else None
-    try:
+    with stop_on_sigterm() as stop:
         if not settings.mirror_ghl_to_toky:
-            _say(OFF)
+            say(OFF)
             if not args.once:
                 stop.wait()  # idle until stopped: a process manager must not restart us
             return 0
         return _mirror(args, settings, stop)
-    finally:
-        if in_main:
-            signal.signal(signal.SIGTERM, previous)
 
 
 def _mirror(args: argparse.Namespace, settings: Any, stop: threading.Event) -> int:
@@ -82,15 +66,11 @@ def _mirror(args: argparse.Namespace, settings: Any, stop: threading.Event) -> i
     from producers.mirror import MirrorPoller
     from producers.poller import PollerLock, backfill_start, run_poller
     from producers.queue import EventPublisher
-    from toky_ghl.redis_conn import get_redis
 
     since = backfill_start(settings.mirror_backfill_since, datetime.now(UTC),
                            variable="MIRROR_BACKFILL_SINCE")
-    redis_client = get_redis()
-    try:
-        redis_client.ping()
-    except redis.RedisError as exc:
-        _say(f"toky-ghl mirror: cannot reach Redis (REDIS_URL): {exc}")
+    redis_client = reachable_redis("mirror")
+    if redis_client is None:
         return 2
     source = _ghl_source(settings, redis_client, args.page_size)
     if source is None:
@@ -98,16 +78,16 @@ def _mirror(args: argparse.Namespace, settings: Any, stop: threading.Event) -> i
     prefix = settings.key_prefix
     poller = MirrorPoller(source, redis_client, EventPublisher(redis_client, key_prefix=prefix),
                           key_prefix=prefix, backfill_since=since,
-                          overlap_s=settings.mirror_poll_overlap_s, progress=_say,
+                          overlap_s=settings.mirror_poll_overlap_s, progress=say,
                           wait=stop.wait)
     lock = PollerLock(redis_client, f"{prefix}:mirror:lock", ttl_s=settings.toky_poll_lock_ttl_s)
     try:
         return run_poller(poller, lock, once=args.once,
                           interval_s=settings.mirror_poll_interval_s,
-                          lock_wait_s=args.lock_wait, stop=stop, say=_say,
+                          lock_wait_s=args.lock_wait, stop=stop, say=say,
                           retry_lock_s=min(5.0, lock.ttl_s / 3), name="mirror")
     except redis.RedisError as exc:
-        _say(f"toky-ghl mirror: Redis failed: {exc}")
+        say(f"toky-ghl mirror: Redis failed: {exc}")
         return 2
 
 
@@ -120,6 +100,6 @@ def _ghl_source(settings: Any, redis_client: Any, page_size: int) -> Any:
     try:
         runtime = build_runtime(settings, redis_client)
     except ValueError as exc:  # the GHL client refuses a missing token or location
-        _say(f"toky-ghl mirror: configuration error: {exc}")
+        say(f"toky-ghl mirror: configuration error: {exc}")
         return None
     return GhlContactChanges(runtime.client, page_size=page_size)

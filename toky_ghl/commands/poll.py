@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import signal
-import sys
-import threading
 from typing import Any
 
-from toky_ghl.commands.argtypes import page_size, seconds
+from toky_ghl.commands.polling import add_poll_options, reachable_redis, say, stop_on_sigterm
 
 DESCRIPTION = """\
 Reads what is new in Toky since the saved cursors (contacts, call records,
@@ -33,17 +30,8 @@ def register(subparsers: Any) -> None:
         description=DESCRIPTION, epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--once", action="store_true", help="poll once and exit")
-    parser.add_argument("--lock-wait", type=seconds, default=0.0, metavar="S",
-                        help="with --once: seconds to wait while another poller holds the "
-                             "lock, then exit 0 without polling (default: 0, do not wait)")
-    parser.add_argument("--page-size", type=page_size, default=500, metavar="N",
-                        help="rows per Toky request, 1..500 (default: 500)")
+    add_poll_options(parser, what="poller", page_default=500, page_help="rows per Toky request")
     parser.set_defaults(func=run)
-
-
-def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,39 +43,32 @@ def run(args: argparse.Namespace) -> int:
     from producers.queue import EventPublisher
     from producers.toky import TokyAuthError, TokyClient
     from toky_ghl import logs
-    from toky_ghl.redis_conn import get_redis
     from toky_ghl.settings import get_settings
 
     settings = get_settings()
     logs.configure(settings.log_level)
     client = TokyClient.from_settings(settings)
     since = backfill_start(settings.toky_backfill_since, datetime.now(UTC))
-    redis_client = get_redis()
-    try:
-        redis_client.ping()
-    except redis.RedisError as exc:
-        _say(f"toky-ghl poll: cannot reach Redis (REDIS_URL): {exc}")
+    redis_client = reachable_redis("poll")
+    if redis_client is None:
         return 2
     prefix = settings.key_prefix
     poller = Poller(client, redis_client, EventPublisher(redis_client, key_prefix=prefix),
                     key_prefix=prefix, backfill_since=since,
                     overlap_s=settings.toky_poll_overlap_s, page_size=args.page_size,
-                    progress=_say)
+                    progress=say)
     lock = PollerLock(redis_client, f"{prefix}:poller:lock", ttl_s=settings.toky_poll_lock_ttl_s)
-    stop = threading.Event()
-    in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if in_main else None
     try:
-        return run_poller(poller, lock, once=args.once, interval_s=settings.toky_poll_interval_s,
-                          lock_wait_s=args.lock_wait, stop=stop, say=_say,
-                          retry_lock_s=min(5.0, lock.ttl_s / 3))
+        with stop_on_sigterm() as stop:
+            return run_poller(poller, lock, once=args.once,
+                              interval_s=settings.toky_poll_interval_s,
+                              lock_wait_s=args.lock_wait, stop=stop, say=say,
+                              retry_lock_s=min(5.0, lock.ttl_s / 3))
     except TokyAuthError as exc:
-        _say(f"toky-ghl poll: {exc}")
+        say(f"toky-ghl poll: {exc}")
         return 2
     except redis.RedisError as exc:
-        _say(f"toky-ghl poll: Redis failed: {exc}")
+        say(f"toky-ghl poll: Redis failed: {exc}")
         return 2
     finally:
         client.close()
-        if in_main:
-            signal.signal(signal.SIGTERM, previous)
