@@ -38,6 +38,10 @@ app.conf.update(
         "visibility_timeout": _settings.visibility_timeout_s,
         "unacked_restore_interval": max(1, min(10, _settings.visibility_timeout_s // 10)),
         "unacked_restore_throttle": 1,
+        # The sweep takes a Redis mutex for milliseconds; kombu's default expiry
+        # (300 s) would stop every sweep for five minutes after a worker is killed
+        # while holding it.
+        "unacked_mutex_expire": 10,
     },
     broker_connection_retry_on_startup=True,
     task_default_queue=EVENTS_QUEUE,
