@@ -9,6 +9,7 @@ import redis
 from toky_ghl.constants import EVENTS_QUEUE
 from toky_ghl.settings import Settings
 from worker.auth.report import format_pause, pause_report
+from worker.conflicts import ConflictStore
 from worker.dlq import DeadLetterStore
 from worker.stats import Stats
 from worker.sync.mirror import format_mirror, mirror_report
@@ -36,6 +37,8 @@ def collect_status(client: redis.Redis, settings: Settings) -> dict[str, Any]:
         "in_flight": int(client.hlen(KOMBU_UNACKED_KEY)),
         "retrying": counts.pop("retrying"),
         "dead_lettered_now": DeadLetterStore(client, settings.key_prefix).count(),
+        # emails shared by several phones' GHL contacts, kept apart (guarantee 3)
+        "email_conflicts": ConflictStore(client, settings.key_prefix).count(),
         "counts": counts,
         "rate_budget": {},
         "paused": pause_report(settings, client),  # None, or why sending is paused
@@ -65,6 +68,9 @@ def format_status(report: dict[str, Any]) -> str:
         f"skipped       {counts['skipped']}",
         f"dead-lettered {counts['dead_lettered']} (all time)",
     ]
+    if report.get("email_conflicts"):
+        lines.append(f"email conflicts {report['email_conflicts']} "
+                     "(contacts of several phones share an email: toky-ghl conflicts)")
     for location, budget in report["rate_budget"].items():
         lines.append(
             f"rate budget   {location}: {budget['window_remaining']}/{budget['window_max']} "

@@ -24,8 +24,9 @@ PHONE = "+15125550101"
 
 
 @pytest.fixture
-def ghl() -> FakeGhl:
-    return FakeGhl()
+def ghl(any_ghl) -> FakeGhl:
+    """Every scenario runs against the fake and the simulator behind the real client."""
+    return any_ghl
 
 
 def deps_for(ghl: FakeGhl, **settings) -> PipelineDeps:
