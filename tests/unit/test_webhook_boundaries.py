@@ -14,7 +14,7 @@ from producers.webhook import create_app
 from producers.webhook.token import check_tokens
 from tests.unit.poller_support import PREFIX, queued_ids
 
-SECRET = "whsec-Edge-0123456789"
+SECRET = "whsec-Edge-0123456789-abcdef"
 CALL = {"callid": "edge-1", "direction": "inbound", "state": "missed",
         "from_number": "+15125550101", "to_number": "+15125550000"}
 NEAR_MISSES = {
