@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -68,6 +68,13 @@ class FieldMap:
     custom_fields: tuple[CustomField, ...] = ()
     tag_rules: tuple[TagRule, ...] = ()
     agents: Mapping[str, str] | None = None
+    #: ``ghl_key`` → the custom field's id in GHL, filled (and refreshed in place) by
+    #: ``worker.custom_field_ids`` from ``GET /locations/{locationId}/customFields``.
+    key_ids: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def custom_field_id(self, custom: CustomField) -> str | None:
+        """The GHL id to send for ``custom``: its ``ghl_id``, else its key's resolved id."""
+        return custom.ghl_id or (self.key_ids.get(custom.ghl_key) if custom.ghl_key else None)
 
     def user_for(self, agent_email: str | None) -> str | None:
         """The GHL user id mapped to a Toky agent, or None when not mapped. The agent

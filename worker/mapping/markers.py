@@ -1,8 +1,8 @@
 """The Toky key every note, task and appointment carries, so it can be recognised in GHL.
 
 A note's or task's body ends with a line ``[toky:call:8c1e5d02-…]``; an
-appointment's title ends with it (GHL's list of a contact's appointments
-shows titles, not descriptions). Keys are Toky object keys: ``call:<callid>``,
+appointment carries it as its ``description`` (never in its title: the calendar
+shows titles to users). Keys are Toky object keys: ``call:<callid>``,
 ``voicemail:<id>``, ``sms:<id>``, ``note:<note_id>``, ``task:<task_id>``,
 ``appointment:<appointment_id>``, ``followup:call:<callid>``.
 """
@@ -19,11 +19,6 @@ def with_marker(text: str | None, key: str) -> str:
     """``text`` with the key's marker as its last line (only the marker when no text)."""
     text = (text or "").rstrip()
     return f"{text}\n\n{marker(key)}" if text else marker(key)
-
-
-def title_with_marker(title: str, key: str) -> str:
-    """``title`` followed by the key's marker on the same line."""
-    return f"{title} {marker(key)}"
 
 
 def carries_marker(text: str | None, key: str) -> bool:
