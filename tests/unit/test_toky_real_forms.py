@@ -140,7 +140,7 @@ def test_agent_ids_in_both_spellings_name_the_same_email(raw, email):
 
 # -- the webhook receiver ---------------------------------------------------------------
 
-WEBHOOK_SECRET = "whsec-Unit-0123456789"
+WEBHOOK_SECRET = "whsec-Unit-0123456789-abcdef"
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ def with_marker(text: str | None, key: str) -> str:
 
 def carries_marker(text: str | None, key: str) -> bool:
     """True when ``text`` ENDS with the marker of exactly ``key``, as everything toky-ghl
-    writes does (``with_marker``, ``title_with_marker``).
+    writes does (``with_marker``).
 
     A marker anywhere else is someone's text: a customer's SMS saying ``[toky:call:…]``
     is quoted in the middle of our SMS note (whose last line is the SMS's own marker), so
