@@ -14,6 +14,7 @@ from urllib.parse import quote
 import requests
 from requests.adapters import HTTPAdapter
 
+from producers.ids import GHL_ID_RULE, is_ghl_id
 from toky_ghl.logs import get_logger, register_secrets
 from worker.ghl.errors import (
     GhlAuthError,
@@ -49,10 +50,12 @@ TokenSource = str | Callable[[], str | None]
 
 
 def segment(value: Any, what: str) -> str:
-    """``value`` quoted as ONE path segment; an empty id would address another endpoint."""
+    """``value`` as ONE path segment, when it is a GHL id (``producers.ids``): an empty id,
+    ``.``, ``..`` or one with ``/`` would address another endpoint."""
     text = "" if value is None else str(value).strip()
-    if not text:
-        raise ValueError(f"{what} must be a non-empty id, got {value!r}")
+    if not is_ghl_id(text):
+        shown = text if len(text) <= 40 else f"{text[:40]}…"
+        raise ValueError(f"{what} must be a GHL id ({GHL_ID_RULE}), got {shown!r}")
     return quote(text, safe="")
 
 
