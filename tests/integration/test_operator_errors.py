@@ -28,7 +28,8 @@ def dead_redis_env(ghl):
     """A full configuration whose REDIS_URL (with a password) answers nothing."""
     url = f"redis://:{PASSWORD}@127.0.0.1:{free_port()}/0"
     return worker_env(url, ghl, TOKY_API_KEY="toky-key-1234", TOKY_API_BASE="http://127.0.0.1:9",
-                      WEBHOOK_SECRET="webhook-secret-1", FLOWER_BASIC_AUTH="admin:flower-pw-1",
+                      WEBHOOK_SECRET="webhook-secret-0123456789abcdef",
+                      FLOWER_BASIC_AUTH="admin:flower-pw-1",
                       MIRROR_GHL_TO_TOKY="1", LOG_LEVEL="DEBUG")
 
 
@@ -71,7 +72,7 @@ def test_worker_help_shows_the_hostname_pattern_as_celery_takes_it():
 @pytest.mark.parametrize("command", [["webhook"], ["flower"]])
 def test_a_busy_port_is_a_usage_error(ghl, redis_url, real_redis, command):
     # Given something already listening on the port
-    env = worker_env(redis_url, ghl, WEBHOOK_SECRET="webhook-secret-1",
+    env = worker_env(redis_url, ghl, WEBHOOK_SECRET="webhook-secret-0123456789abcdef",
                      FLOWER_BASIC_AUTH="admin:flower-pw-1")
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
