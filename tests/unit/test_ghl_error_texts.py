@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 
 import pytest
 import requests
 
+from toky_ghl.logs import register_secrets
 from worker.ghl.errors import (
     GhlConnectionError,
     GhlDuplicateContactError,
@@ -14,7 +16,16 @@ from worker.ghl.errors import (
     GhlRateLimitedError,
     GhlValidationError,
     error_from_exception,
+    error_from_response,
 )
+
+
+def answer(status: int, body) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response.reason = "Reason"
+    response._content = json.dumps(body).encode()
+    return response
 
 
 @pytest.mark.parametrize(("error", "text"), [
@@ -75,3 +86,44 @@ def test_a_failure_of_requests_says_whether_the_request_left(exc, message):
     error = error_from_exception(exc, "POST", "/contacts/upsert")
     assert error.message == message
     assert error.maybe_sent is ("may have reached" in message)
+
+
+def test_empty_and_missing_messages_are_left_out():
+    assert GhlValidationError(["a", None, "", "b"], status=422).messages == ["a", "b"]
+    assert GhlValidationError("", status=400).messages == []
+    assert str(GhlValidationError("", status=400)) == "GHL 400: no message"
+    assert GhlError("x").args == ("x",)
+
+
+@pytest.mark.parametrize(("path", "kept"), [
+    ("/contacts/c1?token=abc", "/contacts/c1"),
+    ("https://services.example/contacts/?locationId=L", "/contacts/"),
+    ("https://services.example?x=1?y=2", "https://services.example"),
+    ("?token=abc", ""),
+])
+def test_only_the_path_of_the_call_is_kept(path, kept):
+    assert GhlError("x", method="GET", path=path).path == kept
+
+
+@pytest.mark.parametrize(("trace", "kept"), [("t-1", "t-1"), ("", None), (123, None)])
+def test_the_request_id_is_a_non_empty_trace_id(trace, kept):
+    error = error_from_response(answer(400, {"message": "x", "traceId": trace}), "GET", "/x")
+    assert error.request_id == kept
+
+
+def test_a_secret_echoed_in_a_list_of_the_body_is_scrubbed():
+    register_secrets(["pit-ECHOED-IN-A-LIST-1234"])
+    body = {"message": "bad", "details": ["token pit-ECHOED-IN-A-LIST-1234 refused", 7]}
+    error = error_from_response(answer(422, body), "POST", "/contacts/")
+    assert "pit-ECHOED-IN-A-LIST-1234" not in json.dumps(error.body)
+    assert len(error.body["details"]) == 2 and error.body["details"][1] == 7
+
+
+def test_duplicate_and_not_found_answers_keep_ghls_message():
+    dup = error_from_response(answer(400, {"message": "This location does not allow duplicated "
+                                                      "contacts.", "meta": {"contactId": "c"}}),
+                              "POST", "/contacts/")
+    gone = error_from_response(answer(400, {"message": "Contact not found"}), "GET",
+                               "/contacts/c")
+    assert dup.message == "This location does not allow duplicated contacts."
+    assert gone.message == "Contact not found"
