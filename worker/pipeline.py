@@ -23,8 +23,8 @@ from worker.dlq import DeadLetterStore
 from worker.ghl import errors as ghl_errors
 from worker.ghl.retry import RetryPolicy, backoff_ms, is_retryable
 from worker.ghl.scopes import has_scope
+from worker.rules import failed_where, run_rules
 from worker.stats import Stats
-from worker.sync import HANDLERS
 from worker.sync.context import SyncContext
 from worker.sync.customer import customer_phone
 from worker.sync.outcome import Deferred, Unprocessable
@@ -205,7 +205,7 @@ def _apply_locked(event, deps, versions, dlq, stats, bound, failures, task_id) -
     ctx = SyncContext(client=deps.client, redis=deps.redis, settings=deps.settings,
                       field_map=deps.field_map, log=bound)
     try:
-        outcome = HANDLERS[event["type"]](event, ctx)
+        outcome = run_rules(event, ctx)  # the rules: built-in (the contract) or AUTOMATIONS
     except Exception as exc:  # every failure becomes a retry or a dead letter, never lost
         return _failed(exc, event, deps, dlq, stats, bound, failures, task_id)
 
@@ -224,6 +224,8 @@ def _failed(exc, event, deps, dlq, stats, bound, failures, task_id) -> Decision:
     cap_ms = settings.max_countdown_s * 1000
 
     def dead(reason: str, kind: str) -> Decision:
+        where = failed_where(exc)  # the rule and action that failed, when one did
+        reason = f"{where}: {reason}" if where else reason
         return _dead_letter(event, reason, kind, dlq, stats, task_id, bound)
 
     def retry(detail: str, wait_ms: int, failures_after: int) -> Decision:

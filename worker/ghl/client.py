@@ -12,12 +12,13 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from worker.ghl.engagement import EngagementEndpoints
 from worker.ghl.transport import GhlTransport, Limiter, segment
 
 MAX_PAGE_SIZE = 100  # GET /contacts/ "will allow maximum up to 100"
 
 
-class GhlClient(GhlTransport):
+class GhlClient(EngagementEndpoints, GhlTransport):
     """A client for one GHL sub-account (location).
 
     Keyword-only: ``base_url``; ``token``, a string or a zero-argument callable
