@@ -29,10 +29,17 @@ class Location:
     tasks: dict[str, dict] = field(default_factory=dict)
     notes: dict[str, dict] = field(default_factory=dict)
     appointments: dict[str, dict] = field(default_factory=dict)
+    #: workflow id → contact id → enrollment; campaign id → contact id → membership
+    workflows: dict[str, dict[str, dict]] = field(default_factory=dict)
+    campaigns: dict[str, dict[str, dict]] = field(default_factory=dict)
+    #: contact id → the GHL user ids following it
+    followers: dict[str, list[str]] = field(default_factory=dict)
+    opportunities: dict[str, dict] = field(default_factory=dict)
 
     def clear_objects(self) -> None:
-        """Forget contacts, tasks, notes and appointments; keep settings, calendars, users."""
-        for kind in (self.contacts, self.tasks, self.notes, self.appointments):
+        """Forget contacts and everything on them; keep settings, calendars, users."""
+        for kind in (self.contacts, self.tasks, self.notes, self.appointments, self.workflows,
+                     self.campaigns, self.followers, self.opportunities):
             kind.clear()
 
     def children(self, kind: dict[str, dict], contact_id: str) -> list[dict]:
@@ -48,6 +55,10 @@ class Location:
             "tasks": list(self.tasks.values()),
             "notes": list(self.notes.values()),
             "appointments": list(self.appointments.values()),
+            "workflows": self.workflows,
+            "campaigns": self.campaigns,
+            "followers": self.followers,
+            "opportunities": list(self.opportunities.values()),
         }
 
 
