@@ -85,6 +85,8 @@ class DryRunResult:
     kind: str
     detail: str
     requests: list[RecordedRequest] = field(default_factory=list)
+    #: the rules' actions that ran, in order: "rule 'R' do[i] ACTION"
+    fired: list[str] = field(default_factory=list)
 
 
 class DryRun:
@@ -127,19 +129,28 @@ class DryRun:
         ctx = SyncContext(client=self.client, redis=self.redis, settings=self.settings,
                           field_map=self.field_map, log=structlog.get_logger("toky_ghl.dryrun"))
         start = len(self.adapter.recorded)
+        fired: list[str] = []
         try:
-            outcome = run_rules(event, ctx, self.rules or default_rules())
+            outcome = run_rules(event, ctx, self.rules or default_rules(), fired=fired)
             result = DryRunResult(outcome.status, outcome.detail)
         except Unprocessable as exc:
-            result = DryRunResult("dead_lettered", f"unprocessable: {exc}")
+            result = DryRunResult("dead_lettered", _where(exc) + f"unprocessable: {exc}")
         except Deferred as exc:
-            result = DryRunResult("retry", f"deferred: {exc}")
+            result = DryRunResult("retry", _where(exc) + f"deferred: {exc}")
         except GhlError as exc:
-            result = DryRunResult("dead_lettered", f"GHL would answer: {exc}")
+            result = DryRunResult("dead_lettered", _where(exc) + f"GHL would answer: {exc}")
         result.requests = self.adapter.recorded[start:]
+        result.fired = fired
         return result
 
     def close(self) -> None:
         cleanup = getattr(self.redis, "_cleanup", None)
         if cleanup:
             cleanup()
+
+
+def _where(exc: BaseException) -> str:
+    from worker.rules import failed_where
+
+    where = failed_where(exc)
+    return f"{where}: " if where else ""

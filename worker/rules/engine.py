@@ -63,8 +63,12 @@ def contact_tags(event: Event, ctx: SyncContext) -> list[str]:
     return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
 
 
-def run_rules(event: Event, ctx: SyncContext, rules: RuleSet | None = None) -> Outcome:
-    """Apply ``event`` through ``rules`` (None: ``active_rules(ctx.settings)``)."""
+def run_rules(event: Event, ctx: SyncContext, rules: RuleSet | None = None, *,
+              fired: list[str] | None = None) -> Outcome:
+    """Apply ``event`` through ``rules`` (None: ``active_rules(ctx.settings)``).
+
+    ``fired``, when given, receives ``"rule 'R' do[i] ACTION"`` for each action run
+    (dry runs show it)."""
     rules = rules if rules is not None else active_rules(ctx.settings)
     candidates = rules.for_event(event["type"])
     completions = Completions(ctx.redis, ctx.settings.key_prefix)
@@ -81,6 +85,8 @@ def run_rules(event: Event, ctx: SyncContext, rules: RuleSet | None = None) -> O
     outcomes: list[tuple[str, Outcome]] = []
     for rule, compiled, key in planned:
         where = f"rule '{rule.rid}' do[{compiled.position}] {compiled.action.name}"
+        if fired is not None:
+            fired.append(where)
         if key in done:
             outcomes.append((where, Outcome.skipped("applied by an earlier attempt")))
             continue

@@ -241,8 +241,8 @@ def load_rules(path: str | Path | None, *, granted: frozenset[str] | None = None
     doc = _read(path)
     extends = doc.get("extends") if isinstance(doc, Mapping) else None
     if extends not in (None, "default"):
-        raise RulesError("extends", f"the only rules a file can extend are 'default', got "
-                                    f"{extends!r}")
+        raise RulesError(f"{path}: extends", f"the only rules a file can extend are "
+                                             f"'default', got {extends!r}")
     base = default_rules().rules if extends == "default" else ()
     try:
         return compile_rules(doc, str(path), granted=granted, base=base)
