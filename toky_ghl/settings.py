@@ -17,6 +17,7 @@ from functools import lru_cache
 from urllib.parse import urlparse
 
 from toky_ghl.errors import ConfigError
+from toky_ghl.logs import mask_url
 
 KNOWN_SCOPES = frozenset(
     {
@@ -77,9 +78,24 @@ def _url(env: Mapping[str, str], name: str, default: str, schemes: tuple[str, ..
     if parsed.scheme not in schemes or not (parsed.netloc or parsed.path):
         raise ConfigError(
             f"{name} must be a URL starting with {' or '.join(s + '://' for s in schemes)}, "
-            f"got {raw!r}"
+            f"got {mask_url(raw)!r}"  # the password never shown
         )
     return raw.rstrip("/") if parsed.scheme.startswith("http") else raw
+
+
+def _redis_url(env: Mapping[str, str]) -> str:
+    """``REDIS_URL``, checked as redis-py reads it; errors show it without its password."""
+    import redis
+
+    url = _url(env, "REDIS_URL", "redis://localhost:6379/0", ("redis", "rediss", "unix"))
+    try:
+        redis.ConnectionPool.from_url(url)
+    except (ValueError, TypeError):  # redis-py's own text may quote part of the password
+        raise ConfigError(
+            f"REDIS_URL is not a Redis URL redis-py can read: {mask_url(url)!r}; expected "
+            "redis://[[user]:password@]host[:port][/db] (percent-encode '/', '@' or ':' "
+            "in the password)") from None
+    return url
 
 
 def _secret(env: Mapping[str, str], name: str) -> str | None:
@@ -125,7 +141,7 @@ class Settings:
     traceback that shows them, never reveals a token.
     """
 
-    redis_url: str = "redis://localhost:6379/0"
+    redis_url: str = "redis://localhost:6379/0"  # shown by repr() without its password
     redis_url_set: bool = False
     ghl_api_base: str = "https://services.leadconnectorhq.com"
     ghl_token: str | None = field(default=None, repr=False)
@@ -171,6 +187,14 @@ class Settings:
     log_format: str = "auto"
     key_prefix: str = "tokyghl"
 
+    def __repr__(self) -> str:
+        """The dataclass's repr (secrets left out), with REDIS_URL's password masked."""
+        def shown(name: str) -> str:
+            value = getattr(self, name)
+            return repr(mask_url(value) if name == "redis_url" else value)
+
+        return f"Settings({', '.join(f'{f.name}={shown(f.name)}' for f in fields(self) if f.repr)})"
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
@@ -184,9 +208,7 @@ class Settings:
             raise ConfigError(f"LOG_FORMAT must be auto, json or console, got {log_format!r}")
         followup = _int(env, "FOLLOWUP_DUE_MINUTES", 60, minimum=0)
         settings = cls(
-            redis_url=_url(
-                env, "REDIS_URL", "redis://localhost:6379/0", ("redis", "rediss", "unix")
-            ),
+            redis_url=_redis_url(env),
             redis_url_set=bool(env.get("REDIS_URL", "").strip()),
             ghl_api_base=_url(
                 env, "GHL_API_BASE", "https://services.leadconnectorhq.com", ("http", "https")
