@@ -2,6 +2,14 @@
 
 Records are stored in the shape GHL answers with: custom fields are WRITTEN as
 ``[{"id"|"key", "field_value"}]`` and READ back as ``[{"id", "value"}]``.
+
+Sources: the Contact schemas of apps/contacts.json (fields, E.164 ``phone``,
+``dateAdded``/``dateUpdated``; custom fields written with ``field_value`` and read
+with ``value``), reference/ghl-api.md "Objects". Tags sent on an upsert or PUT
+replace the contact's (UpsertContactDto/UpdateContactDto carry the whole list;
+the tags endpoints add and remove), as reference/ghl-api.md "Endpoints" reads them.
+Duplicate matching follows the location's "Allow Duplicate Contact" setting
+("Duplicates and upsert"; the 400 with ``meta.contactId`` from several clients).
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""``seed_demo``: a small, believable Toky account for the demo and tests."""
+"""``seed_demo``: a small, believable Toky account for the demo and tests.
+
+Rows are made by ``TokySim``'s helpers, whose shapes cite Toky's reference
+(state.py): outbound calls carry the agent in ``from`` (as ``name__domain``).
+"""
 
 from __future__ import annotations
 
