@@ -17,6 +17,7 @@ from celery import Celery
 
 from producers.events import event_label, validate_event
 from producers.queue import EventPublisher
+from toky_ghl.broker_keys import broker_keyprefix, queue_key
 from toky_ghl.constants import APPLY_EVENT_TASK, EVENTS_QUEUE
 
 pytestmark = pytest.mark.integration
@@ -90,7 +91,7 @@ def test_published_events_reach_a_real_worker_exactly(real_redis, redis_url, tmp
         assert record["kwargsrepr"] == "{}"
         assert record["delivery_info"]["routing_key"] == EVENTS_QUEUE
     assert (again.queued, again.repeats, total) == (0, len(events), len(events))
-    assert real_redis.llen(EVENTS_QUEUE) == 0
+    assert real_redis.llen(queue_key("tokyghl")) == 0
 
 
 def test_our_message_has_the_shape_of_celerys_send_task(real_redis, redis_url):
@@ -98,14 +99,15 @@ def test_our_message_has_the_shape_of_celerys_send_task(real_redis, redis_url):
     event = sample_events()[3]
     label = event_label(event)
     app = Celery("shape", broker=redis_url, set_as_current=False)
+    app.conf.broker_transport_options = {"global_keyprefix": broker_keyprefix("tokyghl")}
     try:
         app.send_task(APPLY_EVENT_TASK, args=[event], kwargs={}, queue=EVENTS_QUEUE,
                       argsrepr=label, kwargsrepr="{}")
     finally:
         app.close()
-    celerys = json.loads(real_redis.rpop(EVENTS_QUEUE))
+    celerys = json.loads(real_redis.rpop(queue_key("tokyghl")))
     EventPublisher(real_redis).publish_one(event)
-    ours = json.loads(real_redis.rpop(EVENTS_QUEUE))
+    ours = json.loads(real_redis.rpop(queue_key("tokyghl")))
     # When both are compared as they sit in Redis
     # Then they have the same envelope, headers and delivery info, and the same body
     assert set(ours) == set(celerys)
