@@ -34,6 +34,9 @@ KNOWN_SCOPES = frozenset(
     }
 )
 
+#: Values of CONTACT_EMAIL_CONFLICT (see ``Settings.contact_email_conflict``).
+EMAIL_CONFLICT_POLICIES = ("separate", "omit-email")
+
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
     raw = env.get(name, "").strip()
@@ -189,6 +192,11 @@ class Settings:
     mirror_backfill_since: str | None = None
     mirror_poll_overlap_s: int = 300
     followup_due_minutes: int = 60
+    #: A contact whose email belongs to another phone's GHL contact (see
+    #: worker/sync/contact_upsert.py): "separate" (the default: a contact of its
+    #: own, with the email when the location allows duplicates, else without it) or
+    #: "omit-email" (a contact of its own, never with the other phone's email).
+    contact_email_conflict: str = "separate"
     field_map: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
     webhook_max_body_bytes: int = 262_144
@@ -222,6 +230,10 @@ class Settings:
         if log_format not in {"auto", "json", "console"}:
             raise ConfigError(f"LOG_FORMAT must be auto, json or console, got {log_format!r}")
         followup = _int(env, "FOLLOWUP_DUE_MINUTES", 60, minimum=0)
+        email_conflict = (env.get("CONTACT_EMAIL_CONFLICT", "").strip() or "separate").lower()
+        if email_conflict not in EMAIL_CONFLICT_POLICIES:
+            raise ConfigError("CONTACT_EMAIL_CONFLICT must be one of "
+                              f"{', '.join(EMAIL_CONFLICT_POLICIES)}, got {email_conflict!r}")
         settings = cls(
             redis_url=_redis_url(env),
             redis_url_set=bool(env.get("REDIS_URL", "").strip()),
@@ -268,6 +280,7 @@ class Settings:
             mirror_backfill_since=env.get("MIRROR_BACKFILL_SINCE", "").strip() or None,
             mirror_poll_overlap_s=_int(env, "MIRROR_POLL_OVERLAP_S", 300, minimum=0),
             followup_due_minutes=followup,
+            contact_email_conflict=email_conflict,
             field_map=env.get("FIELD_MAP", "").strip() or None,
             webhook_secret=_secret(env, "WEBHOOK_SECRET"),
             webhook_max_body_bytes=_int(env, "WEBHOOK_MAX_BODY_BYTES", 262_144, minimum=1024),
