@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -26,6 +27,8 @@ class DeadLetter:
     at_s: float
     count: int = 1
     task_id: str | None = None
+    #: The failures before it gave up ("<ISO time> <reason>"), oldest first; None if none.
+    history: list[str] | None = None
 
     @property
     def event_type(self) -> str:
@@ -33,10 +36,15 @@ class DeadLetter:
 
 
 class DeadLetterStore:
-    """Dead letters in Redis: a hash of entries and a sorted set by time."""
+    """Dead letters in Redis: a hash of entries and a sorted set by time.
 
-    def __init__(self, client: redis.Redis, prefix: str) -> None:
+    ``clock``: epoch seconds (injectable for tests).
+    """
+
+    def __init__(self, client: redis.Redis, prefix: str, *,
+                 clock: Callable[[], float] = time.time) -> None:
         self._redis = client
+        self._clock = clock
         self._items = f"{prefix}:dlq:items"
         self._index = f"{prefix}:dlq:index"
 
@@ -47,12 +55,14 @@ class DeadLetterStore:
             return event["id"]
         return f"noid-{uuid.uuid4().hex[:12]}"
 
-    def add(self, event: Any, reason: str, kind: str, *, task_id: str | None = None) -> DeadLetter:
+    def add(self, event: Any, reason: str, kind: str, *, task_id: str | None = None,
+            history: list[str] | None = None) -> DeadLetter:
         entry_id = self.entry_id(event)
         previous = self.get(entry_id)
         entry = DeadLetter(
-            id=entry_id, event=event, reason=reason, kind=kind, at_s=time.time(),
+            id=entry_id, event=event, reason=reason, kind=kind, at_s=self._clock(),
             count=(previous.count + 1) if previous else 1, task_id=task_id,
+            history=list(history) if history else None,
         )
         pipe = self._redis.pipeline(transaction=True)
         pipe.hset(self._items, entry_id, json.dumps(asdict(entry)))

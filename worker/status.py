@@ -6,20 +6,24 @@ from typing import Any
 
 import redis
 
-from toky_ghl.constants import EVENTS_QUEUE
+from toky_ghl.broker_keys import queue_key, unacked_key
 from toky_ghl.settings import Settings
 from worker.auth.report import format_pause, pause_report
+from worker.circuit import circuit_locations, circuit_state
+from worker.conflicts import ConflictStore
+from worker.delay.report import parked_report, server_now_ms
 from worker.dlq import DeadLetterStore
+from worker.inflight import inflight_counts
 from worker.stats import Stats
 from worker.sync.mirror import format_mirror, mirror_report
 
-#: kombu's Redis transport keeps delivered, unacknowledged messages in this hash.
-KOMBU_UNACKED_KEY = "unacked"
 #: kombu's priority sub-queues: "<queue>", "<queue>\x06\x163", ... (see kombu's _q_for_pri)
 _PRIORITY_SEPARATOR = "\x06\x16"
 
 
-def queue_depth(client: redis.Redis, queue: str = EVENTS_QUEUE) -> int:
+def queue_depth(client: redis.Redis, key_prefix: str) -> int:
+    """Messages waiting in the events queue (every priority sub-list) of ``key_prefix``."""
+    queue = queue_key(key_prefix)
     keys = [queue] + [f"{queue}{_PRIORITY_SEPARATOR}{p}" for p in (3, 6, 9)]
     pipe = client.pipeline(transaction=False)
     for k in keys:
@@ -31,11 +35,19 @@ def collect_status(client: redis.Redis, settings: Settings) -> dict[str, Any]:
     from worker.ratelimit import RateLimiter
 
     counts = Stats(client, settings.key_prefix).snapshot()
+    held = inflight_counts(client, settings.key_prefix)
     report: dict[str, Any] = {
-        "queued": queue_depth(client),
-        "in_flight": int(client.hlen(KOMBU_UNACKED_KEY)),
+        "queued": queue_depth(client, settings.key_prefix),
+        # what LIVE workers hold; a killed worker's messages are "awaiting_redelivery"
+        "in_flight": held["live"],
+        "awaiting_redelivery": held["dead_holders"],
+        "unacked_in_broker": int(client.hlen(unacked_key(settings.key_prefix))),
+        "parked": parked_report(client, settings.key_prefix),
+        "circuits": _circuits(client, settings),
         "retrying": counts.pop("retrying"),
         "dead_lettered_now": DeadLetterStore(client, settings.key_prefix).count(),
+        # emails shared by several phones' GHL contacts, kept apart (guarantee 3)
+        "email_conflicts": ConflictStore(client, settings.key_prefix).count(),
         "counts": counts,
         "rate_budget": {},
         "paused": pause_report(settings, client),  # None, or why sending is paused
@@ -54,17 +66,66 @@ def collect_status(client: redis.Redis, settings: Settings) -> dict[str, Any]:
     return report
 
 
+def _circuits(client: redis.Redis, settings: Settings) -> dict[str, dict[str, Any]]:
+    """The circuit of every location touched, and of the configured one."""
+    locations = set(circuit_locations(client, settings.key_prefix))
+    if settings.ghl_location_id:
+        locations.add(settings.ghl_location_id)
+    now_ms = server_now_ms(client)
+    out = {}
+    for location in sorted(locations):
+        state = circuit_state(client, settings.key_prefix, location)
+        nxt = state["next_probe_ms"]
+        state["next_probe_in_s"] = (None if state["state"] == "closed" or nxt is None
+                                    else round(max(0, nxt - now_ms) / 1000, 1))
+        out[location] = state
+    return out
+
+
+def _format_parked(report: dict[str, Any]) -> list[str]:
+    lines = []
+    for location, parked in report.get("parked", {}).items():
+        if not parked["total"]:
+            continue
+        reasons = ", ".join(f"{r} {n}" for r, n in parked["by_reason"].items() if n)
+        oldest = parked["oldest_age_s"]
+        lines.append(f"parked        {location}: {parked['total']} ({reasons}); oldest "
+                     f"{oldest:.0f} s" if oldest is not None else
+                     f"parked        {location}: {parked['total']} ({reasons})")
+    return lines or ["parked        0"]
+
+
+def _format_circuits(report: dict[str, Any]) -> list[str]:
+    lines = []
+    for location, c in report.get("circuits", {}).items():
+        if c["state"] == "closed":
+            lines.append(f"circuit       {location}: closed")
+            continue
+        probe = ("probe in flight" if c["state"] == "half_open"
+                 else f"next probe in {c['next_probe_in_s']} s")
+        lines.append(f"circuit       {location}: {c['state'].upper()} ({probe}, "
+                     f"{c['probes']} probes; last error: {c['last_error']})")
+    return lines
+
+
 def format_status(report: dict[str, Any]) -> str:
     counts = report["counts"]
+    waiting = report.get("awaiting_redelivery", 0)
     lines = [
         f"queued        {report['queued']}",
-        f"in flight     {report['in_flight']}",
+        f"in flight     {report['in_flight']}" + (
+            f" (+{waiting} held by stopped workers, back after the visibility timeout)"
+            if waiting else ""),
+        *_format_parked(report),
         f"retrying      {report['retrying']} (retries so far: {counts['retried']})",
         f"dead letters  {report['dead_lettered_now']} (toky-ghl dlq list)",
         f"applied       {counts['applied']}",
         f"skipped       {counts['skipped']}",
         f"dead-lettered {counts['dead_lettered']} (all time)",
     ]
+    if report.get("email_conflicts"):
+        lines.append(f"email conflicts {report['email_conflicts']} "
+                     "(contacts of several phones share an email: toky-ghl conflicts)")
     for location, budget in report["rate_budget"].items():
         lines.append(
             f"rate budget   {location}: {budget['window_remaining']}/{budget['window_max']} "
@@ -72,6 +133,7 @@ def format_status(report: dict[str, Any]) -> str:
         )
     if not report["rate_budget"]:
         lines.append("rate budget   (GHL_LOCATION_ID not set)")
+    lines.extend(_format_circuits(report))
     lines.append(format_pause(report.get("paused")))
     if report.get("mirror"):
         lines.append(format_mirror(report["mirror"]))

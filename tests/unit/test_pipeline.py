@@ -16,7 +16,6 @@ from worker.ghl.errors import (
     GhlValidationError,
 )
 from worker.pipeline import PipelineDeps, process
-from worker.stats import Stats
 
 WRITE = frozenset({"contacts.readonly", "contacts.write", "calendars/events.readonly",
                    "calendars/events.write"})
@@ -24,8 +23,9 @@ PHONE = "+15125550101"
 
 
 @pytest.fixture
-def ghl() -> FakeGhl:
-    return FakeGhl()
+def ghl(any_ghl) -> FakeGhl:
+    """Every scenario runs against the fake and the simulator behind the real client."""
+    return any_ghl
 
 
 def deps_for(ghl: FakeGhl, **settings) -> PipelineDeps:
@@ -93,12 +93,14 @@ def test_a_call_older_than_its_contacts_deletion_is_skipped(deps, ghl):
 
 def test_tags_are_versioned_per_tag(deps, ghl):
     process(contact("c1", contact_name="Ana"), deps)
+    process(contact("t0", "contact.tags_added", "2026-11-02T10:00:00Z", tags=["old"]), deps)
     process(contact("t2", "contact.tags_added", "2026-11-02T12:00:00Z", tags=["vip"]), deps)
+    assert {"old", "vip"} <= set(ghl.contact_by_phone(PHONE)["tags"])
     # an older removal of "vip" and of "old" arrives late: only "old" is fresh
     process(contact("t1", "contact.tags_removed", "2026-11-02T11:00:00Z", tags=["vip", "old"]),
             deps)
     tags = ghl.contact_by_phone(PHONE)["tags"]
-    assert "vip" in tags
+    assert "vip" in tags and "old" not in tags
 
 
 def test_read_only_scopes_dead_letter_writes_before_any_request(ghl):
@@ -123,18 +125,33 @@ def test_ghl_refusal_is_dead_lettered_with_its_message(deps, ghl):
     assert entry.kind == "rejected" and "email is invalid" in entry.reason
 
 
-def test_server_errors_retry_with_backoff_then_dead_letter(deps, ghl):
-    for _ in range(3):
+def test_server_errors_are_parked_until_the_horizon_then_dead_lettered_with_history(ghl):
+    clock = {"ms": 1_000_000}
+    deps = deps_for(ghl, ghl_retry_horizon_s=60)
+    deps.now_ms = lambda: clock["ms"]
+    for _ in range(4):
         ghl.fail("upsert_contact", GhlServerError("boom", status=503, method="POST",
                                                   path="/contacts/upsert"))
-    failures, decisions = 0, []
-    for _ in range(3):
-        d = process(contact("c1"), deps, failures=failures)
-        decisions.append(d.kind)
-        failures = d.failures
-    assert decisions == ["retry", "retry", "dead_lettered"]
-    assert Stats(deps.redis, "tokyghl").snapshot()["retried"] == 2
-    assert DeadLetterStore(deps.redis, "tokyghl").get("c1").kind == "retries_exhausted"
+    # Given three 503s within the horizon: each one parks with a growing backoff
+    d = process(contact("c1"), deps)
+    decisions = [d]
+    for _ in range(2):
+        clock["ms"] += 20_000
+        d = process(contact("c1"), deps, failures=d.failures, since_ms=d.since_ms,
+                    history=d.history)
+        decisions.append(d)
+    assert [x.kind for x in decisions] == ["retry"] * 3
+    assert [x.reason for x in decisions] == ["backoff"] * 3
+    assert decisions[-1].since_ms == 1_000_000 and decisions[-1].failures == 3
+    # When a fourth 503 comes after the horizon (60 s since the first failure)
+    clock["ms"] += 30_000
+    last = process(contact("c1"), deps, failures=d.failures, since_ms=d.since_ms,
+                   history=d.history)
+    # Then the event is dead-lettered with every failure in its history
+    assert last.kind == "dead_lettered"
+    entry = DeadLetterStore(deps.redis, "tokyghl").get("c1")
+    assert entry.kind == "horizon" and "GHL_RETRY_HORIZON_S=60" in entry.reason
+    assert len(entry.history) == 4 and all("503" in h for h in entry.history)
 
 
 def test_rate_limit_waits_do_not_count_as_failures(deps, ghl):
@@ -177,3 +194,60 @@ def test_an_older_create_does_not_undo_a_newer_tag_removal(deps, ghl):
                     tags=["lead", "spanish"]), deps)
     tags = ghl.contact_by_phone(PHONE)["tags"]
     assert "spanish" in tags and "lead" not in tags
+
+
+# -- latest wins at its boundaries (guarantee 4: the same second still counts) -------------
+
+
+def test_an_update_in_the_same_second_as_the_previous_still_applies(deps, ghl):
+    process(contact("u1", "contact.updated", "2026-11-02T10:00:00Z", contact_name="First"),
+            deps)
+    same = process(contact("u2", "contact.updated", "2026-11-02T10:00:00Z",
+                           contact_name="Second"), deps)
+    assert same.kind == "applied"
+    assert ghl.contact_by_phone(PHONE)["name"] == "Second"
+
+
+def test_one_microsecond_older_is_stale_and_one_newer_applies(deps, ghl):
+    process(contact("u1", "contact.updated", "2026-11-02T10:00:00.000001Z",
+                    contact_name="Base"), deps)
+    older = process(contact("u0", "contact.updated", "2026-11-02T10:00:00Z",
+                            contact_name="Older"), deps)
+    newer = process(contact("u2", "contact.updated", "2026-11-02T10:00:00.000002Z",
+                            contact_name="Newer"), deps)
+    assert (older.kind, newer.kind) == ("skipped", "applied")
+    assert ghl.contact_by_phone(PHONE)["name"] == "Newer"
+
+
+def test_the_same_instant_in_another_zone_is_the_same_second(deps, ghl):
+    process(contact("u1", "contact.updated", "2026-11-02T10:00:00Z", contact_name="UTC"), deps)
+    same = process(contact("u2", "contact.updated", "2026-11-02T05:00:00-05:00",
+                           contact_name="Austin"), deps)
+    older = process(contact("u3", "contact.updated", "2026-11-02T04:59:59-05:00",
+                            contact_name="Older"), deps)
+    assert (same.kind, older.kind) == ("applied", "skipped")
+    assert ghl.contact_by_phone(PHONE)["name"] == "Austin"
+
+
+def test_a_tag_removed_in_the_same_second_it_was_added_is_removed(deps, ghl):
+    process(contact("c1", contact_name="Ana"), deps)
+    process(contact("a", "contact.tags_added", "2026-11-02T10:00:00Z", tags=["vip"]), deps)
+    removed = process(contact("r", "contact.tags_removed", "2026-11-02T10:00:00Z",
+                              tags=["vip"]), deps)
+    assert removed.kind == "applied"
+    assert "vip" not in ghl.contact_by_phone(PHONE)["tags"]
+
+
+def test_a_delete_in_the_same_second_as_the_create_deletes(deps, ghl):
+    process(contact("c1", at="2026-11-02T10:00:00Z", contact_name="Ana"), deps)
+    deleted = process(contact("d1", "contact.deleted", "2026-11-02T10:00:00Z"), deps)
+    assert deleted.kind == "applied" and ghl.contact_by_phone(PHONE) is None
+
+
+def test_a_call_in_the_same_second_as_the_contacts_deletion_still_counts(deps, ghl):
+    process(contact("d1", "contact.deleted", "2026-11-02T10:00:00Z"), deps)
+    call = {"id": "call-1", "type": "call.ended", "occurred_at": "2026-11-02T10:00:00Z",
+            "data": {"callid": "c1", "direction": "inbound", "state": "completed",
+                     "from_number": PHONE, "to_number": "+15125559999"}}
+    assert process(call, deps).kind == "applied"
+    assert len(ghl.notes_of(ghl.contact_by_phone(PHONE)["id"])) == 1
