@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from toky_ghl.logs import get_logger
-from worker.ghl.errors import GhlError, GhlNotFoundError, GhlValidationError
 from worker.ghl.engagement import EngagementEndpoints
+from worker.ghl.errors import GhlError, GhlNotFoundError, GhlValidationError
 from worker.ghl.transport import GhlTransport, Limiter, segment
 
 log = get_logger(__name__)

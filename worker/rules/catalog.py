@@ -54,7 +54,8 @@ def catalog_markdown() -> str:
         lines += [f"### `{action.name}`", "", action.summary[0].upper() + action.summary[1:] + ".",
                   "", f"- requests: {', '.join(f'`{r}`' for r in action.requests)}",
                   f"- scopes: {', '.join(f'`{s}`' for s in action.scopes)}",
-                  f"- events: {', '.join(f'`{e}`' for e in action.events) or 'any with a customer contact'}",
+                  "- events: " + (", ".join(f"`{e}`" for e in action.events)
+                                  or "any with a customer contact"),
                   f"- idempotent: {action.idempotent}"]
         if action.params:
             lines += ["", "| parameter | type | what |", "|---|---|---|"]
