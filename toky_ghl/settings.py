@@ -28,6 +28,8 @@ KNOWN_SCOPES = frozenset(
         "calendars/events.readonly",
         "calendars/events.write",
         "locations.readonly",
+        "opportunities.readonly",  # apps/opportunities.json (automations)
+        "opportunities.write",
         "locations/customFields.readonly",
         "locations/customFields.write",
         "users.readonly",

@@ -104,6 +104,7 @@ class DryRun:
         location = settings.ghl_location_id or DEMO_LOCATION
         calendar = settings.ghl_calendar_id or DEMO_CALENDAR
         sim = GhlSim(SimConfig(max_requests=10**9, daily_max=10**9))
+        self.sim = sim  # the in-process simulator (tests read its state)
         sim.add_token(DRY_RUN_TOKEN, location, ALL_SCOPES)
         sim.add_calendar(location, calendar)
         self.adapter = WsgiAdapter(create_app(sim))
