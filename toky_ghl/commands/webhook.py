@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     logs.configure(settings.log_level)
     client = get_redis()
     app = create_app(secret=settings.webhook_secret,
-                     publisher=EventPublisher(client, key_prefix=settings.key_prefix),
+                     publisher=EventPublisher(client, key_prefix=settings.key_prefix,
+                                              source="webhook"),
                      redis_client=client, max_body_bytes=settings.webhook_max_body_bytes)
     server = make_server(app, host=args.host, port=args.port, threads=args.threads,
                          max_body_bytes=settings.webhook_max_body_bytes)

@@ -15,6 +15,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from toky_ghl.logs import get_logger, register_secrets
+from toky_ghl.metrics import record
 from worker.ghl.errors import (
     GhlAuthError,
     GhlConnectionError,
@@ -141,6 +142,7 @@ class GhlTransport:
         except requests.RequestException as exc:
             log.debug("ghl.request", method=method, path=path, status=None,
                       elapsed_ms=_ms_since(started), error=type(exc).__name__)
+            record.ghl_request(self.location_id, method, path, None, _s_since(started))
             raise error_from_exception(exc, method, path) from exc
         finally:
             if grant is not None:
@@ -149,6 +151,8 @@ class GhlTransport:
             self._limiter.observe(self.location_id, response.headers)
         log.debug("ghl.request", method=method, path=path, status=response.status_code,
                   elapsed_ms=_ms_since(started))
+        record.ghl_request(self.location_id, method, path, response.status_code,
+                           _s_since(started))
         if not 200 <= response.status_code < 300:
             raise error_from_response(response, method, path)
         body = _parse(response, method, path, expect)
@@ -180,6 +184,7 @@ class GhlTransport:
                 return grant
             wait = max(1, int(grant.wait_ms))
             if waited_ms + wait > self._max_inline_wait_ms:
+                record.limiter_refused(self.location_id)
                 raise GhlRateLimitedError(
                     f"the shared rate limiter asks to wait {wait} ms for location "
                     f"{self.location_id}", retry_after_ms=wait, from_server=False,
@@ -191,6 +196,10 @@ class GhlTransport:
 
 def _ms_since(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
+
+
+def _s_since(started: float) -> float:
+    return time.monotonic() - started
 
 
 def _parse(response: requests.Response, method: str, path: str, expect: str | None) -> Any:
