@@ -212,14 +212,22 @@ def evaluate_now(snap: Snapshot) -> list[dict]:
     """Each rule's state now: ``firing``, ``ok`` or ``needs history`` (a rate)."""
     out = []
     for rule in RULES:
-        if rule.now is None:
-            state = "needs history"
-        else:
-            state = "firing" if rule.now(snap) else "ok"
+        state = "needs history" if rule.now is None else "firing" if rule.now(snap) else "ok"
         out.append({"alert": rule.name, "severity": rule.severity, "state": state,
                     "summary": rule.summary})
     return out
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # pragma: no cover
     print(render(), end="")
+
+
+def format_alerts(alerts: list[dict]) -> list[str]:
+    """The status lines: each alert firing now, then how many were judged."""
+    firing = [a for a in alerts if a["state"] == "firing"]
+    judged = sum(1 for a in alerts if a["state"] != "needs history")
+    lines = [f"alert         FIRING {a['alert']} ({a['severity']}): {a['summary']}"
+             for a in firing]
+    lines.append(f"alerts        {len(firing)} firing of {judged} judged now; "
+                 f"{len(alerts) - judged} need Prometheus' history (toky-ghl metrics)")
+    return lines

@@ -6,7 +6,8 @@ with ``HINCRBY``; a histogram is one field per bucket (its upper bound), a
 to the same numbers and ``toky-ghl metrics`` reads them at scrape time
 (docs/monitoring.md says why). Nothing here makes a round trip of its own:
 a ``Tally`` collects the increments of one event (or one request, one cycle)
-and ``Tally.apply`` adds them to a pipeline the caller already sends.
+and the caller adds them to the write it makes anyway (``worker.stats``: the
+Lua call of the event's decision).
 
 Field names join label values with ``|``; label values never contain it
 (``label`` replaces it).
@@ -96,6 +97,13 @@ class Tally:
         self.add(name, f"{series}|{bucket_of(value_s, buckets)}")
         self.add(name, f"{series}|sum_ms", int(round(value_s * 1000)))
         self.add(name, f"{series}|count")
+
+    def items(self, prefix: str) -> list[tuple[str, str, int]]:
+        """(Redis key, field, amount) of every increment; forgets them."""
+        out = [(metrics_key(prefix, name), field_name, amount)
+               for (name, field_name), amount in self.counts.items() if amount]
+        self.counts.clear()
+        return out
 
     def apply(self, pipe: Any, prefix: str) -> None:
         """Queue every increment on ``pipe`` (a redis-py pipeline) and forget them."""
