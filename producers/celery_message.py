@@ -38,10 +38,11 @@ def task_message(
     argsrepr: str,
     origin: str,
     kwargsrepr: str = "{}",
+    kwargs: dict[str, Any] | None = None,
 ) -> str:
-    """One task message (JSON text) for ``task_name(*args)`` on ``queue``; kwargs are empty."""
+    """One task message (JSON text) for ``task_name(*args, **kwargs)`` on ``queue``."""
     task_id = str(uuid.uuid4())
-    body = json.dumps([args, {}, _EMBED], ensure_ascii=False, separators=(",", ":"))
+    body = json.dumps([args, kwargs or {}, _EMBED], ensure_ascii=False, separators=(",", ":"))
     message = {
         "body": base64.b64encode(body.encode("utf-8")).decode("ascii"),
         "content-encoding": "utf-8",

@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from producers import strict_json
 from producers.events import Event, InvalidEvent, validate_event
 from producers.queue import DEFAULT_BATCH_SIZE, EventPublisher
 
@@ -34,10 +35,6 @@ class EnqueueSummary:
         return f"queued {self.queued}, repeats {self.repeats}, invalid {self.invalid}"
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not allowed")
-
-
 def parse_line(raw: bytes | str) -> Event:
     """One NDJSON line as an accepted event; ``InvalidEvent`` says why not."""
     if isinstance(raw, bytes):
@@ -46,7 +43,7 @@ def parse_line(raw: bytes | str) -> Event:
         except UnicodeDecodeError as exc:
             raise InvalidEvent(f"not valid UTF-8: {exc.reason} at byte {exc.start + 1}") from None
     try:
-        obj = json.loads(raw, parse_constant=_reject_constant)
+        obj = strict_json.loads(raw)
     except json.JSONDecodeError as exc:
         raise InvalidEvent(f"not valid JSON: {exc.msg} at column {exc.colno}") from None
     except ValueError as exc:

@@ -8,6 +8,8 @@ original string (known to parse, with its zone), unknown fields kept.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -30,6 +32,12 @@ __all__ = [
 
 #: An accepted event: ``{"id", "type", "occurred_at", "data", ...}``.
 Event = dict[str, Any]
+
+#: The deepest nesting an event may have (the event object is level 1, ``data`` 2):
+#: deeper ones are refused before anything walks them recursively.
+MAX_DEPTH = 32
+#: Each problem of a refused event is cut to this many characters.
+MAX_PROBLEM_CHARS = 300
 
 _ENVELOPE = Envelope()
 _DATA = {event_type: schema() for event_type, schema in DATA_SCHEMAS.items()}
@@ -74,6 +82,33 @@ def _flatten(messages: Any, path: str) -> Iterator[str]:
         yield f"{path}: {messages}"
 
 
+def _unsafe_value(obj: Any) -> str | None:
+    """Why ``obj`` cannot be an event whatever its fields, naming the path: a value nested
+    deeper than ``MAX_DEPTH``, or a number JSON cannot carry (``1e999`` decodes as
+    infinity). None when neither. Walks with a stack, not recursion: any depth is safe."""
+    stack: list[tuple[Any, str, int]] = [(obj, "", 1)]
+    while stack:
+        value, path, depth = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"{path or 'event'}: the number is out of range ({value})"
+        if isinstance(value, Mapping):
+            children = [(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()]
+        elif isinstance(value, list | tuple):
+            children = [(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            return f"{path or 'event'}: nested deeper than {MAX_DEPTH} levels"
+        stack.extend((child, child_path[:200], depth + 1) for child, child_path in children)
+    return None
+
+
+def _cut(problem: str) -> str:
+    if len(problem) <= MAX_PROBLEM_CHARS:
+        return problem
+    return f"{problem[:MAX_PROBLEM_CHARS]}… ({len(problem)} characters)"
+
+
 def validate_event(obj: Any) -> Event:
     """The event ``obj`` (a decoded JSON object) accepted in canonical form.
 
@@ -82,6 +117,9 @@ def validate_event(obj: Any) -> Event:
     """
     if not isinstance(obj, Mapping):
         raise InvalidEvent(f"event: must be a JSON object, got {type(obj).__name__}")
+    unsafe = _unsafe_value(obj)
+    if unsafe:
+        raise InvalidEvent(unsafe)
     problems: list[str] = []
     try:
         envelope = _ENVELOPE.load(obj)
@@ -97,7 +135,7 @@ def validate_event(obj: Any) -> Event:
         except ValidationError as exc:
             problems.extend(_flatten(exc.messages, "data"))
     if problems or envelope is None:
-        raise InvalidEvent("; ".join(problems))
+        raise InvalidEvent("; ".join(_cut(p) for p in problems))
     event: Event = {
         "id": envelope["id"],
         "type": envelope["type"],
@@ -125,10 +163,12 @@ def _kind(event_type: str) -> str:
 
 
 def event_label(event: Mapping[str, Any]) -> str:
-    """A short, PII-free label for operators: ``"call.ended call:8c1e5d02… evt=s-004"``.
+    """A short, PII-free label for operators (Flower shows it): ``"call.ended
+    call:8c1e5d02… evt=s-004"``.
 
-    Long object ids are cut to 8 characters; a contact's phone shows only its
-    last 4 digits.
+    Long object ids are cut to 8 characters; a contact's phone shows only its last 4
+    digits, in the object key and in the event id (``contact-+14155550134-3`` →
+    ``contact-…0134-3``); a long event id is cut too.
     """
     kind, _, object_id = object_key(event).partition(":")
     if kind == "contact":
@@ -137,7 +177,17 @@ def event_label(event: Mapping[str, Any]) -> str:
         short = object_id[:8] + "…"
     else:
         short = object_id
-    return f"{event['type']} {kind}:{short} evt={event['id']}"
+    return f"{event['type']} {kind}:{short} evt={_short_event_id(str(event['id']))}"
+
+
+#: A phone number in an event id (``contact-+14155550134-<version>``).
+_PHONE_IN_ID = re.compile(r"\+?\d{7,}")
+
+
+def _short_event_id(event_id: str) -> str:
+    """``event_id`` without full phone numbers (last 4 digits kept), at most 40 characters."""
+    shown = _PHONE_IN_ID.sub(lambda m: "…" + m.group()[-4:], event_id)
+    return shown if len(shown) <= 40 else shown[:39] + "…"
 
 
 def event_id_for(kind: str, *parts: object, region: str | None = None) -> str:

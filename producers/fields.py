@@ -14,11 +14,25 @@ from typing import Any
 import phonenumbers
 from marshmallow import ValidationError, fields
 
+from producers.ids import GHL_ID_RULE, TOKY_ID_RULE, is_ghl_id, is_toky_id
 from producers.phones import normalize_phone
 from producers.times import parse_timestamp
 
 _BASE_MESSAGES = {"required": "required field is missing", "null": "must not be null"}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: Longest value quoted back in an error message.
+_SHOWN_CHARS = 40
+
+
+def _shown(value: Any) -> Any:
+    """``value`` as an error message quotes it: a long one (400 digits) cut short."""
+    try:
+        text = value if isinstance(value, str) else repr(value)
+    except ValueError:  # an int too long to write out (Python's 4,300-digit limit)
+        return "a number of too many digits"
+    if len(text) <= _SHOWN_CHARS:
+        return value
+    return f"{text[:_SHOWN_CHARS]}… ({len(text)} characters)"
 
 
 class Text(fields.String):
@@ -102,7 +116,8 @@ class Email(Text):
 
 
 class Timestamp(Text):
-    """An ISO 8601 time kept as the original string once it is known to parse.
+    """An ISO 8601 time kept as the original string, without surrounding blanks, once it is
+    known to parse (years 1900 to 2999).
 
     ``require_zone``: a time without a zone offset is refused; otherwise it is
     read as GMT, like Toky's ``"2026-11-02 10:00:00"``.
@@ -118,29 +133,63 @@ class Timestamp(Text):
             parse_timestamp(text, require_zone=self.require_zone)
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
+        return text.strip()  # canonical: what every later reader parses as is
+
+
+class Identifier(Text):
+    """An id that ends up in URL paths and keys, loaded without surrounding blanks; refused
+    unless ``accepts`` it (``producers.ids``: an explicit character set and length)."""
+
+    default_error_messages = {"id": "not a valid id {input!r}: {rule}"}
+    accepts = staticmethod(is_toky_id)
+    rule = TOKY_ID_RULE
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not self.accepts(text):
+            raise self.make_error("id", input=_shown(text), rule=self.rule)
         return text
 
 
+class TokyId(Identifier):
+    """A Toky id: ``callid``, a voicemail's or SMS's ``id``, ``task_id``, ``note_id``..."""
+
+
+class GhlId(Identifier):
+    """A GHL id (a mirrored contact's ``id``): it is sent in GHL's URL paths."""
+
+    accepts = staticmethod(is_ghl_id)
+    rule = GHL_ID_RULE
+
+
 class NonNegativeNumber(fields.Field):
-    """A number ≥ 0, also given as a numeric string; whole numbers load as ``int``."""
+    """A number ≥ 0 and ≤ ``maximum``, also given as a numeric string; whole numbers load
+    as ``int``. ``NaN``, infinities and numbers too large for a float are refused."""
 
     default_error_messages = {
         **_BASE_MESSAGES,
         "invalid": "must be a number, got {input!r}",
         "negative": "must not be negative, got {input!r}",
+        "too_large": "must be at most {maximum}, got {input!r}",
     }
+
+    def __init__(self, *, maximum: int = 10**9, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.maximum = maximum
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int | float:
         if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise self.make_error("invalid", input=value)
+            raise self.make_error("invalid", input=_shown(value))
         try:
             number = float(value)
-        except ValueError:
-            raise self.make_error("invalid", input=value) from None
+        except (ValueError, OverflowError):  # OverflowError: an int of 400 digits
+            raise self.make_error("invalid", input=_shown(value)) from None
         if not math.isfinite(number):
-            raise self.make_error("invalid", input=value)
+            raise self.make_error("invalid", input=_shown(value))
         if number < 0:
-            raise self.make_error("negative", input=value)
+            raise self.make_error("negative", input=_shown(value))
+        if number > self.maximum:
+            raise self.make_error("too_large", maximum=self.maximum, input=_shown(value))
         return int(number) if number.is_integer() else number
 
 

@@ -16,12 +16,14 @@ from producers.fields import (
     CountryCode,
     Email,
     Flag,
+    GhlId,
     Mapping,
     NonNegativeNumber,
     Phone,
     Tags,
     Text,
     Timestamp,
+    TokyId,
 )
 
 
@@ -56,7 +58,7 @@ class ContactTags(ContactRef):
 
 
 class CallData(TokyData):
-    callid = required(Text)
+    callid = required(TokyId)
     direction = required(Choice, ("inbound", "outbound"))
     state = required(Choice, ("completed", "missed", "unsuccessful"))
     from_number = optional(Phone)
@@ -71,7 +73,7 @@ class CallData(TokyData):
 
 
 class VoicemailData(TokyData):
-    id = required(Text)
+    id = required(TokyId)
     from_number = required(Phone)
     to_number = optional(Phone)
     date = optional(Timestamp)
@@ -81,7 +83,7 @@ class VoicemailData(TokyData):
 
 
 class SmsData(TokyData):
-    id = required(Text)
+    id = required(TokyId)
     from_number = required(Phone)
     to_number = required(Phone)
     text = required(Text, non_empty=False)
@@ -90,7 +92,7 @@ class SmsData(TokyData):
 
 
 class TaskRef(TokyData):
-    task_id = required(Text)
+    task_id = required(TokyId)
     phone = required(Phone)
 
 
@@ -107,7 +109,7 @@ class TaskCompleted(TaskRef):
 
 
 class NoteRef(TokyData):
-    note_id = required(Text)
+    note_id = required(TokyId)
     phone = required(Phone)
 
 
@@ -117,7 +119,7 @@ class NoteData(NoteRef):
 
 
 class AppointmentRef(TokyData):
-    appointment_id = required(Text)
+    appointment_id = required(TokyId)
     phone = required(Phone)
 
 
@@ -139,7 +141,7 @@ class GhlContactData(TokyData):
     the contract").
     """
 
-    id = required(Text)
+    id = required(GhlId)
     phone = optional(Phone)
     phone_raw = optional(Text, non_empty=False)
     name = optional(Text, non_empty=False)

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+#: The years a timestamp may fall in (UTC). Outside them a time is surely wrong, and
+#: year 1 or 9999 with an offset cannot even be converted to UTC (OverflowError).
+MIN_YEAR, MAX_YEAR = 1900, 2999
+
 
 def parse_timestamp(raw: str, *, require_zone: bool = False) -> datetime:
     """``raw`` as an aware ``datetime``.
@@ -21,12 +25,18 @@ def parse_timestamp(raw: str, *, require_zone: bool = False) -> datetime:
     text = raw.strip()
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise ValueError(f"not an ISO 8601 timestamp {raw!r}") from None
     if moment.tzinfo is None:
         if require_zone:
             raise ValueError(f"missing zone offset in {raw!r} (add Z or +HH:MM)")
         moment = moment.replace(tzinfo=UTC)
+    try:
+        year = moment.astimezone(UTC).year
+    except OverflowError:
+        year = moment.year
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise ValueError(f"out of range {raw!r} (the year must be {MIN_YEAR} to {MAX_YEAR})")
     return moment
 
 

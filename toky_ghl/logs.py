@@ -5,7 +5,9 @@ replaced, and every registered secret value (the GHL token, the Toky key, the
 webhook secret, ...) is scrubbed from every string, wherever it appears; so
 are Bearer and Basic credentials, ``Authorization:`` headers quoted in text,
 passwords in URLs (``redis://:pw@host``), tokens in query strings and
-``name=value`` / ``"name": "value"`` pairs whose name says secret. Tracebacks
+``name=value`` / ``"name": "value"`` pairs whose name says secret. Every pattern
+is bounded and every value is cut to ``MAX_VALUE_CHARS`` first, so a hostile value
+(a 250 KB URL) costs linear, bounded work. Tracebacks
 are rendered to text BEFORE redaction, for structlog's lines and for those of
 the standard ``logging`` module (Celery's, Flower's, kombu's) alike.
 JSON lines when stderr is not a terminal, readable coloured lines when it is.
@@ -22,22 +24,36 @@ from typing import Any
 import structlog
 
 REDACTED = "***"
+#: The longest string value a log line keeps (a traceback: ``MAX_TRACEBACK_CHARS``); the
+#: rest is cut BEFORE scrubbing, so no value costs more than a bounded amount of work.
+MAX_VALUE_CHARS = 4_000
+MAX_TRACEBACK_CHARS = 32_000
+_TRACEBACK_KEYS = frozenset({"exception", "exc_info", "stack"})
+#: A secret that straddles the cut is removed whole: the cut goes back to the last blank
+#: within this many characters (or by all of them when there is none).
+_CUT_WINDOW = 256
 _SECRET_KEY = re.compile(
     r"(token|secret|password|passwd|authorization|api[_-]?key|x-toky-key|cookie|client_secret"
     r"|basic[_-]?auth|credential|private[_-]?key)",
     re.IGNORECASE,
 )
-_BEARER = re.compile(r"((?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
-_URL_TOKEN = re.compile(r"([?&](?:token|access_token|api_key|key)=)[^&\s'\"]+", re.IGNORECASE)
+# Every pattern below is bounded ({m,n}, never * or + before a literal that may not
+# come): each match attempt scans at most a few hundred characters, so scrubbing is
+# linear in the text (an unbounded ``[\w-]*`` prefix made a 16 KB URL cost 9 s).
+_BEARER = re.compile(r"((?:Bearer|Basic)\s{1,16})[A-Za-z0-9._~+/=-]{1,4096}", re.IGNORECASE)
+_URL_TOKEN = re.compile(r"([?&](?:token|access_token|api_key|key)=)[^&\s'\"]{1,4096}",
+                        re.IGNORECASE)
 #: ``scheme://user:PASSWORD@host``: the password part (kombu's own ``:**@`` left as is).
-_URL_PASSWORD = re.compile(r"(\w://[^/\s:@]*:)(?!\*+@)[^@/\s]+(@)")
+_URL_PASSWORD = re.compile(r"(\w://[^/\s:@]{0,256}:)(?!\*{1,16}@)[^@/\s]{1,1024}(@)")
 #: ``Authorization: <anything>`` quoted in text (an HTTP header dumped into a message).
-_AUTH_HEADER = re.compile(r"(authorization[\"']?\s*[:=]\s*[\"']?)(?!\*\*\*)[^\"'\n,}]+",
-                          re.IGNORECASE)
-#: ``GHL_TOKEN=abc``, ``"refresh_token": "abc"``, ``password: abc`` in text.
+_AUTH_HEADER = re.compile(
+    r"(authorization[\"']?\s{0,16}[:=]\s{0,16}[\"']?)(?!\*\*\*)[^\"'\n,}]{1,4096}",
+    re.IGNORECASE)
+#: ``GHL_TOKEN=abc``, ``"refresh_token": "abc"``, ``password: abc`` in text (the name's
+#: prefix is bounded: ``[\w-]{0,64}``).
 _NAMED_SECRET = re.compile(
-    r"([\w-]*(?:token|secret|password|passwd|api[_-]?key)[\"']?\s*[:=]\s*[\"']?)"
-    r"(?!\*\*\*)[^\s\"'&,;}]+",
+    r"([\w-]{0,64}(?:token|secret|password|passwd|api[_-]?key)[\"']?\s{0,16}[:=]\s{0,16}[\"']?)"
+    r"(?!\*\*\*)[^\s\"'&,;}]{1,4096}",
     re.IGNORECASE,
 )
 _secret_values: set[str] = set()
@@ -61,11 +77,20 @@ def register_settings_secrets(settings: Any) -> None:
     register_secrets(pair.partition(":")[2] for pair in basic_auth.split(","))
 
 
-def scrub(text: str) -> str:
-    """``text`` with every known secret, credential, URL password and URL token replaced."""
+def _replace_registered(text: str) -> str:
     for value in sorted(_secret_values, key=len, reverse=True):
         if value in text:
             text = text.replace(value, REDACTED)
+    return text
+
+
+def scrub(text: str) -> str:
+    """``text`` with every known secret, credential, URL password and URL token replaced.
+
+    Linear in ``len(text)`` (every pattern is bounded); ``redact`` also cuts long values
+    first (``cut``).
+    """
+    text = _replace_registered(text)
     text = _AUTH_HEADER.sub(r"\1" + REDACTED, text)
     text = _BEARER.sub(r"\1" + REDACTED, text)
     text = _URL_PASSWORD.sub(r"\1" + REDACTED + r"\2", text)
@@ -73,11 +98,34 @@ def scrub(text: str) -> str:
     return _NAMED_SECRET.sub(r"\1" + REDACTED, text)
 
 
+def cut(text: str, limit: int = MAX_VALUE_CHARS) -> str:
+    """``text`` cut to about ``limit`` characters, saying how many were left out.
+
+    The cut goes back to the last blank of its last ``_CUT_WINDOW`` characters (all of
+    them when there is none), so a credential straddling the cut is dropped whole, never
+    half-kept where the patterns no longer recognise it.
+    """
+    if len(text) <= limit:
+        return text
+    kept = text[:limit]
+    window_start = max(0, limit - _CUT_WINDOW)
+    blank = max(kept.rfind(c, window_start) for c in " \t\r\n")
+    kept = kept[:blank] if blank >= 0 else kept[:window_start]
+    return f"{kept}… [{len(text) - len(kept)} more characters not logged]"
+
+
+def _scrub_value(key: str | None, text: str) -> str:
+    """A logged string: registered secrets out, cut to size, then scrubbed."""
+    text = _replace_registered(text)  # before the cut, which may fall inside one
+    limit = MAX_TRACEBACK_CHARS if key in _TRACEBACK_KEYS else MAX_VALUE_CHARS
+    return scrub(cut(text, limit))
+
+
 def _redact_value(key: str | None, value: Any) -> Any:
     if key is not None and _SECRET_KEY.search(key) and value not in (None, "", False):
         return REDACTED
     if isinstance(value, str):
-        return scrub(value)
+        return _scrub_value(key, value)
     if isinstance(value, dict):
         return {k: _redact_value(str(k), v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -147,7 +147,17 @@ class Settings:
     ghl_read_timeout_s: float = 30.0
     ghl_retry_max_attempts: int = 8
     ghl_backoff_base_ms: int = 500
-    ghl_backoff_cap_ms: int = 60_000
+    ghl_backoff_cap_ms: int = 300_000
+    #: Transient failures (5xx, timeouts, 429, auth pause, open circuit) are retried
+    #: until this long after the first one, then dead-lettered with their history.
+    ghl_retry_horizon_s: int = 86_400
+    #: Consecutive failures (5xx, timeouts, token endpoint down) that open a location's circuit.
+    circuit_failure_threshold: int = 5
+    #: First wait before probing an open circuit; doubles per failed probe up to the max.
+    circuit_probe_interval_ms: int = 15_000
+    circuit_probe_max_ms: int = 240_000
+    #: How often each worker's scheduler looks for due parked events, in ms.
+    delay_poll_interval_ms: int = 500
     toky_api_base: str = "https://api.toky.co/v1"
     toky_api_key: str | None = field(default=None, repr=False)
     toky_poll_interval_s: float = 30.0
@@ -164,7 +174,9 @@ class Settings:
     webhook_secret: str | None = field(default=None, repr=False)
     webhook_max_body_bytes: int = 262_144
     flower_basic_auth: str | None = field(default=None, repr=False)
-    visibility_timeout_s: int = 1800
+    #: Waits are parked, so a message is held only while its task runs: a short
+    #: timeout brings a SIGKILLed worker's events back fast (README, "Killed workers").
+    visibility_timeout_s: int = 90
     rate_wait_inline_max_ms: int = 2000
     log_level: str = "INFO"
     #: "auto": JSON lines unless stderr is a terminal (readable lines); or "json", "console".
@@ -213,7 +225,12 @@ class Settings:
             ghl_read_timeout_s=_float(env, "GHL_READ_TIMEOUT_S", 30.0, minimum=0.1),
             ghl_retry_max_attempts=_int(env, "GHL_RETRY_MAX_ATTEMPTS", 8, minimum=1),
             ghl_backoff_base_ms=_int(env, "GHL_BACKOFF_BASE_MS", 500, minimum=1),
-            ghl_backoff_cap_ms=_int(env, "GHL_BACKOFF_CAP_MS", 60_000, minimum=1),
+            ghl_backoff_cap_ms=_int(env, "GHL_BACKOFF_CAP_MS", 300_000, minimum=1),
+            ghl_retry_horizon_s=_int(env, "GHL_RETRY_HORIZON_S", 86_400, minimum=1),
+            circuit_failure_threshold=_int(env, "CIRCUIT_FAILURE_THRESHOLD", 5, minimum=1),
+            circuit_probe_interval_ms=_int(env, "CIRCUIT_PROBE_INTERVAL_MS", 15_000, minimum=10),
+            circuit_probe_max_ms=_int(env, "CIRCUIT_PROBE_MAX_MS", 240_000, minimum=10),
+            delay_poll_interval_ms=_int(env, "DELAY_POLL_INTERVAL_MS", 500, minimum=10),
             toky_api_base=_url(env, "TOKY_API_BASE", "https://api.toky.co/v1", ("http", "https")),
             toky_api_key=_secret(env, "TOKY_API_KEY"),
             toky_poll_interval_s=_float(env, "TOKY_POLL_INTERVAL_S", 30.0, minimum=1.0),
@@ -229,7 +246,7 @@ class Settings:
             webhook_secret=_secret(env, "WEBHOOK_SECRET"),
             webhook_max_body_bytes=_int(env, "WEBHOOK_MAX_BODY_BYTES", 262_144, minimum=1024),
             flower_basic_auth=_secret(env, "FLOWER_BASIC_AUTH"),
-            visibility_timeout_s=_int(env, "CELERY_VISIBILITY_TIMEOUT_S", 1800, minimum=10),
+            visibility_timeout_s=_int(env, "CELERY_VISIBILITY_TIMEOUT_S", 90, minimum=10),
             rate_wait_inline_max_ms=_int(env, "RATE_WAIT_INLINE_MAX_MS", 2000, minimum=0),
             log_level=log_level,
             log_format=log_format,
@@ -244,13 +261,10 @@ class Settings:
                 f"GHL_BACKOFF_CAP_MS ({self.ghl_backoff_cap_ms}) must not be below "
                 f"GHL_BACKOFF_BASE_MS ({self.ghl_backoff_base_ms})"
             )
-        # Celery re-delivers any unacknowledged task older than the visibility
-        # timeout; every countdown we schedule must stay far below it.
-        if self.max_countdown_s * 4 > self.visibility_timeout_s:
+        if self.circuit_probe_max_ms < self.circuit_probe_interval_ms:
             raise ConfigError(
-                f"CELERY_VISIBILITY_TIMEOUT_S ({self.visibility_timeout_s}) must be at least four "
-                f"times the longest retry countdown ({self.max_countdown_s} s, from "
-                f"GHL_BACKOFF_CAP_MS / GHL_RATE_LIMIT_INTERVAL_MS)"
+                f"CIRCUIT_PROBE_MAX_MS ({self.circuit_probe_max_ms}) must not be below "
+                f"CIRCUIT_PROBE_INTERVAL_MS ({self.circuit_probe_interval_ms})"
             )
         if bool(self.ghl_client_id) != bool(self.ghl_client_secret):
             raise ConfigError("GHL_CLIENT_ID and GHL_CLIENT_SECRET go together: set both or none")
@@ -258,12 +272,6 @@ class Settings:
             raise ConfigError("GHL_REFRESH_TOKEN needs GHL_CLIENT_ID and GHL_CLIENT_SECRET")
         if self.flower_basic_auth and ":" not in self.flower_basic_auth:
             raise ConfigError("FLOWER_BASIC_AUTH must be user:password (the value has no ':')")
-
-    @property
-    def max_countdown_s(self) -> int:
-        """The longest countdown a retry may be scheduled with, in seconds."""
-        longest_ms = max(self.ghl_backoff_cap_ms, self.ghl_rate_limit_interval_ms)
-        return max(1, -(-longest_ms // 1000))
 
     def require(self, *names: str) -> None:
         """Raise ``ConfigError`` naming every listed variable that is not set.

@@ -11,7 +11,7 @@ from celery import Celery, signals
 from toky_ghl import logs
 from toky_ghl.constants import EVENTS_QUEUE
 from toky_ghl.settings import get_settings
-from worker import log_context  # noqa: F401  (binds each task's log context)
+from worker import lifecycle, log_context  # noqa: F401  (scheduler thread; task log context)
 
 _settings = get_settings()
 
@@ -31,7 +31,9 @@ app.conf.update(
     worker_prefetch_multiplier=1,
     # Redis re-delivers a message not acknowledged within the visibility
     # timeout (also the delay before a SIGKILLed worker's tasks come back).
-    # Retry countdowns are capped far below it (Settings.max_countdown_s).
+    # No message waits in the broker (waits are parked in worker.delay), so a
+    # message is held only while its task runs and the timeout can be short:
+    # 90 s by default, so a killed worker's events are applied within 2 minutes.
     # kombu sweeps for such messages every unacked_restore_interval seconds
     # (times the throttle, set to 1 here): a tenth of the timeout, 1-10 s.
     broker_transport_options={
@@ -49,9 +51,11 @@ app.conf.update(
     # I/O-bound work (HTTP to GHL): threads, many per process; see README.
     worker_pool="threads",
     worker_concurrency=8,
-    # A task is killed long before Redis would re-deliver it.
-    task_soft_time_limit=min(120, _settings.visibility_timeout_s // 4),
-    task_time_limit=min(150, _settings.visibility_timeout_s // 3),
+    # Prefork/solo pools: a task is stopped before Redis would re-deliver it.
+    # The threads pool does not enforce time limits: there a task is bounded by
+    # the GHL timeouts (see README, "Killed workers and the visibility timeout").
+    task_soft_time_limit=max(5, _settings.visibility_timeout_s // 2),
+    task_time_limit=max(8, _settings.visibility_timeout_s * 2 // 3),
     # Flower needs task events.
     worker_send_task_events=True,
     task_send_sent_event=True,

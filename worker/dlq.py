@@ -26,6 +26,8 @@ class DeadLetter:
     at_s: float
     count: int = 1
     task_id: str | None = None
+    #: The failures before it gave up ("<ISO time> <reason>"), oldest first; None if none.
+    history: list[str] | None = None
 
     @property
     def event_type(self) -> str:
@@ -49,12 +51,14 @@ class DeadLetterStore:
             return event["id"]
         return f"noid-{uuid.uuid4().hex[:12]}"
 
-    def add(self, event: Any, reason: str, kind: str, *, task_id: str | None = None) -> DeadLetter:
+    def add(self, event: Any, reason: str, kind: str, *, task_id: str | None = None,
+            history: list[str] | None = None) -> DeadLetter:
         entry_id = self.entry_id(event)
         previous = self.get(entry_id)
         entry = DeadLetter(
             id=entry_id, event=event, reason=reason, kind=kind, at_s=time.time(),
             count=(previous.count + 1) if previous else 1, task_id=task_id,
+            history=list(history) if history else None,
         )
         pipe = self._redis.pipeline(transaction=True)
         pipe.hset(self._items, entry_id, json.dumps(asdict(entry)))

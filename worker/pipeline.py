@@ -2,12 +2,20 @@
 
 A plain function (``process``) the Celery task calls; it never raises for an
 event's own failures. It answers a ``Decision``: applied, skipped (duplicate,
-stale, nothing to do), dead-lettered (with the reason), or retry in N ms.
+stale, nothing to do), dead-lettered (with the reason), or park it (``retry``)
+for N ms with a ``ParkReason`` (the task parks it in ``worker.delay``).
+
+Waiting is not failing: a full rate window, an open circuit, a paused location,
+a spent daily budget never count as attempts. Transient failures (5xx,
+timeouts, the token endpoint down) are retried until ``GHL_RETRY_HORIZON_S``
+after the first one; anything else that fails (a 404 that persists, an error of
+our own) counts as an attempt, dead-lettered after ``GHL_RETRY_MAX_ATTEMPTS``.
 """
 
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,13 +26,15 @@ import structlog
 from producers.events import InvalidEvent, event_label, object_key, validate_event
 from toky_ghl.metrics import record
 from toky_ghl.settings import Settings
-from worker.auth.decide import auth_of, decide
-from worker.auth.errors import LocationPaused
+from worker.auth.decide import PAUSE_RECHECK_MS, auth_of, decide
+from worker.auth.errors import AuthUnavailable, LocationPaused
+from worker.circuit import CircuitOpen
+from worker.delay.keys import ParkReason
 from worker.dlq import DeadLetterStore
 from worker.ghl import errors as ghl_errors
 from worker.ghl.retry import RetryPolicy, backoff_ms, is_retryable
 from worker.ghl.scopes import has_scope
-from worker.stats import Stats, retry_reason, skip_reason
+from worker.stats import Stats, skip_reason
 from worker.sync import HANDLERS
 from worker.sync.context import SyncContext
 from worker.sync.customer import customer_phone
@@ -53,6 +63,24 @@ class Decision:
     retry_in_ms: int = 0
     failures: int = 0
     ghl_ids: dict[str, str] = field(default_factory=dict)
+    #: retry only: why it waits, when its transient failures began (epoch ms, None:
+    #: none yet), and its failure history ("<ISO time> <reason>", the last few).
+    reason: ParkReason = ParkReason.BACKOFF
+    since_ms: int | None = None
+    history: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Attempts:
+    """What an event carries from one delivery to the next (task kwargs)."""
+
+    failures: int = 0
+    since_ms: int | None = None
+    history: tuple[str, ...] = ()
+
+
+#: How many failures a dead letter's history keeps (the last ones).
+HISTORY_KEEP = 10
 
 
 @dataclass
@@ -63,6 +91,7 @@ class PipelineDeps:
     field_map: Any
     rand: Callable[[], float] = random.random
     auth: Any = None  # worker.auth.TokenProvider (None: one over settings and redis)
+    now_ms: Callable[[], int] = lambda: int(time.time() * 1000)
 
     @property
     def prefix(self) -> str:
@@ -126,18 +155,22 @@ def _only_fresh(event: dict, fresh: list[str]) -> dict:
 
 
 def process(
-    raw_event: Any, deps: PipelineDeps, *, failures: int = 0, task_id: str | None = None
+    raw_event: Any, deps: PipelineDeps, *, failures: int = 0, task_id: str | None = None,
+    since_ms: int | None = None, history: tuple[str, ...] | list[str] = (),
 ) -> Decision:
-    """Handle one delivery of ``raw_event``; ``failures`` counts earlier failed attempts.
+    """Handle one delivery of ``raw_event``; ``failures`` counts earlier failed attempts,
+    ``since_ms`` is when its transient failures began, ``history`` what they were.
 
     What its GHL requests tell the metrics is written with its decision (``worker.stats``).
     """
     with record.collecting():
-        return _process(raw_event, deps, failures=failures, task_id=task_id)
+        return _process(raw_event, deps, failures=failures, task_id=task_id,
+                        since_ms=since_ms, history=history)
 
 
-def _process(raw_event: Any, deps: PipelineDeps, *, failures: int, task_id: str | None
-             ) -> Decision:
+def _process(raw_event: Any, deps: PipelineDeps, *, failures: int, task_id: str | None,
+             since_ms: int | None, history: tuple[str, ...] | list[str]) -> Decision:
+    tried = Attempts(failures, since_ms, tuple(history))
     dlq = DeadLetterStore(deps.redis, deps.prefix)
     stats = Stats(deps.redis, deps.prefix)
     try:
@@ -163,7 +196,7 @@ def _process(raw_event: Any, deps: PipelineDeps, *, failures: int, task_id: str 
         if auth is not None:
             auth.check_not_paused()
     except LocationPaused as exc:
-        return _failed(exc, event, deps, dlq, stats, bound, failures, task_id)
+        return _failed(exc, event, deps, dlq, stats, bound, tried, task_id)
 
     lock = deps.redis.lock(f"{deps.prefix}:lock:{object_key(event)}",
                            timeout=OBJECT_LOCK_TTL_S, blocking_timeout=OBJECT_LOCK_WAIT_S)
@@ -171,9 +204,10 @@ def _process(raw_event: Any, deps: PipelineDeps, *, failures: int, task_id: str 
         wait_ms = 500 + int(deps.rand() * 1000)
         stats.retrying(event["id"], event["type"], wait_ms, "busy")
         return Decision("retry", "object busy: another worker holds its lock",
-                        retry_in_ms=wait_ms, failures=failures)
+                        retry_in_ms=wait_ms, failures=tried.failures,
+                        since_ms=tried.since_ms, history=tried.history)
     try:
-        return _apply_locked(event, deps, versions, dlq, stats, bound, failures, task_id)
+        return _apply_locked(event, deps, versions, dlq, stats, bound, tried, task_id)
     finally:
         try:
             lock.release()
@@ -189,7 +223,7 @@ def _duplicate(event, versions, stats, bound) -> Decision | None:
     return _finish(Decision("skipped", f"duplicate: event already {previous}"), event, stats, bound)
 
 
-def _apply_locked(event, deps, versions, dlq, stats, bound, failures, task_id) -> Decision:
+def _apply_locked(event, deps, versions, dlq, stats, bound, tried, task_id) -> Decision:
     duplicate = _duplicate(event, versions, stats, bound)  # again: a re-delivery may race
     if duplicate:
         return duplicate
@@ -217,7 +251,7 @@ def _apply_locked(event, deps, versions, dlq, stats, bound, failures, task_id) -
     try:
         outcome = HANDLERS[event["type"]](event, ctx)
     except Exception as exc:  # every failure becomes a retry or a dead letter, never lost
-        return _failed(exc, event, deps, dlq, stats, bound, failures, task_id)
+        return _failed(exc, event, deps, dlq, stats, bound, tried, task_id)
 
     tombstone = event["type"] in _DELETES
     versions.record(event["id"], outcome.status,
@@ -226,63 +260,99 @@ def _apply_locked(event, deps, versions, dlq, stats, bound, failures, task_id) -
                    event, stats, bound)
 
 
-def _failed(exc, event, deps, dlq, stats, bound, failures, task_id) -> Decision:
-    """Turn a handler's exception into a retry or a dead letter (never a loss)."""
+def _failed(exc, event, deps, dlq, stats, bound, tried: Attempts, task_id) -> Decision:
+    """Turn a handler's exception into a park (``retry``) or a dead letter (never a loss)."""
     settings = deps.settings
     policy = RetryPolicy.from_settings(settings)
-    attempt = failures + 1
-    cap_ms = settings.max_countdown_s * 1000
+    failures = tried.failures
+    now_ms = deps.now_ms()
 
-    def dead(reason: str, kind: str) -> Decision:
-        return _dead_letter(event, reason, kind, dlq, stats, task_id, bound)
+    def dead(reason: str, kind: str, history: tuple[str, ...] = ()) -> Decision:
+        return _dead_letter(event, reason, kind, dlq, stats, task_id, bound, history=history)
 
-    def retry(detail: str, wait_ms: int, failures_after: int) -> Decision:
-        wait_ms = max(1, min(cap_ms, wait_ms))
-        stats.retrying(event["id"], event["type"], wait_ms, retry_reason(exc))
-        bound.info("re-scheduled", reason=detail, wait_ms=wait_ms, failures=failures_after)
-        return Decision("retry", detail, retry_in_ms=wait_ms, failures=failures_after)
+    def park(detail: str, wait_ms: int, reason: ParkReason, *, failed: bool = False,
+             transient: bool = True) -> Decision:
+        """Park the event; ``failed``: this counts as an attempt; ``transient``: the
+        retry horizon applies (it starts at the first transient failure)."""
+        since = tried.since_ms if tried.since_ms is not None else now_ms
+        history = (*tried.history, f"{_iso(now_ms)} {detail}")[-HISTORY_KEEP:]
+        if transient and now_ms - since >= settings.ghl_retry_horizon_s * 1000:
+            waited_s = (now_ms - since) // 1000
+            return dead(f"gave up after {waited_s} s of transient failures "
+                        f"(GHL_RETRY_HORIZON_S={settings.ghl_retry_horizon_s}): {detail}",
+                        "horizon", history)
+        wait_ms = max(1, wait_ms)
+        failures_after = failures + int(failed)
+        stats.retrying(event["id"], event["type"], wait_ms, reason.value)
+        bound.info("parked", reason=reason.value, detail=detail, wait_ms=wait_ms,
+                   failures=failures_after)
+        return Decision("retry", detail, retry_in_ms=wait_ms, failures=failures_after,
+                        reason=reason, since_ms=since if transient else tried.since_ms,
+                        history=history)
+
+    def backoff() -> int:
+        return backoff_ms(failures, base_ms=settings.ghl_backoff_base_ms,
+                          cap_ms=settings.ghl_backoff_cap_ms, rand=deps.rand)
 
     if isinstance(exc, ghl_errors.GhlScopeError):
         return dead(str(exc), "scope")
     if isinstance(exc, Unprocessable):
         return dead(str(exc), "unprocessable")
+    if isinstance(exc, CircuitOpen):  # GHL looked down: not sent, no attempt spent
+        return park(str(exc), max(0, exc.next_probe_ms - now_ms), ParkReason.CIRCUIT)
     if isinstance(exc, Deferred) and exc.retry_after_ms is not None:  # waiting is not failing
-        return retry(str(exc), exc.retry_after_ms + int(deps.rand() * 250), failures)
+        return park(str(exc), exc.retry_after_ms + int(deps.rand() * 250), ParkReason.BACKOFF,
+                    transient=False)
     if isinstance(exc, ghl_errors.GhlRateLimitedError):  # waiting is not failing
-        return retry(f"rate limited: {exc}", policy.wait_ms(exc, failures, rand=deps.rand),
-                     failures)
-    if isinstance(exc, ghl_errors.GhlAuthError):  # refresh / reload once, pause, or wait
+        if exc.daily:
+            return park(f"daily budget spent: {exc}", exc.retry_after_ms or 60_000,
+                        ParkReason.DAILY)
+        return park(f"rate limited: {exc}", policy.wait_ms(exc, failures, rand=deps.rand),
+                    ParkReason.RATE)
+    if isinstance(exc, LocationPaused):  # no request is sent while paused
+        return park(f"waiting: {exc}", PAUSE_RECHECK_MS + int(deps.rand() * 250),
+                    ParkReason.AUTH)
+    if isinstance(exc, AuthUnavailable):  # the token endpoint is down: like a 5xx, parked
+        return park(str(exc), exc.retry_after_ms or backoff(), ParkReason.AUTH, failed=True)
+    if isinstance(exc, ghl_errors.GhlAuthError):  # refresh / reload once, or pause
         verdict = decide(exc, auth_of(deps), failures=failures,
                          max_attempts=settings.ghl_retry_max_attempts, rand=deps.rand,
-                         backoff_ms=lambda: policy.wait_ms(exc, failures, rand=deps.rand))
+                         backoff_ms=backoff)
         if verdict.action == "dead":
-            return dead(verdict.detail, verdict.kind)
-        return retry(verdict.detail, verdict.wait_ms, failures + int(verdict.failed))
+            return dead(verdict.detail, verdict.kind, tried.history)
+        return park(verdict.detail, verdict.wait_ms, ParkReason.AUTH, failed=verdict.failed,
+                    transient=False)
+    if isinstance(exc, ghl_errors.GhlError) and is_retryable(exc):  # 5xx, timeouts
+        return park(str(exc), policy.wait_ms(exc, failures, rand=deps.rand), ParkReason.BACKOFF,
+                    failed=True)
     # A 404 may come from a race (another worker deleted the contact between our
     # lookup and our write): retried, the latest-wins check then skips the event if
     # it is stale; a 404 that persists is dead-lettered when the attempts run out.
-    if (isinstance(exc, ghl_errors.GhlError) and not is_retryable(exc)
+    if (isinstance(exc, ghl_errors.GhlError)
             and not isinstance(exc, ghl_errors.GhlNotFoundError)):
-        return dead(f"GHL rejected the event: {exc}", "rejected")
+        return dead(f"GHL rejected the event: {exc}", "rejected", tried.history)
 
     reason = str(exc) if isinstance(exc, ghl_errors.GhlError | Deferred) else (
         f"{type(exc).__name__}: {exc}")
+    attempt = failures + 1
     if attempt >= settings.ghl_retry_max_attempts:
         kind = "deferred" if isinstance(exc, Deferred) else (
             "retries_exhausted" if isinstance(exc, ghl_errors.GhlError) else "internal")
-        return dead(f"gave up after {attempt} attempts: {reason}", kind)
+        history = (*tried.history, f"{_iso(now_ms)} {reason}")[-HISTORY_KEEP:]
+        return dead(f"gave up after {attempt} attempts: {reason}", kind, history)
     if not isinstance(exc, ghl_errors.GhlError | Deferred):
         bound.exception("handler failed unexpectedly; will retry", attempt=attempt)
-    if isinstance(exc, ghl_errors.GhlError):
-        wait_ms = policy.wait_ms(exc, failures, rand=deps.rand)
-    else:
-        wait_ms = backoff_ms(failures, base_ms=settings.ghl_backoff_base_ms,
-                             cap_ms=settings.ghl_backoff_cap_ms, rand=deps.rand)
-    return retry(reason, wait_ms, attempt)
+    return park(reason, backoff(), ParkReason.BACKOFF, failed=True, transient=False)
 
 
-def _dead_letter(raw, reason, kind, dlq, stats, task_id, bound=None) -> Decision:
-    entry = dlq.add(raw, reason, kind, task_id=task_id)
+def _iso(epoch_ms: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="seconds")
+
+
+def _dead_letter(raw, reason, kind, dlq, stats, task_id, bound=None, history=()) -> Decision:
+    entry = dlq.add(raw, reason, kind, task_id=task_id, history=list(history))
     event_type = raw.get("type", "?") if isinstance(raw, dict) else "?"
     stats.finish("dead_lettered", str(event_type), entry.id, kind)
     (bound or log).warning("dead-lettered", reason=reason, kind=kind, dlq_id=entry.id)

@@ -29,6 +29,7 @@ _runtime: Runtime | None = None
 def build_runtime(settings: Settings, redis_client: redis.Redis | None = None) -> Runtime:
     """Build (and validate) everything; raises ConfigError naming what is wrong."""
     from worker.auth.bootstrap import build_token_provider, with_granted_scopes
+    from worker.circuit import Circuit
     from worker.fieldmap import load_field_map
     from worker.ghl.client import GhlClient
     from worker.ratelimit import RateLimiter
@@ -46,6 +47,7 @@ def build_runtime(settings: Settings, redis_client: redis.Redis | None = None) -
         connect_timeout_s=settings.ghl_connect_timeout_s,
         read_timeout_s=settings.ghl_read_timeout_s,
         max_inline_wait_ms=settings.rate_wait_inline_max_ms,
+        circuit=Circuit.from_settings(settings, client_redis),
     )
     return Runtime(settings, client_redis, limiter, client, field_map, auth)
 

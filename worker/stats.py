@@ -36,25 +36,6 @@ def skip_reason(detail: str) -> str:
     return "nothing_to_do"
 
 
-def retry_reason(exc: BaseException) -> str:
-    """Why an event waits for a retry, as a metric label."""
-    from worker.auth.errors import LocationPaused
-    from worker.ghl import errors as ghl_errors
-    from worker.sync.outcome import Deferred
-
-    if isinstance(exc, LocationPaused):
-        return "paused"
-    if isinstance(exc, ghl_errors.GhlRateLimitedError):
-        return "rate_limited"
-    if isinstance(exc, ghl_errors.GhlAuthError):
-        return "auth"
-    if isinstance(exc, Deferred):
-        return "deferred"
-    if isinstance(exc, ghl_errors.GhlError):
-        return "ghl_error"
-    return "internal"
-
-
 # One decision in one command: forget (done) or note (retry) the event as waiting,
 # then every increment. KEYS[1]: the retrying sorted set; KEYS[2]: the retry
 # reasons hash; KEYS[3..]: a hash per increment. ARGV[1]: "done", "retry" or "";

@@ -9,7 +9,10 @@ import redis
 from toky_ghl.constants import EVENTS_QUEUE
 from toky_ghl.settings import Settings
 from worker.auth.report import format_pause, pause_report
+from worker.circuit import circuit_locations, circuit_state
+from worker.delay.report import parked_report, server_now_ms
 from worker.dlq import DeadLetterStore
+from worker.inflight import inflight_counts
 from worker.stats import Stats
 from worker.sync.mirror import format_mirror, mirror_report
 
@@ -31,9 +34,15 @@ def collect_status(client: redis.Redis, settings: Settings) -> dict[str, Any]:
     from worker.ratelimit import RateLimiter
 
     counts = Stats(client, settings.key_prefix).snapshot()
+    held = inflight_counts(client, settings.key_prefix)
     report: dict[str, Any] = {
         "queued": queue_depth(client),
-        "in_flight": int(client.hlen(KOMBU_UNACKED_KEY)),
+        # what LIVE workers hold; a killed worker's messages are "awaiting_redelivery"
+        "in_flight": held["live"],
+        "awaiting_redelivery": held["dead_holders"],
+        "unacked_in_broker": int(client.hlen(KOMBU_UNACKED_KEY)),
+        "parked": parked_report(client, settings.key_prefix),
+        "circuits": _circuits(client, settings),
         "retrying": counts.pop("retrying"),
         "dead_lettered_now": DeadLetterStore(client, settings.key_prefix).count(),
         "counts": counts,
@@ -58,11 +67,57 @@ def collect_status(client: redis.Redis, settings: Settings) -> dict[str, Any]:
     return report
 
 
+def _circuits(client: redis.Redis, settings: Settings) -> dict[str, dict[str, Any]]:
+    """The circuit of every location touched, and of the configured one."""
+    locations = set(circuit_locations(client, settings.key_prefix))
+    if settings.ghl_location_id:
+        locations.add(settings.ghl_location_id)
+    now_ms = server_now_ms(client)
+    out = {}
+    for location in sorted(locations):
+        state = circuit_state(client, settings.key_prefix, location)
+        nxt = state["next_probe_ms"]
+        state["next_probe_in_s"] = (None if state["state"] == "closed" or nxt is None
+                                    else round(max(0, nxt - now_ms) / 1000, 1))
+        out[location] = state
+    return out
+
+
+def _format_parked(report: dict[str, Any]) -> list[str]:
+    lines = []
+    for location, parked in report.get("parked", {}).items():
+        if not parked["total"]:
+            continue
+        reasons = ", ".join(f"{r} {n}" for r, n in parked["by_reason"].items() if n)
+        oldest = parked["oldest_age_s"]
+        lines.append(f"parked        {location}: {parked['total']} ({reasons}); oldest "
+                     f"{oldest:.0f} s" if oldest is not None else
+                     f"parked        {location}: {parked['total']} ({reasons})")
+    return lines or ["parked        0"]
+
+
+def _format_circuits(report: dict[str, Any]) -> list[str]:
+    lines = []
+    for location, c in report.get("circuits", {}).items():
+        if c["state"] == "closed":
+            lines.append(f"circuit       {location}: closed")
+            continue
+        probe = ("probe in flight" if c["state"] == "half_open"
+                 else f"next probe in {c['next_probe_in_s']} s")
+        lines.append(f"circuit       {location}: {c['state'].upper()} ({probe}, "
+                     f"{c['probes']} probes; last error: {c['last_error']})")
+    return lines
+
+
 def format_status(report: dict[str, Any]) -> str:
     counts = report["counts"]
+    waiting = report.get("awaiting_redelivery", 0)
     lines = [
         f"queued        {report['queued']}",
-        f"in flight     {report['in_flight']}",
+        f"in flight     {report['in_flight']}" + (
+            f" (+{waiting} held by stopped workers, back after the visibility timeout)"
+            if waiting else ""),
+        *_format_parked(report),
         f"retrying      {report['retrying']} (retries so far: {counts['retried']})",
         f"dead letters  {report['dead_lettered_now']} (toky-ghl dlq list)",
         f"applied       {counts['applied']}",
@@ -76,6 +131,7 @@ def format_status(report: dict[str, Any]) -> str:
         )
     if not report["rate_budget"]:
         lines.append("rate budget   (GHL_LOCATION_ID not set)")
+    lines.extend(_format_circuits(report))
     lines.append(format_pause(report.get("paused")))
     if report.get("mirror"):
         lines.append(format_mirror(report["mirror"]))

@@ -1,4 +1,16 @@
-"""Thin Celery tasks over ``worker.pipeline``: parse arguments, call, decide retry."""
+"""Thin Celery tasks over ``worker.pipeline``: parse arguments, call, park or finish.
+
+Nothing waits in a Celery message: an event that must wait (rate window, backoff,
+open circuit, paused location, daily budget) is PARKED in the delay store
+(``worker.delay``) and the message acknowledged; the scheduler re-publishes it
+when it is due. A failure outside the pipeline's decisions (Redis refusing a
+read, a bug) counts as an attempt like any other, and ends in the dead-letter
+store as ``internal`` when the attempts run out.
+
+A park that fails is never a loss: the event goes to the dead-letter store
+instead, and when even that fails the message is left unacknowledged, so the
+broker gives it back after the visibility timeout.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +19,13 @@ from celery import Task
 
 from toky_ghl.constants import APPLY_EVENT_TASK
 from worker.celery import app
-from worker.pipeline import PipelineDeps, process, safe_label
+from worker.delay import DelayStore, ParkReason
+from worker.dlq import DeadLetterStore
+from worker.ghl.retry import backoff_ms
+from worker.pipeline import Decision, PipelineDeps, process, safe_label
 from worker.runtime import get_runtime
 
 log = structlog.get_logger("toky_ghl.tasks")
-
-#: Countdown of a delivery that failed outside the pipeline's own decisions
-#: (e.g. Redis unreachable while the event was read), in seconds.
-UNEXPECTED_RETRY_S = 5
 
 
 class DeadLettered(Exception):
@@ -22,31 +33,109 @@ class DeadLettered(Exception):
     with the reason (the message is acknowledged: the event is safe in the store)."""
 
 
+class NotKept(Exception):
+    """Neither the delay store nor the dead-letter store took the event: its message
+    is left unacknowledged and comes back after the visibility timeout."""
+
+
 @app.task(name=APPLY_EVENT_TASK, bind=True, max_retries=None, acks_late=True)
-def apply_event(self: Task, event: dict, failures: int = 0) -> str:
-    """Apply one Toky event to GHL. ``failures`` counts earlier failed attempts."""
+def apply_event(self: Task, event: dict, failures: int = 0, since_ms: int | None = None,
+                history: list[str] | None = None) -> str:
+    """Apply one Toky event to GHL. ``failures`` counts earlier failed attempts,
+    ``since_ms`` is when its transient failures began, ``history`` what they were."""
     try:
         rt = get_runtime()
         deps = PipelineDeps(settings=rt.settings, redis=rt.redis, client=rt.client,
                             field_map=rt.field_map, auth=rt.auth)
-        decision = process(event, deps, failures=failures, task_id=self.request.id)
-    except Exception:  # outside the pipeline's decisions: keep the event, try again
-        log.exception("delivery failed before a decision; re-scheduled",
-                      label=safe_label(event), countdown_s=UNEXPECTED_RETRY_S)
-        raise _again(self, event, failures, UNEXPECTED_RETRY_S) from None
+        decision = process(event, deps, failures=failures, task_id=self.request.id,
+                           since_ms=since_ms, history=history or ())
+    except Exception as exc:  # outside the pipeline's decisions: an attempt like any other
+        log.exception("delivery failed before a decision", label=safe_label(event))
+        try:
+            decision = _internal_failure(event, failures, since_ms, history or (), exc,
+                                         self.request.id)
+        except NotKept:
+            raise
+        except Exception as again:  # not even the failure could be counted: keep the message
+            leave_unacknowledged(self.request.id)
+            raise NotKept(f"{type(again).__name__}: {again}") from None
     if decision.kind == "retry":
-        raise _again(self, event, decision.failures, decision.retry_in_ms / 1000)
+        return _park(self, event, decision)
     if decision.kind == "dead_lettered":
         raise DeadLettered(decision.detail)
     return f"{decision.kind}: {decision.detail}"
 
 
-def _again(task: Task, event: dict, failures: int, countdown_s: float) -> Exception:
-    """The Retry to raise: the same event, later (the message is acknowledged only
-    once the new one is queued)."""
-    return task.retry(
-        args=(event,), kwargs={"failures": failures}, countdown=countdown_s, max_retries=None,
-        # Flower shows argsrepr: the operator label, never the event's data.
-        argsrepr=task.request.argsrepr or safe_label(event),
-        kwargsrepr=repr({"failures": failures}),
-    )
+def _internal_failure(event: dict, failures: int, since_ms: int | None, history,
+                      exc: Exception, task_id: str | None) -> Decision:
+    """Count the failure; dead-letter as ``internal`` when the attempts ran out, else park."""
+    rt = get_runtime()
+    settings = rt.settings
+    attempt = failures + 1
+    reason = f"{type(exc).__name__}: {exc}"[:500]
+    history = (*history, reason)[-10:]
+    if attempt >= settings.ghl_retry_max_attempts:
+        _keep_in_dlq(event, f"gave up after {attempt} attempts: {reason}", "internal",
+                     task_id, history)
+        return Decision("dead_lettered", f"gave up after {attempt} attempts: {reason}")
+    wait_ms = backoff_ms(failures, base_ms=settings.ghl_backoff_base_ms,
+                         cap_ms=settings.ghl_backoff_cap_ms)
+    return Decision("retry", reason, retry_in_ms=max(1, wait_ms), failures=attempt,
+                    reason=ParkReason.BACKOFF, since_ms=since_ms, history=history)
+
+
+def _park(task: Task, event: dict, decision: Decision) -> str:
+    """Park the event in the delay store; if that fails, dead-letter it; if that fails
+    too, leave its message unacknowledged (raises ``NotKept``)."""
+    rt = get_runtime()
+    location = rt.settings.ghl_location_id
+    kwargs = {"failures": decision.failures, "since_ms": decision.since_ms,
+              "history": list(decision.history)}
+    try:
+        store = DelayStore(rt.redis, rt.settings.key_prefix)
+        store.park(location, event, reason=decision.reason, wait_ms=decision.retry_in_ms,
+                   kwargs=kwargs)
+    except Exception as exc:
+        log.error("park failed; dead-lettering the event instead", label=safe_label(event),
+                  error=f"{type(exc).__name__}: {exc}")
+        _keep_in_dlq(event, f"could not be parked ({type(exc).__name__}: {exc}) while "
+                     f"waiting: {decision.detail}", "park_failed", task.request.id,
+                     decision.history)
+        raise DeadLettered(f"could not be parked: {exc}") from None
+    return f"parked ({decision.reason}) for {decision.retry_in_ms} ms: {decision.detail}"
+
+
+def _keep_in_dlq(event: dict, reason: str, kind: str, task_id: str | None, history) -> None:
+    """Write the dead letter; if Redis refuses, leave the message unacknowledged."""
+    try:
+        rt = get_runtime()
+        DeadLetterStore(rt.redis, rt.settings.key_prefix).add(
+            event, reason, kind, task_id=task_id, history=list(history))
+        from worker.stats import Stats
+
+        stats = Stats(rt.redis, rt.settings.key_prefix)
+        stats.finish("dead_lettered", str(event.get("type", "?")) if isinstance(event, dict)
+                     else "?", DeadLetterStore.entry_id(event), kind)
+    except Exception as exc:
+        leave_unacknowledged(task_id)
+        log.error("event kept in the broker: neither parked nor dead-lettered; it comes back "
+                  "after the visibility timeout", label=safe_label(event),
+                  error=f"{type(exc).__name__}: {exc}")
+        raise NotKept(f"{type(exc).__name__}: {exc}") from None
+
+
+def leave_unacknowledged(task_id: str | None) -> bool:
+    """Mark this worker's request for ``task_id`` as acknowledged WITHOUT acknowledging
+    it, so Celery neither acks nor rejects the message: it stays in the broker's
+    unacknowledged set and is re-delivered after the visibility timeout. True when found.
+
+    Works with the threads and solo pools (the request lives in this process).
+    """
+    from celery.worker import state
+
+    for request in list(state.active_requests):
+        if request.id == task_id:
+            request.acknowledged = True
+            return True
+    log.error("could not leave the message unacknowledged: request not found", task_id=task_id)
+    return False

@@ -17,12 +17,13 @@ _REWRITTEN = frozenset({"from", "duration", "direction", "agent_id"})
 
 
 def parse_int(raw: object) -> int | None:
-    """``"22"``, ``22`` or ``"22.0"`` → 22; None when empty or not a number."""
+    """``"22"``, ``22`` or ``"22.0"`` → 22; None when empty, not a number or not finite
+    (``"1e999"``, a 400-digit number)."""
     if isinstance(raw, bool):
         return None
     try:
         return int(float(str(raw).strip()))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 

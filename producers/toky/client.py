@@ -2,7 +2,8 @@
 
 Paths and field names come from ``paths`` (where the unconfirmed ones are
 flagged). The key travels only in the ``X-Toky-Key`` header: it is never
-logged, never in an error and never sent to another host than ``base_url``'s.
+logged, never in an error and never sent to another host than ``base_url``'s
+(redirects are not followed: a 3xx is a ``TokyError``).
 """
 
 from __future__ import annotations
@@ -120,13 +121,23 @@ class TokyClient:
     def _send_once(self, method: str, url: str, shown: str, json: Any) -> Any:
         headers = {paths.API_KEY_HEADER: self._api_key, "Accept": "application/json"}
         try:
+            # Never follow a redirect: requests keeps a custom header (X-Toky-Key) on a
+            # change of host, so following one could hand the key to another server.
             response = self._session.request(
-                method, url, headers=headers, json=json, timeout=self._timeout_s
+                method, url, headers=headers, json=json, timeout=self._timeout_s,
+                allow_redirects=False,
             )
         except requests.RequestException as exc:
             raise error_for_exception(
                 exc, method=method, path=shown, secret=self._api_key
             ) from None
+        if response.is_redirect or 300 <= response.status_code < 400:
+            target = urlsplit(response.headers.get("Location") or "")
+            raise TokyError(
+                f"Toky answered a redirect to {target.netloc or 'the same host'}"
+                f"{target.path[:80]}; not followed: the API key is only sent to "
+                f"{urlsplit(self.base_url).netloc} (check TOKY_API_BASE)",
+                status=response.status_code, method=method, path=shown)
         if not response.ok:
             hint_s = retry.parse_retry_after_s(response.headers.get("Retry-After"),
                                                now_s=time.time())

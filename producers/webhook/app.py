@@ -33,19 +33,28 @@ from producers.events import InvalidEvent, validate_event
 from producers.poller.toky_time import iso_z
 from producers.webhook.body import BadPayload, parse_body
 from producers.webhook.mapping import HANDLED_EVENTS, event_for
-from producers.webhook.token import ENVIRON_KEY, HideToken, check_tokens
+from producers.webhook.token import ENVIRON_KEY, HideToken, check_secret, check_tokens
 from toky_ghl.errors import ConfigError
 from toky_ghl.logs import get_logger, register_secrets
 from toky_ghl.metrics import record
 
 log = get_logger(__name__)
 ROUTE = "/webhooks/toky/<event>"
+#: An event name is logged and answered cut to this many characters (it is attacker text).
+SHOWN_EVENT_CHARS = 64
 
 
 def first_field(reason: str) -> str:
     """The payload field a validation reason names first: ``"data.callid: ..."`` → ``callid``."""
     path = reason.split(";", 1)[0].split(":", 1)[0].strip()
     return path.removeprefix("data.") or "body"
+
+
+def shown_event(event: str) -> str:
+    """``event`` as logged and answered: at most ``SHOWN_EVENT_CHARS`` characters."""
+    if len(event) <= SHOWN_EVENT_CHARS:
+        return event
+    return f"{event[:SHOWN_EVENT_CHARS]}… ({len(event)} characters)"
 
 
 def _answer(http_status: int, **body: Any) -> tuple[Any, int]:
@@ -61,8 +70,9 @@ def create_app(*, secret: str | None, publisher: Any, redis_client: Any,
     larger bodies get 413. ``clock``: now, UTC (``occurred_at`` of dateless payloads).
     ``key_prefix``: of the metrics' keys (default: the publisher's).
     """
-    if not secret:
-        raise ConfigError("WEBHOOK_SECRET must be set: the receiver refuses to start without it")
+    refused_secret = check_secret(secret)
+    if refused_secret or secret is None:
+        raise ConfigError(refused_secret or "WEBHOOK_SECRET must be set")
     register_secrets([secret])
     app = Flask("toky_ghl_webhook")
     app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
@@ -77,11 +87,14 @@ def create_app(*, secret: str | None, publisher: Any, redis_client: Any,
     def receive(event: str):
         refused = check_tokens(request.environ.get(ENVIRON_KEY, []), secret)
         if refused:
-            log.warning("webhook.unauthorized", toky_event=event, token=refused,
+            log.warning("webhook.unauthorized", toky_event=shown_event(event), token=refused,
                         remote_addr=request.remote_addr)
+            if refused == "several":
+                return _answer(401, error="send the token once (one token= or one "
+                                          "X-Webhook-Token header, not both, not repeated)")
             return _answer(401, error="missing or wrong token")
         if event not in HANDLED_EVENTS:
-            return _answer(404, error=f"event {event!r} is not handled",
+            return _answer(404, error=f"event {shown_event(event)!r} is not handled",
                            handled=list(HANDLED_EVENTS))
         if request.content_length is not None and request.content_length > max_body_bytes:
             raise RequestEntityTooLarge()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import parse_qsl
 
 from flask import Request
+
+from producers import strict_json
 
 
 class BadPayload(ValueError):
@@ -20,7 +21,7 @@ class BadPayload(ValueError):
 
 def _json(raw: bytes) -> dict[str, Any]:
     try:
-        body = json.loads(raw.decode("utf-8"))
+        body = strict_json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise BadPayload("body: not valid UTF-8") from None
     except ValueError as exc:

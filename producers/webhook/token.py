@@ -51,13 +51,30 @@ class HideToken:
         return self.app(environ, start_response)
 
 
-def check_tokens(tokens: list[str], secret: str) -> str | None:
-    """None when one of ``tokens`` is the secret; else why not: ``"missing"`` or ``"wrong"``.
+#: The shortest WEBHOOK_SECRET the receiver starts with (it is guessable by anyone who can
+#: reach the URL: 24 characters of ``secrets.token_urlsafe`` are 144 bits).
+MIN_SECRET_CHARS = 24
 
-    Every token is compared (``hmac.compare_digest``), so timing tells nothing.
+
+def check_secret(secret: str | None) -> str | None:
+    """None when ``secret`` may guard the receiver; else why not, naming WEBHOOK_SECRET."""
+    if not secret or not secret.strip():
+        return "WEBHOOK_SECRET must be set: the receiver refuses to start without it"
+    if len(secret) < MIN_SECRET_CHARS:
+        return (f"WEBHOOK_SECRET is {len(secret)} characters long; it must have at least "
+                f"{MIN_SECRET_CHARS} (make one with: python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))')")
+    return None
+
+
+def check_tokens(tokens: list[str], secret: str) -> str | None:
+    """None when the request carried exactly one token and it is the secret; else why not:
+    ``"missing"``, ``"several"`` (one request is one guess: 2,000 ``token=`` values would
+    be 2,000) or ``"wrong"``. Compared with ``hmac.compare_digest``, so timing tells nothing.
     """
     sent = [t for t in tokens if t]
     if not sent:
         return "missing"
-    matches = [hmac.compare_digest(t.encode(), secret.encode()) for t in sent]
-    return None if any(matches) else "wrong"
+    if len(tokens) > 1:
+        return "several"
+    return None if hmac.compare_digest(sent[0].encode(), secret.encode()) else "wrong"

@@ -111,6 +111,10 @@ def worker_env(redis_url: str, ghl: GhlSimServer, **overrides: str) -> dict[str,
         "GHL_BACKOFF_BASE_MS": "100",
         "GHL_BACKOFF_CAP_MS": "1000",
         "CELERY_VISIBILITY_TIMEOUT_S": "10",
+        # parked events are looked at often and an open circuit is probed soon
+        "DELAY_POLL_INTERVAL_MS": "100",
+        "CIRCUIT_PROBE_INTERVAL_MS": "500",
+        "CIRCUIT_PROBE_MAX_MS": "2000",
         "LOG_LEVEL": "INFO",
         "PYTHONUNBUFFERED": "1",
     })

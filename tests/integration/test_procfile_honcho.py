@@ -60,7 +60,7 @@ def test_every_procfile_process_comes_up_and_stops(redis_url, real_redis, ghl, t
     # Given the Procfile's processes configured for the test Redis and both simulators
     marker = f"toky-ghl-procfile-test-{uuid.uuid4()}"
     env = worker_env(redis_url, ghl, TOKY_API_BASE=toky_sim, TOKY_API_KEY="toky-procfile-key",
-                     WEBHOOK_SECRET="procfile-hook-secret",
+                     WEBHOOK_SECRET="procfile-hook-secret-0123456789",
                      FLOWER_BASIC_AUTH=":".join(FLOWER_AUTH), PROCFILE_TEST_MARKER=marker,
                      PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     env.pop("PORT", None)

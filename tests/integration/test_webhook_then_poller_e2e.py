@@ -19,7 +19,7 @@ from toky_ghl.sim.toky import create_app as create_toky_app
 pytestmark = pytest.mark.integration
 
 KEY = "sim-key-e2e"
-SECRET = "whsec-E2e-0123456789"
+SECRET = "whsec-E2e-0123456789abcdef"
 CALLER = "+15125550177"
 
 

@@ -116,3 +116,20 @@ def test_a_backlog_whose_oldest_event_waited_ten_minutes_fires_now():
     assert snap.queued == alerts.T["backlog_min_events"]
     assert 890 <= snap.oldest_queued_age_s < 1000
     assert "TokyGhlBacklogGrowing" in firing_now(client)
+
+
+def test_status_fires_the_circuit_alert_only_once_open_five_minutes():
+    from worker.circuit import Circuit
+    from worker.ghl.errors import GhlServerError
+
+    client = fakeredis.FakeRedis()
+    settings = Settings(ghl_token="tok", ghl_location_id="loc", circuit_failure_threshold=1)
+    Circuit.from_settings(settings, client).failed("loc", GhlServerError("503", status=503),
+                                                   probe=False)
+    now = read_snapshot(client, settings)
+    assert now.circuits["loc"] == "open"
+    fired = {a["alert"]: a["state"] for a in alerts.evaluate_now(now)}
+    assert fired["TokyGhlCircuitOpen"] == "ok"  # just opened
+    later = read_snapshot(client, settings, now_s=time.time() + alerts.T["blocked_for_s"] + 1)
+    fired = {a["alert"]: a["state"] for a in alerts.evaluate_now(later)}
+    assert fired["TokyGhlCircuitOpen"] == "firing"

@@ -212,14 +212,24 @@ def test_search_duplicate_needs_a_number_or_an_email(stub):
         make_client().search_duplicate()
 
 
-def test_ids_are_quoted_and_empty_ids_refused(stub):
-    # Given an id with a slash (would otherwise address another route)
-    stub.get(BASE + "/contacts/a%2Fb", json={"contact": CONTACT})
+@pytest.mark.parametrize("bad_id", ["", " ", ".", "..", "a/b", "a?b=1", "%2e%2e", "x" * 65,
+                                    "ve9EPM428h8v\nX"])
+def test_ids_outside_ghls_character_set_are_refused_before_any_request(stub, bad_id):
+    # Given an id that would address another route (empty, a dot step, a slash, a query)
     client = make_client()
-    # When / Then: it is sent as one segment, and an empty id is refused
-    assert client.get_contact("a/b") == CONTACT
-    with pytest.raises(ValueError, match="contact_id"):
-        client.get_contact("")
+    # When / Then: it is refused naming the id, and nothing is sent
+    with pytest.raises(ValueError, match="contact_id must be a GHL id"):
+        client.get_contact(bad_id)
+    with pytest.raises(ValueError, match="task_id must be a GHL id"):
+        client.update_task("ve9EPM428h8vShlRW1KT", bad_id, {"title": "x"})
+    assert len(stub.calls) == 0
+
+
+def test_a_ghl_id_is_sent_as_one_segment(stub):
+    # Given GHL's 20-character id
+    stub.get(BASE + "/contacts/ve9EPM428h8vShlRW1KT", json={"contact": CONTACT})
+    # When / Then: it addresses that contact
+    assert make_client().get_contact("ve9EPM428h8vShlRW1KT") == CONTACT
 
 
 def test_iter_contacts_follows_the_meta_cursor_until_a_short_page(stub):

@@ -111,10 +111,10 @@ def test_retries_wait_by_reason_until_the_event_finishes(client):
     ghl.fail("upsert_contact", GhlServerError("502", status=502))
     assert process(contact("e2", 1, contact_name="B"), deps).kind == "retry"
     families = scrape(client)
-    assert value(families["tokyghl_retrying"], "tokyghl_retrying", reason="rate_limited") == 1
-    assert value(families["tokyghl_retrying"], "tokyghl_retrying", reason="ghl_error") == 1
+    assert value(families["tokyghl_retrying"], "tokyghl_retrying", reason="rate") == 1
+    assert value(families["tokyghl_retrying"], "tokyghl_retrying", reason="backoff") == 1
     assert value(families["tokyghl_events"], "tokyghl_events_total", outcome="retried",
-                 reason="rate_limited") == 1
+                 reason="rate") == 1
     # When both are applied on their next delivery
     assert process(contact("e1", 1), deps, failures=0).kind == "applied"
     assert process(contact("e2", 1, contact_name="B"), deps, failures=1).kind == "applied"
@@ -216,3 +216,28 @@ def test_redis_down_is_said_by_tokyghl_up_not_by_an_error():
     families = scrape(dead)
     assert value(families["tokyghl_up"], "tokyghl_up") == 0
     assert set(families) == {"tokyghl_up"}
+
+
+def test_parked_events_by_reason_and_location_and_the_open_circuit(client):
+    from worker.circuit import Circuit
+    from worker.delay import DelayStore, ParkReason
+
+    settings = Settings(ghl_token="tok", ghl_location_id="loc", circuit_failure_threshold=1)
+    # Given the location's circuit opened by a 503 and three events parked behind it,
+    # and one waiting for the rate window
+    Circuit.from_settings(settings, client).failed("loc", GhlServerError("503", status=503),
+                                                   probe=False)
+    store = DelayStore(client, "tokyghl")
+    for i in range(3):
+        store.park("loc", contact(f"c{i}", 1), reason=ParkReason.CIRCUIT, wait_ms=0, kwargs={})
+    store.park("loc", contact("r1", 1), reason=ParkReason.RATE, wait_ms=5000, kwargs={})
+    families = scrape(client, settings)
+    parked = families["tokyghl_parked"]
+    # Then the exporter shows them by reason, and the circuit open
+    assert value(parked, "tokyghl_parked", reason="circuit", location="loc") == 3
+    assert value(parked, "tokyghl_parked", reason="rate", location="loc") == 1
+    assert value(parked, "tokyghl_parked", reason="daily", location="loc") == 0
+    assert value(families["tokyghl_ghl_circuit_open"], "tokyghl_ghl_circuit_open",
+                 location="loc", state="open") == 1
+    assert value(families["tokyghl_parked_oldest_age_seconds"],
+                 "tokyghl_parked_oldest_age_seconds", location="loc") >= 0

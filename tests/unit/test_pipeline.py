@@ -16,7 +16,6 @@ from worker.ghl.errors import (
     GhlValidationError,
 )
 from worker.pipeline import PipelineDeps, process
-from worker.stats import Stats
 
 WRITE = frozenset({"contacts.readonly", "contacts.write", "calendars/events.readonly",
                    "calendars/events.write"})
@@ -123,18 +122,33 @@ def test_ghl_refusal_is_dead_lettered_with_its_message(deps, ghl):
     assert entry.kind == "rejected" and "email is invalid" in entry.reason
 
 
-def test_server_errors_retry_with_backoff_then_dead_letter(deps, ghl):
-    for _ in range(3):
+def test_server_errors_are_parked_until_the_horizon_then_dead_lettered_with_history(ghl):
+    clock = {"ms": 1_000_000}
+    deps = deps_for(ghl, ghl_retry_horizon_s=60)
+    deps.now_ms = lambda: clock["ms"]
+    for _ in range(4):
         ghl.fail("upsert_contact", GhlServerError("boom", status=503, method="POST",
                                                   path="/contacts/upsert"))
-    failures, decisions = 0, []
-    for _ in range(3):
-        d = process(contact("c1"), deps, failures=failures)
-        decisions.append(d.kind)
-        failures = d.failures
-    assert decisions == ["retry", "retry", "dead_lettered"]
-    assert Stats(deps.redis, "tokyghl").snapshot()["retried"] == 2
-    assert DeadLetterStore(deps.redis, "tokyghl").get("c1").kind == "retries_exhausted"
+    # Given three 503s within the horizon: each one parks with a growing backoff
+    d = process(contact("c1"), deps)
+    decisions = [d]
+    for _ in range(2):
+        clock["ms"] += 20_000
+        d = process(contact("c1"), deps, failures=d.failures, since_ms=d.since_ms,
+                    history=d.history)
+        decisions.append(d)
+    assert [x.kind for x in decisions] == ["retry"] * 3
+    assert [x.reason for x in decisions] == ["backoff"] * 3
+    assert decisions[-1].since_ms == 1_000_000 and decisions[-1].failures == 3
+    # When a fourth 503 comes after the horizon (60 s since the first failure)
+    clock["ms"] += 30_000
+    last = process(contact("c1"), deps, failures=d.failures, since_ms=d.since_ms,
+                   history=d.history)
+    # Then the event is dead-lettered with every failure in its history
+    assert last.kind == "dead_lettered"
+    entry = DeadLetterStore(deps.redis, "tokyghl").get("c1")
+    assert entry.kind == "horizon" and "GHL_RETRY_HORIZON_S=60" in entry.reason
+    assert len(entry.history) == 4 and all("503" in h for h in entry.history)
 
 
 def test_rate_limit_waits_do_not_count_as_failures(deps, ghl):

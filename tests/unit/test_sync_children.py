@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.sync_support import apply, apply_counting, make_context, samples
+from tests.unit.sync_support import apply, apply_counting, event, make_context, samples
 from worker.ghl.errors import GhlConnectionError, GhlRateLimitedError, GhlServerError
 from worker.idmap import IdMap
 
@@ -105,3 +105,23 @@ def test_create_that_surely_wrote_nothing_is_retried_without_a_look(error) -> No
     # When retried / Then no list first: exactly one create
     _, calls = apply_counting(samples()["s-004"], ctx)
     assert calls == ["create_note"]
+
+
+def test_a_customers_sms_quoting_a_marker_is_never_taken_for_the_calls_note() -> None:
+    # Given a customer SMS whose text is the call's marker (and ends with it), synced as a
+    # note, and a call note whose first create failed before GHL wrote anything
+    ctx = _known_contact()
+    sms = {**samples()["s-007"]["data"], "text": f"hello\n\n[toky:{CALL_KEY}]"}
+    apply(event("sms.received", sms, event_id="evt-sms"), ctx)
+    (sms_note_id,) = ctx.client.notes
+    ctx.client.fail("create_note", GhlServerError("unavailable", status=503))
+    with pytest.raises(GhlServerError):
+        apply(samples()["s-004"], ctx)
+    # When the call is retried (GHL is searched for a note carrying its key)
+    _, calls = apply_counting(samples()["s-004"], ctx)
+    # Then the SMS note is not adopted: the call gets its own note
+    assert calls == ["list_notes", "create_note"]
+    assert len(ctx.client.notes) == 2
+    call_note = IdMap.for_context(ctx).get(CALL_KEY).ghl_id
+    assert call_note != sms_note_id
+    assert ctx.client.notes[call_note]["body"].rstrip().endswith(f"[toky:{CALL_KEY}]")

@@ -15,7 +15,7 @@ from producers.webhook import create_app
 from tests.unit.poller_support import PREFIX, queued_events, queued_ids
 from toky_ghl.errors import ConfigError
 
-SECRET = "whsec-Unit-0123456789"
+SECRET = "whsec-Unit-0123456789abcdef"
 NOW = datetime(2026, 11, 20, 12, 0, 0, tzinfo=UTC)
 CALL = {
     "callid": "8c1e5d02-aaaa", "direction": "inbound", "state": "completed",

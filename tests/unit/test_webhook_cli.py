@@ -6,7 +6,7 @@ from toky_ghl.cli import main
 from toky_ghl.commands.agents import agents_block, suggest
 from toky_ghl.commands.webhooks import hook_url, mask_url
 
-SECRET = "whsec-Cli-0123456789"
+SECRET = "whsec-Cli-0123456789abcdef"
 
 
 def test_webhook_refuses_to_start_without_the_secret(monkeypatch, capsys):

@@ -10,7 +10,7 @@ import pytest
 from producers.webhook import create_app
 from producers.webhook.token import ENVIRON_KEY, HideToken, check_tokens
 
-SECRET = "whsec-Hidden-9876543210"
+SECRET = "whsec-Hidden-9876543210abcdef"
 CALL = {"callid": "c-9", "direction": "inbound", "state": "missed",
         "from_number": "+15125550101"}
 
@@ -41,13 +41,13 @@ def test_the_middleware_moves_the_token_out_of_every_uri_variable():
 
 
 @pytest.mark.parametrize(("tokens", "verdict"), [
-    ([], "missing"), ([""], "missing"), (["nope"], "wrong"), (["nope", SECRET], None),
-    ([SECRET], None),
+    ([], "missing"), ([""], "missing"), (["nope"], "wrong"), (["nope", SECRET], "several"),
+    ([SECRET, SECRET], "several"), (["", SECRET], "several"), ([SECRET], None),
 ])
 def test_tokens_are_checked(tokens, verdict):
     # Given the tokens a request carried
     # When checked against the secret
-    # Then missing, wrong or accepted
+    # Then missing, wrong, more than one (one request is one guess) or accepted
     assert check_tokens(tokens, SECRET) == verdict
 
 

@@ -16,7 +16,7 @@ from toky_ghl.commands import webhooks as webhooks_command
 from toky_ghl.sim.toky import TokySim
 from toky_ghl.sim.toky import create_app as create_sim_app
 
-SECRET = "whsec-Both-0123456789"
+SECRET = "whsec-Both-0123456789abcdef"
 
 
 @pytest.fixture

@@ -67,6 +67,7 @@ def _lines(path: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from producers import strict_json
     from producers.events import InvalidEvent, event_label, validate_event
     from toky_ghl import logs
     from toky_ghl.settings import get_settings
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
             if not line.strip():
                 continue
             try:
-                event = validate_event(json.loads(line))
+                event = validate_event(strict_json.loads(line))
             except (ValueError, InvalidEvent) as exc:
                 print(f"line {number}: invalid: {exc}", file=sys.stderr)
                 problems += 1

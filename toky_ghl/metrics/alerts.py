@@ -72,6 +72,11 @@ def _paused_long(snap: Snapshot) -> bool:
                for paused, since in snap.paused.values())
 
 
+def _circuit_open_long(snap: Snapshot) -> bool:
+    return any(state != "closed" and snap.at_s - snap.circuit_opened_at_s.get(loc, snap.at_s)
+               >= T["blocked_for_s"] for loc, state in snap.circuits.items())
+
+
 def _budget_low(snap: Snapshot) -> bool:
     return any(b.daily_max and b.daily_remaining / b.daily_max < T["daily_budget_min_share"]
                for b in snap.budgets.values())
@@ -141,7 +146,7 @@ RULES: list[Rule] = [
          "GHL keeps failing for this location; events are parked, not lost. Check GHL, "
          "then watch the circuit close on the dashboard.",
          for_=T["blocked_for"],
-         now=lambda snap: any(state != "closed" for state in snap.circuits.values())),
+         now=_circuit_open_long),
     Rule("TokyGhlLocationPaused", "critical",
          "max by (location) (tokyghl_ghl_auth_paused) == 1",
          "Sending to a GHL location is paused for its credentials for " + T["blocked_for"],

@@ -60,9 +60,11 @@ def families(snap: Snapshot) -> Iterator:
                    record.ENQUEUED)
     yield GaugeMetricFamily(f"{NS}_queue_depth", "Events waiting in the queue",
                             value=snap.queued)
-    yield GaugeMetricFamily(f"{NS}_in_flight", "Events a worker holds (delivered, "
-                            "not acknowledged, including retries waiting their countdown)",
-                            value=snap.in_flight)
+    yield GaugeMetricFamily(f"{NS}_in_flight", "Events live workers hold (delivered, "
+                            "not yet acknowledged)", value=snap.in_flight)
+    yield GaugeMetricFamily(f"{NS}_awaiting_redelivery", "Events held by workers that died: "
+                            "re-delivered after the visibility timeout",
+                            value=snap.awaiting_redelivery)
     yield GaugeMetricFamily(f"{NS}_queue_oldest_age_seconds", "Age (since occurred_at) of "
                             "the event longest in the queue; 0 when empty",
                             value=snap.oldest_queued_age_s or 0.0)
@@ -76,6 +78,12 @@ def families(snap: Snapshot) -> Iterator:
     for (reason, location), count in sorted(snap.parked.items()):
         parked.add_metric([reason, location], count)
     yield parked
+    parked_age = GaugeMetricFamily(f"{NS}_parked_oldest_age_seconds", "Seconds since the "
+                                   "location's longest-waiting parked event was first parked",
+                                   labels=["location"])
+    for location, age_s in sorted(snap.parked_oldest_age_s.items()):
+        parked_age.add_metric([location], age_s)
+    yield parked_age
     lag = HistogramMetricFamily(f"{NS}_lag_seconds", "From an event's occurred_at to its "
                                 "effect in GHL (applied events), by type", labels=["type"])
     for values, (buckets, total) in _histogram(snap, record.LAG, ["type"],

@@ -39,6 +39,7 @@ class Snapshot:
     hashes: dict[str, dict[str, float]] = field(default_factory=dict)
     queued: int = 0
     in_flight: int = 0
+    awaiting_redelivery: int = 0
     oldest_queued_age_s: float | None = None
     retrying: dict[str, int] = field(default_factory=dict)
     dead_letters: dict[str, int] = field(default_factory=dict)
@@ -47,8 +48,12 @@ class Snapshot:
     paused: dict[str, tuple[bool, float | None]] = field(default_factory=dict)
     #: location -> circuit state ("closed", "open", "half_open"), when the workers keep one
     circuits: dict[str, str] = field(default_factory=dict)
-    #: (reason, location) -> parked events, when the workers keep a delay store
+    #: location -> when its circuit opened (unix s), while it is not closed
+    circuit_opened_at_s: dict[str, float] = field(default_factory=dict)
+    #: (reason, location) -> parked events (worker.delay)
     parked: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: location -> seconds since its longest-waiting parked event was first parked
+    parked_oldest_age_s: dict[str, float] = field(default_factory=dict)
 
     def rows(self, name: str) -> list[tuple[list[str], float]]:
         """The fields of hash ``name`` split into label values, with their numbers."""
@@ -106,26 +111,48 @@ def read_snapshot(client: redis.Redis, settings: Settings, *, now_s: float | Non
     """Read every metric's current value; raises ``redis.RedisError`` when Redis fails."""
     from toky_ghl.constants import EVENTS_QUEUE
     from worker.dlq import DeadLetterStore
+    from worker.inflight import inflight_counts
     from worker.stats import Stats
-    from worker.status import KOMBU_UNACKED_KEY, queue_depth
+    from worker.status import queue_depth
 
     now_s = time.time() if now_s is None else now_s
     prefix = settings.key_prefix
     pipe = client.pipeline(transaction=False)
     for name in _HASHES:
         pipe.hgetall(record.metrics_key(prefix, name))
-    pipe.hlen(KOMBU_UNACKED_KEY)
-    *hashes, in_flight = pipe.execute()
+    *hashes, = pipe.execute()
     snap = Snapshot(at_s=now_s)
     snap.hashes = {name: {k.decode(): _number(v) for k, v in raw.items()}
                    for name, raw in zip(_HASHES, hashes, strict=True)}
-    snap.in_flight = int(in_flight)
+    held = inflight_counts(client, prefix)
+    snap.in_flight, snap.awaiting_redelivery = held["live"], held["dead_holders"]
     snap.queued = queue_depth(client)
     snap.oldest_queued_age_s = oldest_queued_age_s(client, EVENTS_QUEUE, now_s)
     snap.retrying = Stats(client, prefix).retrying_by_reason()
     snap.dead_letters = DeadLetterStore(client, prefix).count_by_kind()
     _read_location_state(client, settings, snap)
+    _read_parked_and_circuits(client, settings, snap)
     return snap
+
+
+def _read_parked_and_circuits(client: redis.Redis, settings: Settings, snap: Snapshot) -> None:
+    """Parked events (worker.delay) and each location's circuit (worker.circuit)."""
+    from worker.circuit import circuit_locations, circuit_state
+    from worker.delay.report import parked_report
+
+    for location, parked in parked_report(client, settings.key_prefix).items():
+        for reason, count in parked["by_reason"].items():
+            snap.parked[(reason, location)] = count
+        if parked["oldest_age_s"] is not None:
+            snap.parked_oldest_age_s[location] = parked["oldest_age_s"]
+    locations = set(circuit_locations(client, settings.key_prefix))
+    if settings.ghl_location_id:
+        locations.add(settings.ghl_location_id)
+    for location in sorted(locations):
+        circuit = circuit_state(client, settings.key_prefix, location)
+        snap.circuits[location] = circuit["state"]
+        if circuit["state"] != "closed" and circuit["opened_at_ms"] is not None:
+            snap.circuit_opened_at_s[location] = circuit["opened_at_ms"] / 1000
 
 
 def _read_location_state(client: redis.Redis, settings: Settings, snap: Snapshot) -> None:

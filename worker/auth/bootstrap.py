@@ -93,7 +93,8 @@ def _seed_refresh_token(provider: TokenProvider, refresh_token: str) -> None:
     try:
         if store.probe()[0] is None:
             store.save(Credentials(kind=OAUTH, refresh_token=refresh_token, expires_at_s=0.0,
-                                   location_id=store.location_id, source="GHL_REFRESH_TOKEN"))
+                                   location_id=store.location_id, source="GHL_REFRESH_TOKEN"),
+                       lock=lock, expected_version=None)
             log.info("auth.seeded", location=store.location_id, source="GHL_REFRESH_TOKEN")
     finally:
         lock.release()

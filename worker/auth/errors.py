@@ -38,6 +38,11 @@ class AuthUnavailable(AuthError):
         self.retry_after_ms = retry_after_ms
 
 
+class SaveRefused(AuthUnavailable):
+    """A credential write found that it no longer held the lock (held longer than its
+    time to live) or that another writer stored a newer version: nothing was saved."""
+
+
 class LocationPaused(AuthError):
     """Sending for ``location_id`` is paused after refused credentials; ``reason`` says why."""
 

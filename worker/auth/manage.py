@@ -25,7 +25,7 @@ def _save_locked(store: TokenStore, creds: Credentials, settings: Settings) -> C
     if not lock.acquire():
         raise ConfigError(f"the credentials lock stayed taken for {ttl_s:.0f} s; try again")
     try:
-        return store.save(creds)
+        return store.save(creds, lock=lock)
     finally:
         lock.release()
 

@@ -18,12 +18,14 @@ from contextlib import contextmanager
 from typing import NoReturn
 
 import redis
+from redis.lock import Lock
 
 from toky_ghl.logs import get_logger
 from worker.auth.errors import (
     AuthUnavailable,
     CredentialsRefused,
     LocationPaused,
+    SaveRefused,
     UndecryptableCredentials,
 )
 from worker.auth.oauth import OAuthClient, TokenGrant
@@ -137,17 +139,17 @@ class TokenProvider:
             latest = self.current()
             if latest is None or latest.version != seen_version or latest.kind != OAUTH:
                 return latest or self._gone()
-            with self._store_lock():
-                return self._refresh_locked(seen_version, after_401)
+            with self._store_lock() as lock:
+                return self._refresh_locked(seen_version, after_401, lock)
 
     @contextmanager
-    def _store_lock(self) -> Iterator[None]:
+    def _store_lock(self) -> Iterator[Lock]:
         """Hold the store's lock (every credential write holds it too)."""
         lock = self.store.lock(ttl_s=self.lock_ttl_s, wait_s=self.lock_wait_s)
         if not lock.acquire():
             raise AuthUnavailable(f"the credentials lock was held over {self.lock_wait_s} s")
         try:
-            yield
+            yield lock
         finally:
             try:
                 lock.release()
@@ -155,7 +157,7 @@ class TokenProvider:
                 log.warning("auth.lock_expired", location=self.location_id,
                             lock_ttl_s=self.lock_ttl_s)
 
-    def _refresh_locked(self, seen_version: int, after_401: bool) -> Credentials:
+    def _refresh_locked(self, seen_version: int, after_401: bool, lock: Lock) -> Credentials:
         self._cache = None  # read what is stored now, not what this process saw
         creds = self.current() or self._gone()
         if creds.version != seen_version or creds.kind != OAUTH:
@@ -167,8 +169,15 @@ class TokenProvider:
         except CredentialsRefused as exc:
             self._refused(f"v{creds.version}", f"{exc.message}; check GHL_CLIENT_ID and "
                           "GHL_CLIENT_SECRET, or authorise again with `toky-ghl auth login`")
-        new = self.store.save(from_grant(grant, now_s=asked_at_s, source="refresh", refreshed=True,
-                                         location_id=creds.location_id, after_401=after_401))
+        try:  # only while this refresh still holds the lock and replaces what it read
+            new = self.store.save(
+                from_grant(grant, now_s=asked_at_s, source="refresh", refreshed=True,
+                           location_id=creds.location_id, after_401=after_401),
+                lock=lock, expected_version=seen_version)
+        except SaveRefused as exc:
+            log.warning("auth.refresh_not_saved", location=self.location_id,
+                        version=seen_version, reason=exc.message, lock_ttl_s=self.lock_ttl_s)
+            raise
         self._cache = new
         log.info("auth.refreshed", location=self.location_id, version=new.version,
                  expires_in_s=round(grant.expires_in_s), after_401=after_401)

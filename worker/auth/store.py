@@ -18,9 +18,24 @@ from redis.lock import Lock
 
 from toky_ghl.logs import register_secrets
 from worker.auth.crypto import KEY_VARIABLE, TokenCipher
-from worker.auth.errors import UndecryptableCredentials
+from worker.auth.errors import SaveRefused, UndecryptableCredentials
 from worker.auth.pause import Pause
 from worker.auth.record import Credentials
+
+#: ``TokenStore.save(expected_version=ANY_VERSION)``: whatever version is stored.
+ANY_VERSION = object()
+
+
+def _holds(stored_token: bytes | str | None, lock: Lock) -> bool:
+    """True when the lock key holds ``lock``'s own token."""
+    mine = getattr(lock.local, "token", None)
+    if stored_token is None or mine is None:
+        return False
+    return _as_bytes(stored_token) == _as_bytes(mine)
+
+
+def _as_bytes(token: bytes | str) -> bytes:
+    return token if isinstance(token, bytes) else str(token).encode()
 
 
 class TokenStore:
@@ -67,20 +82,41 @@ class TokenStore:
         long a dead holder blocks the others, ``wait_s`` how long ``acquire`` waits."""
         return self.redis.lock(self.lock_key, timeout=ttl_s, blocking_timeout=wait_s)
 
-    def save(self, creds: Credentials) -> Credentials:
-        """Store ``creds`` as the next version and lift any pause; hold ``lock()``."""
+    def save(self, creds: Credentials, *, lock: Lock | None = None,
+             expected_version: int | None | object = ANY_VERSION) -> Credentials:
+        """Store ``creds`` as the next version and lift any pause; hold ``lock()``.
+
+        ``lock``: the lock this writer took; the save happens only while it still holds
+        it. ``expected_version``: the version this writer replaces (None: nothing stored);
+        the save happens only if it is still the stored one. Both are checked in the same
+        transaction as the write (WATCH), else ``SaveRefused`` and nothing is written.
+        """
         if self.cipher is None:
             raise UndecryptableCredentials(f"{KEY_VARIABLE} must be set to store GHL credentials")
-        current = self.redis.hget(self.meta_key, "version")
-        stored = creds.with_(version=int(current or 0) + 1, updated_at_s=self.clock())
-        register_secrets([stored.access_token, stored.refresh_token])
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.set(self.creds_key, self.cipher.encrypt(stored.to_dict()))
-        pipe.hset(self.meta_key, mapping=stored.summary())
-        if stored.source == "refresh":
-            pipe.hincrby(self.meta_key, "refreshes", 1)
-        pipe.delete(self.pause_key)
-        pipe.execute()
+        with self.redis.pipeline(transaction=True) as pipe:
+            try:
+                pipe.watch(self.meta_key, self.lock_key)
+                if lock is not None and not _holds(pipe.get(self.lock_key), lock):
+                    raise SaveRefused("the credentials lock was lost before the save (held "
+                                      "longer than its time to live): nothing saved")
+                current = pipe.hget(self.meta_key, "version")
+                current_version = int(current) if current else None
+                if expected_version is not ANY_VERSION and current_version != expected_version:
+                    raise SaveRefused(f"the stored credentials are version {current_version}, "
+                                      f"not {expected_version} any more: nothing saved")
+                stored = creds.with_(version=(current_version or 0) + 1,
+                                     updated_at_s=self.clock())
+                register_secrets([stored.access_token, stored.refresh_token])
+                pipe.multi()
+                pipe.set(self.creds_key, self.cipher.encrypt(stored.to_dict()))
+                pipe.hset(self.meta_key, mapping=stored.summary())
+                if stored.source == "refresh":
+                    pipe.hincrby(self.meta_key, "refreshes", 1)
+                pipe.delete(self.pause_key)
+                pipe.execute()
+            except redis.WatchError:
+                raise SaveRefused("the credentials or their lock changed during the save: "
+                                  "nothing saved") from None
         return stored
 
     def pause(self, pause: Pause) -> bool:

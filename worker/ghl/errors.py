@@ -125,6 +125,7 @@ class GhlRateLimitedError(GhlError):
     ``retry_after_ms``: how long to wait, in ms (``Retry-After``, or the local
     limiter's wait); None when nobody said. ``interval_ms``: the server's burst
     window from ``X-RateLimit-Interval-Milliseconds``, None when absent.
+    ``daily``: the day's budget is spent (the wait runs to the next UTC midnight).
     """
 
     def __init__(
@@ -134,12 +135,14 @@ class GhlRateLimitedError(GhlError):
         retry_after_ms: int | None = None,
         from_server: bool = True,
         interval_ms: int | None = None,
+        daily: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(message, **kwargs)
         self.retry_after_ms = retry_after_ms
         self.from_server = from_server
         self.interval_ms = interval_ms
+        self.daily = daily
 
     def _label(self) -> str:
         return super()._label() if self.from_server else "GHL rate limit (local)"

@@ -14,6 +14,7 @@ from urllib.parse import quote
 import requests
 from requests.adapters import HTTPAdapter
 
+from producers.ids import GHL_ID_RULE, is_ghl_id
 from toky_ghl.logs import get_logger, register_secrets
 from toky_ghl.metrics import record
 from worker.ghl.errors import (
@@ -50,10 +51,12 @@ TokenSource = str | Callable[[], str | None]
 
 
 def segment(value: Any, what: str) -> str:
-    """``value`` quoted as ONE path segment; an empty id would address another endpoint."""
+    """``value`` as ONE path segment, when it is a GHL id (``producers.ids``): an empty id,
+    ``.``, ``..`` or one with ``/`` would address another endpoint."""
     text = "" if value is None else str(value).strip()
-    if not text:
-        raise ValueError(f"{what} must be a non-empty id, got {value!r}")
+    if not is_ghl_id(text):
+        shown = text if len(text) <= 40 else f"{text[:40]}…"
+        raise ValueError(f"{what} must be a GHL id ({GHL_ID_RULE}), got {shown!r}")
     return quote(text, safe="")
 
 
@@ -82,6 +85,7 @@ class GhlTransport:
         read_timeout_s: float = 30.0,
         max_inline_wait_ms: int = 2000,
         sleep: Callable[[float], Any] = time.sleep,
+        circuit: Any = None,
     ) -> None:
         if not base_url:
             raise ValueError("GHL base URL is missing: set GHL_API_BASE")
@@ -106,6 +110,7 @@ class GhlTransport:
         self._timeout_s = (connect_timeout_s, read_timeout_s)
         self._max_inline_wait_ms = max_inline_wait_ms
         self._sleep = sleep
+        self._circuit = circuit  # worker.circuit.Circuit (None: no circuit)
 
     def __repr__(self) -> str:
         return (
@@ -130,7 +135,12 @@ class GhlTransport:
         """
         method = method.upper()
         check_scope(self.scopes, method, path)
-        headers = self._headers(method, path)
+        ticket = self._pass_circuit(method, path)
+        try:
+            headers = self._headers(method, path)
+        except GhlError as exc:  # the token endpoint unreachable counts like a 5xx
+            self._circuit_after(ticket, exc)
+            raise
         grant = self._acquire(method, path)
         started = time.monotonic()
         try:
@@ -143,7 +153,9 @@ class GhlTransport:
             log.debug("ghl.request", method=method, path=path, status=None,
                       elapsed_ms=_ms_since(started), error=type(exc).__name__)
             record.ghl_request(self.location_id, method, path, None, _s_since(started))
-            raise error_from_exception(exc, method, path) from exc
+            error = error_from_exception(exc, method, path)
+            self._circuit_after(ticket, error)
+            raise error from exc
         finally:
             if grant is not None:
                 self._limiter.release(grant)
@@ -154,9 +166,41 @@ class GhlTransport:
         record.ghl_request(self.location_id, method, path, response.status_code,
                            _s_since(started))
         if not 200 <= response.status_code < 300:
-            raise error_from_response(response, method, path)
+            error = error_from_response(response, method, path)
+            self._circuit_after(ticket, error)
+            raise error
+        self._circuit_after(ticket, None)
         body = _parse(response, method, path, expect)
         return body[expect] if expect is not None and unwrap else body
+
+    def _pass_circuit(self, method: str, path: str) -> Any:
+        """The circuit's ticket for one call; raises ``CircuitOpen`` while it is open."""
+        if self._circuit is None:
+            return None
+        from worker.circuit import CircuitOpen
+
+        ticket = self._circuit.allow(self.location_id)
+        if not ticket.allowed:
+            raise CircuitOpen(self.location_id, ticket.next_probe_ms, method=method, path=path)
+        if ticket.probe:
+            log.info("circuit.probe", location=self.location_id, method=method, path=path)
+        return ticket
+
+    def _circuit_after(self, ticket: Any, error: BaseException | None) -> None:
+        """Tell the circuit how the call went (``error`` None: success)."""
+        if ticket is None:
+            return
+        from worker.circuit import counts_as_failure
+
+        if error is not None and counts_as_failure(error):
+            state = self._circuit.failed(self.location_id, error, probe=ticket.probe)
+            if state in ("opened", "reopened"):
+                log.warning("circuit.open", location=self.location_id, probe=ticket.probe,
+                            error=str(error)[:200])
+        elif not ticket.clean or ticket.probe:
+            was = self._circuit.succeeded(self.location_id)
+            if was != "closed":
+                log.warning("circuit.closed", location=self.location_id, was=was)
 
     def _headers(self, method: str, path: str) -> dict[str, str]:
         token = (self._token_source() or "").strip()
@@ -183,11 +227,13 @@ class GhlTransport:
             if grant.ok:
                 return grant
             wait = max(1, int(grant.wait_ms))
-            if waited_ms + wait > self._max_inline_wait_ms:
+            daily = getattr(grant, "reason", None) == "daily"
+            if daily or waited_ms + wait > self._max_inline_wait_ms:
                 record.limiter_refused(self.location_id)
+                what = "daily budget is spent" if daily else "shared rate limiter asks"
                 raise GhlRateLimitedError(
-                    f"the shared rate limiter asks to wait {wait} ms for location "
-                    f"{self.location_id}", retry_after_ms=wait, from_server=False,
+                    f"the {what}: wait {wait} ms for location {self.location_id}",
+                    retry_after_ms=wait, from_server=False, daily=daily,
                     method=method, path=path,
                 )
             self._sleep(wait / 1000)

@@ -27,5 +27,11 @@ def title_with_marker(title: str, key: str) -> str:
 
 
 def carries_marker(text: str | None, key: str) -> bool:
-    """True when ``text`` carries the marker of exactly ``key``."""
-    return bool(text) and marker(key) in text
+    """True when ``text`` ENDS with the marker of exactly ``key``, as everything toky-ghl
+    writes does (``with_marker``, ``title_with_marker``).
+
+    A marker anywhere else is someone's text: a customer's SMS saying ``[toky:call:…]``
+    is quoted in the middle of our SMS note (whose last line is the SMS's own marker), so
+    that note is never taken for the call's.
+    """
+    return bool(text) and text.rstrip().endswith(marker(key))

@@ -1,0 +1,160 @@
+"""The delay store and its scheduler, on fakeredis (Lua included) and without Celery."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import fakeredis
+import pytest
+
+from toky_ghl.constants import APPLY_EVENT_TASK, EVENTS_QUEUE
+from toky_ghl.settings import Settings
+from worker.circuit import Circuit, circuit_state
+from worker.delay import DelayStore, ParkReason
+from worker.delay.report import oldest_parked_age_s, parked_by_reason, parked_report
+from worker.delay.scheduler import Scheduler
+
+LOC = "loc-1"
+
+
+def event(i: int) -> dict:
+    return {"id": f"e{i}", "type": "contact.created", "occurred_at": "2026-11-02T09:00:00Z",
+            "data": {"phone": f"+1512555{i:04d}"}}
+
+
+@pytest.fixture
+def r():
+    return fakeredis.FakeRedis()
+
+
+def queued(r) -> list[dict]:
+    """The queued messages, oldest first: (args, kwargs) of each."""
+    out = []
+    for raw in reversed(r.lrange(EVENTS_QUEUE, 0, -1)):
+        message = json.loads(raw)
+        assert message["headers"]["task"] == APPLY_EVENT_TASK
+        args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
+        out.append((args, kwargs))
+    return out
+
+
+def test_a_parked_event_stays_until_due_then_goes_back_once_with_its_kwargs(r):
+    store = DelayStore(r, "p")
+    store.park(LOC, event(1), reason=ParkReason.BACKOFF, wait_ms=60_000,
+               kwargs={"failures": 2, "since_ms": 5, "history": ["x"]})
+    store.park(LOC, event(2), reason=ParkReason.RATE, wait_ms=0, kwargs={"failures": 0})
+    assert store.release_due(LOC, 10) == 1  # only e2 is due
+    assert [a[0]["id"] for a, _ in queued(r)] == ["e2"]
+    assert parked_by_reason(r, "p", LOC)["backoff"] == 1
+    assert parked_by_reason(r, "p", LOC)["rate"] == 0
+    # nothing released twice
+    assert store.release_due(LOC, 10) == 0
+    r.zadd(f"p:delay:{LOC}:due", {"e1": 0})  # make e1 due now
+    assert store.release_due(LOC, 10) == 1
+    args, kwargs = queued(r)[1]
+    assert args[0]["id"] == "e1" and kwargs == {"failures": 2, "since_ms": 5, "history": ["x"]}
+    assert store.parked(LOC) == [] and parked_by_reason(r, "p", LOC) == {
+        reason.value: 0 for reason in ParkReason}
+
+
+def test_parking_the_same_event_again_replaces_it_and_keeps_its_first_parked_time(r):
+    store = DelayStore(r, "p")
+    store.park(LOC, event(1), reason=ParkReason.CIRCUIT, wait_ms=0, kwargs={})
+    first = store.parked(LOC)[0].since_ms
+    store.park(LOC, event(1), reason=ParkReason.BACKOFF, wait_ms=50_000, kwargs={})
+    [only] = store.parked(LOC)
+    assert only.reason == "backoff" and only.since_ms == first
+    assert parked_by_reason(r, "p", LOC)["circuit"] == 0
+    assert parked_by_reason(r, "p", LOC)["backoff"] == 1
+
+
+def test_gate_parked_events_are_released_oldest_first(r):
+    store = DelayStore(r, "p")
+    for i in range(5):
+        store.park(LOC, event(i), reason=ParkReason.CIRCUIT, wait_ms=10_000, kwargs={})
+        r.zadd(f"p:delay:{LOC}:since", {f"e{i}": 1000 + i}, xx=True)  # distinct park times
+        r.zadd(f"p:delay:{LOC}:due", {f"e{i}": 1000 + i}, xx=True)
+    store.park(LOC, event(0), reason=ParkReason.CIRCUIT, wait_ms=0, kwargs={})  # re-parked
+    assert store.release_due(LOC, 2) == 2
+    assert [a[0]["id"] for a, _ in queued(r)] == ["e0", "e1"]
+
+
+def test_report_counts_by_reason_and_oldest_age(r):
+    store = DelayStore(r, "p")
+    store.park(LOC, event(1), reason=ParkReason.DAILY, wait_ms=0, kwargs={})
+    store.park(LOC, event(2), reason=ParkReason.AUTH, wait_ms=30_000, kwargs={})
+    r.zadd(f"p:delay:{LOC}:since", {"e1": 1_000}, xx=True)
+    report = parked_report(r, "p")[LOC]
+    assert report["total"] == 2
+    assert report["by_reason"]["daily"] == 1 and report["by_reason"]["auth"] == 1
+    assert oldest_parked_age_s(r, "p", LOC, now_ms=61_000) == 60.0
+
+
+def settings(**kw) -> Settings:
+    return Settings(ghl_location_id=LOC, key_prefix="p", **kw)
+
+
+def test_the_scheduler_holds_everything_while_the_circuit_is_open_then_sends_one_probe(r):
+    s = settings(circuit_failure_threshold=1, circuit_probe_interval_ms=10,
+                 circuit_probe_max_ms=20)
+    circuit = Circuit.from_settings(s, r)
+    circuit.failed(LOC, RuntimeError("503"), probe=False)
+    assert circuit_state(r, "p", LOC)["state"] == "open"
+    store = DelayStore(r, "p")
+    for i in range(3):
+        store.park(LOC, event(i), reason=ParkReason.CIRCUIT, wait_ms=0, kwargs={})
+    sched = Scheduler(r, s, circuit=circuit, store=store, queue_depth=lambda _r: 0)
+    r.hset(f"p:circuit:{LOC}", "next_probe_ms", 10**15)  # next probe far away
+    assert sched.tick() == 0
+    r.hset(f"p:circuit:{LOC}", "next_probe_ms", 0)  # the probe is due
+    assert sched.tick() == 1  # one event carries the probe
+    assert sched.tick() == 0  # and not another for the same probe slot
+    assert circuit.succeeded(LOC) == "open"
+    assert sched.tick() == 2  # closed: the rest flows
+
+
+def test_the_scheduler_releases_at_the_budgets_pace(r):
+    class Budget:
+        daily_remaining = 100
+        remaining_in_window = 3
+
+    class Limiter:
+        def snapshot(self, _location):
+            return Budget()
+
+    store = DelayStore(r, "p")
+    for i in range(10):
+        store.park(LOC, event(i), reason=ParkReason.RATE, wait_ms=0, kwargs={})
+    sched = Scheduler(r, settings(), limiter=Limiter(), store=store,
+                      queue_depth=lambda client: client.llen(EVENTS_QUEUE))
+    assert sched.tick() == 3
+    assert sched.tick() == 0  # three are queued already: the window has no room left
+    Budget.daily_remaining = 0
+    r.delete(EVENTS_QUEUE)
+    assert sched.tick() == 0  # the daily budget is spent: nothing goes
+
+
+def test_the_circuit_opens_after_consecutive_failures_and_backs_off_its_probes(r):
+    circuit = Circuit(r, "p", failure_threshold=3, probe_interval_ms=1000, probe_max_ms=3000)
+    for _ in range(2):
+        assert circuit.failed(LOC, RuntimeError("x"), probe=False) == "closed"
+    circuit.succeeded(LOC)  # an answer resets the count
+    for _ in range(2):
+        circuit.failed(LOC, RuntimeError("x"), probe=False)
+    assert circuit.allow(LOC).allowed
+    assert circuit.failed(LOC, RuntimeError("x"), probe=False) == "opened"
+    assert not circuit.allow(LOC).allowed
+    intervals = []
+    for _ in range(3):
+        r.hset(f"p:circuit:{LOC}", "next_probe_ms", 0)
+        ticket = circuit.allow(LOC)
+        assert ticket.allowed and ticket.probe
+        assert not circuit.allow(LOC).allowed  # one probe at a time
+        assert circuit.failed(LOC, RuntimeError("x"), probe=True) == "reopened"
+        intervals.append(circuit_state(r, "p", LOC)["interval_ms"])
+    assert intervals == [2000, 3000, 3000]  # doubled, capped
+    r.hset(f"p:circuit:{LOC}", "next_probe_ms", 0)
+    assert circuit.allow(LOC).probe
+    assert circuit.succeeded(LOC) == "half_open"
+    assert circuit_state(r, "p", LOC)["state"] == "closed" and circuit.allow(LOC).clean

@@ -1,0 +1,223 @@
+"""A circuit per GHL location: stop calling GHL while it is down, probe it one call at a time.
+
+States (``CircuitState``): ``closed`` (calls go through); ``open`` (no call of
+the location is sent: the caller gets ``CircuitOpen`` and parks the event,
+which spends no attempt); ``half_open`` (one call, the probe, is in flight).
+
+- ``failure_threshold`` consecutive failures (5xx, timeouts, connection errors,
+  the OAuth token endpoint unreachable: ``counts_as_failure``) open it; any answer
+  that is not a 5xx (a 4xx too: GHL is up) resets the count.
+- While open, the first caller at or after ``next_probe_ms`` gets the probe
+  (one at a time, with a lease of ``probe_lease_ms`` in case its process dies).
+  The probe's success closes the circuit; its failure re-opens it with the
+  interval doubled, from ``probe_interval_ms`` up to ``probe_max_ms``.
+
+Redis keys (``P`` = ``TOKY_GHL_KEY_PREFIX``; all times epoch ms, Redis server clock):
+
+- ``P:circuit:locations`` (SET): locations whose circuit was ever touched.
+- ``P:circuit:L`` (HASH): ``state``, ``failures`` (consecutive), ``opened_at_ms``,
+  ``next_probe_ms``, ``interval_ms`` (current probe interval), ``probe_until_ms``
+  (lease of the probe in flight), ``probes`` (probes sent since it opened),
+  ``last_error`` (no secrets: a GHL error's summary).
+
+``circuit_state`` is the read-only view for ``status`` and the metrics exporter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from worker.ghl.errors import GhlConnectionError, GhlError, GhlServerError
+
+
+class CircuitState(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+class CircuitOpen(GhlError):
+    """Refused BEFORE sending: the location's circuit is open (GHL looked down).
+
+    ``next_probe_ms``: when the next probe may go, epoch ms (Redis clock)."""
+
+    def __init__(self, location_id: str, next_probe_ms: int, *, method: str | None = None,
+                 path: str | None = None) -> None:
+        super().__init__(f"circuit open for location {location_id}: GHL looked down; "
+                         "next probe at the latest in a few minutes", method=method, path=path)
+        self.location_id = location_id
+        self.next_probe_ms = next_probe_ms
+
+    def _label(self) -> str:
+        return "GHL circuit"
+
+
+def counts_as_failure(error: BaseException) -> bool:
+    """True for what says "GHL is down": 5xx, transport errors and timeouts, and the
+    OAuth token endpoint unreachable (``AuthUnavailable``)."""
+    from worker.auth.errors import AuthUnavailable
+
+    return isinstance(error, GhlServerError | GhlConnectionError | AuthUnavailable)
+
+
+_NOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+"""
+
+# KEYS[1]: the circuit hash, KEYS[2]: locations set. ARGV: lease_ms, location.
+# Returns {code, next_probe_ms}: 0 closed and clean, 1 closed with failures
+# counted, 2 the probe is granted, -1 refused.
+_ALLOW_LUA = _NOW + """
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state or state == 'closed' then
+  local failures = tonumber(redis.call('HGET', KEYS[1], 'failures') or '0')
+  if failures > 0 then return {1, 0} end
+  return {0, 0}
+end
+local next_probe = tonumber(redis.call('HGET', KEYS[1], 'next_probe_ms') or '0')
+local lease = tonumber(redis.call('HGET', KEYS[1], 'probe_until_ms') or '0')
+if now >= next_probe and now >= lease then
+  redis.call('HSET', KEYS[1], 'state', 'half_open', 'probe_until_ms', now + tonumber(ARGV[1]))
+  redis.call('HINCRBY', KEYS[1], 'probes', 1)
+  return {2, next_probe}
+end
+return {-1, math.max(next_probe, lease)}
+"""
+
+# KEYS[1]: the circuit hash. Returns the state it was in.
+_SUCCESS_LUA = """
+local state = redis.call('HGET', KEYS[1], 'state') or 'closed'
+redis.call('HSET', KEYS[1], 'state', 'closed', 'failures', 0)
+redis.call('HDEL', KEYS[1], 'next_probe_ms', 'probe_until_ms', 'interval_ms', 'opened_at_ms',
+           'probes')
+return state
+"""
+
+# KEYS[1]: the circuit hash, KEYS[2]: locations set. ARGV: threshold, base_ms, max_ms,
+# error summary, location, was_probe (1/0). Returns the state after, or 'opened' /
+# 'reopened' when this failure opened the circuit / failed the probe.
+_FAILURE_LUA = _NOW + """
+local state = redis.call('HGET', KEYS[1], 'state') or 'closed'
+redis.call('SADD', KEYS[2], ARGV[5])
+redis.call('HSET', KEYS[1], 'last_error', ARGV[4])
+if state == 'closed' then
+  local failures = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+  if failures >= tonumber(ARGV[1]) then
+    redis.call('HSET', KEYS[1], 'state', 'open', 'opened_at_ms', now, 'interval_ms', ARGV[2],
+               'next_probe_ms', now + tonumber(ARGV[2]), 'probe_until_ms', 0, 'probes', 0)
+    return 'opened'
+  end
+  return 'closed'
+end
+if state == 'half_open' and ARGV[6] == '1' then
+  local interval = math.min(tonumber(ARGV[3]),
+                            2 * tonumber(redis.call('HGET', KEYS[1], 'interval_ms') or ARGV[2]))
+  redis.call('HSET', KEYS[1], 'state', 'open', 'interval_ms', interval,
+             'next_probe_ms', now + interval, 'probe_until_ms', 0)
+  return 'reopened'
+end
+return state
+"""
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """The answer to ``Circuit.allow``: ``allowed``; ``probe`` (this call is the probe);
+    ``clean`` (closed with no failure counted: nothing to reset after a success);
+    ``next_probe_ms`` (when refused: when to look again, epoch ms)."""
+
+    allowed: bool
+    probe: bool = False
+    clean: bool = True
+    next_probe_ms: int = 0
+
+
+def circuit_key(prefix: str, location: str) -> str:
+    return f"{prefix}:circuit:{location}"
+
+
+def circuit_locations_key(prefix: str) -> str:
+    return f"{prefix}:circuit:locations"
+
+
+class Circuit:
+    """The circuits of every location, in Redis (shared by all workers on all hosts)."""
+
+    def __init__(self, client: Any, prefix: str, *, failure_threshold: int = 5,
+                 probe_interval_ms: int = 15_000, probe_max_ms: int = 240_000,
+                 probe_lease_ms: int = 60_000) -> None:
+        if failure_threshold < 1 or probe_interval_ms < 1 or probe_max_ms < probe_interval_ms:
+            raise ValueError("need failure_threshold >= 1 and 1 <= probe_interval_ms <= "
+                             "probe_max_ms")
+        self.prefix = prefix
+        self.failure_threshold = failure_threshold
+        self.probe_interval_ms = probe_interval_ms
+        self.probe_max_ms = probe_max_ms
+        self.probe_lease_ms = probe_lease_ms
+        self._allow = client.register_script(_ALLOW_LUA)
+        self._success = client.register_script(_SUCCESS_LUA)
+        self._failure = client.register_script(_FAILURE_LUA)
+
+    @classmethod
+    def from_settings(cls, settings: Any, client: Any) -> Circuit:
+        lease_ms = int((settings.ghl_connect_timeout_s + settings.ghl_read_timeout_s) * 1000)
+        return cls(client, settings.key_prefix,
+                   failure_threshold=settings.circuit_failure_threshold,
+                   probe_interval_ms=settings.circuit_probe_interval_ms,
+                   probe_max_ms=settings.circuit_probe_max_ms,
+                   probe_lease_ms=lease_ms + 5_000)
+
+    def _keys(self, location: str) -> list[str]:
+        return [circuit_key(self.prefix, location), circuit_locations_key(self.prefix)]
+
+    def allow(self, location: str) -> Ticket:
+        """May a call to GHL for ``location`` be sent now?"""
+        code, next_probe = (int(x) for x in self._allow(keys=self._keys(location),
+                                                        args=[self.probe_lease_ms, location]))
+        if code < 0:
+            return Ticket(False, next_probe_ms=next_probe)
+        return Ticket(True, probe=code == 2, clean=code == 0)
+
+    def succeeded(self, location: str) -> str:
+        """GHL answered (anything but a 5xx): close the circuit; the state it was in."""
+        state = self._success(keys=[circuit_key(self.prefix, location)])
+        return state.decode() if isinstance(state, bytes) else str(state)
+
+    def failed(self, location: str, error: BaseException, *, probe: bool) -> str:
+        """A call failed as ``counts_as_failure`` says; the state after (``"opened"`` or
+        ``"reopened"`` when this failure opened it or was the failed probe)."""
+        summary = str(error)[:200]
+        state = self._failure(keys=self._keys(location),
+                              args=[self.failure_threshold, self.probe_interval_ms,
+                                    self.probe_max_ms, summary, location, int(probe)])
+        return state.decode() if isinstance(state, bytes) else str(state)
+
+
+def circuit_state(client: Any, prefix: str, location: str) -> dict[str, Any]:
+    """``{"state", "failures", "opened_at_ms", "next_probe_ms", "interval_ms",
+    "probe_until_ms", "probes", "last_error"}`` of ``location`` (closed, 0 failures, when
+    never touched)."""
+    stored = client.hgetall(circuit_key(prefix, location))
+    raw = {k.decode(): v.decode() for k, v in stored.items()}
+
+    def number(name: str) -> int | None:
+        return int(float(raw[name])) if raw.get(name) not in (None, "") else None
+
+    return {
+        "state": raw.get("state", CircuitState.CLOSED.value),
+        "failures": number("failures") or 0,
+        "opened_at_ms": number("opened_at_ms"),
+        "next_probe_ms": number("next_probe_ms"),
+        "interval_ms": number("interval_ms"),
+        "probe_until_ms": number("probe_until_ms"),
+        "probes": number("probes") or 0,
+        "last_error": raw.get("last_error"),
+    }
+
+
+def circuit_locations(client: Any, prefix: str) -> list[str]:
+    """Locations whose circuit was ever touched, sorted."""
+    return sorted(m.decode() for m in client.smembers(circuit_locations_key(prefix)))

@@ -1,0 +1,137 @@
+"""The scheduler: re-publish parked events that are due, gate-aware, at the budget's pace.
+
+Every worker process runs one (a daemon thread started when the worker is
+ready; ``toky-ghl scheduler`` runs it alone). Any number may run on any hosts:
+a tick takes a short Redis lock, and each release is one atomic Lua script
+(``DelayStore.release_due``), so a scheduler killed at any moment loses and
+doubles nothing.
+
+Per location, a tick releases nothing while a gate is shut:
+- the location is paused (refused credentials);
+- its circuit is open: only when a probe is due, ONE event (the oldest) is
+  released to carry the probe (and not again within the probe lease);
+- its daily budget is spent.
+Otherwise it releases at most what the rate window has left minus what is
+already queued, oldest due first, so a backlog drains at the budget's pace.
+
+Keys (besides ``worker.delay.keys``): ``P:delay:scheduler`` (STRING, the tick
+lock, expires by itself) and ``P:delay:L:probe_released`` (STRING, set while a
+probe event is on its way).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from worker.circuit import Circuit, circuit_state
+from worker.delay.report import parked_locations, server_now_ms
+from worker.delay.store import DelayStore
+
+log = structlog.get_logger("toky_ghl.scheduler")
+
+#: The most events one tick releases per location.
+MAX_RELEASE_PER_TICK = 500
+
+
+@dataclass
+class Scheduler:
+    """One tick at a time over every parked location. ``limiter``: the shared rate
+    limiter (its snapshot paces releases); ``auth``: the token provider (None: no pause
+    check); ``queue_depth``: a function of the Redis client giving the queued count."""
+
+    redis: Any
+    settings: Any
+    limiter: Any = None
+    auth: Any = None
+    circuit: Circuit | None = None
+    store: DelayStore | None = None
+    queue_depth: Any = None
+
+    def __post_init__(self) -> None:
+        self.store = self.store or DelayStore(self.redis, self.settings.key_prefix)
+        self.circuit = self.circuit or Circuit.from_settings(self.settings, self.redis)
+        if self.queue_depth is None:
+            from worker.status import queue_depth
+
+            self.queue_depth = queue_depth
+        self.prefix = self.settings.key_prefix
+
+    def tick(self) -> int:
+        """Release what is due on every location (if no other scheduler is ticking); the count."""
+        lock_ms = max(1000, 4 * self.settings.delay_poll_interval_ms)
+        if not self.redis.set(f"{self.prefix}:delay:scheduler", "1", nx=True, px=lock_ms):
+            return 0
+        try:
+            return sum(self.release(location) for location in parked_locations(
+                self.redis, self.prefix))
+        finally:
+            self.redis.delete(f"{self.prefix}:delay:scheduler")
+
+    def release(self, location: str) -> int:
+        """Release ``location``'s due events, as many as its gates and budget allow."""
+        allowance = self.allowance(location)
+        if allowance <= 0:
+            return 0
+        released = self.store.release_due(location, allowance)
+        if released:
+            log.info("released parked events", location=location, count=released)
+        return released
+
+    def allowance(self, location: str) -> int:
+        """How many of ``location``'s due events may go now (0: a gate is shut)."""
+        if self.auth is not None and location == self.settings.ghl_location_id:
+            try:
+                self.auth.check_not_paused()
+            except Exception:  # paused (or unreadable): nothing goes
+                return 0
+        state = circuit_state(self.redis, self.prefix, location)
+        if state["state"] != "closed":
+            return self._probe_allowance(location, state)
+        if self.limiter is None:
+            return MAX_RELEASE_PER_TICK
+        budget = self.limiter.snapshot(location)
+        if budget.daily_remaining <= 0:
+            return 0
+        room = budget.remaining_in_window - int(self.queue_depth(self.redis))
+        return max(0, min(MAX_RELEASE_PER_TICK, room))
+
+    def _probe_allowance(self, location: str, state: dict) -> int:
+        """1 when a probe is due and no event was released for this probe slot yet."""
+        slot = (state["next_probe_ms"] or 0, state["probe_until_ms"] or 0)
+        if server_now_ms(self.redis) < max(slot):
+            return 0
+        marker = f"{self.prefix}:delay:{location}:probe_released"
+        seen = self.redis.get(marker)
+        if seen is not None and seen.decode() == f"{slot[0]}:{slot[1]}":
+            return 0  # released already; if it never reached GHL, the marker expires
+        self.redis.set(marker, f"{slot[0]}:{slot[1]}", px=self.circuit.probe_lease_ms)
+        return 1
+
+
+class SchedulerThread(threading.Thread):
+    """Ticks every ``DELAY_POLL_INTERVAL_MS`` until ``stop()``; ``also`` runs each tick
+    (the worker's heartbeat). Errors are logged, never fatal (Redis may blink)."""
+
+    def __init__(self, scheduler: Scheduler, *, also: Any = None) -> None:
+        super().__init__(name="toky-ghl-scheduler", daemon=True)
+        self.scheduler = scheduler
+        self.also = also
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        interval_s = self.scheduler.settings.delay_poll_interval_ms / 1000
+        while not self._stop_event.is_set():
+            try:
+                if self.also is not None:
+                    self.also()
+                self.scheduler.tick()
+            except Exception as exc:  # keep ticking: the next tick retries
+                log.warning("scheduler tick failed", error=f"{type(exc).__name__}: {exc}")
+            self._stop_event.wait(interval_s)
+
+    def stop(self) -> None:
+        self._stop_event.set()

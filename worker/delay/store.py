@@ -1,0 +1,141 @@
+"""``DelayStore``: park an event until it is due; release what is due onto the queue.
+
+Both are ONE Lua script each (keys in ``worker.delay.keys``), on the Redis
+server's clock, so every host agrees on "due" and a process killed at any
+point of a park or a release has done all of it or nothing:
+
+- park: record + due time + reason count in one step; the Celery message that
+  carried the event is acknowledged only AFTER the park returned (a worker
+  killed in between leaves the message unacknowledged: it comes back and the
+  event is parked or applied once, as its id is de-duplicated);
+- release: each due event is removed from the store AND pushed onto the
+  Celery queue in the same script: there is no moment when it is in neither
+  place, nor in both.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from producers.celery_message import default_origin, task_message
+from producers.events import event_label
+from toky_ghl.constants import APPLY_EVENT_TASK, EVENTS_QUEUE
+from worker.delay.keys import GATE_REASONS, ParkReason, location_keys, locations_key
+
+# KEYS: due, items, since, reasons, locations. ARGV: id, wait_ms (-1: at the gate),
+# reason, record (JSON), location. Returns the due time (epoch ms, server clock).
+_PARK_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local id, wait, reason = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local old = redis.call('HGET', KEYS[2], id)
+if old then
+  local was = string.match(old, '^([^|]*)|')
+  if was then redis.call('HINCRBY', KEYS[4], was, -1) end
+end
+redis.call('ZADD', KEYS[3], 'NX', now, id)
+local due = now + wait
+if wait < 0 then due = tonumber(redis.call('ZSCORE', KEYS[3], id)) end
+redis.call('HSET', KEYS[2], id, reason .. '|' .. ARGV[4])
+redis.call('HINCRBY', KEYS[4], reason, 1)
+redis.call('ZADD', KEYS[1], due, id)
+redis.call('SADD', KEYS[5], ARGV[5])
+return due
+"""
+
+# KEYS: due, items, since, reasons, queue. ARGV: max count. Returns how many were pushed.
+_RELEASE_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+local pushed = 0
+for _, id in ipairs(ids) do
+  local record = redis.call('HGET', KEYS[2], id)
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZREM', KEYS[3], id)
+  redis.call('HDEL', KEYS[2], id)
+  if record then
+    local reason, body = string.match(record, '^([^|]*)|(.*)$')
+    redis.call('HINCRBY', KEYS[4], reason, -1)
+    local message = cjson.decode(body)['message']
+    redis.call('LPUSH', KEYS[5], message)
+    pushed = pushed + 1
+  end
+end
+return pushed
+"""
+
+
+@dataclass(frozen=True)
+class Parked:
+    """One parked event as ``DelayStore.parked`` reads it (times in epoch ms)."""
+
+    event_id: str
+    reason: str
+    due_ms: int
+    since_ms: int
+    label: str
+
+
+class DelayStore:
+    """Parks events per GHL location. ``queue``: the Celery queue released events go to."""
+
+    def __init__(self, client: Any, prefix: str, *, queue: str = EVENTS_QUEUE) -> None:
+        self._redis = client
+        self.prefix = prefix
+        self.queue = queue
+        self._park = client.register_script(_PARK_LUA)
+        self._release = client.register_script(_RELEASE_LUA)
+        self._origin = default_origin()
+
+    def message_for(self, event: dict, kwargs: dict[str, Any]) -> str:
+        """The Celery message that re-applies ``event`` with ``kwargs`` (failures, history)."""
+        return task_message(APPLY_EVENT_TASK, [event], kwargs=kwargs, queue=self.queue,
+                            argsrepr=_label(event), origin=self._origin,
+                            kwargsrepr=repr({"failures": kwargs.get("failures", 0)}))
+
+    def park(self, location: str, event: dict, *, reason: ParkReason | str, wait_ms: int,
+             kwargs: dict[str, Any]) -> int:
+        """Park ``event`` for ``wait_ms`` (gate reasons: until the gate opens); its due time.
+
+        Raises ``redis.RedisError`` when Redis refuses: the caller must then keep the
+        event another way (see ``worker.tasks``)."""
+        reason = ParkReason(reason)
+        record = json.dumps({"message": self.message_for(event, kwargs), "label": _label(event),
+                             "parked_at_ms": int(time.time() * 1000)}, separators=(",", ":"))
+        wait = -1 if reason in GATE_REASONS else max(0, int(wait_ms))
+        return int(self._park(keys=[*location_keys(self.prefix, location),
+                                    locations_key(self.prefix)],
+                              args=[str(event["id"]), wait, reason.value, record, location]))
+
+    def release_due(self, location: str, max_count: int) -> int:
+        """Push up to ``max_count`` due events of ``location`` onto the queue, oldest due first."""
+        if max_count < 1:
+            return 0
+        return int(self._release(keys=[*location_keys(self.prefix, location), self.queue],
+                                 args=[int(max_count)]))
+
+    def parked(self, location: str) -> list[Parked]:
+        """Every parked event of ``location``, in release order (for tests and operators)."""
+        due, items, since, _ = location_keys(self.prefix, location)
+        entries = self._redis.zrange(due, 0, -1, withscores=True)
+        out = []
+        for raw_id, due_ms in entries:
+            record = self._redis.hget(items, raw_id)
+            if record is None:
+                continue
+            reason, _, body = record.decode().partition("|")
+            first = self._redis.zscore(since, raw_id)
+            out.append(Parked(raw_id.decode(), reason, int(due_ms), int(first or due_ms),
+                              json.loads(body).get("label", "")))
+        return out
+
+
+def _label(event: Any) -> str:
+    try:
+        return event_label(event)
+    except Exception:  # an event that fails validation still gets a label
+        return f"{event.get('type', '?')} evt={event.get('id', '?')}"

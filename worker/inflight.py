@@ -1,0 +1,70 @@
+"""Which events a LIVE worker holds right now, for ``toky-ghl status``.
+
+kombu's ``unacked`` hash also keeps the messages of a worker killed with
+SIGKILL until the visibility timeout gives them back; ``status`` must not count
+those as in flight. Each worker process keeps a heartbeat key, and each task
+registers itself while it runs:
+
+- ``P:workers:<hostname>`` (STRING, expires after ``HEARTBEAT_TTL_S``): the
+  worker is alive (refreshed every ``HEARTBEAT_S`` by its scheduler thread).
+- ``P:inflight`` (HASH): Celery task id -> ``"<hostname>|<started epoch ms>"``,
+  set when a task starts, removed when it ends (a killed worker's entries stay
+  until ``prune`` removes them, and are not counted while its heartbeat is gone).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+HEARTBEAT_S = 5
+HEARTBEAT_TTL_S = 15
+
+
+def inflight_key(prefix: str) -> str:
+    return f"{prefix}:inflight"
+
+
+def worker_key(prefix: str, hostname: str) -> str:
+    return f"{prefix}:workers:{hostname}"
+
+
+def beat(client: Any, prefix: str, hostname: str) -> None:
+    client.set(worker_key(prefix, hostname), int(time.time()), ex=HEARTBEAT_TTL_S)
+
+
+def started(client: Any, prefix: str, task_id: str, hostname: str) -> None:
+    client.hset(inflight_key(prefix), task_id, f"{hostname}|{int(time.time() * 1000)}")
+
+
+def ended(client: Any, prefix: str, task_id: str) -> None:
+    client.hdel(inflight_key(prefix), task_id)
+
+
+def _entries(client: Any, prefix: str) -> list[tuple[str, str, int]]:
+    out = []
+    for task_id, value in client.hgetall(inflight_key(prefix)).items():
+        host, _, at = value.decode().partition("|")
+        out.append((task_id.decode(), host, int(at or 0)))
+    return out
+
+
+def inflight_counts(client: Any, prefix: str) -> dict[str, int]:
+    """``{"live": n, "dead_holders": m}``: tasks running on live workers, and entries
+    left by workers whose heartbeat is gone (their messages come back by themselves)."""
+    entries = _entries(client, prefix)
+    hosts = sorted({host for _, host, _ in entries})
+    alive = dict(zip(hosts, client.mget([worker_key(prefix, h) for h in hosts]) if hosts
+                     else [], strict=True))
+    live = sum(1 for _, host, _ in entries if alive.get(host) is not None)
+    return {"live": live, "dead_holders": len(entries) - live}
+
+
+def prune(client: Any, prefix: str, older_than_s: float) -> int:
+    """Remove entries of dead workers started more than ``older_than_s`` ago; how many."""
+    cutoff_ms = (time.time() - older_than_s) * 1000
+    stale = [task_id for task_id, host, at in _entries(client, prefix)
+             if at < cutoff_ms and client.get(worker_key(prefix, host)) is None]
+    if stale:
+        client.hdel(inflight_key(prefix), *stale)
+    return len(stale)
