@@ -132,6 +132,9 @@ class Settings:
     ghl_location_id: str | None = None
     ghl_scopes: frozenset[str] = frozenset({"contacts.readonly"})
     ghl_calendar_id: str | None = None
+    #: Let GHL run its appointment automations (confirmations, reminders) for synced
+    #: appointments: ``toNotify`` is sent false unless this is on.
+    ghl_appointment_notify: bool = False
     ghl_scopes_set: bool = False
     ghl_client_id: str | None = None
     ghl_client_secret: str | None = field(default=None, repr=False)
@@ -207,6 +210,7 @@ class Settings:
             ghl_location_id=env.get("GHL_LOCATION_ID", "").strip() or None,
             ghl_scopes=_scopes(env, "GHL_SCOPES", "contacts.readonly"),
             ghl_calendar_id=env.get("GHL_CALENDAR_ID", "").strip() or None,
+            ghl_appointment_notify=_bool(env, "GHL_APPOINTMENT_NOTIFY", False),
             ghl_scopes_set=bool(env.get("GHL_SCOPES", "").strip()),
             ghl_client_id=env.get("GHL_CLIENT_ID", "").strip() or None,
             ghl_client_secret=_secret(env, "GHL_CLIENT_SECRET"),

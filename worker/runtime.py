@@ -30,6 +30,7 @@ def build_runtime(settings: Settings, redis_client: redis.Redis | None = None) -
     """Build (and validate) everything; raises ConfigError naming what is wrong."""
     from worker.auth.bootstrap import build_token_provider, with_granted_scopes
     from worker.circuit import Circuit
+    from worker.custom_field_ids import resolve_custom_field_keys
     from worker.fieldmap import load_field_map
     from worker.ghl.client import GhlClient
     from worker.ratelimit import RateLimiter
@@ -49,6 +50,8 @@ def build_runtime(settings: Settings, redis_client: redis.Redis | None = None) -
         max_inline_wait_ms=settings.rate_wait_inline_max_ms,
         circuit=Circuit.from_settings(settings, client_redis),
     )
+    # Keys of custom fields → their ids (GHL needs ids): an unknown key stops here.
+    resolve_custom_field_keys(field_map, client, client_redis, settings.key_prefix)
     return Runtime(settings, client_redis, limiter, client, field_map, auth)
 
 

@@ -189,3 +189,30 @@ def test_errors_survive_pickling(error):
     assert type(copy) is type(error)
     assert str(copy) == str(error)
     assert copy.__dict__ == error.__dict__
+
+
+@pytest.mark.parametrize("body", [
+    {"statusCode": 400, "message": "Contact with id abc123 not found"},
+    {"statusCode": 400, "message": "Task not found"},
+    {"statusCode": 400, "message": "Note with id n1 not found"},
+    {"statusCode": 400, "message": "Appointment not found"},
+    {"statusCode": 400, "message": "Bad Request", "error": "Contact with id abc123 not found"},
+    {"statusCode": 400, "message": ["Contact not found: abc123"]},
+])
+def test_a_400_saying_the_object_was_not_found_is_not_found(body):
+    # Given GHL's 400 for an unknown contact, task, note or appointment (no 404 in its spec)
+    # When mapped / Then it is "not found", like a 404 (so the caller makes the object again)
+    error = error_from_response(answer(400, body), "GET", "/contacts/abc123")
+    assert type(error) is GhlNotFoundError
+    assert error.status == 400
+
+
+@pytest.mark.parametrize("message", [
+    "Calendar not found: cal-1",           # our configuration, not a missing object
+    "phone must be a valid phone number",
+    "This location does not allow duplicated contacts.",
+])
+def test_other_400s_stay_validation_errors(message):
+    error = error_from_response(answer(400, {"statusCode": 400, "message": message}),
+                                "POST", "/calendars/events/appointments")
+    assert type(error) is GhlValidationError

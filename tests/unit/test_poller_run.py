@@ -229,7 +229,7 @@ def test_calls_before_the_backfill_start_are_not_read(sim, make_poller, redis_cl
 def test_an_event_the_schema_refuses_is_logged_counted_and_not_repeated(sim, make_poller,
                                                                         redis_client):
     # Given a call from an unreadable number among good ones
-    bad = sim.add_call(from_number="anonymous", to_number=TOKY_LINE,
+    bad = sim.add_call(from_number="+1 (512) 55", to_number=TOKY_LINE,
                        init_dt=T0 - timedelta(minutes=2), disposition_code=487)
     # When the poller polls twice
     with structlog.testing.capture_logs() as logs:

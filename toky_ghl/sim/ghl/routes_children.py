@@ -6,7 +6,7 @@ from flask import Blueprint
 
 from toky_ghl.sim.ghl import validation as rules
 from toky_ghl.sim.ghl.contacts import dedupe
-from toky_ghl.sim.ghl.errors import CONTACTS_VERSION, not_found
+from toky_ghl.sim.ghl.errors import CONTACTS_VERSION, missing
 from toky_ghl.sim.ghl.gate import current_location, current_sim, endpoint, validated
 from toky_ghl.sim.ghl.records import iso_ms, new_id
 from toky_ghl.sim.ghl.routes_contacts import READ, WRITE, contact_of
@@ -21,7 +21,7 @@ def _child(location: Location, kind: dict[str, dict], what: str, contact_id: str
     contact_of(location, contact_id)
     item = kind.get(item_id)
     if item is None or item["contactId"] != contact_id:
-        raise not_found(what)
+        raise missing(what, item_id)
     return item
 
 

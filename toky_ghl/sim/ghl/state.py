@@ -29,11 +29,22 @@ class Location:
     tasks: dict[str, dict] = field(default_factory=dict)
     notes: dict[str, dict] = field(default_factory=dict)
     appointments: dict[str, dict] = field(default_factory=dict)
+    #: Appointment automations GHL ran (confirmations, reminders): one entry per
+    #: appointment write without ``toNotify: false`` (AppointmentCreateSchema:
+    #: "If set to false, the automations will not run"; whether they run when it
+    #: is left out is UNCONFIRMED, taken as yes).
+    automations: list[dict] = field(default_factory=list)
+    #: The location's custom fields (GET /locations/{id}/customFields), by id.
+    custom_fields: dict[str, dict] = field(default_factory=dict)
+    #: The agency (company) the location belongs to (GET /locations/{id}: companyId).
+    company_id: str = ""
 
     def clear_objects(self) -> None:
-        """Forget contacts, tasks, notes and appointments; keep settings, calendars, users."""
+        """Forget contacts, tasks, notes and appointments; keep settings, calendars, users,
+        custom fields."""
         for kind in (self.contacts, self.tasks, self.notes, self.appointments):
             kind.clear()
+        self.automations.clear()
 
     def children(self, kind: dict[str, dict], contact_id: str) -> list[dict]:
         """The tasks or notes (``kind``) of one contact, oldest first."""
@@ -48,6 +59,9 @@ class Location:
             "tasks": list(self.tasks.values()),
             "notes": list(self.notes.values()),
             "appointments": list(self.appointments.values()),
+            "automations": list(self.automations),
+            "customFields": list(self.custom_fields.values()),
+            "companyId": self.company_id,
         }
 
 
@@ -60,7 +74,7 @@ class Store:
 
     def location(self, location_id: str) -> Location:
         if location_id not in self.locations:
-            self.locations[location_id] = Location(location_id)
+            self.locations[location_id] = Location(location_id, company_id=f"co-{location_id}")
         return self.locations[location_id]
 
     def clear_objects(self) -> None:

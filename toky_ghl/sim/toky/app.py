@@ -27,7 +27,7 @@ def api_blueprint(sim: TokySim) -> Blueprint:
 
     def listing(rows: list[dict], created_key: str | None = None):
         if created_key:
-            keep = filter_predicate(request.args.get(paths.FILTER_PARAM))
+            keep = filter_predicate(request.args.get(paths.FILTER_PARAM), sim.filter_times)
             rows = [row for row in rows if keep(row[created_key])]
         return jsonify(page(rows, request.args.to_dict(), request.base_url))
 
@@ -58,7 +58,7 @@ def api_blueprint(sim: TokySim) -> Blueprint:
         url = sim.recording_url(callid)
         if not url:  # unknown call or no recording: 404 (our assumption)
             return error(404, f"no recording for call {callid}")
-        return jsonify({paths.RECORDING_URL_KEY: url})
+        return jsonify({sim.recording_key: url})
 
     @api.get(paths.SMS)
     def sms():
