@@ -23,7 +23,7 @@ _STATUS = re.compile(r"status \| applied (\d+), skipped (\d+), dead-lettered (\d
 _FLOWER = re.compile(r"Flower .*: (http://\S+)/tasks +\(user (\S+), password (\S+):")
 _WEBHOOK = re.compile(r"webhooks: +POST (http://\S+)/webhooks/toky/\{event\}\?token=(\S+)")
 _TOKY_SIM = re.compile(r"Toky simulator: (http://\S+)")
-_METRICS = re.compile(r" metrics: +(http://\S+/metrics)")
+_METRICS = re.compile(r"\| +metrics: +(http://\S+/metrics)")
 
 
 def _applied_in(metrics_url: str) -> float:
