@@ -3,7 +3,8 @@
 Each event becomes a Celery task message for ``APPLY_EVENT_TASK`` with args
 ``[event]``, pushed onto the Redis list of the Celery queue, where the worker's
 kombu Redis transport pops it (``BRPOP``, so ``LPUSH`` keeps first-in first-out).
-The queue is the Redis key itself: a broker ``global_keyprefix`` is not applied.
+The list is the queue's key under the deployment's prefix
+(``<prefix>:toky-ghl.events``, kombu's ``global_keyprefix``: ``toky_ghl/broker_keys.py``).
 
 One Lua script call per batch: for each event whose ``<prefix>:queued:<id>``
 marker is absent, ``LPUSH`` its message and set the marker (``SET … EX <ttl>``;
@@ -23,6 +24,7 @@ from typing import Any
 
 from producers.celery_message import default_origin, task_message
 from producers.events import Event, event_label
+from toky_ghl.broker_keys import queue_key
 from toky_ghl.constants import APPLY_EVENT_TASK, EVENT_ID_TTL_S, EVENTS_QUEUE
 from toky_ghl.metrics.record import ENQUEUED, field, metrics_key
 
@@ -74,8 +76,9 @@ def _batches(items: Iterable[Event], size: int) -> Iterator[list[Event]]:
 class EventPublisher:
     """Publishes accepted events (from ``validate_event``) to the Celery queue.
 
-    ``redis_client``: a ``redis.Redis`` on the broker. ``key_prefix``: prefix of
-    the ``queued`` markers. ``queue``: the Celery queue (its Redis list).
+    ``redis_client``: a ``redis.Redis`` on the broker. ``key_prefix``: the
+    deployment's prefix (of the ``queued`` markers and of the queue's Redis list).
+    ``queue``: the Celery queue's name (its list is ``<key_prefix>:<queue>``).
     ``batch_size``: events per Lua call. ``ttl_s``: how long an id is remembered.
     ``source``: who queues (``webhook``, ``poll``, ``mirror``, ``enqueue``,
     ``replay``), the label of the queued-events counter.
@@ -95,6 +98,7 @@ class EventPublisher:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self.queue = queue
+        self.queue_key = queue_key(key_prefix, queue)
         self.key_prefix = key_prefix
         self.batch_size = batch_size
         self.ttl_s = ttl_s
@@ -140,7 +144,7 @@ class EventPublisher:
     def _push(self, batch: list[Event], *, mode: str,
               counts: Iterable[tuple[str, str]] = ()) -> list[int]:
         counts = list(counts)
-        keys = [self.queue, metrics_key(self.key_prefix, ENQUEUED),
+        keys = [self.queue_key, metrics_key(self.key_prefix, ENQUEUED),
                 *(self.queued_key(event["id"]) for event in batch),
                 *(metrics_key(self.key_prefix, name) for name, _ in counts)]
         args = [self.ttl_s, mode, len(batch), *(self.message_for(event) for event in batch),

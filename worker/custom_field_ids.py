@@ -5,21 +5,31 @@ Every typed custom-field input schema in GHL's spec (apps/contacts.json) require
 are resolved with ``GET /locations/{locationId}/customFields?model=contact``
 (apps/locations.json; ``fieldKey`` → ``id``) when a worker starts: a key GHL
 does not have stops the start with a message naming the entry. The answer is
-cached in Redis (``{prefix}:ghl:custom-field-ids``, ``CACHE_TTL_S``) for every
-worker, and read again when GHL refuses an id (a field deleted and made again).
+shared in Redis by every worker for ``CACHE_TTL_S`` (an older one is used when
+GHL is down), and read again when GHL refuses an id (a field made anew).
 
-Redis keys: ``{prefix}:ghl:custom-field-ids`` (JSON object fieldKey → id).
+Redis keys: ``{prefix}:ghl:custom-field-ids`` (JSON ``{"ids": {fieldKey: id}, "at":
+epoch s}``).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
+from collections.abc import Callable
 from typing import Any
 
 from toky_ghl.errors import ConfigError
 from worker.fieldmap import FieldMap
-from worker.ghl.errors import GhlError, GhlScopeError, GhlValidationError
+from worker.ghl.errors import (
+    GhlConnectionError,
+    GhlError,
+    GhlRateLimitedError,
+    GhlScopeError,
+    GhlServerError,
+    GhlValidationError,
+)
 
 #: How long the fieldKey → id answer is shared between workers, in seconds.
 CACHE_TTL_S = 3600
@@ -38,16 +48,33 @@ def _fetch(client: Any) -> dict[str, str]:
             if isinstance(f, dict) and f.get("fieldKey") and f.get("id")}
 
 
-def _known_ids(client: Any, redis: Any, prefix: str, refresh: bool) -> dict[str, str]:
-    if not refresh:
-        cached = redis.get(cache_key(prefix))
+def _cached(redis: Any, prefix: str) -> tuple[dict[str, str], float] | None:
+    """The cached answer and when it was read (epoch s), or None."""
+    raw = redis.get(cache_key(prefix))
+    if not raw:
+        return None
+    try:
+        entry = json.loads(raw)
+        return {str(k): str(v) for k, v in dict(entry["ids"]).items()}, float(entry["at"])
+    except (TypeError, ValueError, KeyError):
+        return None  # unreadable: read GHL again
+
+
+def _known_ids(client: Any, redis: Any, prefix: str, refresh: bool,
+               now_s: float) -> dict[str, str]:
+    """fieldKey → id: the cache while it is younger than ``CACHE_TTL_S`` (and not
+    ``refresh``), else GHL's answer. When GHL cannot answer (down, rate limited), an
+    older cached answer is used rather than none."""
+    cached = _cached(redis, prefix)
+    if cached and not refresh and now_s - cached[1] < CACHE_TTL_S:
+        return cached[0]
+    try:
+        ids = _fetch(client)
+    except (GhlServerError, GhlConnectionError, GhlRateLimitedError):
         if cached:
-            try:
-                return dict(json.loads(cached))
-            except (TypeError, ValueError):
-                pass  # unreadable: read GHL again
-    ids = _fetch(client)
-    redis.set(cache_key(prefix), json.dumps(ids), ex=CACHE_TTL_S)
+            return cached[0]
+        raise
+    redis.set(cache_key(prefix), json.dumps({"ids": ids, "at": now_s}))
     return ids
 
 
@@ -57,7 +84,8 @@ def _lookup(ids: dict[str, str], key: str) -> str | None:
 
 
 def resolve_custom_field_keys(field_map: FieldMap, client: Any, redis: Any, prefix: str, *,
-                              refresh: bool = False) -> FieldMap:
+                              refresh: bool = False,
+                              clock: Callable[[], float] = time.time) -> FieldMap:
     """Fill ``field_map.key_ids`` for every ``ghl_key`` entry; ``field_map`` itself is
     returned (no GHL call when the map names no field by key).
 
@@ -70,7 +98,7 @@ def resolve_custom_field_keys(field_map: FieldMap, client: Any, redis: Any, pref
         return field_map
     first = f"field map custom_fields[{keyed[0][0]}].ghl_key ({keyed[0][1].ghl_key!r})"
     try:
-        ids = _known_ids(client, redis, prefix, refresh)
+        ids = _known_ids(client, redis, prefix, refresh, clock())
     except GhlScopeError:
         raise ConfigError(f"{first}: resolving keys to ids needs the {SCOPE} scope "
                           f"(add it to the token and GHL_SCOPES), or give ghl_id instead") \

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -36,10 +37,15 @@ class DeadLetter:
 
 class DeadLetterStore:
     """Dead letters in Redis: a hash of entries, a sorted set by time and a hash
-    of each entry's kind (so counting them by kind reads no entry)."""
+    of each entry's kind (so counting them by kind reads no entry).
 
-    def __init__(self, client: redis.Redis, prefix: str) -> None:
+    ``clock``: epoch seconds (injectable for tests).
+    """
+
+    def __init__(self, client: redis.Redis, prefix: str, *,
+                 clock: Callable[[], float] = time.time) -> None:
         self._redis = client
+        self._clock = clock
         self._items = f"{prefix}:dlq:items"
         self._index = f"{prefix}:dlq:index"
         self._kinds = f"{prefix}:dlq:kinds"
@@ -56,7 +62,7 @@ class DeadLetterStore:
         entry_id = self.entry_id(event)
         previous = self.get(entry_id)
         entry = DeadLetter(
-            id=entry_id, event=event, reason=reason, kind=kind, at_s=time.time(),
+            id=entry_id, event=event, reason=reason, kind=kind, at_s=self._clock(),
             count=(previous.count + 1) if previous else 1, task_id=task_id,
             history=list(history) if history else None,
         )

@@ -307,3 +307,35 @@ def test_users_fall_back_to_the_deprecated_list(scopes, config):
     # When the users are listed / Then GET /users/ answers them
     assert [u["id"] for u in world.client.list_users()] == ["u-sam"]
     assert world.routes()["GET /users/"] == 1
+
+
+def test_the_shared_custom_field_list_is_read_again_once_it_is_an_hour_old():
+    # Given keys resolved at t=0
+    world = keyed_world()
+    resolve_custom_field_keys(world.field_map, world.client, world.redis, "t", clock=lambda: 0)
+    # When another worker starts 59 min later, then another 61 min later
+    resolve_custom_field_keys(parse_field_map(KEYED_MAP), world.client, world.redis, "t",
+                              clock=lambda: 59 * 60)
+    resolve_custom_field_keys(parse_field_map(KEYED_MAP), world.client, world.redis, "t",
+                              clock=lambda: 61 * 60)
+    # Then GHL was asked at the first start and after the hour, not in between
+    assert world.routes()["GET /locations/{locationId}/customFields"] == 2
+
+
+def test_a_worker_starting_while_ghl_is_down_uses_the_last_known_ids():
+    # Given keys resolved once, then GHL failing every request, two hours later
+    world = keyed_world()
+    resolve_custom_field_keys(world.field_map, world.client, world.redis, "t", clock=lambda: 0)
+    world.sim.update_config(error_rate=1.0)
+    later = parse_field_map(KEYED_MAP)
+    # When a worker starts / Then it knows the ids from the last answer
+    resolve_custom_field_keys(later, world.client, world.redis, "t", clock=lambda: 7200)
+    assert later.key_ids == {"contact.seats": "cf-seats"}
+
+
+def test_a_worker_starting_while_ghl_is_down_with_nothing_known_is_refused():
+    # Given GHL failing every request and no earlier answer
+    world = keyed_world(error_rate=1.0)
+    # When a worker starts / Then it stops, naming the entry and GHL's answer
+    with pytest.raises(ConfigError, match=r"custom_fields\[1\]\.ghl_key.*cannot list"):
+        resolve_custom_field_keys(world.field_map, world.client, world.redis, "t")

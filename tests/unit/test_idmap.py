@@ -62,3 +62,19 @@ def test_keys_live_under_the_prefix() -> None:
     # Then another prefix does not see it, and every key starts with the prefix
     assert IdMap(redis, "p2").get("note:n1") is None
     assert all(k.startswith(b"p1:idmap:") for k in redis.keys("*"))
+
+
+def test_each_contact_has_one_owner_phone_and_forgetting_frees_it() -> None:
+    # Given two phones mapped to their own contacts
+    ids = IdMap(fakeredis.FakeRedis(), "t")
+    ids.remember_contact("+15125550301", "c-maria")
+    ids.remember_contact("+15125550302", "c-pedro")
+    # Then each contact names its phone
+    assert (ids.owner("c-maria"), ids.owner("c-pedro")) == ("+15125550301", "+15125550302")
+    # When a phone is re-mapped, its old contact has no owner any more
+    ids.remember_contact("+15125550302", "c-pedro-2")
+    assert ids.owner("c-pedro") is None and ids.owner("c-pedro-2") == "+15125550302"
+    # When a phone is forgotten (its contact gone, or deleted), so is its ownership
+    ids.forget_contact("+15125550301")
+    ids.forget_phone("+15125550302")
+    assert ids.owner("c-maria") is None and ids.owner("c-pedro-2") is None

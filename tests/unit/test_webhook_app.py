@@ -13,6 +13,7 @@ import structlog
 from producers.queue import EventPublisher
 from producers.webhook import create_app
 from tests.unit.poller_support import PREFIX, queued_events, queued_ids
+from toky_ghl.broker_keys import queue_key
 from toky_ghl.errors import ConfigError
 
 SECRET = "whsec-Unit-0123456789abcdef"
@@ -106,7 +107,7 @@ def test_a_missing_or_wrong_token_is_401_and_nothing_is_queued(http, redis_clien
         answer = post(http, "inbound_call_ended", CALL, token=token, headers=headers)
     # Then 401, nothing queued, and the attempt logged without the secret
     assert answer.status_code == 401
-    assert redis_client.llen("toky-ghl.events") == 0
+    assert redis_client.llen(queue_key(PREFIX)) == 0
     assert [entry["event"] for entry in logs] == ["webhook.unauthorized"]
     assert "wrong-secret" not in json.dumps(logs, default=str)
     assert SECRET not in json.dumps(logs, default=str)
@@ -129,7 +130,7 @@ def test_a_body_over_the_limit_is_413(http, redis_client):
     # Then 413 and nothing queued
     assert answer.status_code == 413
     assert "2048" in answer.get_json()["error"]
-    assert redis_client.llen("toky-ghl.events") == 0
+    assert redis_client.llen(queue_key(PREFIX)) == 0
 
 
 @pytest.mark.parametrize(("event", "body", "field"), [
@@ -151,7 +152,7 @@ def test_a_malformed_payload_is_400_naming_the_field(http, redis_client, event, 
     assert answer.status_code == 400
     assert answer.get_json()["field"] == field
     assert field in answer.get_json()["error"]
-    assert redis_client.llen("toky-ghl.events") == 0
+    assert redis_client.llen(queue_key(PREFIX)) == 0
 
 
 @pytest.mark.parametrize("data", [b"{not json", b"[1, 2]", b""])

@@ -7,7 +7,7 @@ import threading
 from functools import partial
 from typing import Any
 
-from toky_ghl.commands.polling import add_poll_options, reachable_redis, say, stop_on_sigterm
+from toky_ghl.commands.polling import add_poll_options, say, stop_on_sigterm
 
 DESCRIPTION = """\
 Reads the GHL contacts added or changed since its saved cursor (POST
@@ -68,12 +68,11 @@ def _mirror(args: argparse.Namespace, settings: Any, stop: threading.Event) -> i
     from producers.poller import PollerLock, backfill_start, run_poller
     from producers.queue import EventPublisher
     from toky_ghl.metrics.record import record_cycle
+    from toky_ghl.redis_conn import require_redis
 
     since = backfill_start(settings.mirror_backfill_since, datetime.now(UTC),
                            variable="MIRROR_BACKFILL_SINCE")
-    redis_client = reachable_redis("mirror")
-    if redis_client is None:
-        return 2
+    redis_client = require_redis()  # unreachable: the CLI says so, exit 2
     source = _ghl_source(settings, redis_client, args.page_size)
     if source is None:
         return 2

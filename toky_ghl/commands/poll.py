@@ -6,7 +6,7 @@ import argparse
 from functools import partial
 from typing import Any
 
-from toky_ghl.commands.polling import add_poll_options, reachable_redis, say, stop_on_sigterm
+from toky_ghl.commands.polling import add_poll_options, say, stop_on_sigterm
 
 DESCRIPTION = """\
 Reads what is new in Toky since the saved cursors (contacts, call records,
@@ -45,15 +45,14 @@ def run(args: argparse.Namespace) -> int:
     from producers.toky import TokyAuthError, TokyClient
     from toky_ghl import logs
     from toky_ghl.metrics.record import record_cycle
+    from toky_ghl.redis_conn import require_redis
     from toky_ghl.settings import get_settings
 
     settings = get_settings()
     logs.configure(settings.log_level)
     client = TokyClient.from_settings(settings)
     since = backfill_start(settings.toky_backfill_since, datetime.now(UTC))
-    redis_client = reachable_redis("poll")
-    if redis_client is None:
-        return 2
+    redis_client = require_redis()  # unreachable: the CLI says so, exit 2
     prefix = settings.key_prefix
     poller = Poller(client, redis_client,
                     EventPublisher(redis_client, key_prefix=prefix, source="poll"),

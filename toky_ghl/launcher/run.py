@@ -35,7 +35,11 @@ def start_everything(sup: Supervisor, *, workers: int, demo: bool
     if sup.out.isatty():  # children write to a pipe; their lines end on this terminal
         env.setdefault("LOG_FORMAT", "console")
     embedded_redis = None
-    if not settings.redis_url_set:
+    if settings.redis_url_set:
+        from toky_ghl.redis_conn import require_redis
+
+        require_redis(settings.redis_url)  # unreachable: the CLI says so, exit 2
+    else:
         children.start_redis(sup, env)
         embedded_redis = env["REDIS_URL"]
     has_ghl_credentials = bool(settings.ghl_token or settings.ghl_client_id)

@@ -109,7 +109,7 @@ def oldest_queued_age_s(client: redis.Redis, queue: str, now_s: float) -> float 
 def read_snapshot(client: redis.Redis, settings: Settings, *, now_s: float | None = None
                   ) -> Snapshot:
     """Read every metric's current value; raises ``redis.RedisError`` when Redis fails."""
-    from toky_ghl.constants import EVENTS_QUEUE
+    from toky_ghl.broker_keys import queue_key
     from worker.dlq import DeadLetterStore
     from worker.inflight import inflight_counts
     from worker.stats import Stats
@@ -126,8 +126,8 @@ def read_snapshot(client: redis.Redis, settings: Settings, *, now_s: float | Non
                    for name, raw in zip(_HASHES, hashes, strict=True)}
     held = inflight_counts(client, prefix)
     snap.in_flight, snap.awaiting_redelivery = held["live"], held["dead_holders"]
-    snap.queued = queue_depth(client)
-    snap.oldest_queued_age_s = oldest_queued_age_s(client, EVENTS_QUEUE, now_s)
+    snap.queued = queue_depth(client, prefix)
+    snap.oldest_queued_age_s = oldest_queued_age_s(client, queue_key(prefix), now_s)
     snap.retrying = Stats(client, prefix).retrying_by_reason()
     snap.dead_letters = DeadLetterStore(client, prefix).count_by_kind()
     _read_location_state(client, settings, snap)

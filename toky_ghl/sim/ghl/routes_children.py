@@ -1,4 +1,14 @@
-"""A contact's tasks, notes and tags."""
+"""A contact's tasks, notes and tags.
+
+Sources: apps/contacts.json (CreateTaskParams: ``title``, ``dueDate``,
+``completed`` required; UpdateTaskBody; NotesDTO; TagsDTO; a create answers 201
+with ``{"task"}``/``{"note"}``, a delete ``{"succeded": true}``, misspelled as the
+spec has it; the tags endpoints answer the contact's tags), reference/ghl-api.md
+"Endpoints". ``dueDate`` is read back with milliseconds and refused with them on
+update: n8n's HighLevel node strips them ("the api response dueDate has to be
+formatted or it will error on update", GenericFunctions.ts). A missing contact,
+task or note is answered as ``SimConfig.missing_status`` says (400 or 404).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,15 @@
-"""Contacts: get, list, search, duplicate lookup, create, upsert, update, delete."""
+"""Contacts: get, list, search, duplicate lookup, create, upsert, update, delete.
+
+Sources: apps/contacts.json and reference/ghl-api.md "Endpoints": POST /contacts/
+answers 201 ``{"contact"}``; POST /contacts/upsert 200 ``{"new", "contact",
+"traceId"}``; PUT /contacts/{id} 200 ``{"succeded": true, "contact"}`` and refuses
+``locationId`` (UpdateContactDto has none); GET /contacts/ is deprecated but
+served, ``limit`` at most 100 ("will allow maximum up to 100"), paged by
+``startAfterId``/``startAfter`` with ``meta`` as n8n reads it
+(HighLevel/v2 GenericFunctions.ts ``highLevelApiPagination``); GET
+/contacts/search/duplicate's answer shape is UNCONFIRMED (``{"contact": …}``).
+A missing contact is answered as ``SimConfig.missing_status`` says (400 or 404).
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,16 @@
 
 So ``TOKY_API_BASE`` may be the simulator's URL with or without ``/v1``.
 Error bodies are ``{"error": "..."}``: our assumption, Toky does not document them.
+
+Sources (reference/toky-api.md, which cites Toky's reference at
+developer.toky.co, Make's and Unified.to's Toky pages and third-party clients):
+the ``X-Toky-Key`` header (several working clients); lists paged by ``limit``
+(max 500) and ``offset`` in ``{"count", "next", "results"}``, newest first;
+the ``filter`` by date on /cdrs and /sms (listing.py); ``GET /recordings/{callid}``
+(confirmed path; the URL's key UNCONFIRMED, served under ``sim.recording_key``);
+webhooks registered one event per ``POST /webhooks {"event", "hook_url"}``
+(body from third-party code). Every name comes from ``producers.toky.paths``,
+where what is UNCONFIRMED is flagged.
 """
 
 from __future__ import annotations

@@ -3,6 +3,13 @@
 Thread-safe (one lock); every read returns copies. Rows hold Toky's field names
 (from ``producers.toky.paths``) with string values, as Toky sends them.
 Times are GMT strings like "2017-07-05 21:46:44".
+
+Sources (reference/toky-api.md): CDR fields and their string values, ``from`` as
+"inbound number, agent id or web caller id" and agent ids written
+``name__domain`` (Toky's CDR and pagination references); agent fields
+(``is_admin`` a string); contacts unique by phone (the phone directory);
+webhook events (Toky's webhook reference). Where sources disagree or say
+nothing, ``configure`` picks the form served (recording key, filter times).
 """
 
 from __future__ import annotations
