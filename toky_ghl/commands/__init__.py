@@ -25,4 +25,5 @@ COMMAND_MODULES = [
     "toky_ghl.commands.check_map",
     "toky_ghl.commands.catalog",
     "toky_ghl.commands.try_rules",
+    "toky_ghl.commands.metrics",
 ]
