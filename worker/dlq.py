@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -35,10 +36,15 @@ class DeadLetter:
 
 
 class DeadLetterStore:
-    """Dead letters in Redis: a hash of entries and a sorted set by time."""
+    """Dead letters in Redis: a hash of entries and a sorted set by time.
 
-    def __init__(self, client: redis.Redis, prefix: str) -> None:
+    ``clock``: epoch seconds (injectable for tests).
+    """
+
+    def __init__(self, client: redis.Redis, prefix: str, *,
+                 clock: Callable[[], float] = time.time) -> None:
         self._redis = client
+        self._clock = clock
         self._items = f"{prefix}:dlq:items"
         self._index = f"{prefix}:dlq:index"
 
@@ -54,7 +60,7 @@ class DeadLetterStore:
         entry_id = self.entry_id(event)
         previous = self.get(entry_id)
         entry = DeadLetter(
-            id=entry_id, event=event, reason=reason, kind=kind, at_s=time.time(),
+            id=entry_id, event=event, reason=reason, kind=kind, at_s=self._clock(),
             count=(previous.count + 1) if previous else 1, task_id=task_id,
             history=list(history) if history else None,
         )

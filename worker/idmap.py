@@ -9,9 +9,10 @@ written; the id map entry right after. An intent without an entry means an
 earlier attempt may have created the object and lost the answer.
 
 Keys (under the configured prefix): ``idmap:contact:<phone>`` (hash),
-``idmap:obj:<key>`` (hash), ``idmap:intent:<key>`` (the contact id), and
-``idmap:phone:<phone>`` (set of the object keys of that phone, so deleting a
-contact clears them all).
+``idmap:owner:<contact id>`` (the phone mapped to that GHL contact: one phone,
+one contact, guarantee 3), ``idmap:obj:<key>`` (hash), ``idmap:intent:<key>``
+(the contact id), and ``idmap:phone:<phone>`` (set of the object keys of that
+phone, so deleting a contact clears them all).
 
 Lifetime: every key expires ``IDMAP_TTL_S`` (a year, as an object's version in
 ``worker.versions``) after its object was last written OR read through the map,
@@ -75,6 +76,10 @@ class IdMap:
         """The GHL contact id of ``phone``, or None when unknown."""
         return _text(self._read(self._key("contact", phone), "hget", "id"))
 
+    def owner(self, contact_id: str) -> str | None:
+        """The phone mapped to GHL contact ``contact_id``, or None when no phone is."""
+        return _text(self._read(self._key("owner", contact_id), "get"))
+
     def contact_tags(self, phone: str) -> list[str] | None:
         """The contact's tags as GHL last reported them, or None when unknown."""
         raw = _text(self._redis.hget(self._key("contact", phone), "tags"))
@@ -91,8 +96,12 @@ class IdMap:
         """Map ``phone`` to ``contact_id``. ``tags`` None keeps the known tags;
         ``payload_hash`` None forgets the last payload's hash (the next update writes)."""
         key = self._key("contact", phone)
+        before = self.contact(phone)
         with self._redis.pipeline() as pipe:
+            if before is not None and before != contact_id:
+                pipe.delete(self._key("owner", before))
             pipe.hset(key, "id", contact_id)
+            pipe.set(self._key("owner", contact_id), phone, ex=IDMAP_TTL_S)
             if tags is not None:
                 pipe.hset(key, "tags", json.dumps(list(tags)))
             if payload_hash is None:
@@ -110,7 +119,13 @@ class IdMap:
 
     def forget_contact(self, phone: str) -> None:
         """Forget the contact of ``phone`` (GHL no longer has it); children stay."""
+        self._forget_owner(phone)
         self._redis.delete(self._key("contact", phone))
+
+    def _forget_owner(self, phone: str) -> None:
+        contact_id = self.contact(phone)
+        if contact_id is not None and self.owner(contact_id) == phone:
+            self._redis.delete(self._key("owner", contact_id))
 
     def forget_phone(self, phone: str) -> int:
         """Forget the contact of ``phone`` and every child and intent under it.
@@ -119,6 +134,7 @@ class IdMap:
         """
         index = self._key("phone", phone)
         keys = [_text(k) for k in self._redis.smembers(index)]
+        self._forget_owner(phone)
         with self._redis.pipeline() as pipe:
             for key in keys:
                 pipe.delete(self._key("obj", key), self._key("intent", key))

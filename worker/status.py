@@ -10,6 +10,7 @@ from toky_ghl.broker_keys import queue_key, unacked_key
 from toky_ghl.settings import Settings
 from worker.auth.report import format_pause, pause_report
 from worker.circuit import circuit_locations, circuit_state
+from worker.conflicts import ConflictStore
 from worker.delay.report import parked_report, server_now_ms
 from worker.dlq import DeadLetterStore
 from worker.inflight import inflight_counts
@@ -45,6 +46,8 @@ def collect_status(client: redis.Redis, settings: Settings) -> dict[str, Any]:
         "circuits": _circuits(client, settings),
         "retrying": counts.pop("retrying"),
         "dead_lettered_now": DeadLetterStore(client, settings.key_prefix).count(),
+        # emails shared by several phones' GHL contacts, kept apart (guarantee 3)
+        "email_conflicts": ConflictStore(client, settings.key_prefix).count(),
         "counts": counts,
         "rate_budget": {},
         "paused": pause_report(settings, client),  # None, or why sending is paused
@@ -120,6 +123,9 @@ def format_status(report: dict[str, Any]) -> str:
         f"skipped       {counts['skipped']}",
         f"dead-lettered {counts['dead_lettered']} (all time)",
     ]
+    if report.get("email_conflicts"):
+        lines.append(f"email conflicts {report['email_conflicts']} "
+                     "(contacts of several phones share an email: toky-ghl conflicts)")
     for location, budget in report["rate_budget"].items():
         lines.append(
             f"rate budget   {location}: {budget['window_remaining']}/{budget['window_max']} "

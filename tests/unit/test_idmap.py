@@ -74,7 +74,8 @@ def test_every_key_of_the_map_expires_a_year_after_its_last_use() -> None:
     # Then every key it wrote has a lifetime of a year (none lives forever)
     keys = [k.decode() for k in client.scan_iter("test:idmap:*")]
     assert sorted(keys) == ["test:idmap:contact:" + PHONE, "test:idmap:intent:task:9",
-                            "test:idmap:obj:call:1", "test:idmap:phone:" + PHONE]
+                            "test:idmap:obj:call:1", "test:idmap:owner:c1",
+                            "test:idmap:phone:" + PHONE]
     assert all(IDMAP_TTL_S - 5 <= client.ttl(k) <= IDMAP_TTL_S for k in keys)
     # When time passes and the entries are read again, their year starts again
     for key in keys:
@@ -84,3 +85,19 @@ def test_every_key_of_the_map_expires_a_year_after_its_last_use() -> None:
     assert client.ttl("test:idmap:obj:call:1") > IDMAP_TTL_S - 5
     # And an unknown key read through the map is not created
     assert ids.get("call:unknown") is None and not client.exists("test:idmap:obj:call:unknown")
+
+
+def test_each_contact_has_one_owner_phone_and_forgetting_frees_it() -> None:
+    # Given two phones mapped to their own contacts
+    ids = IdMap(fakeredis.FakeRedis(), "t")
+    ids.remember_contact("+15125550301", "c-maria")
+    ids.remember_contact("+15125550302", "c-pedro")
+    # Then each contact names its phone
+    assert (ids.owner("c-maria"), ids.owner("c-pedro")) == ("+15125550301", "+15125550302")
+    # When a phone is re-mapped, its old contact has no owner any more
+    ids.remember_contact("+15125550302", "c-pedro-2")
+    assert ids.owner("c-pedro") is None and ids.owner("c-pedro-2") == "+15125550302"
+    # When a phone is forgotten (its contact gone, or deleted), so is its ownership
+    ids.forget_contact("+15125550301")
+    ids.forget_phone("+15125550302")
+    assert ids.owner("c-maria") is None and ids.owner("c-pedro-2") is None

@@ -12,6 +12,7 @@ COMMAND_MODULES = [
     "toky_ghl.commands.worker",
     "toky_ghl.commands.status",
     "toky_ghl.commands.dlq",
+    "toky_ghl.commands.conflicts",
     "toky_ghl.commands.auth",
     "toky_ghl.commands.poll",
     "toky_ghl.commands.mirror",

@@ -99,7 +99,7 @@ def start_webhook(sup: Supervisor, env: dict[str, str]) -> tuple[str, str | None
     """The webhook receiver on a free loopback port: (its URL, the secret if generated)."""
     generated = None
     if not env.get("WEBHOOK_SECRET", "").strip():
-        generated = secrets.token_urlsafe(18)
+        generated = secrets.token_urlsafe(32)
         env["WEBHOOK_SECRET"] = generated
     child = sup.start("webhook", cli("webhook", "--port", "0"), env)
     line = sup.wait_for_line(child, "listening on", READY_TIMEOUT_S)
