@@ -117,9 +117,8 @@ def _keep_in_dlq(event: dict, reason: str, kind: str, task_id: str | None, histo
         from worker.stats import Stats
 
         stats = Stats(rt.redis, rt.settings.key_prefix)
-        stats.count("dead_lettered", str(event.get("type", "?")) if isinstance(event, dict)
-                    else "?")
-        stats.done(DeadLetterStore.entry_id(event))
+        stats.finish("dead_lettered", str(event.get("type", "?")) if isinstance(event, dict)
+                     else "?", DeadLetterStore.entry_id(event), kind)
     except Exception as exc:
         leave_unacknowledged(task_id)
         log.error("event kept in the broker: neither parked nor dead-lettered; it comes back "

@@ -77,7 +77,7 @@ class RecordingPublisher:
         ids = tuple(e["id"] for e in events)
         return PublishResult(len(ids), 0, ids, ())
 
-    def publish_one(self, event) -> bool:
+    def publish_one(self, event, counts=()) -> bool:
         self.events.append(event)
         return True
 

@@ -106,6 +106,12 @@ def start_webhook(sup: Supervisor, env: dict[str, str]) -> tuple[str, str | None
     return _url_after(line, "listening on").split("/webhooks/")[0], generated
 
 
+def start_metrics(sup: Supervisor, env: dict[str, str]) -> str:
+    """The Prometheus exporter (``toky-ghl metrics``) on a free loopback port: its URL."""
+    child = sup.start("metrics", cli("metrics", "--port", "0"), env)
+    return _url_after(sup.wait_for_line(child, "serving on", READY_TIMEOUT_S), "serving on")
+
+
 def start_poller(sup: Supervisor, env: dict[str, str]) -> None:
     sup.start("poller", cli("poll"), env)
 
