@@ -71,7 +71,9 @@ def test_prints_the_mapped_requests_without_sending_them(files, capsys):
     # Then the contact's upsert carries every mapped field, in the configured location
     assert status == 0
     assert [r["id"] for r in results] == ["e-1", "e-2"]
-    upsert = results[0]["requests"][0]
+    # (after the look-up of the email's owner in GHL: guarantee 3, one phone one contact)
+    lookup, upsert = results[0]["requests"]
+    assert (lookup["method"], lookup["path"].split("?")[0]) == ("GET", "/contacts/search/duplicate")
     assert (upsert["method"], upsert["path"]) == ("POST", "/contacts/upsert")
     body = upsert["body"]
     assert body["locationId"] == "loc-prod-1"

@@ -191,6 +191,27 @@ def test_errors_survive_pickling(error):
     assert copy.__dict__ == error.__dict__
 
 
+@pytest.mark.parametrize(("status", "cls"), [
+    (422, GhlValidationError), (403, GhlPermissionError), (404, GhlNotFoundError),
+    (409, GhlError), (401, GhlAuthError),
+])
+def test_a_duplicate_like_body_on_another_status_is_not_a_duplicate(status, cls):
+    # Given GHL's duplicate body, but on another status than 400
+    body = {"statusCode": status, "message": "This location does not allow duplicated contacts.",
+            "meta": {"contactId": "c9", "matchingField": "email"}}
+    # When mapped
+    error = error_from_response(answer(status, body), "POST", "/contacts/")
+    # Then it is that status's error, never a duplicate naming a contact to adopt
+    assert type(error) is cls
+    assert not isinstance(error, GhlDuplicateContactError)
+
+
+def test_a_duplicate_on_a_non_dict_meta_is_plain_validation():
+    body = {"message": "x", "meta": ["contactId", "c9"]}
+    assert type(error_from_response(answer(400, body), "POST", "/contacts/")) is \
+        GhlValidationError
+
+
 @pytest.mark.parametrize("body", [
     {"statusCode": 400, "message": "Contact with id abc123 not found"},
     {"statusCode": 400, "message": "Task not found"},

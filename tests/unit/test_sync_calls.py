@@ -21,7 +21,8 @@ def test_contact_then_call_costs_one_call_each() -> None:
     # When its completed call arrives
     outcome, call_calls = apply_counting(samples()["s-004"], ctx)
     # Then one note create and nothing else (no GET, no upsert): 1.0 call per event
-    assert contact_calls == ["upsert_contact"] and call_calls == ["create_note"]
+    assert contact_calls == ["search_duplicate", "upsert_contact"]  # the email's owner first
+    assert call_calls == ["create_note"]
     contact = ctx.client.contact_by_phone(KNOWN)
     (note,) = ctx.client.notes_of(contact["id"])
     assert outcome.ghl_ids == {"contact": contact["id"], "note": note["id"]}

@@ -20,6 +20,7 @@ from worker.custom_field_ids import refused_custom_field, resolve_custom_field_k
 from worker.ghl.errors import GhlNotFoundError, GhlValidationError
 from worker.idmap import IdMap
 from worker.mapping import UPSERT_ONLY_FIELDS, contact_payload
+from worker.sync.contact_upsert import update_for_phone, upsert_for_phone
 from worker.sync.context import SyncContext
 from worker.sync.ensure_contact import making_contact, with_contact, with_existing_contact
 from worker.sync.mapped import mapped
@@ -78,7 +79,7 @@ def _contact_written(event: Event, ctx: SyncContext) -> Outcome:
         sent = _keeping_tags(payload, ids.contact_tags(phone))
     if contact_id is not None and UPSERT_ONLY_FIELDS.isdisjoint(sent):
         try:
-            contact = ctx.client.update_contact(contact_id, sent)
+            contact = update_for_phone(phone, contact_id, sent, ctx)
         except GhlNotFoundError:
             ctx.log.info("mapped contact gone from GHL, upserting", contact_id=contact_id)
             ids.forget_contact(phone)
@@ -89,7 +90,7 @@ def _contact_written(event: Event, ctx: SyncContext) -> Outcome:
             remember_written_to_ghl(ctx, phone, sent, contact)  # the mirror's loop guard
             return Outcome.applied("contact updated", contact=contact_id)
     with making_contact(phone, ctx):
-        contact, new = ctx.client.upsert_contact(sent)
+        contact, new = upsert_for_phone(phone, sent, ctx)
         ids.remember_contact(phone, contact["id"], tags=_tags_after(contact, sent),
                              payload_hash=digest)
         remember_written_to_ghl(ctx, phone, sent, contact)  # the mirror's loop guard

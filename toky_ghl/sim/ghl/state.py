@@ -19,7 +19,11 @@ class Grant:
 
 @dataclass
 class Location:
-    """One sub-account. ``allow_duplicates`` is GHL's "Allow Duplicate Contact" setting."""
+    """One sub-account. ``allow_duplicates`` is GHL's "Allow Duplicate Contact" setting
+    (apps/contacts.json, UpsertContactDto.createNewIfDuplicateAllowed: with it on, an
+    upsert with the flag creates at once; off, the flag is ignored); switch it with
+    ``GhlSim.set_allow_duplicates``, ``POST /_sim/locations`` or
+    ``--allow-duplicates``."""
 
     location_id: str
     allow_duplicates: bool = False
