@@ -24,10 +24,9 @@ PAGE_RESULTS_KEY = "results"
 # Date filter on history lists: ``(created_at >= 2017-06-01) AND (created_at <= 2017-06-02)``.
 FILTER_PARAM = "filter"
 FILTER_FIELD = "created_at"
+#: The reference shows only dates in the filter (whether a time is honoured is
+#: UNCONFIRMED): only dates are sent (``producers.toky.filters``).
 FILTER_DATE_FORMAT = "%Y-%m-%d"
-#: ASSUMPTION: the reference shows only dates in the filter; we send a full
-#: timestamp, in the form Toky shows times in ("2017-07-05 21:46:44", GMT).
-FILTER_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 #: How Toky shows times in CDRs: GMT, no zone suffix.
 TOKY_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -42,8 +41,12 @@ def recording_path(callid: str) -> str:
     return f"/recordings/{quote(str(callid), safe='')}"
 
 
-#: UNCONFIRMED: the key of the URL in the /recordings/{callid} answer.
-RECORDING_URL_KEY = "url"
+#: UNCONFIRMED: the key of the URL in the /recordings/{callid} answer. Toky's
+#: reference is read as ``url``; other clients also read ``record_url`` (the
+#: webhooks' name) and ``recording_url`` (reference/toky-api.md): the first
+#: non-empty one of these, in this order, is the URL.
+RECORDING_URL_KEYS = ("url", "record_url", "recording_url")
+RECORDING_URL_KEY = RECORDING_URL_KEYS[0]
 
 #: UNCONFIRMED: SMS history path.
 SMS = "/sms"
@@ -77,14 +80,20 @@ WEBHOOK_EVENTS = (
     "new_sms",
 )
 
-#: CDR fields (confirmed); values arrive as strings.
+#: CDR fields (confirmed); values arrive as strings. ``from`` is "inbound
+#: number, agent id or web caller id" (Toky's CDR reference): for an outbound
+#: call it is the agent and ``caller_id_used`` is our line; for an inbound call
+#: it is the caller and ``received_on_number`` our line.
 CDR_FIELDS = (
-    "id", "callid", "direction", "from", "to_number", "received_on_number", "init_dt",
-    "start_time", "end_time", "duration", "agent_id", "disposition_code", "web_call",
+    "id", "callid", "direction", "from", "to_number", "received_on_number", "caller_id_used",
+    "init_dt", "start_time", "end_time", "duration", "agent_id", "disposition_code", "web_call",
 )
 #: ASSUMPTION: what ``filter=(created_at ...)`` compares on a CDR.
 CDR_CREATED_KEY = "init_dt"
-# ASSUMPTION (the simulator's): a CDR's ``agent_id`` holds the agent's email.
+#: A CDR's ``agent_id`` (and an outbound ``from``) is the agent's email with
+#: ``@`` written as this (``carlos__myagent.com``, Toky's pagination example);
+#: webhooks carry plain emails. ``producers.agents`` reads both.
+AGENT_ID_AT = "__"
 
 #: Contact fields (confirmed); ``phone`` is unique and is the contact's identity.
 CONTACT_FIELDS = ("contact_name", "phone", "email", "city", "country_code")
