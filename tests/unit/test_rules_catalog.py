@@ -123,10 +123,12 @@ EXERCISES = {
                     [0]["dueDate"].startswith("2026-11-26T18:16:00")),
     "create_note": ([CONTACT, CALL], {"body": "Missed: {{ data.callid }}"},
                     lambda d: any(n["body"].startswith("Missed: c1") for n in loc(d)["notes"])),
-    "move_opportunity": ([CONTACT, CALL], {"pipeline_id": "p1", "stage_id": "s2"},
+    # two calls: the first creates the opportunity in its stage, the second moves it
+    "move_opportunity": ([CONTACT, CALL, ("call.ended", {**CALL[1], "callid": "c2"})],
+                         {"pipeline_id": "p1", "stage_id": "stage-{{ data.callid }}"},
                          lambda d: [(o["pipelineId"], o["pipelineStageId"], o["contactId"])
                                     for o in loc(d)["opportunities"]]
-                         == [("p1", "s2", contact(d)["id"])]),
+                         == [("p1", "stage-c2", contact(d)["id"])]),
 }
 #: Exercised elsewhere against the Toky simulator (the GHL → Toky direction).
 ELSEWHERE = {"mirror_contact_to_toky": "tests/integration/test_mirror_loop.py"}
