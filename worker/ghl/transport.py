@@ -45,6 +45,7 @@ class Limiter(Protocol):
     def acquire(self, location_id: str) -> Grant: ...
     def release(self, grant: Grant) -> None: ...
     def observe(self, location_id: str, headers: Mapping[str, str]) -> None: ...
+    # optional: finish(grant, headers), release and observe in one call
 
 
 TokenSource = str | Callable[[], str | None]
@@ -143,12 +144,14 @@ class GhlTransport:
             raise
         grant = self._acquire(method, path)
         started = time.monotonic()
+        answered = False
         try:
             response = self._session.request(
                 method, self.base_url + path, headers=headers, timeout=self._timeout_s,
                 params={k: v for k, v in (params or {}).items() if v is not None} or None,
                 json=json,
             )
+            answered = True
         except requests.RequestException as exc:
             log.debug("ghl.request", method=method, path=path, status=None,
                       elapsed_ms=_ms_since(started), error=type(exc).__name__)
@@ -157,10 +160,10 @@ class GhlTransport:
             self._circuit_after(ticket, error)
             raise error from exc
         finally:
-            if grant is not None:
+            if grant is not None and not answered:
                 self._limiter.release(grant)
         if self._limiter is not None:
-            self._limiter.observe(self.location_id, response.headers)
+            self._after_answer(grant, response.headers)
         log.debug("ghl.request", method=method, path=path, status=response.status_code,
                   elapsed_ms=_ms_since(started))
         record.ghl_request(self.location_id, method, path, response.status_code,
@@ -172,6 +175,17 @@ class GhlTransport:
         self._circuit_after(ticket, None)
         body = _parse(response, method, path, expect)
         return body[expect] if expect is not None and unwrap else body
+
+    def _after_answer(self, grant: Grant | None, headers: Mapping[str, str]) -> None:
+        """Release the slot and correct the budget from the answer's headers: one call
+        (``finish``) when the limiter has it, one Redis round trip."""
+        finish = getattr(self._limiter, "finish", None)
+        if grant is not None and finish is not None:
+            finish(grant, headers)
+            return
+        if grant is not None:
+            self._limiter.release(grant)
+        self._limiter.observe(self.location_id, headers)
 
     def _pass_circuit(self, method: str, path: str) -> Any:
         """The circuit's ticket for one call; raises ``CircuitOpen`` while it is open."""
