@@ -250,7 +250,7 @@ class Run:
         delta = {k: v - self.commands_before.get(k, 0) for k, v in after.items()}
         delta = {k: v for k, v in delta.items() if v > 0}
         total = sum(delta.values()) - self.own_commands
-        top = sorted(delta.items(), key=lambda kv: -kv[1])[:8]
+        top = sorted(delta.items(), key=lambda kv: -kv[1])[:16]
         return Side(name, events, seconds, sim.stats_snapshot()["requests_total"],
                     enqueue_per_s, total, cpu_s, self.peak_rss_mb, top)
 

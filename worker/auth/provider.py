@@ -106,9 +106,17 @@ class TokenProvider:
 
     def check_not_paused(self) -> None:
         """Raise ``LocationPaused`` while a pause holds for the current credentials."""
-        version, pause = self.store.probe()
+        self.check_probed(*self.store.probe())
+
+    def check_probed(self, version: int | None, pause: Pause | None) -> None:
+        """``check_not_paused`` over a probe already read (``TokenStore.probe``'s answer,
+        e.g. read by the delivery's first script)."""
         if pause and pause.holds_for(self._label(version)):
             raise LocationPaused(self.location_id, pause.reason)
+
+    def probe_keys(self) -> tuple[str, str]:
+        """The Redis keys a probe reads: the credentials' meta hash and the pause record."""
+        return self.store.meta_key, self.store.pause_key
 
     def current(self) -> Credentials | None:
         """The stored credentials (cached while their version holds); None when none."""
