@@ -31,18 +31,21 @@ from worker.versions import VERSION_TTL_S, Version
 # KEYS[1]: handled:<id>; KEYS[2]: the object's lock; KEYS[3], KEYS[4]: the auth meta
 # hash and pause record ('' in ARGV[3]: no pause probe); KEYS[5..]: version keys.
 # ARGV[1]: lock token; ARGV[2]: lock TTL (ms); ARGV[3]: "1" to probe the pause.
-# Returns {"dup", outcome} | {"paused", version, pause} | {"busy"} | {"go", versions}.
+# Returns {"dup", outcome} | {"paused", version, pause} | {"busy"} |
+# {"go", versions, version} (version: the credentials' version, '' when none or not probed).
 _BEGIN_LUA = """
 local handled = redis.call('GET', KEYS[1])
 if handled then return {'dup', handled} end
+local auth = ''
 if ARGV[3] == '1' then
+  auth = redis.call('HGET', KEYS[3], 'version') or ''
   local pause = redis.call('GET', KEYS[4])
-  if pause then return {'paused', redis.call('HGET', KEYS[3], 'version') or '', pause} end
+  if pause then return {'paused', auth, pause} end
 end
 if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'busy'} end
-if #KEYS < 5 then return {'go', {}} end
+if #KEYS < 5 then return {'go', {}, auth} end
 local unpack = unpack or table.unpack
-return {'go', redis.call('MGET', unpack(KEYS, 5))}
+return {'go', redis.call('MGET', unpack(KEYS, 5)), auth}
 """
 
 # KEYS[1]: handled:<id>; KEYS[2]: the lock; KEYS[3 .. 2+n]: version keys; then the
@@ -80,7 +83,8 @@ def _text(raw: Any) -> str:
 class Begun:
     """What ``Delivery.begin`` found: ``state`` "dup" (``handled`` says how), "paused"
     (``auth_version``/``pause`` the raw probe), "busy" (the lock stayed held) or "go"
-    (the lock is held; ``versions`` by object key)."""
+    (the lock is held; ``versions`` by object key; ``auth_version`` the credentials'
+    version when probed, no pause being recorded)."""
 
     state: str
     handled: str | None = None
@@ -134,7 +138,8 @@ class Delivery:
             return Begun("busy")
         raws = list(answer[1]) + [None] * (len(version_keys) - len(answer[1]))
         return Begun("go", versions={k: (Version.decode(r) if r else None)
-                                     for k, r in zip(version_keys, raws, strict=True)})
+                                     for k, r in zip(version_keys, raws, strict=True)},
+                     auth_version=_text(answer[2]) or None)
 
     def end(self, event_id: str, object_key: str, handled: str,
             versions: dict[str, Version], decision: tuple[list[str], list]) -> bool:

@@ -205,6 +205,7 @@ def _process(raw_event: Any, deps: PipelineDeps, *, failures: int, task_id: str 
                         lock_wait_s=OBJECT_LOCK_WAIT_S)
     probe_keys = auth.probe_keys() if hasattr(auth, "probe_keys") else None
     begun = delivery.begin(event["id"], object_key(event), read_keys, probe_keys)
+    probed = probe_keys is not None
     if begun.state == "paused":
         try:  # a paused location sends nothing: the event waits (see worker.auth.decide)
             version = begun.auth_version
@@ -213,6 +214,7 @@ def _process(raw_event: Any, deps: PipelineDeps, *, failures: int, task_id: str 
             return _failed(exc, event, deps, dlq, stats, bound, tried, task_id)
         # the pause is of older credentials: begin again without the probe
         begun = delivery.begin(event["id"], object_key(event), read_keys, None)
+        probed = False
     elif probe_keys is None and auth is not None:
         try:
             auth.check_not_paused()
@@ -227,12 +229,16 @@ def _process(raw_event: Any, deps: PipelineDeps, *, failures: int, task_id: str 
         return Decision("retry", "object busy: another worker holds its lock",
                         retry_in_ms=wait_ms, failures=tried.failures,
                         since_ms=tried.since_ms, history=tried.history)
+    if probed and begun.state == "go":  # the first GHL call's token probe, already read
+        auth.prime(int(begun.auth_version) if begun.auth_version else None, None)
     ended = False
     try:
         decision, ended = _apply_locked(event, deps, delivery, begun.versions or {}, at_us,
                                         keys, contact_key, dlq, stats, bound, tried, task_id)
         return decision
     finally:
+        if probe_keys is not None:
+            auth.unprime()
         if not ended and not delivery.unlock(object_key(event)):
             bound.warning("object lock expired before release", lock_ttl_s=OBJECT_LOCK_TTL_S)
 

@@ -86,8 +86,24 @@ class TokenProvider:
     def _label(self, version: int | None) -> str:
         return f"v{version}" if version is not None else env_label(self._env_token)
 
+    def prime(self, version: int | None, pause: Pause | None) -> None:
+        """Let this thread's NEXT token lookup use a probe just read (by the delivery's
+        first script, a moment before its first GHL call) instead of reading it again."""
+        _used.primed = (self, version, pause)
+
+    def unprime(self) -> None:
+        _used.primed = None
+
+    def _probe(self) -> tuple[int | None, Pause | None]:
+        primed = getattr(_used, "primed", None)
+        if primed is not None:
+            _used.primed = None
+            if primed[0] is self:
+                return primed[1], primed[2]
+        return self.store.probe()
+
     def __call__(self) -> str:
-        version, pause = self.store.probe()
+        version, pause = self._probe()
         label = self._label(version)
         if pause and pause.holds_for(label):
             raise LocationPaused(self.location_id, pause.reason)
