@@ -6,6 +6,8 @@ There is no retry loop here: the caller decides (``worker.ghl.retry``).
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
@@ -61,13 +63,34 @@ def segment(value: Any, what: str) -> str:
     return quote(text, safe="")
 
 
+#: Environment variables requests reads on every request while ``trust_env`` is on.
+_REQUESTS_ENV = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "requests_ca_bundle",
+                 "curl_ca_bundle")
+
+
 def new_session() -> requests.Session:
-    """A session whose pool keeps up to ``POOL_MAXSIZE`` connections per host, no retries."""
+    """A session whose pool keeps up to ``POOL_MAXSIZE`` connections per host (kept
+    alive between requests), no retries. Without proxy or CA bundle variables in the
+    environment, requests does not look for them again on every request."""
     session = requests.Session()
     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_MAXSIZE, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
+    if not any(k.lower() in _REQUESTS_ENV for k in os.environ):
+        session.trust_env = False
     return session
+
+
+class _ThreadSessions(threading.local):
+    """One ``requests.Session`` per thread (a session is not thread-safe), each keeping
+    its connections alive."""
+
+    session: requests.Session | None = None
+
+    def get(self) -> requests.Session:
+        if self.session is None:
+            self.session = new_session()
+        return self.session
 
 
 class GhlTransport:
@@ -107,11 +130,17 @@ class GhlTransport:
         self.location_id = location_id.strip()
         self.scopes = frozenset(scopes)
         self._limiter = limiter
-        self._session = session or new_session()
+        self._given_session = session  # None: one session per thread
+        self._sessions = _ThreadSessions()
         self._timeout_s = (connect_timeout_s, read_timeout_s)
         self._max_inline_wait_ms = max_inline_wait_ms
         self._sleep = sleep
         self._circuit = circuit  # worker.circuit.Circuit (None: no circuit)
+
+    @property
+    def _session(self) -> requests.Session:
+        """The session this thread sends with: the one given, else the thread's own."""
+        return self._given_session or self._sessions.get()
 
     def __repr__(self) -> str:
         return (

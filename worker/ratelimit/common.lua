@@ -15,11 +15,12 @@ local now_floor = math.floor(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) /
 local now_ceil = math.floor(tonumber(t[1]) * 1000 + math.ceil(tonumber(t[2]) / 1000))
 local today = math.floor(now_floor / DAY_MS)
 
--- The effective limits, and whether GHL's own are stored (KEYS[3] exists).
+-- The effective limits, whether GHL's own are stored (KEYS[3] exists), and the day
+-- their expiry was last renewed.
 local function effective_limits()
-  local v = redis.call('HMGET', KEYS[3], 'max_requests', 'interval_ms', 'daily_max')
+  local v = redis.call('HMGET', KEYS[3], 'max_requests', 'interval_ms', 'daily_max', 'day')
   return tonumber(v[1]) or tonumber(ARGV[1]), tonumber(v[2]) or tonumber(ARGV[2]),
-         tonumber(v[3]) or tonumber(ARGV[3]), (v[1] or v[2] or v[3]) ~= nil
+         tonumber(v[3]) or tonumber(ARGV[3]), not not (v[1] or v[2] or v[3]), tonumber(v[4])
 end
 
 local function drop_expired(interval)

@@ -3,7 +3,7 @@
 -- ``off`` is set in front of this script: 3 alone, 4 after release.lua (finish).
 -- Limits follow GHL; counts only ever go up (never lowered on a higher Remaining).
 local MAX_PHANTOMS = 10000
-local max_requests, interval, daily_max, stored = effective_limits()
+local max_requests, interval, daily_max, stored, renewed_day = effective_limits()
 local seen_max, remaining = tonumber(ARGV[off + 1]), tonumber(ARGV[off + 2])
 local seen_interval, seen_daily = tonumber(ARGV[off + 3]), tonumber(ARGV[off + 4])
 local daily_remaining = tonumber(ARGV[off + 5])
@@ -20,8 +20,11 @@ if seen_daily and seen_daily ~= daily_max then
   redis.call('HSET', KEYS[3], 'daily_max', seen_daily)
   daily_max, changed = seen_daily, true
 end
-if (changed or stored) and (seen_max or seen_interval or seen_daily) then
-  redis.call('PEXPIRE', KEYS[3], DAY_MS)  -- kept a day after GHL last sent them
+if (changed or (stored and renewed_day ~= today)) and (seen_max or seen_interval or seen_daily) then
+  -- kept a day after it was renewed, renewed at GHL's first answer of each UTC day (not
+  -- on every answer); once expired, the next answer stores them again
+  redis.call('HSET', KEYS[3], 'day', today)
+  redis.call('PEXPIRE', KEYS[3], DAY_MS)
 end
 if remaining then
   local count = counting(interval)
