@@ -38,7 +38,10 @@ class NotKept(Exception):
     is left unacknowledged and comes back after the visibility timeout."""
 
 
-@app.task(name=APPLY_EVENT_TASK, bind=True, max_retries=None, acks_late=True)
+# throws: a dead-lettered event is an expected outcome; the pipeline logged one warning with
+# its reason, so Celery logs the task's failure at INFO without a traceback (not an ERROR).
+@app.task(name=APPLY_EVENT_TASK, bind=True, max_retries=None, acks_late=True,
+          throws=(DeadLettered,))
 def apply_event(self: Task, event: dict, failures: int = 0, since_ms: int | None = None,
                 history: list[str] | None = None) -> str:
     """Apply one Toky event to GHL. ``failures`` counts earlier failed attempts,
