@@ -55,10 +55,9 @@ def sim_client(app, **kwargs) -> TokyClient:
 
 
 def queued_events(redis_client, prefix: str = PREFIX) -> list[dict]:
-    """The events on the Celery queue of ``prefix``'s deployment, oldest first (decoded from
-    the task messages)."""
-    raws = reversed(redis_client.lrange(queue_key(prefix), 0, -1))
-    messages = [json.loads(raw) for raw in raws]
+    """The events on deployment ``prefix``'s Celery queue, oldest first (decoded from the
+    task messages)."""
+    messages = [json.loads(raw) for raw in reversed(redis_client.lrange(queue_key(prefix), 0, -1))]
     return [json.loads(base64.b64decode(m["body"]))[0][0] for m in messages]
 
 
