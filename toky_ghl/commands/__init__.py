@@ -22,4 +22,5 @@ COMMAND_MODULES = [
     "toky_ghl.commands.flower",
     "toky_ghl.commands.sandbox",
     "toky_ghl.commands.check_map",
+    "toky_ghl.commands.scheduler",
 ]
