@@ -7,3 +7,12 @@ class TokyGhlError(Exception):
 
 class ConfigError(TokyGhlError):
     """A setting, the field map or a command line is wrong; the message names it."""
+
+
+class RedisUnreachable(TokyGhlError):
+    """Redis (``REDIS_URL``) did not answer; the message shows the URL, password masked."""
+
+
+class UsageError(TokyGhlError):
+    """A command line the command cannot run (an unknown option, a busy port); the
+    message names it, and the CLI exits 2."""

@@ -66,13 +66,36 @@ def register_secrets(values: Iterable[str | None]) -> None:
             _secret_values.add(value)
 
 
+def url_password(url: str | None) -> str | None:
+    """The password of ``scheme://user:password@host...`` (None when it has none)."""
+    if not url or "://" not in url:
+        return None
+    authority = url.split("://", 1)[1]
+    if "@" not in authority:
+        return None
+    credentials = authority.rsplit("@", 1)[0]  # a stray '@' in the password stays in it
+    return credentials.partition(":")[2] or None
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password (if any) shown as ``***``: ``redis://:***@host:6379/0``."""
+    password = url_password(url)
+    if not password:
+        return url
+    head, _, tail = url.rpartition(password + "@")
+    return f"{head}{REDACTED}@{tail}"
+
+
 def register_settings_secrets(settings: Any) -> None:
-    """Register every secret of a ``Settings`` (its fields kept out of ``repr``), and the
-    password of each ``user:password`` pair of ``FLOWER_BASIC_AUTH`` on its own."""
+    """Register every secret of a ``Settings`` (its fields kept out of ``repr``), the
+    password of ``REDIS_URL`` (not the whole URL), and the password of each
+    ``user:password`` pair of ``FLOWER_BASIC_AUTH`` on its own."""
     from dataclasses import fields
 
-    values = [getattr(settings, f.name) for f in fields(settings) if not f.repr]
+    values = [getattr(settings, f.name) for f in fields(settings)
+              if not f.repr and f.name != "redis_url"]
     register_secrets(v for v in values if isinstance(v, str))
+    register_secrets([url_password(getattr(settings, "redis_url", None))])
     basic_auth = getattr(settings, "flower_basic_auth", None) or ""
     register_secrets(pair.partition(":")[2] for pair in basic_auth.split(","))
 

@@ -1,12 +1,19 @@
-"""The one place that makes Redis connections from ``REDIS_URL``."""
+"""The one place that makes Redis connections from ``REDIS_URL``, and that says
+so, the same way for every command, when Redis cannot be reached."""
 
 from __future__ import annotations
 
 from functools import lru_cache
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
 
+from toky_ghl.errors import RedisUnreachable
 from toky_ghl.settings import get_settings
+
+#: redis-py's errors that mean "no answer from that Redis" (refused, timed out, wrong
+#: password: ``AuthenticationError`` is a ``ConnectionError``).
+UNREACHABLE_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 
 @lru_cache(maxsize=8)
@@ -22,3 +29,41 @@ def get_redis(url: str | None = None) -> redis.Redis:
 def key(*parts: str) -> str:
     """A Redis key under the configured prefix: ``key("idmap", "x")`` → ``tokyghl:idmap:x``."""
     return ":".join((get_settings().key_prefix, *parts))
+
+
+def masked_url(url: str) -> str:
+    """``url`` fit to show: its password (``redis://user:PW@host``, ``?password=PW``) is ``***``."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:  # an unreadable URL: show its scheme only
+        return url.partition("://")[0] + "://***"
+    netloc = parts.netloc
+    if password is not None:
+        netloc = f"{parts.username or ''}:***@{parts.hostname or ''}"
+        if parts.port is not None:
+            netloc += f":{parts.port}"
+    query = parts.query
+    if "password" in query.lower():
+        query = urlencode([(k, "***" if k.lower() == "password" else v)
+                           for k, v in parse_qsl(query, keep_blank_values=True)])
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def unreachable(url: str, exc: BaseException) -> RedisUnreachable:
+    """The error every command reports when the Redis at ``url`` does not answer."""
+    from toky_ghl.logs import scrub
+
+    return RedisUnreachable(f"cannot reach Redis (REDIS_URL={masked_url(url)}): {scrub(str(exc))}")
+
+
+def require_redis(url: str | None = None) -> redis.Redis:
+    """The configured Redis after it answered a PING; else ``RedisUnreachable``
+    (the CLI prints it and exits 2)."""
+    url = url or get_settings().redis_url
+    client = get_redis(url)
+    try:
+        client.ping()
+    except UNREACHABLE_ERRORS as exc:
+        raise unreachable(url, exc) from None
+    return client

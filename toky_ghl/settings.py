@@ -17,6 +17,7 @@ from functools import lru_cache
 from urllib.parse import urlparse
 
 from toky_ghl.errors import ConfigError
+from toky_ghl.logs import mask_url
 
 KNOWN_SCOPES = frozenset(
     {
@@ -27,11 +28,16 @@ KNOWN_SCOPES = frozenset(
         "calendars/events.readonly",
         "calendars/events.write",
         "locations.readonly",
+        "opportunities.readonly",  # apps/opportunities.json (automations)
+        "opportunities.write",
         "locations/customFields.readonly",
         "locations/customFields.write",
         "users.readonly",
     }
 )
+
+#: Values of CONTACT_EMAIL_CONFLICT (see ``Settings.contact_email_conflict``).
+EMAIL_CONFLICT_POLICIES = ("separate", "omit-email")
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
@@ -77,9 +83,24 @@ def _url(env: Mapping[str, str], name: str, default: str, schemes: tuple[str, ..
     if parsed.scheme not in schemes or not (parsed.netloc or parsed.path):
         raise ConfigError(
             f"{name} must be a URL starting with {' or '.join(s + '://' for s in schemes)}, "
-            f"got {raw!r}"
+            f"got {mask_url(raw)!r}"  # the password never shown
         )
     return raw.rstrip("/") if parsed.scheme.startswith("http") else raw
+
+
+def _redis_url(env: Mapping[str, str]) -> str:
+    """``REDIS_URL``, checked as redis-py reads it; errors show it without its password."""
+    import redis
+
+    url = _url(env, "REDIS_URL", "redis://localhost:6379/0", ("redis", "rediss", "unix"))
+    try:
+        redis.ConnectionPool.from_url(url)
+    except (ValueError, TypeError):  # redis-py's own text may quote part of the password
+        raise ConfigError(
+            f"REDIS_URL is not a Redis URL redis-py can read: {mask_url(url)!r}; expected "
+            "redis://[[user]:password@]host[:port][/db] (percent-encode '/', '@' or ':' "
+            "in the password)") from None
+    return url
 
 
 def _secret(env: Mapping[str, str], name: str) -> str | None:
@@ -125,13 +146,16 @@ class Settings:
     traceback that shows them, never reveals a token.
     """
 
-    redis_url: str = "redis://localhost:6379/0"
+    redis_url: str = "redis://localhost:6379/0"  # shown by repr() without its password
     redis_url_set: bool = False
     ghl_api_base: str = "https://services.leadconnectorhq.com"
     ghl_token: str | None = field(default=None, repr=False)
     ghl_location_id: str | None = None
     ghl_scopes: frozenset[str] = frozenset({"contacts.readonly"})
     ghl_calendar_id: str | None = None
+    #: Let GHL run its appointment automations (confirmations, reminders) for synced
+    #: appointments: ``toNotify`` is sent false unless this is on.
+    ghl_appointment_notify: bool = False
     ghl_scopes_set: bool = False
     ghl_client_id: str | None = None
     ghl_client_secret: str | None = field(default=None, repr=False)
@@ -172,7 +196,14 @@ class Settings:
     mirror_backfill_since: str | None = None
     mirror_poll_overlap_s: int = 300
     followup_due_minutes: int = 60
+    #: A contact whose email belongs to another phone's GHL contact (see
+    #: worker/sync/contact_upsert.py): "separate" (the default: a contact of its
+    #: own, with the email when the location allows duplicates, else without it) or
+    #: "omit-email" (a contact of its own, never with the other phone's email).
+    contact_email_conflict: str = "separate"
     field_map: str | None = None
+    #: The rules file (AUTOMATIONS); None: the built-in rules (the contract's table).
+    automations: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
     webhook_max_body_bytes: int = 262_144
     flower_basic_auth: str | None = field(default=None, repr=False)
@@ -184,6 +215,14 @@ class Settings:
     #: "auto": JSON lines unless stderr is a terminal (readable lines); or "json", "console".
     log_format: str = "auto"
     key_prefix: str = "tokyghl"
+
+    def __repr__(self) -> str:
+        """The dataclass's repr (secrets left out), with REDIS_URL's password masked."""
+        def shown(name: str) -> str:
+            value = getattr(self, name)
+            return repr(mask_url(value) if name == "redis_url" else value)
+
+        return f"Settings({', '.join(f'{f.name}={shown(f.name)}' for f in fields(self) if f.repr)})"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -197,10 +236,12 @@ class Settings:
         if log_format not in {"auto", "json", "console"}:
             raise ConfigError(f"LOG_FORMAT must be auto, json or console, got {log_format!r}")
         followup = _int(env, "FOLLOWUP_DUE_MINUTES", 60, minimum=0)
+        email_conflict = (env.get("CONTACT_EMAIL_CONFLICT", "").strip() or "separate").lower()
+        if email_conflict not in EMAIL_CONFLICT_POLICIES:
+            raise ConfigError("CONTACT_EMAIL_CONFLICT must be one of "
+                              f"{', '.join(EMAIL_CONFLICT_POLICIES)}, got {email_conflict!r}")
         settings = cls(
-            redis_url=_url(
-                env, "REDIS_URL", "redis://localhost:6379/0", ("redis", "rediss", "unix")
-            ),
+            redis_url=_redis_url(env),
             redis_url_set=bool(env.get("REDIS_URL", "").strip()),
             ghl_api_base=_url(
                 env, "GHL_API_BASE", "https://services.leadconnectorhq.com", ("http", "https")
@@ -209,6 +250,7 @@ class Settings:
             ghl_location_id=env.get("GHL_LOCATION_ID", "").strip() or None,
             ghl_scopes=_scopes(env, "GHL_SCOPES", "contacts.readonly"),
             ghl_calendar_id=env.get("GHL_CALENDAR_ID", "").strip() or None,
+            ghl_appointment_notify=_bool(env, "GHL_APPOINTMENT_NOTIFY", False),
             ghl_scopes_set=bool(env.get("GHL_SCOPES", "").strip()),
             ghl_client_id=env.get("GHL_CLIENT_ID", "").strip() or None,
             ghl_client_secret=_secret(env, "GHL_CLIENT_SECRET"),
@@ -245,7 +287,9 @@ class Settings:
             mirror_backfill_since=env.get("MIRROR_BACKFILL_SINCE", "").strip() or None,
             mirror_poll_overlap_s=_int(env, "MIRROR_POLL_OVERLAP_S", 300, minimum=0),
             followup_due_minutes=followup,
+            contact_email_conflict=email_conflict,
             field_map=env.get("FIELD_MAP", "").strip() or None,
+            automations=env.get("AUTOMATIONS", "").strip() or None,
             webhook_secret=_secret(env, "WEBHOOK_SECRET"),
             webhook_max_body_bytes=_int(env, "WEBHOOK_MAX_BODY_BYTES", 262_144, minimum=1024),
             flower_basic_auth=_secret(env, "FLOWER_BASIC_AUTH"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from celery import Celery, signals
 
 from toky_ghl import logs
+from toky_ghl.broker_keys import broker_keyprefix
 from toky_ghl.constants import EVENTS_QUEUE
 from toky_ghl.settings import get_settings
 from worker import lifecycle, log_context  # noqa: F401  (scheduler thread; task log context)
@@ -44,6 +45,10 @@ app.conf.update(
         # (300 s) would stop every sweep for five minutes after a worker is killed
         # while holding it.
         "unacked_mutex_expire": 10,
+        # Every kombu key and channel under TOKY_GHL_KEY_PREFIX (the queue list,
+        # unacked, _kombu.binding.*, events, remote control): deployments with
+        # different prefixes share a Redis database apart (toky_ghl/broker_keys.py).
+        "global_keyprefix": broker_keyprefix(_settings.key_prefix),
     },
     broker_connection_retry_on_startup=True,
     task_default_queue=EVENTS_QUEUE,

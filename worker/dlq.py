@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -35,12 +36,19 @@ class DeadLetter:
 
 
 class DeadLetterStore:
-    """Dead letters in Redis: a hash of entries and a sorted set by time."""
+    """Dead letters in Redis: a hash of entries, a sorted set by time and a hash
+    of each entry's kind (so counting them by kind reads no entry).
 
-    def __init__(self, client: redis.Redis, prefix: str) -> None:
+    ``clock``: epoch seconds (injectable for tests).
+    """
+
+    def __init__(self, client: redis.Redis, prefix: str, *,
+                 clock: Callable[[], float] = time.time) -> None:
         self._redis = client
+        self._clock = clock
         self._items = f"{prefix}:dlq:items"
         self._index = f"{prefix}:dlq:index"
+        self._kinds = f"{prefix}:dlq:kinds"
 
     @staticmethod
     def entry_id(event: Any) -> str:
@@ -54,13 +62,14 @@ class DeadLetterStore:
         entry_id = self.entry_id(event)
         previous = self.get(entry_id)
         entry = DeadLetter(
-            id=entry_id, event=event, reason=reason, kind=kind, at_s=time.time(),
+            id=entry_id, event=event, reason=reason, kind=kind, at_s=self._clock(),
             count=(previous.count + 1) if previous else 1, task_id=task_id,
             history=list(history) if history else None,
         )
         pipe = self._redis.pipeline(transaction=True)
         pipe.hset(self._items, entry_id, json.dumps(asdict(entry)))
         pipe.zadd(self._index, {entry_id: entry.at_s})
+        pipe.hset(self._kinds, entry_id, kind)
         pipe.execute()
         return entry
 
@@ -79,16 +88,33 @@ class DeadLetterStore:
     def count(self) -> int:
         return int(self._redis.zcard(self._index))
 
+    def count_by_kind(self) -> dict[str, int]:
+        """How many dead letters there are now, by kind."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zcard(self._index)
+        pipe.hvals(self._kinds)
+        total, kinds = pipe.execute()
+        counts: dict[str, int] = {}
+        for raw in kinds:
+            kind = raw.decode() if isinstance(raw, bytes) else str(raw)
+            counts[kind] = counts.get(kind, 0) + 1
+        if sum(counts.values()) < int(total):  # entries from before kinds were kept
+            counts = {}
+            for entry in self.list():
+                counts[entry.kind] = counts.get(entry.kind, 0) + 1
+        return counts
+
     def remove(self, entry_ids: list[str]) -> int:
         if not entry_ids:
             return 0
         pipe = self._redis.pipeline(transaction=True)
         pipe.hdel(self._items, *entry_ids)
         pipe.zrem(self._index, *entry_ids)
-        removed, _ = pipe.execute()
+        pipe.hdel(self._kinds, *entry_ids)
+        removed, _, _ = pipe.execute()
         return int(removed)
 
     def purge(self) -> int:
         count = self.count()
-        self._redis.delete(self._items, self._index)
+        self._redis.delete(self._items, self._index, self._kinds)
         return count

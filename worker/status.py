@@ -6,23 +6,24 @@ from typing import Any
 
 import redis
 
-from toky_ghl.constants import EVENTS_QUEUE
+from toky_ghl.broker_keys import queue_key, unacked_key
 from toky_ghl.settings import Settings
 from worker.auth.report import format_pause, pause_report
 from worker.circuit import circuit_locations, circuit_state
+from worker.conflicts import ConflictStore
 from worker.delay.report import parked_report, server_now_ms
 from worker.dlq import DeadLetterStore
 from worker.inflight import inflight_counts
 from worker.stats import Stats
 from worker.sync.mirror import format_mirror, mirror_report
 
-#: kombu's Redis transport keeps delivered, unacknowledged messages in this hash.
-KOMBU_UNACKED_KEY = "unacked"
 #: kombu's priority sub-queues: "<queue>", "<queue>\x06\x163", ... (see kombu's _q_for_pri)
 _PRIORITY_SEPARATOR = "\x06\x16"
 
 
-def queue_depth(client: redis.Redis, queue: str = EVENTS_QUEUE) -> int:
+def queue_depth(client: redis.Redis, key_prefix: str) -> int:
+    """Messages waiting in the events queue (every priority sub-list) of ``key_prefix``."""
+    queue = queue_key(key_prefix)
     keys = [queue] + [f"{queue}{_PRIORITY_SEPARATOR}{p}" for p in (3, 6, 9)]
     pipe = client.pipeline(transaction=False)
     for k in keys:
@@ -36,20 +37,26 @@ def collect_status(client: redis.Redis, settings: Settings) -> dict[str, Any]:
     counts = Stats(client, settings.key_prefix).snapshot()
     held = inflight_counts(client, settings.key_prefix)
     report: dict[str, Any] = {
-        "queued": queue_depth(client),
+        "queued": queue_depth(client, settings.key_prefix),
         # what LIVE workers hold; a killed worker's messages are "awaiting_redelivery"
         "in_flight": held["live"],
         "awaiting_redelivery": held["dead_holders"],
-        "unacked_in_broker": int(client.hlen(KOMBU_UNACKED_KEY)),
+        "unacked_in_broker": int(client.hlen(unacked_key(settings.key_prefix))),
         "parked": parked_report(client, settings.key_prefix),
         "circuits": _circuits(client, settings),
         "retrying": counts.pop("retrying"),
         "dead_lettered_now": DeadLetterStore(client, settings.key_prefix).count(),
+        # emails shared by several phones' GHL contacts, kept apart (guarantee 3)
+        "email_conflicts": ConflictStore(client, settings.key_prefix).count(),
         "counts": counts,
         "rate_budget": {},
         "paused": pause_report(settings, client),  # None, or why sending is paused
         "mirror": mirror_report(settings.mirror_ghl_to_toky, counts),  # GHL → Toky
     }
+    from toky_ghl.metrics.alerts import evaluate_now
+    from toky_ghl.metrics.snapshot import read_snapshot
+
+    report["alerts"] = evaluate_now(read_snapshot(client, settings))
     location = settings.ghl_location_id
     if location:
         snap = RateLimiter.from_settings(settings, client).snapshot(location)
@@ -120,6 +127,9 @@ def format_status(report: dict[str, Any]) -> str:
         f"skipped       {counts['skipped']}",
         f"dead-lettered {counts['dead_lettered']} (all time)",
     ]
+    if report.get("email_conflicts"):
+        lines.append(f"email conflicts {report['email_conflicts']} "
+                     "(contacts of several phones share an email: toky-ghl conflicts)")
     for location, budget in report["rate_budget"].items():
         lines.append(
             f"rate budget   {location}: {budget['window_remaining']}/{budget['window_max']} "
@@ -131,4 +141,8 @@ def format_status(report: dict[str, Any]) -> str:
     lines.append(format_pause(report.get("paused")))
     if report.get("mirror"):
         lines.append(format_mirror(report["mirror"]))
+    if report.get("alerts") is not None:
+        from toky_ghl.metrics.alerts import format_alerts
+
+        lines.extend(format_alerts(report["alerts"]))
     return "\n".join(lines)

@@ -5,11 +5,15 @@ CDR values arrive as strings ("22", "200"); times are GMT without a zone.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from producers.agents import agent_email
 from producers.events import event_id_for
 from producers.poller.toky_time import first_time
 
+#: A value written like a phone number (a ``from`` that is not is an id, not a number).
+_PHONE_LIKE = re.compile(r"[0-9 ()./+-]{1,40}")
 #: Toky's disposition code of a connected call.
 ANSWERED_CODE = 200
 #: CDR fields renamed or rewritten by the mapping; every other CDR field is kept as is.
@@ -47,17 +51,43 @@ def call_state(direction: str, disposition_code: object, duration_s: object) -> 
     return None
 
 
-def call_numbers(row: dict[str, Any]) -> tuple[object, object]:
-    """``(from_number, to_number)`` as the contract names them.
+def phone_like(raw: object) -> bool:
+    """True when ``raw`` is written like a phone number (digits, ``+``, spaces, ``()-.``),
+    so that a bad one is refused naming the field rather than taken for an id."""
+    text = raw.strip() if isinstance(raw, str) else ""
+    return any(c.isdigit() for c in text) and bool(_PHONE_LIKE.fullmatch(text))
 
-    Inbound: from = CDR ``from`` (the caller), to = ``to_number``, else
-    ``received_on_number`` (the Toky line). Outbound: from = CDR ``from`` (the
-    Toky line), to = ``to_number`` (the customer).
+
+def call_numbers(row: dict[str, Any]) -> tuple[object, object]:
+    """``(from_number, to_number)`` as the contract names them (webhook meaning).
+
+    Toky's CDR ``from`` is "inbound number, agent id or web caller id" (Toky's
+    CDR reference). Inbound: from = CDR ``from`` (the caller) when it is a
+    number, to = ``to_number``, else ``received_on_number`` (our line).
+    Outbound: ``from`` is the agent, so from = ``caller_id_used`` (our line;
+    a ``from`` written as a number is taken when that is missing), to =
+    ``to_number`` (the customer). A ``from`` that is not a number (a web caller
+    id, "anonymous") gives no ``from_number``: the worker then skips the call's
+    note with a reason instead of the poller refusing the call.
     """
     to_number = row.get("to_number") or None
+    raw_from = row.get("from")
+    from_number = raw_from if phone_like(raw_from) else None
     if row.get("direction") == "inbound" and not to_number:
         to_number = row.get("received_on_number") or None
-    return row.get("from") or None, to_number
+    if row.get("direction") == "outbound":
+        line = row.get("caller_id_used")
+        from_number = line if phone_like(line) else from_number
+    return from_number or None, to_number
+
+
+def call_agent(row: dict[str, Any]) -> str | None:
+    """The agent's email: ``agent_id``, else an outbound call's ``from``; Toky's
+    ``name__domain`` form read as ``name@domain`` (``producers.agents``)."""
+    agent = agent_email(row.get("agent_id"))
+    if agent is None and row.get("direction") == "outbound":
+        agent = agent_email(row.get("from"))
+    return agent
 
 
 def needs_recording(row: dict[str, Any]) -> bool:
@@ -71,7 +101,8 @@ def cdr_event(row: dict[str, Any], record_url: str | None = None) -> dict[str, A
 
     ``id`` = ``call-{callid}``; ``occurred_at`` = ``end_time`` (else ``init_dt``);
     ``data.date`` = ``start_time`` (else ``init_dt``), both ISO 8601 with ``Z``;
-    ``duration`` in whole seconds; ``agent`` = ``agent_id`` when it is an email.
+    ``duration`` in whole seconds; ``agent`` = the agent's email (``call_agent``);
+    a ``from`` that is neither a number nor the agent is kept as ``from_raw``.
     """
     direction = str(row.get("direction", "")).strip().lower()
     callid = str(row.get("callid") or "").strip()
@@ -87,9 +118,12 @@ def cdr_event(row: dict[str, Any], record_url: str | None = None) -> dict[str, A
         "date": first_time(row.get("start_time"), row.get("init_dt")),
         "agent_id": row.get("agent_id"),
     })
-    agent = str(row.get("agent_id") or "")
-    if "@" in agent:
+    agent = call_agent({**row, "direction": direction})
+    if agent:
         data["agent"] = agent
+    raw_from = row.get("from")
+    if raw_from and not phone_like(raw_from) and agent_email(raw_from) is None:
+        data["from_raw"] = str(raw_from)[:120]
     if record_url:
         data["record_url"] = record_url
     return {

@@ -11,13 +11,14 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 
+from producers.times import parse_toky_date
 from producers.toky import paths, retry
 from producers.toky.errors import (
     TokyError,
@@ -199,9 +200,13 @@ class TokyClient:
 
     def cdrs(self, *, since: Moment | None = None, until: Moment | None = None,
              page_size: int = paths.MAX_PAGE_SIZE) -> Iterator[dict]:
-        """Call records, newest first, created in [since, until] (GMT; None: open end)."""
-        return self.iter_results(paths.CDRS, params=_date_filter(since, until),
+        """Call records, newest first, created in [since, until] (GMT; None: open end).
+
+        Toky is asked by date only (``filters``); rows outside the exact range are dropped here.
+        """
+        rows = self.iter_results(paths.CDRS, params=_date_filter(since, until),
                                  page_size=page_size)
+        return _within(rows, paths.CDR_CREATED_KEY, since, until)
 
     def recording_url(self, callid: str) -> str | None:
         """The public URL of a call's recording; None when the call has none."""
@@ -209,14 +214,14 @@ class TokyClient:
             body = self.request("GET", paths.recording_path(callid))
         except TokyNotFoundError:
             return None
-        url = body.get(paths.RECORDING_URL_KEY) if isinstance(body, dict) else None
-        return url or None
+        return recording_url_of(body)
 
     def sms(self, *, since: Moment | None = None, until: Moment | None = None,
             page_size: int = paths.MAX_PAGE_SIZE) -> Iterator[dict]:
         """SMS messages, newest first, created in [since, until] (GMT; None: open end)."""
-        return self.iter_results(paths.SMS, params=_date_filter(since, until),
+        rows = self.iter_results(paths.SMS, params=_date_filter(since, until),
                                  page_size=page_size)
+        return _within(rows, paths.SMS_CREATED_KEY, since, until)
 
     def voicemails(self, *, page_size: int = paths.MAX_PAGE_SIZE) -> Iterator[dict]:
         """Voicemails, newest first."""
@@ -253,6 +258,49 @@ class TokyClient:
     def delete_webhook(self, hook_id: str | int) -> None:
         """Remove a webhook by the id ``register_webhook`` returned."""
         self.request("DELETE", paths.webhook_path(hook_id))
+
+
+def _bound(moment: Moment | None) -> datetime | None:
+    """``moment`` as an aware GMT datetime (a date: its midnight; naive: GMT already)."""
+    if moment is None:
+        return None
+    if not isinstance(moment, datetime):
+        return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _created(raw: Any) -> datetime | None:
+    try:
+        return parse_toky_date(raw).astimezone(UTC) if isinstance(raw, str) else None
+    except ValueError:
+        return None
+
+
+def _within(rows: Iterator[dict], created_key: str, since: Moment | None,
+            until: Moment | None) -> Iterator[dict]:
+    """The rows created in [since, until] (a row whose time is unreadable is kept: the
+    caller names it). A date ``until`` includes its whole day."""
+    low = _bound(since)
+    high = _bound(until)
+    if high is not None and not isinstance(until, datetime):
+        high += timedelta(days=1) - timedelta(microseconds=1)
+    for row in rows:
+        created = _created(row.get(created_key)) if isinstance(row, dict) else None
+        if created is None or ((low is None or created >= low)
+                               and (high is None or created <= high)):
+            yield row
+
+
+def recording_url_of(body: Any) -> str | None:
+    """The URL in a /recordings/{callid} answer: the first non-empty string among
+    ``paths.RECORDING_URL_KEYS`` (``url``, ``record_url``, ``recording_url``)."""
+    if not isinstance(body, dict):
+        return None
+    for key in paths.RECORDING_URL_KEYS:
+        value = body.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
 
 
 def _date_filter(since: Moment | None, until: Moment | None) -> dict | None:

@@ -8,7 +8,13 @@ both pick up.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
+
+from producers.ids import TOKY_ID_RULE, is_toky_id
+
+#: A phone in E.164, as a Toky contact's path names it.
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 #: Auth header; its name comes from several working third-party clients.
 API_KEY_HEADER = "X-Toky-Key"
@@ -24,10 +30,9 @@ PAGE_RESULTS_KEY = "results"
 # Date filter on history lists: ``(created_at >= 2017-06-01) AND (created_at <= 2017-06-02)``.
 FILTER_PARAM = "filter"
 FILTER_FIELD = "created_at"
+#: The reference shows only dates in the filter (whether a time is honoured is
+#: UNCONFIRMED): only dates are sent (``producers.toky.filters``).
 FILTER_DATE_FORMAT = "%Y-%m-%d"
-#: ASSUMPTION: the reference shows only dates in the filter; we send a full
-#: timestamp, in the form Toky shows times in ("2017-07-05 21:46:44", GMT).
-FILTER_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 #: How Toky shows times in CDRs: GMT, no zone suffix.
 TOKY_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -37,13 +42,26 @@ CDRS = "/cdrs"
 WEBHOOKS = "/webhooks"  # POST confirmed; GET list from third-party code.
 
 
+def _toky_id(value: object, what: str) -> str:
+    """``value`` as one path segment when it is a Toky id (``producers.ids``), else
+    ``ValueError``: ``.``, ``..`` or ``a/b`` would address another path."""
+    text = str(value).strip()
+    if not is_toky_id(text):
+        raise ValueError(f"{what} {text[:40]!r} is not a Toky id ({TOKY_ID_RULE})")
+    return quote(text, safe="")
+
+
 def recording_path(callid: str) -> str:
     """GET → the public URL of a call's recording (confirmed path)."""
-    return f"/recordings/{quote(str(callid), safe='')}"
+    return f"/recordings/{_toky_id(callid, 'callid')}"
 
 
-#: UNCONFIRMED: the key of the URL in the /recordings/{callid} answer.
-RECORDING_URL_KEY = "url"
+#: UNCONFIRMED: the key of the URL in the /recordings/{callid} answer. Toky's
+#: reference is read as ``url``; other clients also read ``record_url`` (the
+#: webhooks' name) and ``recording_url`` (reference/toky-api.md): the first
+#: non-empty one of these, in this order, is the URL.
+RECORDING_URL_KEYS = ("url", "record_url", "recording_url")
+RECORDING_URL_KEY = RECORDING_URL_KEYS[0]
 
 #: UNCONFIRMED: SMS history path.
 SMS = "/sms"
@@ -55,12 +73,14 @@ CONTACTS = "/contacts"
 
 def contact_path(phone: str) -> str:
     """UNCONFIRMED: GET / PUT one contact by its E.164 phone (``+`` sent as ``%2B``)."""
+    if not _E164.fullmatch(str(phone)):
+        raise ValueError(f"phone {str(phone)[:40]!r} is not an E.164 number (+ and 7 to 15 digits)")
     return f"{CONTACTS}/{quote(phone, safe='')}"
 
 
 def webhook_path(hook_id: str | int) -> str:
     """DELETE one webhook (from third-party code, not Toky's docs)."""
-    return f"{WEBHOOKS}/{quote(str(hook_id), safe='')}"
+    return f"{WEBHOOKS}/{_toky_id(hook_id, 'webhook id')}"
 
 
 # Webhook registration body (from third-party code) and its answer ``{"id"}``.
@@ -77,14 +97,20 @@ WEBHOOK_EVENTS = (
     "new_sms",
 )
 
-#: CDR fields (confirmed); values arrive as strings.
+#: CDR fields (confirmed); values arrive as strings. ``from`` is "inbound
+#: number, agent id or web caller id" (Toky's CDR reference): for an outbound
+#: call it is the agent and ``caller_id_used`` is our line; for an inbound call
+#: it is the caller and ``received_on_number`` our line.
 CDR_FIELDS = (
-    "id", "callid", "direction", "from", "to_number", "received_on_number", "init_dt",
-    "start_time", "end_time", "duration", "agent_id", "disposition_code", "web_call",
+    "id", "callid", "direction", "from", "to_number", "received_on_number", "caller_id_used",
+    "init_dt", "start_time", "end_time", "duration", "agent_id", "disposition_code", "web_call",
 )
 #: ASSUMPTION: what ``filter=(created_at ...)`` compares on a CDR.
 CDR_CREATED_KEY = "init_dt"
-# ASSUMPTION (the simulator's): a CDR's ``agent_id`` holds the agent's email.
+#: A CDR's ``agent_id`` (and an outbound ``from``) is the agent's email with
+#: ``@`` written as this (``carlos__myagent.com``, Toky's pagination example);
+#: webhooks carry plain emails. ``producers.agents`` reads both.
+AGENT_ID_AT = "__"
 
 #: Contact fields (confirmed); ``phone`` is unique and is the contact's identity.
 CONTACT_FIELDS = ("contact_name", "phone", "email", "city", "country_code")

@@ -16,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from producers.agents import agent_email
 from producers.events import InvalidEvent, event_id_for
+from producers.poller.cdr_mapping import phone_like
 from producers.poller.message_mapping import duration_value, sms_event, voicemail_event
 from producers.poller.toky_time import iso_z, parse_toky_time, toky_time_as_iso
 
@@ -30,6 +32,21 @@ def _require(payload: dict[str, Any], name: str) -> None:
         raise InvalidEvent(f"data.{name}: required field is missing")
 
 
+def _customer_number(data: dict[str, Any]) -> None:
+    """An inbound web call's caller: ``caller_phone_number`` when ``from_number`` is not a
+    number (Toky's call payload: web widget calls carry ``caller_name``,
+    ``caller_email``, ``caller_phone_number``); a ``from_number`` that is not a number
+    (a web caller id) is kept as ``from_raw``, so the call is skipped with a reason
+    by the worker instead of refused here."""
+    if data["direction"] != "inbound" or phone_like(data.get("from_number")):
+        return
+    raw = data.pop("from_number", None)
+    if raw:
+        data["from_raw"] = str(raw)[:120]
+    if phone_like(data.get("caller_phone_number")):
+        data["from_number"] = data["caller_phone_number"]
+
+
 def call_event(toky_event: str, payload: dict[str, Any], now: str) -> dict[str, Any]:
     """``call.ended`` from a call payload; ``direction`` from the payload, else the event name."""
     _require(payload, "callid")
@@ -39,6 +56,10 @@ def call_event(toky_event: str, payload: dict[str, Any], now: str) -> dict[str, 
         data["duration"] = duration_value(payload["duration"])
     if payload.get("date"):
         data["date"] = toky_time_as_iso(payload["date"])
+    _customer_number(data)
+    agent = agent_email(payload.get("agent"))
+    if agent:
+        data["agent"] = agent
     moment = parse_toky_time(payload.get("date"))
     return {
         "id": event_id_for("call", str(payload["callid"]).strip()),

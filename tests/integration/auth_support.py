@@ -15,7 +15,7 @@ import requests
 from cryptography.fernet import Fernet
 
 from tests.integration.harness import REPO, WRITE_SCOPES, worker_env
-from toky_ghl.constants import EVENTS_QUEUE
+from toky_ghl.broker_keys import queue_key, unacked_key
 
 KEY = Fernet.generate_key().decode()
 CLIENT_ID, CLIENT_SECRET = "toky-ghl-app", "app-SECRET-7f3a9c0e11d2"
@@ -91,8 +91,8 @@ class MessageWatcher:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.seen.update(self._redis.lrange(EVENTS_QUEUE, 0, -1))
-            self.seen.update(self._redis.hvals("unacked"))
+            self.seen.update(self._redis.lrange(queue_key("tokyghl"), 0, -1))
+            self.seen.update(self._redis.hvals(unacked_key("tokyghl")))
             time.sleep(self._interval_s)
 
 

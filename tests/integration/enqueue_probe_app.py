@@ -13,6 +13,7 @@ import os
 import redis
 from celery import Celery
 
+from toky_ghl.broker_keys import broker_keyprefix
 from toky_ghl.constants import APPLY_EVENT_TASK, EVENTS_QUEUE
 
 BROKER_URL = os.environ["PROBE_BROKER_URL"]
@@ -25,6 +26,8 @@ app.conf.update(
     worker_prefetch_multiplier=1,
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
+    # The product's default prefix, as the publisher's queue list is under it.
+    broker_transport_options={"global_keyprefix": broker_keyprefix("tokyghl")},
 )
 _store = redis.Redis.from_url(BROKER_URL)
 

@@ -17,6 +17,7 @@ from celery import Celery
 
 from producers.events import event_label, validate_event
 from producers.queue import EventPublisher
+from toky_ghl.broker_keys import broker_keyprefix, queue_key
 from toky_ghl.constants import APPLY_EVENT_TASK, EVENTS_QUEUE
 
 pytestmark = pytest.mark.integration
@@ -74,11 +75,16 @@ def test_published_events_reach_a_real_worker_exactly(real_redis, redis_url, tmp
     log_path = tmp_path / "worker.log"
     # When a real Celery worker consumes the queue
     with celery_worker(redis_url, log_path) as process:
-        records = wait_for_records(real_redis, len(events), process, log_path)
-        # (and the same events published again are repeats, never delivered twice)
+        wait_for_records(real_redis, len(events), process, log_path)
+        # (and the same events published again are repeats, never delivered twice: a new
+        # event published after them arrives, and nothing else did)
         again = publisher.publish(events)
-        time.sleep(1.5)
+        sentinel = {**events[0], "id": "after-the-repeats"}
+        assert publisher.publish([sentinel]).queued == 1
+        after = wait_for_records(real_redis, len(events) + 1, process, log_path)
         total = real_redis.llen(RECEIVED_KEY)
+    assert after[-1]["args"][0]["id"] == "after-the-repeats"
+    records = after[:-1]
     # Then each event arrived once, exactly as accepted, with its label as argsrepr
     by_id = {record["args"][0]["id"]: record for record in records}
     assert sorted(by_id) == sorted(e["id"] for e in events) and len(records) == len(events)
@@ -89,8 +95,8 @@ def test_published_events_reach_a_real_worker_exactly(real_redis, redis_url, tmp
         assert record["argsrepr"] == event_label(event)
         assert record["kwargsrepr"] == "{}"
         assert record["delivery_info"]["routing_key"] == EVENTS_QUEUE
-    assert (again.queued, again.repeats, total) == (0, len(events), len(events))
-    assert real_redis.llen(EVENTS_QUEUE) == 0
+    assert (again.queued, again.repeats, total) == (0, len(events), len(events) + 1)
+    assert real_redis.llen(queue_key("tokyghl")) == 0
 
 
 def test_our_message_has_the_shape_of_celerys_send_task(real_redis, redis_url):
@@ -98,14 +104,15 @@ def test_our_message_has_the_shape_of_celerys_send_task(real_redis, redis_url):
     event = sample_events()[3]
     label = event_label(event)
     app = Celery("shape", broker=redis_url, set_as_current=False)
+    app.conf.broker_transport_options = {"global_keyprefix": broker_keyprefix("tokyghl")}
     try:
         app.send_task(APPLY_EVENT_TASK, args=[event], kwargs={}, queue=EVENTS_QUEUE,
                       argsrepr=label, kwargsrepr="{}")
     finally:
         app.close()
-    celerys = json.loads(real_redis.rpop(EVENTS_QUEUE))
+    celerys = json.loads(real_redis.rpop(queue_key("tokyghl")))
     EventPublisher(real_redis).publish_one(event)
-    ours = json.loads(real_redis.rpop(EVENTS_QUEUE))
+    ours = json.loads(real_redis.rpop(queue_key("tokyghl")))
     # When both are compared as they sit in Redis
     # Then they have the same envelope, headers and delivery info, and the same body
     assert set(ours) == set(celerys)

@@ -21,7 +21,7 @@ from producers.poller import Poller
 from producers.queue import EventPublisher
 from producers.toky import TokyClient
 from tests.integration.harness import PREFIX, REPO, worker_env
-from toky_ghl.constants import EVENTS_QUEUE
+from toky_ghl.broker_keys import queue_key
 from toky_ghl.settings import Settings
 from toky_ghl.sim.serve import serve_in_thread
 from toky_ghl.sim.toky import TokySim
@@ -224,7 +224,7 @@ def test_the_mirror_command_reads_through_the_shared_budget(redis_url, real_redi
     assert "backfill ghl contacts: 3 pages, 5 records, 5 queued" in done.stderr
     assert "mirror: ghl contacts: 3 pages, 5 records, 5 queued, 0 repeats, 0 invalid" \
         in done.stderr
-    assert pipeline.redis.llen(EVENTS_QUEUE) == 5
+    assert pipeline.redis.llen(queue_key(PREFIX)) == 5
     # And each of its 3 search requests was drawn from the location's shared budget
     pages = ghl.sim.stats_snapshot()["by_route"]["POST /contacts/search"] - searches
     assert pages == 3
@@ -235,7 +235,7 @@ def test_the_mirror_command_reads_through_the_shared_budget(redis_url, real_redi
     # Then nothing is queued twice
     assert again.returncode == 0, again.stderr
     assert "0 queued" in again.stderr and "backfill" not in again.stderr
-    assert pipeline.redis.llen(EVENTS_QUEUE) == 5
+    assert pipeline.redis.llen(queue_key(PREFIX)) == 5
 
 
 def test_the_mirror_command_is_off_without_the_setting(redis_url, ghl):

@@ -23,6 +23,17 @@ _STATUS = re.compile(r"status \| applied (\d+), skipped (\d+), dead-lettered (\d
 _FLOWER = re.compile(r"Flower .*: (http://\S+)/tasks +\(user (\S+), password (\S+):")
 _WEBHOOK = re.compile(r"webhooks: +POST (http://\S+)/webhooks/toky/\{event\}\?token=(\S+)")
 _TOKY_SIM = re.compile(r"Toky simulator: (http://\S+)")
+_METRICS = re.compile(r"\| +metrics: +(http://\S+/metrics)")
+
+
+def _applied_in(metrics_url: str) -> float:
+    """Applied events counted in the exporter's answer (parsed as Prometheus does)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = requests.get(metrics_url, timeout=10).text
+    return sum(sample.value for family in text_string_to_metric_families(text)
+               for sample in family.samples
+               if sample.name == "tokyghl_events_total" and sample.labels["outcome"] == "applied")
 
 
 def test_run_with_nothing_configured_applies_the_demo_and_stops_every_child(tmp_path):
@@ -58,6 +69,9 @@ def test_run_with_nothing_configured_applies_the_demo_and_stops_every_child(tmp_
         wait_until(lambda: any(c["phone"] == "+15125550188" for c in requests.get(
             f"{toky_sim}/_sim/state", timeout=10).json()["contacts"]), 60,
             "the GHL demo contact mirrored into Toky")
+        # And the summary's metrics URL serves the applied events
+        metrics_url = next(_METRICS.search(x) for x in lines if _METRICS.search(x)).group(1)
+        wait_until(lambda: _applied_in(metrics_url) > 0, 60, "applied events in the metrics")
         assert proc.wait(timeout=120) == 0
     finally:
         if proc.poll() is None:
@@ -67,7 +81,7 @@ def test_run_with_nothing_configured_applies_the_demo_and_stops_every_child(tmp_
     output = "".join(lines)
     # And every piece said it was up, and where to look
     for piece in ("redis", "ghl-sim", "toky-sim", "worker", "webhook", "poller", "mirror",
-                  "flower"):
+                  "flower", "metrics"):
         assert re.search(rf"^ *{piece} \| ", output, re.M), f"no output from {piece}"
     assert "toky-ghl status" in output
     # And the status lines show the demo events (and the poller's) applied

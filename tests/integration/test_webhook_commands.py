@@ -81,17 +81,25 @@ def test_register_needs_the_secret(toky):
 
 def test_agents_lists_both_sides_and_suggests_the_block(toky, ghl):
     sim, server = toky
-    # Given a Toky agent whose email is a GHL user's (in another case)
-    sim.add_agent(email="Agent.One@Example.com", fullname="Agent One")
+    # Given the demo's agents, who are GHL users too, one more in another case, and one
+    # who is not a GHL user
+    sim.add_agent(email="Ben.Cole@Demo.Example", fullname="Ben Cole (second line)")
+    sim.add_agent(email="temp.agent@demo.example", fullname="Temp Agent")
     env = base_env(server, GHL_API_BASE=ghl.url, GHL_TOKEN=ghl.token,
                    GHL_LOCATION_ID=ghl.location_id, GHL_SCOPES="contacts.readonly users.readonly")
     # When `toky-ghl agents` runs
     result = cli(env, "agents")
     # Then it lists both sides and maps the matching agent; the others are commented out
     assert result.returncode == 0, result.stderr
-    assert "Toky agents (3):" in result.stdout and "GHL users (2):" in result.stdout
-    assert '  "agent.one@example.com": "SimUserAgentOne00001"' in result.stdout
-    assert '  # "ana.ruiz@demo.example": <GHL user id>' in result.stdout
+    assert "Toky agents (4):" in result.stdout and "GHL users (2):" in result.stdout
+    assert '  "ana.ruiz@demo.example": "SimUserAnaRuiz000001"' in result.stdout
+    assert '  "ben.cole@demo.example": "SimUserBenCole000002"' in result.stdout
+    assert '  # "temp.agent@demo.example": <GHL user id>' in result.stdout
+    # And with --json (logging at DEBUG on stderr), stdout is one JSON object
+    as_json = cli({**env, "LOG_LEVEL": "DEBUG"}, "agents", "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    assert json.loads(as_json.stdout)["agents"]["ana.ruiz@demo.example"] == "SimUserAnaRuiz000001"
+    assert as_json.stderr.strip() and ghl.token not in as_json.stderr
 
 
 def test_agents_without_the_users_scope_says_so(toky, ghl):

@@ -2,11 +2,15 @@
 
 It keeps contacts, notes, tasks and appointments in dicts, records every call
 (``calls``: method names in order), behaves like GHL where the sync layer
-relies on it (upsert matches by phone, an upsert's or PUT's tags REPLACE the
-contact's, 404 for unknown objects, the task's dueDate without milliseconds)
-and raises the real error classes. ``fail(method, error)`` makes the next call
-of ``method`` raise ``error``; ``lose_answer(method)`` makes it do its work and
-then raise a connection error, like an answer lost on the way back.
+relies on it, as the GHL simulator does (upsert and the duplicate search match
+by EMAIL first, then phone; a location refuses duplicate contacts unless
+``allow_duplicates``; an upsert's or PUT's tags REPLACE the contact's, 404 for
+unknown objects, the task's dueDate without milliseconds) and raises the real
+error classes. The ``any_ghl`` fixture (tests/unit/conftest.py) runs the same
+scenarios against this fake and the simulator behind the real client.
+``fail(method, error)`` makes the next call of ``method`` raise ``error``;
+``lose_answer(method)`` makes it do its work and then raise a connection error,
+like an answer lost on the way back.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 
 from worker.ghl.errors import (
     GhlConnectionError,
+    GhlDuplicateContactError,
     GhlError,
     GhlNotFoundError,
     GhlValidationError,
@@ -38,6 +43,7 @@ class FakeGhl:
         self._failures: dict[str, list[GhlError]] = defaultdict(list)
         self._lost: dict[str, int] = defaultdict(int)
         self._ids = itertools.count(1)
+        self.allow_duplicates = False  # GHL's "Allow Duplicate Contact" location setting
 
     # -- test controls ----------------------------------------------------------
 
@@ -95,19 +101,46 @@ class FakeGhl:
         self._enter("get_contact")
         return self._leave("get_contact", self._contact(contact_id))
 
+    def _match(self, email: str | None, phone: str | None, exclude: str | None = None
+               ) -> tuple[dict, str] | None:
+        """The contact with this email (any case), else with this phone, and the field."""
+        wanted = (("email", email.strip().lower() if email else None), ("phone", phone))
+        for name, value in wanted:
+            for contact in self.contacts.values():
+                have = contact.get(name)
+                have = have.strip().lower() if name == "email" and have else have
+                if value and contact["id"] != exclude and have == value:
+                    return contact, name
+        return None
+
+    def _refuse_duplicate(self, payload: dict, exclude: str | None = None) -> None:
+        match = None if self.allow_duplicates else self._match(
+            payload.get("email"), payload.get("phone"), exclude)
+        if match:
+            raise GhlDuplicateContactError(
+                "This location does not allow duplicated contacts.", status=400,
+                body={"statusCode": 400, "message": "This location does not allow duplicated "
+                      "contacts.", "meta": {"contactId": match[0]["id"],
+                                            "matchingField": match[1]}})
+
     def search_duplicate(self, *, number: str | None = None, email: str | None = None):
         self._enter("search_duplicate", {"number": number, "email": email})
-        found = next((c for c in self.contacts.values()
-                      if (number and c.get("phone") == number)
-                      or (email and c.get("email") == email)), None)
-        return self._leave("search_duplicate", found)
+        match = self._match(email, number)
+        return self._leave("search_duplicate", match[0] if match else None)
+
+    def create_contact(self, payload: dict) -> dict:
+        self._enter("create_contact", payload)
+        self._refuse_duplicate(payload)
+        contact = {"id": self._new_id("c"), "tags": [], **copy.deepcopy(payload)}
+        self.contacts[contact["id"]] = contact
+        return self._leave("create_contact", contact)
 
     def upsert_contact(self, payload: dict) -> tuple[dict, bool]:
         self._enter("upsert_contact", payload)
-        found = self.contact_by_phone(payload.get("phone"))
-        new = found is None
+        match = self._match(payload.get("email"), payload.get("phone"))
+        new = match is None
+        found = {"id": self._new_id("c"), "tags": []} if new else match[0]
         if new:
-            found = {"id": self._new_id("c"), "tags": []}
             self.contacts[found["id"]] = found
         found.update(copy.deepcopy(payload))
         return self._leave("upsert_contact", (found, new))
@@ -119,6 +152,7 @@ class FakeGhl:
             raise GhlValidationError([f"property {f} should not exist" for f in refused],
                                      status=422)
         contact = self._contact(contact_id)
+        self._refuse_duplicate(payload, exclude=contact_id)
         contact.update(copy.deepcopy(payload))
         return self._leave("update_contact", contact)
 

@@ -15,7 +15,7 @@ from requests.structures import CaseInsensitiveDict
 
 from producers.queue import PublishResult
 from producers.toky import TokyClient
-from toky_ghl.constants import EVENTS_QUEUE
+from toky_ghl.broker_keys import queue_key
 
 KEY = "sim-key-poller"
 PREFIX = "t"
@@ -56,7 +56,7 @@ def sim_client(app, **kwargs) -> TokyClient:
 
 def queued_events(redis_client) -> list[dict]:
     """The events on the Celery queue, oldest first (decoded from the task messages)."""
-    messages = [json.loads(raw) for raw in reversed(redis_client.lrange(EVENTS_QUEUE, 0, -1))]
+    messages = [json.loads(raw) for raw in reversed(redis_client.lrange(queue_key(PREFIX), 0, -1))]
     return [json.loads(base64.b64decode(m["body"]))[0][0] for m in messages]
 
 
@@ -77,7 +77,7 @@ class RecordingPublisher:
         ids = tuple(e["id"] for e in events)
         return PublishResult(len(ids), 0, ids, ())
 
-    def publish_one(self, event) -> bool:
+    def publish_one(self, event, counts=()) -> bool:
         self.events.append(event)
         return True
 

@@ -8,7 +8,8 @@ import json
 import fakeredis
 import pytest
 
-from toky_ghl.constants import APPLY_EVENT_TASK, EVENTS_QUEUE
+from toky_ghl.broker_keys import queue_key
+from toky_ghl.constants import APPLY_EVENT_TASK
 from toky_ghl.settings import Settings
 from worker.circuit import Circuit, circuit_state
 from worker.delay import DelayStore, ParkReason
@@ -16,6 +17,8 @@ from worker.delay.report import oldest_parked_age_s, parked_by_reason, parked_re
 from worker.delay.scheduler import Scheduler
 
 LOC = "loc-1"
+#: The events queue's Redis list under the tests' prefix "p".
+QUEUE = queue_key("p")
 
 
 def event(i: int) -> dict:
@@ -31,7 +34,7 @@ def r():
 def queued(r) -> list[dict]:
     """The queued messages, oldest first: (args, kwargs) of each."""
     out = []
-    for raw in reversed(r.lrange(EVENTS_QUEUE, 0, -1)):
+    for raw in reversed(r.lrange(QUEUE, 0, -1)):
         message = json.loads(raw)
         assert message["headers"]["task"] == APPLY_EVENT_TASK
         args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
@@ -127,11 +130,11 @@ def test_the_scheduler_releases_at_the_budgets_pace(r):
     for i in range(10):
         store.park(LOC, event(i), reason=ParkReason.RATE, wait_ms=0, kwargs={})
     sched = Scheduler(r, settings(), limiter=Limiter(), store=store,
-                      queue_depth=lambda client: client.llen(EVENTS_QUEUE))
+                      queue_depth=lambda client: client.llen(QUEUE))
     assert sched.tick() == 3
     assert sched.tick() == 0  # three are queued already: the window has no room left
     Budget.daily_remaining = 0
-    r.delete(EVENTS_QUEUE)
+    r.delete(QUEUE)
     assert sched.tick() == 0  # the daily budget is spent: nothing goes
 
 

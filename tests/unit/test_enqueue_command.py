@@ -11,8 +11,11 @@ import fakeredis
 import pytest
 
 from tests.unit.events_examples import SAMPLES
+from toky_ghl.broker_keys import queue_key
 from toky_ghl.cli import main
-from toky_ghl.constants import EVENTS_QUEUE
+
+#: The events queue's Redis list for the default prefix (TOKY_GHL_KEY_PREFIX unset).
+QUEUE = queue_key("tokyghl")
 
 SAMPLE_LINES = SAMPLES.read_text().splitlines()
 
@@ -31,7 +34,7 @@ def broker(monkeypatch, fake_server):
 
 
 def queued_ids(client) -> list[str]:
-    messages = [json.loads(raw) for raw in reversed(client.lrange(EVENTS_QUEUE, 0, -1))]
+    messages = [json.loads(raw) for raw in reversed(client.lrange(QUEUE, 0, -1))]
     return [json.loads(base64.b64decode(m["body"]))[0][0]["id"] for m in messages]
 
 
@@ -71,7 +74,7 @@ def test_all_valid_exits_zero_and_a_second_run_counts_repeats(broker, tmp_path, 
     out = capsys.readouterr().out.splitlines()
     assert (first, second) == (0, 0)
     assert out == ["queued 12, repeats 0, invalid 0", "queued 0, repeats 12, invalid 0"]
-    assert broker.llen(EVENTS_QUEUE) == 12
+    assert broker.llen(QUEUE) == 12
 
 
 @pytest.mark.parametrize("argv", [["enqueue"], ["enqueue", "-"]])
@@ -83,7 +86,7 @@ def test_reads_standard_input(broker, monkeypatch, capsys, argv):
     status = main(argv)
     # Then they are queued
     assert capsys.readouterr().out == "queued 3, repeats 0, invalid 0\n"
-    assert status == 0 and broker.llen(EVENTS_QUEUE) == 3
+    assert status == 0 and broker.llen(QUEUE) == 3
 
 
 def test_missing_file_is_a_usage_error_naming_it(broker, tmp_path, capsys):
@@ -95,7 +98,7 @@ def test_missing_file_is_a_usage_error_naming_it(broker, tmp_path, capsys):
     err = capsys.readouterr().err
     assert status == 2
     assert path in err and "No such file" in err
-    assert broker.llen(EVENTS_QUEUE) == 0
+    assert broker.llen(QUEUE) == 0
 
 
 def test_dry_run_validates_without_redis(monkeypatch, tmp_path, capsys):
@@ -137,7 +140,7 @@ def test_bad_bytes_and_non_finite_numbers_are_invalid_lines(broker, tmp_path, ca
     err = capsys.readouterr().err.splitlines()
     assert err[0].startswith("line 1: not valid UTF-8")
     assert err[1] == "line 2: not valid JSON: NaN is not allowed"
-    assert status == 1 and broker.llen(EVENTS_QUEUE) == 0
+    assert status == 1 and broker.llen(QUEUE) == 0
 
 
 def test_unreachable_redis_exits_2_before_reading(broker, fake_server, tmp_path, capsys):

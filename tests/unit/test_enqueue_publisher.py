@@ -12,7 +12,11 @@ import redis
 from producers.events import event_label, validate_event
 from producers.queue import EventPublisher
 from tests.unit.events_examples import SAMPLES, envelope
+from toky_ghl.broker_keys import queue_key
 from toky_ghl.constants import APPLY_EVENT_TASK, EVENT_ID_TTL_S, EVENTS_QUEUE
+
+#: The events queue's Redis list for the default prefix.
+QUEUE = queue_key("tokyghl")
 
 
 @pytest.fixture
@@ -32,7 +36,7 @@ def many(count: int):
     ]
 
 
-def consume(client, queue=EVENTS_QUEUE):
+def consume(client, queue=QUEUE):
     """Pop like kombu's Redis transport (BRPOP = from the right): messages, bodies."""
     out = []
     while (raw := client.rpop(queue)) is not None:
@@ -65,7 +69,7 @@ def test_the_raw_message_never_shows_the_data_outside_the_body(client):
     event = samples()[0]
     # When it is published
     EventPublisher(client).publish([event])
-    message = json.loads(client.rpop(EVENTS_QUEUE))
+    message = json.loads(client.rpop(QUEUE))
     # Then name, email and phone are only in the (base64) body, not in headers
     visible = json.dumps({k: v for k, v in message.items() if k != "body"})
     assert "Lena" not in visible and "4155550134" not in visible
@@ -93,7 +97,7 @@ def test_a_repeated_id_is_not_queued_again(client):
     assert (result.queued, result.repeats) == (1, 3)
     assert result.queued_ids == (new["id"],)
     assert result.repeat_ids == tuple(e["id"] for e in events[:3])
-    assert client.llen(EVENTS_QUEUE) == len(events) + 1
+    assert client.llen(QUEUE) == len(events) + 1
 
 
 def test_a_repeat_inside_one_batch_is_caught(client):
@@ -103,7 +107,7 @@ def test_a_repeat_inside_one_batch_is_caught(client):
     result = EventPublisher(client).publish([event, dict(event)])
     # Then it is queued once
     assert (result.queued, result.repeats) == (1, 1)
-    assert client.llen(EVENTS_QUEUE) == 1
+    assert client.llen(QUEUE) == 1
 
 
 def test_one_script_call_per_batch(client):
@@ -111,13 +115,38 @@ def test_one_script_call_per_batch(client):
     publisher = EventPublisher(client, batch_size=500)
     calls = []
     script = publisher._script
-    publisher._script = lambda keys, args: calls.append(len(keys) - 1) or script(keys=keys,
-                                                                                 args=args)
+    publisher._script = lambda keys, args: calls.append(int(args[2])) or script(keys=keys,
+                                                                                args=args)
     # When 1,001 events are published
     result = publisher.publish(iter(many(1001)))
     # Then three round trips carried them: 500, 500 and 1
     assert calls == [500, 500, 1]
     assert result.queued == 1001
+
+
+def test_the_same_call_counts_queued_events_by_type_and_source(client):
+    # Given a publisher for the poller
+    publisher = EventPublisher(client, source="poll")
+    events = samples()[:3]
+    # When three events are published, then the same three again
+    publisher.publish(events)
+    publisher.publish(events)
+    # Then each queued event was counted once, by its type and the source
+    counted = {k.decode(): int(v) for k, v in client.hgetall("tokyghl:metrics:enqueued").items()}
+    expected: dict[str, int] = {}
+    for event in events:
+        key = f"{event['type']}|poll"
+        expected[key] = expected.get(key, 0) + 1
+    assert counted == expected
+
+
+def test_publish_one_adds_the_callers_counts_whether_queued_or_not(client):
+    publisher = EventPublisher(client)
+    event = samples()[0]
+    for _ in range(2):
+        publisher.publish_one(event, counts=[("webhook", "call.finished|202")])
+    assert client.hget("tokyghl:metrics:webhook", "call.finished|202") == b"2"
+    assert client.llen(QUEUE) == 1
 
 
 def test_queued_marker_is_prefixed_and_expires(client):
@@ -138,7 +167,7 @@ def test_publish_one_says_whether_it_queued(client):
     first, second = publisher.publish_one(event), publisher.publish_one(event)
     # Then the first is queued and the second is a repeat
     assert (first, second) == (True, False)
-    assert client.llen(EVENTS_QUEUE) == 1
+    assert client.llen(QUEUE) == 1
 
 
 def test_republish_skips_the_dedupe(client):
@@ -156,7 +185,7 @@ def test_republish_skips_the_dedupe(client):
 
 def test_a_failed_push_leaves_the_event_unmarked(client):
     # Given a queue key that is not a list
-    client.set("broken.queue", "x")
+    client.set(queue_key("tokyghl", "broken.queue"), "x")
     publisher = EventPublisher(client, queue="broken.queue")
     # When an event is published
     with pytest.raises(redis.ResponseError):

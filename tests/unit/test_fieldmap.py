@@ -44,6 +44,18 @@ def test_yaml_file_adds_and_overrides(tmp_path) -> None:
     assert field_map.user_for(" sam@company.test ") == "user-1"
 
 
+def test_agents_are_matched_in_tokys_id_form_and_as_emails() -> None:
+    # Given a map with one key as an email and one in Toky's id form (@ written as __)
+    field_map = parse_field_map({"agents": {"sam@company.test": "user-1",
+                                            "carlos__acme.com": "user-2"}})
+    # When / Then either spelling of either agent finds its GHL user
+    assert field_map.user_for("sam__company.test") == "user-1"
+    assert field_map.user_for("SAM@company.test") == "user-1"
+    assert field_map.user_for("carlos@acme.com") == "user-2"
+    assert field_map.user_for("Carlos__Acme.com") == "user-2"
+    assert field_map.user_for("nobody__acme.com") is None
+
+
 def test_json_file_is_read_as_json(tmp_path) -> None:
     # Given the same structure in a .json file
     path = tmp_path / "map.json"
@@ -76,6 +88,8 @@ def test_json_file_is_read_as_json(tmp_path) -> None:
     ({"tags": [{"add": []}]}, "field map tags[0].add: must be a non-empty list of tags"),
     ({"tags": [{"add": ["ok", ""]}]}, "field map tags[0].add[1]: must be a non-empty string"),
     ({"agents": {"sam": "user-1"}}, "field map agents.sam: the key must be a Toky agent's email"),
+    ({"agents": {"sam@company.test": "u-1", "sam__company.test": "u-2"}},
+     "field map agents.sam__company.test: agent sam@company.test is mapped twice"),
     ({"agents": {"sam@company.test": ""}},
      "field map agents.sam@company.test: must be a non-empty string"),
     ({"colours": {}}, "field map: unknown key 'colours'"),

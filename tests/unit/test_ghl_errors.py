@@ -189,3 +189,51 @@ def test_errors_survive_pickling(error):
     assert type(copy) is type(error)
     assert str(copy) == str(error)
     assert copy.__dict__ == error.__dict__
+
+
+@pytest.mark.parametrize(("status", "cls"), [
+    (422, GhlValidationError), (403, GhlPermissionError), (404, GhlNotFoundError),
+    (409, GhlError), (401, GhlAuthError),
+])
+def test_a_duplicate_like_body_on_another_status_is_not_a_duplicate(status, cls):
+    # Given GHL's duplicate body, but on another status than 400
+    body = {"statusCode": status, "message": "This location does not allow duplicated contacts.",
+            "meta": {"contactId": "c9", "matchingField": "email"}}
+    # When mapped
+    error = error_from_response(answer(status, body), "POST", "/contacts/")
+    # Then it is that status's error, never a duplicate naming a contact to adopt
+    assert type(error) is cls
+    assert not isinstance(error, GhlDuplicateContactError)
+
+
+def test_a_duplicate_on_a_non_dict_meta_is_plain_validation():
+    body = {"message": "x", "meta": ["contactId", "c9"]}
+    assert type(error_from_response(answer(400, body), "POST", "/contacts/")) is \
+        GhlValidationError
+
+
+@pytest.mark.parametrize("body", [
+    {"statusCode": 400, "message": "Contact with id abc123 not found"},
+    {"statusCode": 400, "message": "Task not found"},
+    {"statusCode": 400, "message": "Note with id n1 not found"},
+    {"statusCode": 400, "message": "Appointment not found"},
+    {"statusCode": 400, "message": "Bad Request", "error": "Contact with id abc123 not found"},
+    {"statusCode": 400, "message": ["Contact not found: abc123"]},
+])
+def test_a_400_saying_the_object_was_not_found_is_not_found(body):
+    # Given GHL's 400 for an unknown contact, task, note or appointment (no 404 in its spec)
+    # When mapped / Then it is "not found", like a 404 (so the caller makes the object again)
+    error = error_from_response(answer(400, body), "GET", "/contacts/abc123")
+    assert type(error) is GhlNotFoundError
+    assert error.status == 400
+
+
+@pytest.mark.parametrize("message", [
+    "Calendar not found: cal-1",           # our configuration, not a missing object
+    "phone must be a valid phone number",
+    "This location does not allow duplicated contacts.",
+])
+def test_other_400s_stay_validation_errors(message):
+    error = error_from_response(answer(400, {"statusCode": 400, "message": message}),
+                                "POST", "/calendars/events/appointments")
+    assert type(error) is GhlValidationError

@@ -45,7 +45,7 @@ def test_create_answers_201_with_the_contact_in_ghl_shape(api):
     answer = api.post("/contacts/", {
         "locationId": LOC, "firstName": "Ana", "lastName": "López", "email": "Ana@Example.com",
         "phone": "+1 512-555-0101", "tags": ["lead", "lead", "vip"], "source": "Toky",
-        "customFields": [{"id": "cf1", "field_value": "x"}, {"key": "plan", "field_value": 3}],
+        "customFields": [{"id": "cf1", "field_value": 3}, {"key": "plan", "field_value": "gold"}],
     })
     assert answer.status_code == 201
     contact = answer.json["contact"]
@@ -55,7 +55,7 @@ def test_create_answers_201_with_the_contact_in_ghl_shape(api):
     assert contact["email"] == "Ana@Example.com"
     assert contact["phone"] == "+15125550101"
     assert contact["tags"] == ["lead", "vip"]
-    assert contact["customFields"] == [{"id": "cf1", "value": "x"}, {"id": "plan", "value": 3}]
+    assert contact["customFields"] == [{"id": "cf1", "value": 3}, {"id": "plan", "value": "gold"}]
     assert ISO_MS.match(contact["dateAdded"]) and contact["dateAdded"] == contact["dateUpdated"]
 
 

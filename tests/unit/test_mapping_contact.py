@@ -51,6 +51,7 @@ def test_field_map_adds_standard_custom_fields_and_rule_tags() -> None:
         ],
         "tags": [{"add": ["toky"]}, {"when": {"field": "plan", "equals": 3}, "add": ["gold"]}],
     })
+    field_map.key_ids["contact.seats"] = "cf-seats"  # as resolved when a worker starts
     data = {"phone": PHONE, "company": "Moreau Design", "plan": 3, "seats": "12",
             "langs": "es, en", "tags": ["lead", "toky"]}
     # When mapped
@@ -59,7 +60,7 @@ def test_field_map_adds_standard_custom_fields_and_rule_tags() -> None:
     assert payload["companyName"] == "Moreau Design"
     assert payload["customFields"] == [
         {"id": "cf-plan", "field_value": "3"},
-        {"key": "contact.seats", "field_value": 12},
+        {"id": "cf-seats", "field_value": 12},
         {"id": "cf-langs", "field_value": ["es", "en"]},
     ]
     assert payload["tags"] == ["lead", "toky", "gold"]

@@ -15,6 +15,7 @@ from worker.mapping import (
     new_task_payload,
     task_fields,
 )
+from worker.mapping.appointments import same_start
 
 AGENTS = parse_field_map({"agents": {"sam@company.test": "u-sam"}})
 NOW = datetime(2026, 11, 2, 12, 10, tzinfo=UTC)
@@ -73,11 +74,35 @@ def test_appointment_payload() -> None:
             "start": "2026-11-05T18:00:00-08:00", "end": "2026-11-05T18:30:00-08:00",
             "assignee": "sam@company.test", "status": "Confirmed"}
     payload = appointment_payload(data, AGENTS, calendar_id="cal-1", key="appointment:ap-3")
+    # Then the title is Toky's alone (the calendar shows it), the key is in the description,
+    # and GHL's automations are off (toNotify false)
     assert payload == {
         "calendarId": "cal-1", "startTime": "2026-11-05T18:00:00-08:00",
-        "endTime": "2026-11-05T18:30:00-08:00",
-        "title": "Proposal review [toky:appointment:ap-3]", "appointmentStatus": "confirmed",
-        "assignedUserId": "u-sam", "ignoreFreeSlotValidation": True}
+        "endTime": "2026-11-05T18:30:00-08:00", "title": "Proposal review",
+        "description": "[toky:appointment:ap-3]", "appointmentStatus": "confirmed",
+        "assignedUserId": "u-sam", "ignoreFreeSlotValidation": True, "toNotify": False}
+
+
+def test_appointment_payload_lets_ghl_notify_only_when_asked() -> None:
+    data = {"start": "2026-11-05T18:00:00Z"}
+    assert appointment_payload(data, AGENTS, calendar_id="c", key="k",
+                               notify=True)["toNotify"] is True
+    assert appointment_payload(data, AGENTS, calendar_id="c", key="k")["toNotify"] is False
+
+
+@pytest.mark.parametrize(("listed", "same"), [
+    ("2026-11-05T18:00:00-08:00", True),
+    ("2026-11-06T02:00:00Z", True),         # the same instant in UTC
+    ("2026-11-06T02:00:00.000Z", True),
+    ("2026-11-05 18:00:00", True),          # GetEventSchema's form: the wall clock sent
+    ("2026-11-06 02:00:00", True),          # or the same in UTC
+    ("2026-11-05T18:30:00-08:00", False),
+    ("2026-11-05 19:00:00", False),
+    ("", False),
+    (None, False),
+])
+def test_same_start_reads_listed_times_with_or_without_a_zone(listed, same) -> None:
+    assert same_start(listed, "2026-11-05T18:00:00-08:00") is same
 
 
 @pytest.mark.parametrize(("toky", "ghl"), [

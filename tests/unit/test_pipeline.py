@@ -23,8 +23,9 @@ PHONE = "+15125550101"
 
 
 @pytest.fixture
-def ghl() -> FakeGhl:
-    return FakeGhl()
+def ghl(any_ghl) -> FakeGhl:
+    """Every scenario runs against the fake and the simulator behind the real client."""
+    return any_ghl
 
 
 def deps_for(ghl: FakeGhl, **settings) -> PipelineDeps:
@@ -92,12 +93,14 @@ def test_a_call_older_than_its_contacts_deletion_is_skipped(deps, ghl):
 
 def test_tags_are_versioned_per_tag(deps, ghl):
     process(contact("c1", contact_name="Ana"), deps)
+    process(contact("t0", "contact.tags_added", "2026-11-02T10:00:00Z", tags=["old"]), deps)
     process(contact("t2", "contact.tags_added", "2026-11-02T12:00:00Z", tags=["vip"]), deps)
+    assert {"old", "vip"} <= set(ghl.contact_by_phone(PHONE)["tags"])
     # an older removal of "vip" and of "old" arrives late: only "old" is fresh
     process(contact("t1", "contact.tags_removed", "2026-11-02T11:00:00Z", tags=["vip", "old"]),
             deps)
     tags = ghl.contact_by_phone(PHONE)["tags"]
-    assert "vip" in tags
+    assert "vip" in tags and "old" not in tags
 
 
 def test_read_only_scopes_dead_letter_writes_before_any_request(ghl):
@@ -191,3 +194,60 @@ def test_an_older_create_does_not_undo_a_newer_tag_removal(deps, ghl):
                     tags=["lead", "spanish"]), deps)
     tags = ghl.contact_by_phone(PHONE)["tags"]
     assert "spanish" in tags and "lead" not in tags
+
+
+# -- latest wins at its boundaries (guarantee 4: the same second still counts) -------------
+
+
+def test_an_update_in_the_same_second_as_the_previous_still_applies(deps, ghl):
+    process(contact("u1", "contact.updated", "2026-11-02T10:00:00Z", contact_name="First"),
+            deps)
+    same = process(contact("u2", "contact.updated", "2026-11-02T10:00:00Z",
+                           contact_name="Second"), deps)
+    assert same.kind == "applied"
+    assert ghl.contact_by_phone(PHONE)["name"] == "Second"
+
+
+def test_one_microsecond_older_is_stale_and_one_newer_applies(deps, ghl):
+    process(contact("u1", "contact.updated", "2026-11-02T10:00:00.000001Z",
+                    contact_name="Base"), deps)
+    older = process(contact("u0", "contact.updated", "2026-11-02T10:00:00Z",
+                            contact_name="Older"), deps)
+    newer = process(contact("u2", "contact.updated", "2026-11-02T10:00:00.000002Z",
+                            contact_name="Newer"), deps)
+    assert (older.kind, newer.kind) == ("skipped", "applied")
+    assert ghl.contact_by_phone(PHONE)["name"] == "Newer"
+
+
+def test_the_same_instant_in_another_zone_is_the_same_second(deps, ghl):
+    process(contact("u1", "contact.updated", "2026-11-02T10:00:00Z", contact_name="UTC"), deps)
+    same = process(contact("u2", "contact.updated", "2026-11-02T05:00:00-05:00",
+                           contact_name="Austin"), deps)
+    older = process(contact("u3", "contact.updated", "2026-11-02T04:59:59-05:00",
+                            contact_name="Older"), deps)
+    assert (same.kind, older.kind) == ("applied", "skipped")
+    assert ghl.contact_by_phone(PHONE)["name"] == "Austin"
+
+
+def test_a_tag_removed_in_the_same_second_it_was_added_is_removed(deps, ghl):
+    process(contact("c1", contact_name="Ana"), deps)
+    process(contact("a", "contact.tags_added", "2026-11-02T10:00:00Z", tags=["vip"]), deps)
+    removed = process(contact("r", "contact.tags_removed", "2026-11-02T10:00:00Z",
+                              tags=["vip"]), deps)
+    assert removed.kind == "applied"
+    assert "vip" not in ghl.contact_by_phone(PHONE)["tags"]
+
+
+def test_a_delete_in_the_same_second_as_the_create_deletes(deps, ghl):
+    process(contact("c1", at="2026-11-02T10:00:00Z", contact_name="Ana"), deps)
+    deleted = process(contact("d1", "contact.deleted", "2026-11-02T10:00:00Z"), deps)
+    assert deleted.kind == "applied" and ghl.contact_by_phone(PHONE) is None
+
+
+def test_a_call_in_the_same_second_as_the_contacts_deletion_still_counts(deps, ghl):
+    process(contact("d1", "contact.deleted", "2026-11-02T10:00:00Z"), deps)
+    call = {"id": "call-1", "type": "call.ended", "occurred_at": "2026-11-02T10:00:00Z",
+            "data": {"callid": "c1", "direction": "inbound", "state": "completed",
+                     "from_number": PHONE, "to_number": "+15125559999"}}
+    assert process(call, deps).kind == "applied"
+    assert len(ghl.notes_of(ghl.contact_by_phone(PHONE)["id"])) == 1

@@ -102,7 +102,9 @@ def test_a_second_poller_waits_and_takes_over_when_the_first_stops(redis_client)
                                       "stop": stop, "say": lines.append,
                                       "retry_lock_s": 0.05})
     thread.start()
-    time.sleep(0.3)
+    deadline = time.monotonic() + 10
+    while not lines and time.monotonic() < deadline:  # until it says it is waiting
+        time.sleep(0.01)
     polls_while_held = poller.polls
     first.release()
     thread.join(timeout=5)

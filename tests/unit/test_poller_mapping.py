@@ -76,8 +76,8 @@ def test_inbound_cdr_without_to_number_falls_back_to_received_on_number():
 
 
 def test_cdr_with_an_unreadable_caller_number_is_refused_naming_the_field():
-    # Given a CDR from an anonymous caller
-    row = {**CDR, "from": "anonymous"}
+    # Given a CDR from a number too short to be one
+    row = {**CDR, "from": "+1 (512) 55"}
     # When it is validated
     # Then the reason names from_number
     with pytest.raises(InvalidEvent, match=r"data\.from_number"):

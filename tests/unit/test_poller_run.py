@@ -21,6 +21,7 @@ from tests.unit.poller_support import (
     queued_ids,
     sim_client,
 )
+from toky_ghl.broker_keys import queue_key
 from toky_ghl.sim.toky import TokySim, create_app, seed_demo
 
 SINCE = T0 - timedelta(days=7)
@@ -131,11 +132,11 @@ def test_a_second_poll_queues_only_the_new_call_and_the_changed_contact(sim, mak
 def test_a_poll_with_nothing_new_queues_nothing(make_poller, redis_client):
     # Given a first poll
     make_poller().poll_once()
-    length = redis_client.llen("toky-ghl.events")
+    length = redis_client.llen(queue_key(PREFIX))
     # When the same poller polls again
     report = make_poller().poll_once()
     # Then nothing is queued and nothing is counted as a repeat either
-    assert redis_client.llen("toky-ghl.events") == length
+    assert redis_client.llen(queue_key(PREFIX)) == length
     assert (report.counts.queued, report.counts.repeats, report.counts.invalid) == (0, 0, 0)
 
 
@@ -229,7 +230,7 @@ def test_calls_before_the_backfill_start_are_not_read(sim, make_poller, redis_cl
 def test_an_event_the_schema_refuses_is_logged_counted_and_not_repeated(sim, make_poller,
                                                                         redis_client):
     # Given a call from an unreadable number among good ones
-    bad = sim.add_call(from_number="anonymous", to_number=TOKY_LINE,
+    bad = sim.add_call(from_number="+1 (512) 55", to_number=TOKY_LINE,
                        init_dt=T0 - timedelta(minutes=2), disposition_code=487)
     # When the poller polls twice
     with structlog.testing.capture_logs() as logs:

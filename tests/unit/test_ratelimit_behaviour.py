@@ -306,3 +306,29 @@ def test_release_of_a_refused_grant_changes_nothing(h, loc):
     # Then the window is still full
     assert limiter.snapshot(loc).used_in_window == 1
     assert limiter.acquire(loc).reason == "burst"
+
+
+def test_a_late_release_of_an_expired_slot_takes_no_budget(h, loc):
+    # Given a slot whose lease ran out (its process stalled) and whose window passed
+    lease_ms = h.interval_ms // 2
+    limiter = h.limiter(1, lease_ms=lease_ms)
+    (stalled,) = take(limiter, loc, 1)
+    h.sleep_ms(lease_ms + h.interval_ms + 2 * h.slack_ms + 1)
+    # When the stalled process finally releases it
+    limiter.release(stalled)
+    # Then it is not counted again: the whole budget is free
+    assert limiter.snapshot(loc).used_in_window == 0
+    take(limiter, loc, 1)
+
+
+def test_a_late_release_does_not_take_a_second_slot_beside_a_new_one(h, loc):
+    # Given a stalled slot that expired, and another request that took the freed slot
+    lease_ms = h.interval_ms // 2
+    limiter = h.limiter(2, lease_ms=lease_ms)
+    (stalled, _) = take(limiter, loc, 2)
+    h.sleep_ms(lease_ms + h.interval_ms + 2 * h.slack_ms + 1)
+    take(limiter, loc, 1)
+    # When the stalled one is released late
+    limiter.release(stalled)
+    # Then only the new request counts
+    assert limiter.snapshot(loc).used_in_window == 1

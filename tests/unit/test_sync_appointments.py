@@ -16,15 +16,17 @@ def test_appointment_created_on_the_calendar() -> None:
     apply(samples()["s-001"], ctx)
     # When s-011 is applied
     outcome, calls = apply_counting(samples()["s-011"], ctx)
-    # Then one create with the contract's fields, its key in the title
+    # Then one create with the contract's fields, its key in the description (not the title)
     assert calls == ["create_appointment"]
     (appointment,) = ctx.client.appointments.values()
     contact = ctx.client.contact_by_phone(PHONE)
     assert {k: appointment.get(k) for k in ("calendarId", "contactId", "startTime", "endTime",
-                                             "title", "assignedUserId")} == {
+                                             "title", "description", "assignedUserId")} == {
         "calendarId": CALENDAR_ID, "contactId": contact["id"],
         "startTime": "2026-11-05T18:00:00-08:00", "endTime": "2026-11-05T18:30:00-08:00",
-        "title": "Proposal review [toky:appointment:ap-3]", "assignedUserId": "u-sam"}
+        "title": "Proposal review", "description": "[toky:appointment:ap-3]",
+        "assignedUserId": "u-sam"}
+    assert ctx.client.payloads[-1][1]["toNotify"] is False
     assert outcome.ghl_ids["appointment"] == appointment["id"]
 
 
@@ -41,7 +43,8 @@ def test_appointment_updated_then_cancelled() -> None:
     outcome, calls = apply_counting(
         event("appointment.cancelled", {"appointment_id": "ap-3", "phone": PHONE}), ctx)
     assert calls == ["update_appointment"]
-    assert ctx.client.payloads[-1] == ("update_appointment", {"appointmentStatus": "cancelled"})
+    assert ctx.client.payloads[-1] == ("update_appointment", {"appointmentStatus": "cancelled",
+                                                              "toNotify": False})
     assert appointment["id"] in ctx.client.appointments
     assert ctx.client.appointments[appointment["id"]]["appointmentStatus"] == "cancelled"
     assert outcome.detail == "appointment cancelled"

@@ -6,7 +6,6 @@ import pytest
 
 from tests.unit.sync_support import apply, apply_counting, event, make_context, samples
 from worker.idmap import IdMap
-from worker.sync.outcome import Unprocessable
 
 KNOWN = "+14155550134"
 UNKNOWN = "+14155550177"
@@ -22,7 +21,8 @@ def test_contact_then_call_costs_one_call_each() -> None:
     # When its completed call arrives
     outcome, call_calls = apply_counting(samples()["s-004"], ctx)
     # Then one note create and nothing else (no GET, no upsert): 1.0 call per event
-    assert contact_calls == ["upsert_contact"] and call_calls == ["create_note"]
+    assert contact_calls == ["search_duplicate", "upsert_contact"]  # the email's owner first
+    assert call_calls == ["create_note"]
     contact = ctx.client.contact_by_phone(KNOWN)
     (note,) = ctx.client.notes_of(contact["id"])
     assert outcome.ghl_ids == {"contact": contact["id"], "note": note["id"]}
@@ -96,11 +96,21 @@ def test_same_call_again_updates_its_note_and_keeps_one_followup() -> None:
     assert outcome.detail.startswith("call note updated")
 
 
-def test_call_without_the_callers_number_is_unprocessable() -> None:
+@pytest.mark.parametrize(("data", "what"), [
+    ({"direction": "inbound", "state": "missed", "web_call": "yes", "from_raw": "webcaller_1"},
+     "web call"),
+    ({"direction": "inbound", "state": "missed"}, "call"),
+    ({"direction": "outbound", "state": "completed", "from_number": "+15125550000"}, "call"),
+])
+def test_call_without_the_customers_number_is_skipped_with_the_reason(data, what) -> None:
+    # Given a web call (or a withheld caller) with no customer number
     ctx = make_context()
-    ev = event("call.ended", {"callid": "c-anon", "direction": "inbound", "state": "missed"})
-    with pytest.raises(Unprocessable, match="from_number"):
-        apply(ev, ctx)
+    ev = event("call.ended", {"callid": "c-anon", **data})
+    # When it is applied
+    outcome = apply(ev, ctx)
+    # Then it is skipped (not refused), saying why, and GHL is not called at all
+    assert outcome.status == "skipped"
+    assert outcome.detail.startswith(f"{what} without a customer number")
     assert ctx.client.calls == []
 
 

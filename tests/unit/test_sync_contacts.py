@@ -16,8 +16,9 @@ def test_created_upserts_the_contract_fields() -> None:
     ctx = make_context()
     # When it is applied
     outcome, calls = apply_counting(samples()["s-001"], ctx)
-    # Then one upsert made exactly the contract's contact
-    assert calls == ["upsert_contact"]
+    # Then one upsert made exactly the contract's contact (after looking up who has the
+    # email: guarantee 3, one phone one contact)
+    assert calls == ["search_duplicate", "upsert_contact"]
     assert outcome.status == "applied"
     contact = ctx.client.contact_by_phone(PHONE)
     assert {k: contact.get(k) for k in ("name", "firstName", "lastName", "email", "phone",
@@ -72,8 +73,8 @@ def test_known_contact_with_a_field_put_refuses_is_upserted() -> None:
     apply(samples()["s-001"], ctx)
     # When s-002 (with a company) is applied
     outcome, calls = apply_counting(samples()["s-002"], ctx)
-    # Then one upsert updated the same contact
-    assert calls == ["upsert_contact"]
+    # Then one upsert updated the same contact (after looking up who has the email)
+    assert calls == ["search_duplicate", "upsert_contact"]
     (contact,) = ctx.client.contacts.values()
     assert contact["companyName"] == "Moreau Design" and outcome.ghl_ids["contact"] == contact["id"]
 
@@ -87,7 +88,7 @@ def test_put_404_forgets_the_contact_and_upserts() -> None:
     # When it is updated
     outcome, calls = apply_counting(samples()["s-002"], ctx)
     # Then the PUT's 404 led to one upsert, which made it again and re-mapped it
-    assert calls == ["update_contact", "upsert_contact"]
+    assert calls == ["update_contact", "search_duplicate", "upsert_contact"]
     new_id = IdMap.for_context(ctx).contact(PHONE)
     assert new_id != old_id and new_id in ctx.client.contacts
     assert outcome.ghl_ids["contact"] == new_id

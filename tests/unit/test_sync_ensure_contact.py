@@ -20,9 +20,10 @@ def test_unknown_phone_is_upserted_with_name_and_email_then_mapped() -> None:
     ctx = make_context()
     # When its contact is ensured with a name and an email
     contact_id = ensure_contact(PHONE, ctx, name="Ana López", email=" Ana@Example.com")
-    # Then one upsert made it, and the id map knows it
-    assert ctx.client.calls == ["upsert_contact"]
-    assert ctx.client.payloads[0][1] == {
+    # Then one upsert made it (after looking up who has the email), and the id map knows it
+    assert ctx.client.calls == ["search_duplicate", "upsert_contact"]
+    assert ctx.client.payloads[0][1] == {"number": None, "email": "ana@example.com"}
+    assert ctx.client.payloads[1][1] == {
         "phone": PHONE, "name": "Ana López", "firstName": "Ana", "lastName": "López",
         "email": "ana@example.com", "source": "Toky"}
     assert IdMap.for_context(ctx).contact(PHONE) == contact_id
@@ -43,13 +44,26 @@ def test_existing_ghl_contact_is_found_by_the_upsert_not_duplicated() -> None:
     assert IdMap.for_context(ctx).contact_tags(PHONE) == ["vip"]
 
 
-def test_duplicate_refusal_adopts_the_contact_ghl_names() -> None:
+def test_duplicate_refusal_by_phone_adopts_the_contact_ghl_names() -> None:
     ctx = make_context()
     ctx.client.fail("upsert_contact", GhlDuplicateContactError(
         "This location does not allow duplicated contacts.", status=400,
-        body={"meta": {"contactId": "c-dup", "matchingField": "email"}}))
+        body={"meta": {"contactId": "c-dup", "matchingField": "phone"}}))
     assert ensure_contact(PHONE, ctx, email="a@b.co") == "c-dup"
     assert IdMap.for_context(ctx).contact(PHONE) == "c-dup"
+
+
+def test_duplicate_refusal_by_email_is_not_this_phones_contact() -> None:
+    # Given GHL refusing the upsert because another contact has the email
+    ctx = make_context()
+    refusal = GhlDuplicateContactError(
+        "This location does not allow duplicated contacts.", status=400,
+        body={"meta": {"contactId": "c-other", "matchingField": "email"}})
+    ctx.client.fail("upsert_contact", refusal)
+    # Then the phone is not mapped to that contact (guarantee 3): the refusal stands
+    with pytest.raises(GhlDuplicateContactError):
+        ensure_contact(PHONE, ctx, email="a@b.co")
+    assert IdMap.for_context(ctx).contact(PHONE) is None
 
 
 def test_phone_being_made_by_another_worker_is_deferred_then_found(monkeypatch) -> None:

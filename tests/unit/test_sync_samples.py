@@ -11,7 +11,7 @@ CALLER = "+14155550177"
 
 #: The GHL calls each sample costs on the normal path.
 EXPECTED_CALLS = {
-    "s-001": ["upsert_contact"],
+    "s-001": ["search_duplicate", "upsert_contact"],  # who has the email? (guarantee 3)
     "s-002": ["update_contact"],
     "s-003": ["add_tags"],
     "s-004": ["create_note"],

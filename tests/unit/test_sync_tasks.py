@@ -58,14 +58,43 @@ def test_task_completed_before_its_task_is_deferred() -> None:
     assert ctx.client.count("complete_task") == 0
 
 
-def test_task_updated_sends_only_the_changes() -> None:
+def test_task_updated_sends_the_changes_with_the_current_title_as_n8n_does() -> None:
+    # Given a task made in GHL, then a change of its due date only
     ctx = _ctx_with_contact()
     apply(samples()["s-008"], ctx)
     _, calls = apply_counting(event("task.updated", {
         "task_id": "tk-77", "phone": PHONE, "due_date": "2026-11-05T09:30:00.250Z"}), ctx)
-    assert calls == ["update_task"]
-    assert ctx.client.payloads[-1] == ("update_task", {"dueDate": "2026-11-05T09:30:00Z"})
+    # Then the task is read first and the update carries its title and the new due date
+    # (n8n's HighLevel node always sends both on PUT …/tasks/{id})
+    assert calls == ["get_task", "update_task"]
+    assert ctx.client.payloads[-1] == ("update_task", {"dueDate": "2026-11-05T09:30:00Z",
+                                                       "title": "Send proposal"})
     assert next(iter(ctx.client.tasks.values()))["title"] == "Send proposal"
+
+
+def test_task_update_with_title_and_due_date_reads_nothing_first() -> None:
+    # Given a task, then a change that gives both title and due date
+    ctx = _ctx_with_contact()
+    apply(samples()["s-008"], ctx)
+    _, calls = apply_counting(event("task.updated", {
+        "task_id": "tk-77", "phone": PHONE, "title": "Call again",
+        "due_date": "2026-11-06T10:00:00Z"}), ctx)
+    # Then one PUT, no read
+    assert calls == ["update_task"]
+    assert ctx.client.payloads[-1] == ("update_task", {"dueDate": "2026-11-06T10:00:00Z",
+                                                       "title": "Call again"})
+
+
+def test_task_update_keeps_the_due_date_ghl_answered_to_the_second() -> None:
+    # Given a task whose due date GHL answers with milliseconds, then a title change
+    ctx = _ctx_with_contact()
+    apply(samples()["s-008"], ctx)
+    task = next(iter(ctx.client.tasks.values()))
+    task["dueDate"] = "2026-11-07T08:15:30.000Z"
+    apply(event("task.updated", {"task_id": "tk-77", "phone": PHONE, "title": "New"}), ctx)
+    # Then the update sends that due date without milliseconds
+    assert ctx.client.payloads[-1] == ("update_task", {"title": "New",
+                                                       "dueDate": "2026-11-07T08:15:30Z"})
 
 
 def test_task_updated_with_nothing_to_change_sends_nothing() -> None:

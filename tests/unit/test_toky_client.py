@@ -147,29 +147,33 @@ def test_created_between_dates_has_the_reference_form():
     )
 
 
-def test_created_between_datetimes_are_gmt_like_toky_shows_them():
-    # Given an aware time at UTC-5 and a naive one (taken as GMT)
+def test_created_between_sends_only_the_gmt_days_of_datetimes():
+    # Given an aware time at UTC-5 (21:46:44 GMT on 5 July) and a naive end (GMT)
     start = datetime(2017, 7, 5, 16, 46, 44, tzinfo=timezone(timedelta(hours=-5)))
-    end = datetime(2017, 7, 6, 0, 0, 0)
-    # When / Then both appear as "YYYY-MM-DD HH:MM:SS" in GMT
+    end = datetime(2017, 7, 6, 10, 0, 0)
+    # When / Then only dates are sent (Toky documents dates only): the start's GMT day,
+    # and the day after the end's (a bare date may be read as its midnight)
     assert created_between(start, end) == (
-        "(created_at >= 2017-07-05 21:46:44) AND (created_at <= 2017-07-06 00:00:00)"
+        "(created_at >= 2017-07-05) AND (created_at <= 2017-07-07)"
     )
-    assert created_between(None, end) == "(created_at <= 2017-07-06 00:00:00)"
+    assert created_between(None, end) == "(created_at <= 2017-07-07)"
     with pytest.raises(ValueError):
         created_between(None, None)
 
 
-def test_cdrs_since_until_sends_the_filter(http, client):
-    # Given Toky expects the filter for 1 to 2 June 2017 (GMT)
-    expected = "(created_at >= 2017-06-01 00:00:00) AND (created_at <= 2017-06-02 00:00:00)"
-    http.get(f"{BASE}/cdrs", json=envelope([{"id": "9"}]), match=[matchers.query_param_matcher(
+def test_cdrs_since_until_sends_dates_and_drops_rows_outside_the_exact_range(http, client):
+    # Given Toky is asked for 1 to 2 June 2017 by date, and answers the whole days
+    expected = "(created_at >= 2017-06-01) AND (created_at <= 2017-06-03)"
+    rows = [{"id": "3", "init_dt": "2017-06-02 18:00:00"},
+            {"id": "2", "init_dt": "2017-06-01 12:00:00"},
+            {"id": "1", "init_dt": "2017-06-01 08:00:00"}]
+    http.get(f"{BASE}/cdrs", json=envelope(rows), match=[matchers.query_param_matcher(
         {"limit": "500", "offset": "0", "filter": expected})])
-    # When CDRs are read for that range
-    rows = list(client.cdrs(since=datetime(2017, 6, 1, tzinfo=UTC),
-                            until=datetime(2017, 6, 2, tzinfo=UTC)))
-    # Then the request carried it
-    assert rows == [{"id": "9"}]
+    # When CDRs are read from 10:00 on 1 June to 12:00 on 2 June (GMT)
+    got = list(client.cdrs(since=datetime(2017, 6, 1, 10, tzinfo=UTC),
+                           until=datetime(2017, 6, 2, 12, tzinfo=UTC)))
+    # Then the request carried dates only, and only the row inside the range is kept
+    assert [row["id"] for row in got] == ["2"]
 
 
 # -- retries ---------------------------------------------------------------------------

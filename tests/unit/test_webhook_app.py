@@ -13,6 +13,7 @@ import structlog
 from producers.queue import EventPublisher
 from producers.webhook import create_app
 from tests.unit.poller_support import PREFIX, queued_events, queued_ids
+from toky_ghl.broker_keys import queue_key
 from toky_ghl.errors import ConfigError
 
 SECRET = "whsec-Unit-0123456789abcdef"
@@ -106,7 +107,7 @@ def test_a_missing_or_wrong_token_is_401_and_nothing_is_queued(http, redis_clien
         answer = post(http, "inbound_call_ended", CALL, token=token, headers=headers)
     # Then 401, nothing queued, and the attempt logged without the secret
     assert answer.status_code == 401
-    assert redis_client.llen("toky-ghl.events") == 0
+    assert redis_client.llen(queue_key(PREFIX)) == 0
     assert [entry["event"] for entry in logs] == ["webhook.unauthorized"]
     assert "wrong-secret" not in json.dumps(logs, default=str)
     assert SECRET not in json.dumps(logs, default=str)
@@ -129,7 +130,7 @@ def test_a_body_over_the_limit_is_413(http, redis_client):
     # Then 413 and nothing queued
     assert answer.status_code == 413
     assert "2048" in answer.get_json()["error"]
-    assert redis_client.llen("toky-ghl.events") == 0
+    assert redis_client.llen(queue_key(PREFIX)) == 0
 
 
 @pytest.mark.parametrize(("event", "body", "field"), [
@@ -151,7 +152,7 @@ def test_a_malformed_payload_is_400_naming_the_field(http, redis_client, event, 
     assert answer.status_code == 400
     assert answer.get_json()["field"] == field
     assert field in answer.get_json()["error"]
-    assert redis_client.llen("toky-ghl.events") == 0
+    assert redis_client.llen(queue_key(PREFIX)) == 0
 
 
 @pytest.mark.parametrize("data", [b"{not json", b"[1, 2]", b""])
@@ -208,3 +209,27 @@ def test_the_receiver_refuses_to_start_without_a_secret(redis_client):
     # Then a ConfigError names the variable
     with pytest.raises(ConfigError, match="WEBHOOK_SECRET"):
         create_app(secret=None, publisher=None, redis_client=redis_client)
+
+
+def webhook_counts(redis_client) -> dict[str, int]:
+    raw = redis_client.hgetall(f"{PREFIX}:metrics:webhook")
+    return {k.decode(): int(v) for k, v in raw.items()}
+
+
+def test_every_answer_is_counted_by_event_and_status_401s_apart(http, redis_client):
+    # Given two accepted calls (one of them twice), a wrong token, a bad body and an
+    # event the receiver does not handle, posted under made-up names too
+    post(http, "inbound_call_ended", CALL)
+    post(http, "inbound_call_ended", CALL)
+    post(http, "outbound_call_ended", {**CALL, "callid": "other", "direction": "outbound"})
+    for name in ("inbound_call_ended", "x-guess-1", "x-guess-2"):
+        assert post(http, name, CALL, token="wrong").status_code == 401
+    assert post(http, "inbound_call_ended", {"callid": ""}).status_code == 400
+    assert post(http, "contact_created", CALL).status_code == 404
+    # Then each answer is counted once by event name and status; names the receiver
+    # does not handle count as "other" (a guesser cannot add series)
+    assert webhook_counts(redis_client) == {
+        "inbound_call_ended|202": 2, "outbound_call_ended|202": 1,
+        "inbound_call_ended|401": 1, "other|401": 2,
+        "inbound_call_ended|400": 1, "other|404": 1,
+    }

@@ -12,6 +12,7 @@ COMMAND_MODULES = [
     "toky_ghl.commands.worker",
     "toky_ghl.commands.status",
     "toky_ghl.commands.dlq",
+    "toky_ghl.commands.conflicts",
     "toky_ghl.commands.auth",
     "toky_ghl.commands.poll",
     "toky_ghl.commands.mirror",
@@ -23,4 +24,7 @@ COMMAND_MODULES = [
     "toky_ghl.commands.sandbox",
     "toky_ghl.commands.check_map",
     "toky_ghl.commands.scheduler",
+    "toky_ghl.commands.catalog",
+    "toky_ghl.commands.try_rules",
+    "toky_ghl.commands.metrics",
 ]

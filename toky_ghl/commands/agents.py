@@ -14,7 +14,9 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "agents", help="list Toky agents and GHL users, and suggest the field map's agents block",
         description="Lists Toky's agents (GET /agents) and the GHL location's users "
-                    "(GET /users/, needs the users.readonly scope in GHL_SCOPES), matches them "
+                    "(GET /users/search when locations.readonly lets it read the company id, "
+                    "else the deprecated GET /users/; needs the users.readonly scope in "
+                    "GHL_SCOPES), matches them "
                     "by email (case-insensitive) and prints an 'agents:' block for the field "
                     "map (FIELD_MAP). Without the scope the GHL side is skipped with a note.",
         epilog="exit status: 0 listed; 1 Toky or GHL answered with an error; 2 configuration.",

@@ -42,6 +42,8 @@ def register(subparsers: Any) -> None:
 
 def _print_text(number: int, label: str, result: Any) -> None:
     print(f"line {number}: {label}")
+    for fired in getattr(result, "fired", []):
+        print(f"  fires {fired}")
     for req in result.requests:
         print(f"  {req.method} {req.path}" + ("" if req.is_write else "   (read)"))
         if req.body is not None:
@@ -53,7 +55,7 @@ def _print_text(number: int, label: str, result: Any) -> None:
 def _print_json(number: int, event_id: str, label: str, result: Any) -> None:
     print(json.dumps({
         "line": number, "id": event_id, "label": label, "outcome": result.kind,
-        "detail": result.detail,
+        "detail": result.detail, "fired": getattr(result, "fired", []),
         "requests": [{"method": r.method, "path": r.path, "body": r.body, "status": r.status}
                      for r in result.requests],
     }, ensure_ascii=False))

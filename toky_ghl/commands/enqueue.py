@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
     from producers.enqueue import Enqueuer
     from producers.queue import EventPublisher
-    from toky_ghl.redis_conn import get_redis
+    from toky_ghl.redis_conn import require_redis
     from toky_ghl.settings import get_settings
 
     try:
@@ -76,12 +76,7 @@ def run(args: argparse.Namespace) -> int:
     with source as stream:
         publisher = None
         if not args.dry_run:
-            client = get_redis()
-            try:
-                client.ping()
-            except redis.RedisError as exc:
-                print(f"toky-ghl enqueue: cannot reach Redis (REDIS_URL): {exc}", file=sys.stderr)
-                return 2
+            client = require_redis()  # unreachable: the CLI says so, exit 2
             publisher = EventPublisher(
                 client, key_prefix=get_settings().key_prefix, batch_size=args.batch_size
             )

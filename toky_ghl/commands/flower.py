@@ -92,6 +92,11 @@ def run(args: argparse.Namespace) -> int:
               "(or pass --unauthenticated on a private machine)", file=sys.stderr)
         return 2
 
+    from toky_ghl.commands.ports import ensure_port_free
+    from toky_ghl.redis_conn import require_redis
+
+    require_redis(settings.redis_url)
+    ensure_port_free(args.address, args.port)
     from worker.celery import app
 
     return int(app.start(argv=flower_argv(args, settings.log_level)) or 0)

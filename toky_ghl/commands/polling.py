@@ -1,5 +1,5 @@
 """What the long-running pollers (`toky-ghl poll`, `toky-ghl mirror`) share on the
-command line: their options, stopping on SIGTERM, and the Redis check at start."""
+command line: their options and stopping on SIGTERM."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from toky_ghl.commands.argtypes import page_size, seconds
 
@@ -43,17 +42,3 @@ def stop_on_sigterm() -> Iterator[threading.Event]:
         if in_main:
             signal.signal(signal.SIGTERM, previous)
 
-
-def reachable_redis(command: str) -> Any | None:
-    """The configured Redis when it answers; else None after saying why (REDIS_URL)."""
-    import redis
-
-    from toky_ghl.redis_conn import get_redis
-
-    client = get_redis()
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        say(f"toky-ghl {command}: cannot reach Redis (REDIS_URL): {exc}")
-        return None
-    return client

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from toky_ghl.commands.argtypes import positive_int
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
@@ -15,14 +17,20 @@ def register(sub: argparse._SubParsersAction) -> None:
             "and Toky simulators when GHL_TOKEN / TOKY_API_KEY are not set (seeded with demo "
             "data), Flower on loopback (FLOWER_BASIC_AUTH, or user admin with a password "
             "generated for this run and shown once), the worker(s), the webhook receiver "
-            "(WEBHOOK_SECRET, or a generated one) and the poller. Output of every process is "
-            "prefixed with its name; a summary says where to look (Flower URL, toky-ghl "
-            "status). Ctrl-C stops all."
+            "(WEBHOOK_SECRET, or a generated one), the poller, and the GHL -> Toky mirror "
+            "when MIRROR_GHL_TO_TOKY=1 (in the demo, with both simulators, it is on unless "
+            "MIRROR_GHL_TO_TOKY=0). With the GHL simulator, the demo events are queued too "
+            "(--no-demo: not, and no mirror of demo contacts). Output of every process is "
+            "prefixed with its name; a summary says where to look (Flower URL, and "
+            "toky-ghl status / dlq commands that work when pasted). Ctrl-C stops all. "
+            "Exit status 2: bad usage, a bad setting, or REDIS_URL unreachable."
         ),
     )
-    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--workers", type=positive_int, default=1,
+                        help="worker processes (default 1)")
     parser.add_argument("--no-demo", action="store_true",
-                        help="do not queue the demo events into the simulator")
+                        help="do not queue the demo events into the GHL simulator (and do not "
+                             "turn the mirror on for the demo)")
     parser.add_argument("--duration", type=float, default=None, metavar="S",
                         help="stop after S seconds (default: run until Ctrl-C)")
     parser.add_argument("--status-every", type=float, default=10.0, metavar="S",
@@ -33,7 +41,5 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from toky_ghl.launcher.run import run as run_all
 
-    if args.workers < 1:
-        raise SystemExit("toky-ghl run: --workers must be at least 1")
     return run_all(workers=args.workers, demo=not args.no_demo, duration_s=args.duration,
                    status_every_s=args.status_every)

@@ -43,19 +43,22 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from producers.queue import EventPublisher
     from producers.webhook import HANDLED_EVENTS, create_app, make_server
-    from toky_ghl import logs
-    from toky_ghl.redis_conn import get_redis
+    from toky_ghl.commands.ports import busy_port
+    from toky_ghl.redis_conn import require_redis
     from toky_ghl.settings import get_settings
 
     settings = get_settings()
     settings.require("WEBHOOK_SECRET")
-    logs.configure(settings.log_level)
-    client = get_redis()
+    client = require_redis(settings.redis_url)
     app = create_app(secret=settings.webhook_secret,
-                     publisher=EventPublisher(client, key_prefix=settings.key_prefix),
+                     publisher=EventPublisher(client, key_prefix=settings.key_prefix,
+                                              source="webhook"),
                      redis_client=client, max_body_bytes=settings.webhook_max_body_bytes)
-    server = make_server(app, host=args.host, port=args.port, threads=args.threads,
-                         max_body_bytes=settings.webhook_max_body_bytes)
+    try:
+        server = make_server(app, host=args.host, port=args.port, threads=args.threads,
+                             max_body_bytes=settings.webhook_max_body_bytes)
+    except OSError as exc:
+        raise busy_port(args.host, args.port, exc) from None
     url = f"http://{args.host}:{server.effective_port}"
     print(f"toky-ghl webhook: listening on {url}/webhooks/toky/{{event}} "
           f"(events: {', '.join(HANDLED_EVENTS)}); health: {url}/healthz",

@@ -10,7 +10,8 @@
   generated for this run), the worker(s), the webhook receiver and the poller
   (when this installation has those commands; ``WEBHOOK_SECRET`` generated
   when unset), the GHL → Toky mirror when ``MIRROR_GHL_TO_TOKY=1`` (in the
-  demo, with both simulators, unless set to 0), and the demo events when the
+  demo, with both simulators, unless set to 0), the metrics exporter
+  (``toky-ghl metrics`` on a free loopback port), and the demo events when the
   GHL simulator is used.
 Ctrl-C, SIGTERM or ``--duration`` stops every child cleanly.
 """
@@ -34,7 +35,11 @@ def start_everything(sup: Supervisor, *, workers: int, demo: bool
     if sup.out.isatty():  # children write to a pipe; their lines end on this terminal
         env.setdefault("LOG_FORMAT", "console")
     embedded_redis = None
-    if not settings.redis_url_set:
+    if settings.redis_url_set:
+        from toky_ghl.redis_conn import require_redis
+
+        require_redis(settings.redis_url)  # unreachable: the CLI says so, exit 2
+    else:
         children.start_redis(sup, env)
         embedded_redis = env["REDIS_URL"]
     has_ghl_credentials = bool(settings.ghl_token or settings.ghl_client_id)
@@ -49,14 +54,17 @@ def start_everything(sup: Supervisor, *, workers: int, demo: bool
         env, demo=demo and bool(ghl_sim and toky_sim))
     if mirror:
         children.start_mirror(sup, env, ghl_sim=ghl_sim if demo else None)
+    metrics = children.start_metrics(sup, env) if children.has_command("metrics") else None
     if demo and ghl_sim:
         children.start_demo_enqueue(sup, env)
-    return env, summary(embedded_redis, flower, webhook, ghl_sim, toky_sim, mirror=mirror)
+    return env, summary(embedded_redis, flower, webhook, ghl_sim, toky_sim, mirror=mirror,
+                        metrics=metrics)
 
 
 def summary(embedded_redis: str | None, flower: children.FlowerAccess,
             webhook: tuple[str, str | None] | None, ghl_sim: str | None,
-            toky_sim: str | None, *, mirror: bool = False) -> list[str]:
+            toky_sim: str | None, *, mirror: bool = False,
+            metrics: str | None = None) -> list[str]:
     """What to open and run; generated passwords are shown here, once (a configured
     REDIS_URL is not shown: it may hold a password)."""
     if flower.password:
@@ -70,8 +78,11 @@ def summary(embedded_redis: str | None, flower: children.FlowerAccess,
         f"  Flower (workers, tasks by event): {flower.url}/tasks  ({login})",
         f"  sync status:   {redis_env}toky-ghl status",
         f"  dead letters:  {redis_env}toky-ghl dlq list",
-        f"  Prometheus:    {flower.url}/metrics",
+        f"  Flower metrics: {flower.url}/metrics",
     ]
+    if metrics:
+        lines.append(f"  metrics:       {metrics}  (Prometheus text: events, lag, GHL requests, "
+                     "budget, webhooks, pollers; docs/monitoring.md)")
     if webhook:
         url, generated = webhook
         token = generated if generated else "$WEBHOOK_SECRET"

@@ -57,7 +57,8 @@ class Scheduler:
         if self.queue_depth is None:
             from worker.status import queue_depth
 
-            self.queue_depth = queue_depth
+            prefix = self.settings.key_prefix
+            self.queue_depth = lambda client: queue_depth(client, prefix)
         self.prefix = self.settings.key_prefix
 
     def tick(self) -> int:

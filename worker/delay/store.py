@@ -22,6 +22,7 @@ from typing import Any
 
 from producers.celery_message import default_origin, task_message
 from producers.events import event_label
+from toky_ghl.broker_keys import queue_key
 from toky_ghl.constants import APPLY_EVENT_TASK, EVENTS_QUEUE
 from worker.delay.keys import GATE_REASONS, ParkReason, location_keys, locations_key
 
@@ -81,12 +82,14 @@ class Parked:
 
 
 class DelayStore:
-    """Parks events per GHL location. ``queue``: the Celery queue released events go to."""
+    """Parks events per GHL location. ``queue``: the Celery queue released events go to
+    (its Redis list is under the prefix: ``toky_ghl.broker_keys.queue_key``)."""
 
     def __init__(self, client: Any, prefix: str, *, queue: str = EVENTS_QUEUE) -> None:
         self._redis = client
         self.prefix = prefix
         self.queue = queue
+        self.queue_key = queue_key(prefix, queue)
         self._park = client.register_script(_PARK_LUA)
         self._release = client.register_script(_RELEASE_LUA)
         self._origin = default_origin()
@@ -115,7 +118,7 @@ class DelayStore:
         """Push up to ``max_count`` due events of ``location`` onto the queue, oldest due first."""
         if max_count < 1:
             return 0
-        return int(self._release(keys=[*location_keys(self.prefix, location), self.queue],
+        return int(self._release(keys=[*location_keys(self.prefix, location), self.queue_key],
                                  args=[int(max_count)]))
 
     def parked(self, location: str) -> list[Parked]:

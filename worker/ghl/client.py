@@ -12,12 +12,17 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from toky_ghl.logs import get_logger
+from worker.ghl.engagement import EngagementEndpoints
+from worker.ghl.errors import GhlError, GhlNotFoundError, GhlValidationError
 from worker.ghl.transport import GhlTransport, Limiter, segment
+
+log = get_logger(__name__)
 
 MAX_PAGE_SIZE = 100  # GET /contacts/ "will allow maximum up to 100"
 
 
-class GhlClient(GhlTransport):
+class GhlClient(EngagementEndpoints, GhlTransport):
     """A client for one GHL sub-account (location).
 
     Keyword-only: ``base_url``; ``token``, a string or a zero-argument callable
@@ -205,12 +210,66 @@ class GhlClient(GhlTransport):
         return self._call("GET", f"/calendars/events/appointments/{segment(event_id, 'event_id')}",
                           expect="event")
 
+    # -- the location and its custom fields --------------------------------------
+
+    def get_location(self) -> dict:
+        """``GET /locations/{locationId}`` (scope ``locations.readonly``): the location,
+        with its ``companyId``."""
+        return self._call("GET", f"/locations/{segment(self.location_id, 'location_id')}",
+                          expect="location")
+
+    def list_custom_fields(self, model: str = "contact") -> list[dict]:
+        """``GET /locations/{locationId}/customFields?model=``: ``[{id, name, fieldKey,
+        dataType, ...}]`` (scope ``locations/customFields.readonly``)."""
+        path = f"/locations/{segment(self.location_id, 'location_id')}/customFields"
+        return self._call("GET", path, params={"model": model}, expect="customFields")
+
     # -- users ----------------------------------------------------------------
 
-    def list_users(self) -> list[dict]:
-        """The location's users (``GET /users/``, deprecated by GHL, still served)."""
+    def list_users(self, company_id: str | None = None) -> list[dict]:
+        """The location's users.
+
+        ``GET /users/`` is deprecated in apps/users.json in favour of ``GET
+        /users/search`` with the required ``companyId`` and ``locationId``. The
+        search is used when the company is known (``company_id``, else the
+        location's ``companyId`` when ``locations.readonly`` is granted), page by
+        page; the old route is the fallback when it is not, or when the search
+        answers 404, 400 or 422 (a GHL without it, or refusing our query).
+        """
+        company_id = company_id or self._company_id()
+        if company_id:
+            try:
+                return self.search_users(company_id)
+            except (GhlNotFoundError, GhlValidationError) as exc:
+                log.info("ghl.users_search_unavailable", status=exc.status,
+                         fallback="GET /users/")
         return self._call("GET", "/users/", params={"locationId": self.location_id},
                           expect="users")
+
+    def search_users(self, company_id: str, *, page_size: int = 100) -> list[dict]:
+        """Every user of the location through ``GET /users/search`` (``skip``/``limit``)."""
+        users: list[dict] = []
+        while True:
+            page = self._call("GET", "/users/search", params={
+                "companyId": company_id, "locationId": self.location_id,
+                "skip": len(users), "limit": page_size})
+            rows = page.get("users") if isinstance(page, dict) else None
+            rows = rows if isinstance(rows, list) else []
+            users.extend(rows)
+            total = page.get("count") if isinstance(page, dict) else None
+            if len(rows) < page_size or (isinstance(total, int) and len(users) >= total):
+                return users
+
+    def _company_id(self) -> str | None:
+        """The location's ``companyId``, when the scopes allow reading the location."""
+        if "locations.readonly" not in self.scopes:
+            return None
+        try:
+            company = self.get_location().get("companyId")
+        except GhlError as exc:
+            log.info("ghl.company_unknown", status=exc.status)
+            return None
+        return company if isinstance(company, str) and company else None
 
 
 def _next_cursor(page: dict, contacts: list[dict]) -> tuple[str | None, int | None]:

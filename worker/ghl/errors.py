@@ -7,6 +7,7 @@ request headers: only the answer's status, parsed body and headers.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -101,7 +102,8 @@ class GhlPermissionError(GhlError):
 
 
 class GhlNotFoundError(GhlError):
-    """404: the object (or the route) does not exist."""
+    """404, or a 400 saying a contact, task, note or appointment was not found: the
+    object (or the route) does not exist."""
 
 
 class GhlValidationError(GhlError):
@@ -215,6 +217,25 @@ _BY_STATUS: dict[int, type[GhlError]] = {
 }
 
 
+#: A 400 that means "no such object" (contacts, tasks, notes, appointments). GHL's
+#: spec (apps/contacts.json, apps/calendars.json) lists no 404 for
+#: ``/contacts/{contactId}…`` nor ``/calendars/events/appointments/{eventId}``,
+#: only 400; working clients report ``400 "Contact with id X not found"``
+#: (reference/ghl-api.md, "Errors"). The wording for tasks, notes and
+#: appointments is UNCONFIRMED: any message naming the object and "not found".
+_NOT_FOUND_400 = re.compile(
+    r"\b(contact|task|note|appointment|event)s?\b.{0,200}?\bnot\s+(be\s+)?found\b",
+    re.IGNORECASE | re.DOTALL)
+
+
+def _says_not_found(body: Any, messages: list[str]) -> bool:
+    """True when a 400's ``message`` (or ``error``) says the object was not found."""
+    texts = list(messages)
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        texts.append(body["error"])
+    return any(_NOT_FOUND_400.search(text[:1000]) for text in texts)
+
+
 def error_from_response(response: requests.Response, method: str, path: str) -> GhlError:
     """The error for a non-2xx GHL answer (the one place mapping status to class)."""
     status = response.status_code
@@ -236,6 +257,8 @@ def error_from_response(response: requests.Response, method: str, path: str) -> 
     if status == 400 and isinstance(body, dict) and isinstance(body.get("meta"), dict) \
             and body["meta"].get("contactId"):
         return GhlDuplicateContactError(message, **common)
+    if status == 400 and _says_not_found(body, _messages(message)):
+        return GhlNotFoundError(message, **common)
     return _BY_STATUS.get(status, GhlError)(message, **common)
 
 

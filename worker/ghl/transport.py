@@ -16,6 +16,7 @@ from requests.adapters import HTTPAdapter
 
 from producers.ids import GHL_ID_RULE, is_ghl_id
 from toky_ghl.logs import get_logger, register_secrets
+from toky_ghl.metrics import record
 from worker.ghl.errors import (
     GhlAuthError,
     GhlConnectionError,
@@ -151,6 +152,7 @@ class GhlTransport:
         except requests.RequestException as exc:
             log.debug("ghl.request", method=method, path=path, status=None,
                       elapsed_ms=_ms_since(started), error=type(exc).__name__)
+            record.ghl_request(self.location_id, method, path, None, _s_since(started))
             error = error_from_exception(exc, method, path)
             self._circuit_after(ticket, error)
             raise error from exc
@@ -161,6 +163,8 @@ class GhlTransport:
             self._limiter.observe(self.location_id, response.headers)
         log.debug("ghl.request", method=method, path=path, status=response.status_code,
                   elapsed_ms=_ms_since(started))
+        record.ghl_request(self.location_id, method, path, response.status_code,
+                           _s_since(started))
         if not 200 <= response.status_code < 300:
             error = error_from_response(response, method, path)
             self._circuit_after(ticket, error)
@@ -225,6 +229,7 @@ class GhlTransport:
             wait = max(1, int(grant.wait_ms))
             daily = getattr(grant, "reason", None) == "daily"
             if daily or waited_ms + wait > self._max_inline_wait_ms:
+                record.limiter_refused(self.location_id)
                 what = "daily budget is spent" if daily else "shared rate limiter asks"
                 raise GhlRateLimitedError(
                     f"the {what}: wait {wait} ms for location {self.location_id}",
@@ -237,6 +242,10 @@ class GhlTransport:
 
 def _ms_since(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
+
+
+def _s_since(started: float) -> float:
+    return time.monotonic() - started
 
 
 def _parse(response: requests.Response, method: str, path: str, expect: str | None) -> Any:

@@ -9,7 +9,7 @@ from worker.mapping.contact import UPSERT_ONLY_FIELDS, basic_contact_payload, co
 from worker.mapping.custom_fields import custom_field_values, typed_value
 from worker.mapping.durations import duration_text
 from worker.mapping.fields import ghl_utc_seconds, parse_time
-from worker.mapping.markers import carries_marker, marker, title_with_marker, with_marker
+from worker.mapping.markers import carries_marker, marker, with_marker
 from worker.mapping.notes import (
     call_note_body,
     note_payload,
@@ -38,7 +38,6 @@ __all__ = [
     "parse_time",
     "sms_note_body",
     "task_fields",
-    "title_with_marker",
     "toky_note_body",
     "typed_value",
     "voicemail_note_body",

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, pre_load
 
 from worker.fieldmap import FieldMap
 from worker.mapping.fields import CleanText, IsoWithOffset
-from worker.mapping.markers import title_with_marker
+from worker.mapping.markers import with_marker
 
 FALLBACK_TITLE = "Appointment"
 
@@ -53,11 +54,16 @@ _SCHEMA = AppointmentSchema()
 
 
 def appointment_payload(
-    data: Mapping[str, Any], field_map: FieldMap, *, calendar_id: str, key: str
+    data: Mapping[str, Any], field_map: FieldMap, *, calendar_id: str, key: str,
+    notify: bool = False,
 ) -> dict[str, Any]:
     """The GHL payload of a Toky appointment, without ``contactId`` (known when created).
 
-    The title ends with the Toky key; ``appointmentStatus`` only when Toky
+    The title is Toky's, as is (the calendar shows it to users); the Toky key
+    goes in ``description`` (AppointmentCreateSchema and AppointmentEditSchema
+    have it, apps/calendars.json). ``toNotify`` is ``notify``: the spec says
+    "if set to false, the automations will not run" (confirmations, reminders
+    for an appointment GHL did not book). ``appointmentStatus`` only when Toky
     gives a status; ``assignedUserId`` when the field map knows the assignee.
     ``ignoreFreeSlotValidation``: the appointment was booked in Toky, so GHL's
     free-slot check must not refuse it.
@@ -66,8 +72,10 @@ def appointment_payload(
     payload: dict[str, Any] = {
         "calendarId": calendar_id,
         "startTime": loaded["startTime"],
-        "title": title_with_marker(loaded.get("title") or FALLBACK_TITLE, key),
+        "title": loaded.get("title") or FALLBACK_TITLE,
+        "description": with_marker(None, key),
         "ignoreFreeSlotValidation": True,
+        "toNotify": bool(notify),
     }
     if "endTime" in loaded:
         payload["endTime"] = loaded["endTime"]
@@ -79,6 +87,35 @@ def appointment_payload(
     return payload
 
 
-def cancelled_payload() -> dict[str, Any]:
-    """The update that cancels an appointment."""
-    return {"appointmentStatus": "cancelled"}
+def _instant(raw: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(raw).strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def same_start(listed: Any, sent: str) -> bool:
+    """True when an appointment's listed ``startTime`` is the start we sent (ISO with offset).
+
+    GHL's list of a contact's appointments (GetEventSchema, apps/contacts.json)
+    shows times like ``"2021-07-16 11:00:00"``, without a zone: such a time
+    matches when it equals the sent start's wall clock in its own offset or in UTC.
+    """
+    ours, theirs = _instant(sent), _instant(listed)
+    if ours is None or theirs is None:
+        return False
+    if theirs.tzinfo is not None:
+        return theirs == ours
+    return theirs in (ours.replace(tzinfo=None), ours.astimezone(UTC).replace(tzinfo=None))
+
+
+def same_appointment(listed: Mapping[str, Any], payload: Mapping[str, Any]) -> bool:
+    """True when ``listed`` (one of the contact's appointments) is the one ``payload`` makes:
+    same calendar and same start."""
+    return (listed.get("calendarId") == payload.get("calendarId")
+            and same_start(listed.get("startTime"), str(payload.get("startTime") or "")))
+
+
+def cancelled_payload(*, notify: bool = False) -> dict[str, Any]:
+    """The update that cancels an appointment (``toNotify`` as for any other write)."""
+    return {"appointmentStatus": "cancelled", "toNotify": bool(notify)}

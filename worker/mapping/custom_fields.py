@@ -44,13 +44,18 @@ def _number(value: Any) -> int | float:
     return int(number) if number.is_integer() else number
 
 
-def _entry(field: CustomField, value: Any) -> dict[str, Any]:
-    target = {"id": field.ghl_id} if field.ghl_id else {"key": field.ghl_key}
-    return {**target, "field_value": typed_value(field.type, value)}
+def _entry(field: CustomField, value: Any, field_map: FieldMap) -> dict[str, Any]:
+    """``{"id", "field_value"}``. Every typed custom-field schema of GHL's spec
+    (apps/contacts.json) requires ``id``: a ``ghl_key`` goes out as the id it was
+    resolved to when the worker started (``worker.custom_field_ids``)."""
+    ghl_id = field_map.custom_field_id(field)
+    if not ghl_id:
+        raise ValueError(f"the key {field.ghl_key!r} was not resolved to a GHL custom field id")
+    return {"id": ghl_id, "field_value": typed_value(field.type, value)}
 
 
 def custom_field_values(data: Mapping[str, Any], field_map: FieldMap) -> list[dict[str, Any]]:
-    """GHL's ``customFields`` for a Toky object: ``[{"id" or "key": ..., "field_value": ...}]``.
+    """GHL's ``customFields`` for a Toky object: ``[{"id": ..., "field_value": ...}]``.
 
     A Toky field that is absent or null is left out. Raises marshmallow's
     ``ValidationError`` naming the Toky field when a value cannot take its type.
@@ -61,7 +66,7 @@ def custom_field_values(data: Mapping[str, Any], field_map: FieldMap) -> list[di
         if value is None:
             continue
         try:
-            entries.append(_entry(field, value))
+            entries.append(_entry(field, value, field_map))
         except ValueError as exc:
             raise ValidationError({field.toky_field: [f"custom field {field.type}: {exc}"]}) \
                 from None

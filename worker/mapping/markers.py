@@ -1,8 +1,8 @@
 """The Toky key every note, task and appointment carries, so it can be recognised in GHL.
 
 A note's or task's body ends with a line ``[toky:call:8c1e5d02-…]``; an
-appointment's title ends with it (GHL's list of a contact's appointments
-shows titles, not descriptions). Keys are Toky object keys: ``call:<callid>``,
+appointment carries it as its ``description`` (never in its title: the calendar
+shows titles to users). Keys are Toky object keys: ``call:<callid>``,
 ``voicemail:<id>``, ``sms:<id>``, ``note:<note_id>``, ``task:<task_id>``,
 ``appointment:<appointment_id>``, ``followup:call:<callid>``.
 """
@@ -21,14 +21,9 @@ def with_marker(text: str | None, key: str) -> str:
     return f"{text}\n\n{marker(key)}" if text else marker(key)
 
 
-def title_with_marker(title: str, key: str) -> str:
-    """``title`` followed by the key's marker on the same line."""
-    return f"{title} {marker(key)}"
-
-
 def carries_marker(text: str | None, key: str) -> bool:
     """True when ``text`` ENDS with the marker of exactly ``key``, as everything toky-ghl
-    writes does (``with_marker``, ``title_with_marker``).
+    writes does (``with_marker``).
 
     A marker anywhere else is someone's text: a customer's SMS saying ``[toky:call:…]``
     is quoted in the middle of our SMS note (whose last line is the SMS's own marker), so

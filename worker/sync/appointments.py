@@ -23,7 +23,8 @@ def appointment_written(event: Event, ctx: SyncContext) -> Outcome:
     data = event["data"]
     key = object_key(event)
     payload = mapped(appointment_payload, data, ctx.field_map,
-                     calendar_id=_calendar_id(ctx), key=key)
+                     calendar_id=_calendar_id(ctx), key=key,
+                     notify=ctx.settings.ghl_appointment_notify)
     appointment, done = write_child(ctx, APPOINTMENT, key, payload, phone=data["phone"])
     return Outcome.applied(f"appointment {done}", contact=appointment.contact_id,
                            appointment=appointment.ghl_id)
@@ -39,7 +40,8 @@ def appointment_cancelled(event: Event, ctx: SyncContext) -> Outcome:
         raise Deferred(f"GHL has no appointment for {key} yet (its appointment.created "
                        "not applied)")
     try:
-        APPOINTMENT.update(ctx.client, appointment, cancelled_payload())
+        APPOINTMENT.update(ctx.client, appointment,
+                           cancelled_payload(notify=ctx.settings.ghl_appointment_notify))
     except GhlNotFoundError:
         ids.forget(key)
         return Outcome.skipped(f"appointment for {key} is gone from GHL",

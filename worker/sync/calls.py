@@ -1,5 +1,6 @@
 """call.ended: one note per callid on the customer's contact; a missed inbound call
-also gets one open follow-up task."""
+also gets one open follow-up task. A call without the customer's number (a web
+call, a withheld caller) is skipped with the reason, and counted as skipped."""
 
 from __future__ import annotations
 
@@ -9,15 +10,18 @@ from worker.sync.children import NOTE, write_child
 from worker.sync.context import SyncContext
 from worker.sync.customer import customer_phone
 from worker.sync.followups import ensure_followup
-from worker.sync.outcome import Outcome, Unprocessable
+from worker.sync.outcome import Outcome
 
 
 def call_ended(event: Event, ctx: SyncContext) -> Outcome:
     data = event["data"]
     phone = customer_phone(event)
-    if not phone:
+    if not phone:  # a web call, a withheld caller: no number to find a contact by
         side = "from_number" if data["direction"] == "inbound" else "to_number"
-        raise Unprocessable(f"data.{side} is missing: no contact to put the call's note on")
+        what = "web call" if str(data.get("web_call", "")).lower() in ("yes", "true", "1") \
+            else "call"
+        return Outcome.skipped(f"{what} without a customer number (no data.{side}): "
+                               "no contact to put the note on")
     key = object_key(event)
     payload = note_payload(call_note_body(data, key), data.get("agent"), ctx.field_map)
     note, done = write_child(ctx, NOTE, key, payload, phone=phone,

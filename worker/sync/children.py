@@ -21,10 +21,15 @@ from worker.ghl.errors import (
     GhlRateLimitedError,
 )
 from worker.idmap import Child, IdMap
-from worker.mapping import carries_marker
+from worker.mapping import carries_marker, marker
+from worker.mapping.appointments import same_appointment
 from worker.sync.context import SyncContext
 from worker.sync.ensure_contact import with_contact
 from worker.sync.outcome import Outcome
+from worker.sync.task_update import full_task_update
+
+#: The start of every Toky key marker (``[toky:``).
+MARKER_PREFIX = marker("")[:-1]
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,9 @@ class ChildKind:
     listing: Callable[[Any, str], list[dict]]  # (client, contact id) → objects
     key_text: Callable[[dict], str | None]  # the text of an object carrying its Toky key
     delete: Callable[[Any, Child], Any] | None = None  # None: GHL objects never deleted
+    #: (listed object, create payload) → True when it is the object the payload makes,
+    #: for a listing that may not show the key (None: the key alone recognises it).
+    same_object: Callable[[dict, dict], bool] | None = None
 
 
 NOTE = ChildKind(
@@ -50,7 +58,7 @@ NOTE = ChildKind(
 TASK = ChildKind(
     "task",
     create=lambda c, cid, p: c.create_task(cid, p),
-    update=lambda c, ch, p: c.update_task(ch.contact_id, ch.ghl_id, p),
+    update=lambda c, ch, p: full_task_update(c, ch, p),
     delete=lambda c, ch: c.delete_task(ch.contact_id, ch.ghl_id),
     listing=lambda c, cid: c.list_tasks(cid),
     key_text=lambda obj: obj.get("body"),
@@ -60,17 +68,29 @@ APPOINTMENT = ChildKind(
     create=lambda c, cid, p: c.create_appointment({**p, "contactId": cid}),
     update=lambda c, ch, p: c.update_appointment(ch.ghl_id, p),
     listing=lambda c, cid: c.list_contact_appointments(cid),
-    key_text=lambda obj: obj.get("title"),
+    # The key is in the description; GHL's list of a contact's appointments
+    # (GetEventSchema, apps/contacts.json) has ``notes``, not ``description``:
+    # whether notes carries it is UNCONFIRMED, so an appointment is also
+    # recognised by its calendar and start time (the contact is the listing's).
+    key_text=lambda obj: obj.get("description") or obj.get("notes"),
+    same_object=same_appointment,
 )
 
 
-def _find(ctx: SyncContext, kind: ChildKind, key: str, contact_id: str) -> str | None:
+def _find(ctx: SyncContext, kind: ChildKind, key: str, contact_id: str,
+          payload: dict) -> str | None:
     try:
         objects = kind.listing(ctx.client, contact_id)
     except GhlNotFoundError:  # the contact itself is gone: so is anything made on it
         return None
     for obj in objects or []:
         if carries_marker(kind.key_text(obj), key):
+            return obj["id"]
+    if kind.same_object is None:
+        return None
+    for obj in objects or []:  # no key shown: the same object by what it is (never one
+        # that carries another Toky key)
+        if MARKER_PREFIX not in (kind.key_text(obj) or "") and kind.same_object(obj, payload):
             return obj["id"]
     return None
 
@@ -94,7 +114,7 @@ def create_once(
     ids = IdMap.for_context(ctx)
     earlier = ids.intent(key)
     if earlier is not None:
-        found = _find(ctx, kind, key, earlier)
+        found = _find(ctx, kind, key, earlier, payload)
         if found is not None:
             child = Child(found, earlier)
             ids.put(key, child, phone)

@@ -15,14 +15,17 @@ import json
 from typing import Any
 
 from producers.events import Event
-from worker.ghl.errors import GhlNotFoundError
+from toky_ghl.errors import ConfigError
+from worker.custom_field_ids import refused_custom_field, resolve_custom_field_keys
+from worker.ghl.errors import GhlNotFoundError, GhlValidationError
 from worker.idmap import IdMap
 from worker.mapping import UPSERT_ONLY_FIELDS, contact_payload
+from worker.sync.contact_upsert import update_for_phone, upsert_for_phone
 from worker.sync.context import SyncContext
 from worker.sync.ensure_contact import making_contact, with_contact, with_existing_contact
 from worker.sync.mapped import mapped
 from worker.sync.mirror import remember_written_to_ghl
-from worker.sync.outcome import Outcome
+from worker.sync.outcome import Outcome, Unprocessable
 
 
 def payload_digest(payload: dict[str, Any]) -> str:
@@ -43,7 +46,27 @@ def _tags_after(contact: dict[str, Any], sent: dict[str, Any]) -> list[str] | No
 
 
 def contact_written(event: Event, ctx: SyncContext) -> Outcome:
-    """contact.created / contact.updated: exactly one GHL contact per phone."""
+    """contact.created / contact.updated: exactly one GHL contact per phone.
+
+    When GHL refuses the write naming a custom field and the field map names
+    fields by key, the keys are resolved again (the field may have been made
+    anew, with a new id) and the write tried once more.
+    """
+    try:
+        return _contact_written(event, ctx)
+    except GhlValidationError as exc:
+        if not refused_custom_field(exc, ctx.field_map):
+            raise
+        ctx.log.info("GHL refused a custom field; reading the location's custom fields again")
+        try:
+            resolve_custom_field_keys(ctx.field_map, ctx.client, ctx.redis,
+                                      ctx.settings.key_prefix, refresh=True)
+        except ConfigError as config:
+            raise Unprocessable(str(config)) from None
+        return _contact_written(event, ctx)
+
+
+def _contact_written(event: Event, ctx: SyncContext) -> Outcome:
     phone = event["data"]["phone"]
     payload = mapped(contact_payload, event["data"], ctx.field_map)
     digest = payload_digest(payload)
@@ -56,7 +79,7 @@ def contact_written(event: Event, ctx: SyncContext) -> Outcome:
         sent = _keeping_tags(payload, ids.contact_tags(phone))
     if contact_id is not None and UPSERT_ONLY_FIELDS.isdisjoint(sent):
         try:
-            contact = ctx.client.update_contact(contact_id, sent)
+            contact = update_for_phone(phone, contact_id, sent, ctx)
         except GhlNotFoundError:
             ctx.log.info("mapped contact gone from GHL, upserting", contact_id=contact_id)
             ids.forget_contact(phone)
@@ -67,7 +90,7 @@ def contact_written(event: Event, ctx: SyncContext) -> Outcome:
             remember_written_to_ghl(ctx, phone, sent, contact)  # the mirror's loop guard
             return Outcome.applied("contact updated", contact=contact_id)
     with making_contact(phone, ctx):
-        contact, new = ctx.client.upsert_contact(sent)
+        contact, new = upsert_for_phone(phone, sent, ctx)
         ids.remember_contact(phone, contact["id"], tags=_tags_after(contact, sent),
                              payload_hash=digest)
         remember_written_to_ghl(ctx, phone, sent, contact)  # the mirror's loop guard

@@ -17,6 +17,7 @@ from typing import TypeVar
 from worker.ghl.errors import GhlDuplicateContactError, GhlNotFoundError
 from worker.idmap import IdMap
 from worker.mapping import basic_contact_payload
+from worker.sync.contact_upsert import upsert_for_phone
 from worker.sync.context import SyncContext
 from worker.sync.mirror import remember_written_to_ghl
 from worker.sync.phone_lock import phone_lock
@@ -58,9 +59,12 @@ def ensure_contact(
             return known
         payload = basic_contact_payload(phone, name=name, email=email)
         try:
-            contact, new = ctx.client.upsert_contact(payload)
+            contact, new = upsert_for_phone(phone, payload, ctx)
         except GhlDuplicateContactError as exc:
-            if not exc.contact_id:
+            # the 400 names the contact that has this phone; one matched by email
+            # (or mapped to another phone) is not this phone's (guarantee 3)
+            if not exc.contact_id or exc.matching_field == "email" or \
+                    ids.owner(exc.contact_id) not in (None, phone):
                 raise
             ids.remember_contact(phone, exc.contact_id)
             return exc.contact_id

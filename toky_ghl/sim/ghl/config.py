@@ -27,6 +27,21 @@ class SimConfig:
       gives a server "currently unable to handle the request due to a temporary
       overload or scheduled maintenance"; the body has GHL's ``statusCode`` /
       ``message`` error shape (as ``faults.error_body``).
+    - ``missing_status``: how an unknown contact, task, note or appointment id is
+      answered. GHL's spec (apps/contacts.json, apps/calendars.json) lists no 404
+      for ``/contacts/{contactId}…`` nor ``/calendars/events/appointments/{eventId}``,
+      only 400, and working clients report ``400 "Contact with id X not found"``
+      (reference/ghl-api.md, "Errors"); some routes may still answer 404. 404
+      (``{"message": "Contact not found"}``) or 400 (``{"message": "Contact with
+      id X not found"}``): the product must take both as "not found".
+    - ``users_search``: serve ``GET /users/search`` (apps/users.json: the
+      replacement of the deprecated ``GET /users/``). False: answer it 404, as a
+      GHL without it would, so the product's fallback to ``GET /users/`` runs.
+    - ``list_description_as_notes``: ``GET /contacts/{id}/appointments`` answers
+      GetEventSchema (apps/contacts.json), which has ``notes`` and no
+      ``description``; whether ``notes`` carries the description is UNCONFIRMED.
+      True: it does; False: ``notes`` is empty (the product must then find an
+      appointment by calendar and start time).
     """
 
     max_requests: int = 100
@@ -39,6 +54,9 @@ class SimConfig:
     seed: int | None = None
     access_token_ttl_s: float = 86399
     down: bool = False
+    missing_status: int = 404
+    users_search: bool = True
+    list_description_as_notes: bool = True
 
     def __post_init__(self) -> None:
         for name in ("max_requests", "interval_ms", "daily_max"):
@@ -53,6 +71,11 @@ class SimConfig:
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.seed is not None:
             _check_int("seed", self.seed, minimum=None)
+        if self.missing_status not in (400, 404):
+            raise ValueError(f"missing_status must be 400 or 404, got {self.missing_status!r}")
+        for name in ("users_search", "list_description_as_notes"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         ttl = self.access_token_ttl_s
         if isinstance(ttl, bool) or not isinstance(ttl, int | float) or ttl <= 0:
             raise ValueError(f"access_token_ttl_s must be a number of seconds above 0, got {ttl!r}")

@@ -2,6 +2,14 @@
 
 Records are stored in the shape GHL answers with: custom fields are WRITTEN as
 ``[{"id"|"key", "field_value"}]`` and READ back as ``[{"id", "value"}]``.
+
+Sources: the Contact schemas of apps/contacts.json (fields, E.164 ``phone``,
+``dateAdded``/``dateUpdated``; custom fields written with ``field_value`` and read
+with ``value``), reference/ghl-api.md "Objects". Tags sent on an upsert or PUT
+replace the contact's (UpsertContactDto/UpdateContactDto carry the whole list;
+the tags endpoints add and remove), as reference/ghl-api.md "Endpoints" reads them.
+Duplicate matching follows the location's "Allow Duplicate Contact" setting
+("Duplicates and upsert"; the 400 with ``meta.contactId`` from several clients).
 """
 
 from __future__ import annotations
@@ -80,7 +88,15 @@ def find_match(
     location: Location, email: str | None, phone: str | None, *, exclude_id: str | None = None
 ) -> tuple[dict, str] | None:
     """The contact with this email (compared lower-cased), else with this phone (E.164),
-    and the field that matched: ``"email"`` or ``"phone"``. None when neither matches."""
+    and the field that matched: ``"email"`` or ``"phone"``. None when neither matches.
+
+    Email before phone: apps/contacts.json, "Get Duplicate Contact" ("first priority for
+    search is `email` and the second priority will be `phone`") and "Upsert Contact"
+    (with one contact matching the email and another the phone, "the API will update
+    the contact that matches the first field in the configured sequence, and ignore the
+    second"); highlevel-api-docs issue #37. The order is the location's setting in GHL;
+    email first is the one both descriptions name.
+    """
     wanted = (("email", _email_key(email), _email_key),
               ("phone", normalise_phone(phone), normalise_phone))
     for field, value, key in wanted:

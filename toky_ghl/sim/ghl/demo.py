@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from toky_ghl.sim.ghl.sim import GhlSim
+from toky_ghl.sim.toky.demo import ANA_EMAIL, BEN_EMAIL
 
 DEMO_TOKEN = "sim-token"
 DEMO_LOCATION = "sim-location"
@@ -11,11 +12,14 @@ DEMO_CALENDAR = "sim-calendar"
 DEMO_SCOPES = (
     "contacts.readonly", "contacts.write", "calendars/events.readonly", "calendars/events.write",
     "locations/customFields.readonly", "users.readonly",
+    "opportunities.readonly", "opportunities.write",
 )
-#: Two users with fixed ids, so a field map can name them.
+#: Two users with fixed ids, so a field map can name them; the Toky simulator's demo
+#: agents have their emails (a sales rep is a Toky agent and a GHL user), so
+#: ``toky-ghl agents`` in the demo shows both matched.
 DEMO_USERS = (
-    {"id": "SimUserAgentOne00001", "name": "Agent One", "email": "agent.one@example.com"},
-    {"id": "SimUserAgentTwo00002", "name": "Agent Two", "email": "agent.two@example.com"},
+    {"id": "SimUserAnaRuiz000001", "name": "Ana Ruiz", "email": ANA_EMAIL},
+    {"id": "SimUserBenCole000002", "name": "Ben Cole", "email": BEN_EMAIL},
 )
 
 

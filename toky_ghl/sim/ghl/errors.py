@@ -38,8 +38,20 @@ def wrong_location() -> ApiError:
         403, {"statusCode": 403, "message": "The token does not have access to this location."})
 
 
-def not_found(what: str) -> ApiError:
+def not_found(what: str, object_id: str | None = None, *, status: int = 404) -> ApiError:
+    """An unknown object: 404 ``"{what} not found"``, or, with ``status=400``, the form
+    working clients report for GHL's contacts API: 400 ``"{what} with id X not found"``
+    (see ``SimConfig.missing_status`` for the sources)."""
+    if status == 400:
+        return bad_request(f"{what} with id {object_id} not found")
     return ApiError(404, {"statusCode": 404, "message": f"{what} not found"})
+
+
+def missing(what: str, object_id: str | None = None) -> ApiError:
+    """``not_found`` answered as the running simulator's ``missing_status`` says."""
+    from toky_ghl.sim.ghl.gate import current_sim
+
+    return not_found(what, object_id, status=current_sim().config.missing_status)
 
 
 def no_route(method: str, path: str) -> ApiError:

@@ -1,4 +1,10 @@
-"""Fault dice: which requests fail with a 5xx, which writes lose their answer."""
+"""Fault dice: which requests fail with a 5xx, which writes lose their answer.
+
+Test instruments, not GHL behaviours: GHL documents no 5xx bodies (the body here is
+NestJS's default shape, an ASSUMPTION). Writes that are applied but answered with
+an error are reported by users (highlevel-api-docs issue #64, reference/ghl-api.md
+"Known API quirks"), hence the lost answers.
+"""
 
 from __future__ import annotations
 

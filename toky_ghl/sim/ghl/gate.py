@@ -11,6 +11,17 @@ Order (each step can answer instead of the endpoint):
 5. the endpoint, under the simulator's lock; a successful write may then lose
    its answer -> 504 (the write stays).
 Every answer to a counted request carries the ``X-RateLimit-*`` headers.
+
+Sources (reference/ghl-api.md, which cites them): Bearer token and the
+``Version`` header per API (apps/contacts.json ``2021-07-28``, apps/calendars.json
+``2021-04-15``); the 401 body ``{"statusCode", "message": "Invalid JWT", "error":
+"Unauthorized"}`` and the 403 "The token does not have access to this location."
+(seen in issues; "Errors"); a call without its scope answers 401 (docs/oauth/Scopes.md
+and the ``security`` entries of apps/*.json; the message is UNCONFIRMED); 429 over
+the burst or daily limit with the ``X-RateLimit-*`` headers (HighLevel's rate-limit
+page, "Rate limits"); a write that answered an error but was applied
+(highlevel-api-docs issue #64: "Never assume a failed write wrote nothing").
+The answer to a missing or wrong ``Version`` (400) is an ASSUMPTION (errors.py).
 """
 
 from __future__ import annotations

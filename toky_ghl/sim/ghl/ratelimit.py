@@ -1,5 +1,13 @@
 """GHL's server-side rate limit, per location: a sliding window plus a daily count.
 
+Source: HighLevel's rate-limit page (marketplace docs, "other/rate-limits"; see
+reference/ghl-api.md "Rate limits"): 100 requests per 10 s burst and 200,000 per
+day, per app per resource (location), reported on every answer as
+``X-RateLimit-Max``, ``-Remaining``, ``-Interval-Milliseconds``, ``-Limit-Daily``,
+``-Daily-Remaining``; over the limit, 429. Whether GHL sends ``Retry-After`` is
+UNCONFIRMED (``SimConfig.send_retry_after``). A sliding window, and not counting
+refused requests, are ASSUMPTIONS (GHL does not say how it counts).
+
 A request is counted when it arrives. One refused with 429 is not counted, so a
 client that waits out the window gets its full budget back. Not thread-safe by
 itself: ``GhlSim`` calls it under its lock.

@@ -1,4 +1,9 @@
-"""Ids and timestamps shaped like GHL's."""
+"""Ids and timestamps shaped like GHL's.
+
+Source: the examples of apps/contacts.json (ids like ``ve9EPM428h8vShlRW1KT``: 20
+alphanumerics; ``dateAdded`` ``2021-07-02T05:18:26.704Z``: UTC with milliseconds),
+reference/ghl-api.md "Objects".
+"""
 
 from __future__ import annotations
 

@@ -73,6 +73,16 @@ def add_user():
     return current_sim().add_user(location_id, name, email, json_body().get("id")), 201
 
 
+@bp.post("/custom-fields")
+def add_custom_field():
+    """Body: ``{"location_id", "name", "field_key", "data_type"?, "model"?, "id"?}``."""
+    location_id, name, field_key = _fields("location_id", "name", "field_key")
+    body = json_body()
+    return current_sim().add_custom_field(
+        location_id, name, field_key, data_type=body.get("data_type") or "TEXT",
+        model=body.get("model") or "contact", field_id=body.get("id")), 201
+
+
 @bp.post("/locations")
 def set_location():
     """Body: ``{"location_id", "allow_duplicates"}``: GHL's "Allow Duplicate Contact"."""

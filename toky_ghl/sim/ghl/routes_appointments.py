@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from flask import Blueprint
 
 from toky_ghl.sim.ghl import validation as rules
-from toky_ghl.sim.ghl.errors import CALENDARS_VERSION, CONTACTS_VERSION, bad_request, not_found
+from toky_ghl.sim.ghl.errors import CALENDARS_VERSION, CONTACTS_VERSION, bad_request, missing
 from toky_ghl.sim.ghl.gate import current_location, current_sim, endpoint, validated
 from toky_ghl.sim.ghl.records import iso_ms, new_id
 from toky_ghl.sim.ghl.routes_contacts import READ as CONTACTS_READ
@@ -44,10 +44,32 @@ def _view(appointment: dict, fields: tuple[str, ...]) -> dict:
     return {name: appointment.get(name) for name in fields}
 
 
+# GetEventSchema (apps/contacts.json): an item of GET /contacts/{id}/appointments.
+# It has ``notes`` and no ``description``; its example times read "2021-07-16 11:00:00".
+_LISTED_FIELDS = ("id", "calendarId", "title", "assignedUserId", "startTime", "endTime",
+                  "address", "locationId", "contactId", "groupId", "appointmentStatus", "users",
+                  "dateAdded", "dateUpdated")
+
+
 def _event(appointment: dict) -> dict:
     """CalendarEventDTO; ``notes`` carries the description, ``status`` the appointment status."""
     return {**_view(appointment, _EVENT_FIELDS), "notes": appointment.get("description"),
             "status": appointment.get("appointmentStatus")}
+
+
+def _listed(appointment: dict) -> dict:
+    """GetEventSchema: no ``description``; ``notes`` carries it only when
+    ``list_description_as_notes`` is on (UNCONFIRMED, see ``SimConfig``)."""
+    notes = appointment.get("description") if current_sim().config.list_description_as_notes \
+        else None
+    return {**_view(appointment, _LISTED_FIELDS), "notes": notes,
+            "status": appointment.get("appointmentStatus")}
+
+
+def _automations(location: Location, appointment: dict, body: dict, action: str) -> None:
+    """Record the automations GHL runs unless the write said ``toNotify: false``."""
+    if body.get("toNotify") is not False:
+        location.automations.append({"appointmentId": appointment["id"], "action": action})
 
 
 def _check_calendar(location: Location, calendar_id: str) -> None:
@@ -58,7 +80,7 @@ def _check_calendar(location: Location, calendar_id: str) -> None:
 def _appointment_of(location: Location, event_id: str) -> dict:
     appointment = location.appointments.get(event_id)
     if appointment is None:
-        raise not_found("Appointment")
+        raise missing("Appointment", event_id)
     return appointment
 
 
@@ -82,6 +104,7 @@ def create_appointment():
         **_stored(body), "dateAdded": now, "dateUpdated": now,
     }
     location.appointments[appointment["id"]] = appointment
+    _automations(location, appointment, body, "created")
     return _view(appointment, _BARE_FIELDS)
 
 
@@ -94,6 +117,7 @@ def update_appointment(event_id: str):
     if body.get("calendarId"):
         _check_calendar(location, body["calendarId"])
     appointment.update(_stored(body), dateUpdated=iso_ms(current_sim().clock()))
+    _automations(location, appointment, body, "updated")
     return _view(appointment, _BARE_FIELDS)
 
 
@@ -109,4 +133,4 @@ def contact_appointments(contact_id: str):
     location = current_location()
     contact_of(location, contact_id)
     found = [a for a in location.appointments.values() if a["contactId"] == contact_id]
-    return {"events": [_event(a) for a in found]}
+    return {"events": [_listed(a) for a in found]}

@@ -1,4 +1,14 @@
-"""A contact's tasks, notes and tags."""
+"""A contact's tasks, notes and tags.
+
+Sources: apps/contacts.json (CreateTaskParams: ``title``, ``dueDate``,
+``completed`` required; UpdateTaskBody; NotesDTO; TagsDTO; a create answers 201
+with ``{"task"}``/``{"note"}``, a delete ``{"succeded": true}``, misspelled as the
+spec has it; the tags endpoints answer the contact's tags), reference/ghl-api.md
+"Endpoints". ``dueDate`` is read back with milliseconds and refused with them on
+update: n8n's HighLevel node strips them ("the api response dueDate has to be
+formatted or it will error on update", GenericFunctions.ts). A missing contact,
+task or note is answered as ``SimConfig.missing_status`` says (400 or 404).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +16,7 @@ from flask import Blueprint
 
 from toky_ghl.sim.ghl import validation as rules
 from toky_ghl.sim.ghl.contacts import dedupe
-from toky_ghl.sim.ghl.errors import CONTACTS_VERSION, not_found
+from toky_ghl.sim.ghl.errors import CONTACTS_VERSION, missing
 from toky_ghl.sim.ghl.gate import current_location, current_sim, endpoint, validated
 from toky_ghl.sim.ghl.records import iso_ms, new_id
 from toky_ghl.sim.ghl.routes_contacts import READ, WRITE, contact_of
@@ -21,7 +31,7 @@ def _child(location: Location, kind: dict[str, dict], what: str, contact_id: str
     contact_of(location, contact_id)
     item = kind.get(item_id)
     if item is None or item["contactId"] != contact_id:
-        raise not_found(what)
+        raise missing(what, item_id)
     return item
 
 

@@ -1,4 +1,15 @@
-"""Contacts: get, list, search, duplicate lookup, create, upsert, update, delete."""
+"""Contacts: get, list, search, duplicate lookup, create, upsert, update, delete.
+
+Sources: apps/contacts.json and reference/ghl-api.md "Endpoints": POST /contacts/
+answers 201 ``{"contact"}``; POST /contacts/upsert 200 ``{"new", "contact",
+"traceId"}``; PUT /contacts/{id} 200 ``{"succeded": true, "contact"}`` and refuses
+``locationId`` (UpdateContactDto has none); GET /contacts/ is deprecated but
+served, ``limit`` at most 100 ("will allow maximum up to 100"), paged by
+``startAfterId``/``startAfter`` with ``meta`` as n8n reads it
+(HighLevel/v2 GenericFunctions.ts ``highLevelApiPagination``); GET
+/contacts/search/duplicate's answer shape is UNCONFIRMED (``{"contact": …}``).
+A missing contact is answered as ``SimConfig.missing_status`` says (400 or 404).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +26,7 @@ from toky_ghl.sim.ghl.contacts import (
     matches_query,
     new_contact,
 )
-from toky_ghl.sim.ghl.errors import CONTACTS_VERSION, bad_request, not_found, unprocessable
+from toky_ghl.sim.ghl.errors import CONTACTS_VERSION, bad_request, missing, unprocessable
 from toky_ghl.sim.ghl.gate import (
     current_location,
     current_sim,
@@ -35,7 +46,7 @@ def contact_of(location: Location, contact_id: str) -> dict:
     """The location's contact ``contact_id``, or 404 (also for another location's contact)."""
     contact = location.contacts.get(contact_id)
     if contact is None:
-        raise not_found("Contact")
+        raise missing("Contact", contact_id)
     return contact
 
 
@@ -47,6 +58,21 @@ def _refuse_duplicate(location: Location, body: dict, exclude_id: str | None = N
     if match:
         raise bad_request("This location does not allow duplicated contacts.",
                           meta={"contactId": match[0]["id"], "matchingField": match[1]})
+
+
+def _check_custom_fields(location: Location, body: dict) -> None:
+    """ASSUMPTION (GHL's answer to an unknown custom-field id is not documented): when
+    the location defines custom fields, an id or key it does not have is refused
+    with 400 ``"Custom field with id X not found"``, so the product's refresh of
+    its key → id cache is exercised. A location without custom fields checks none."""
+    if not location.custom_fields:
+        return
+    keys = {f["fieldKey"] for f in location.custom_fields.values()}
+    for item in body.get("customFields") or []:
+        if item.get("id") and item["id"] not in location.custom_fields:
+            raise bad_request(f"Custom field with id {item['id']} not found")
+        if not item.get("id") and item.get("key") not in keys:
+            raise bad_request(f"Custom field with key {item.get('key')} not found")
 
 
 @bp.get("/contacts/<contact_id>")
@@ -123,6 +149,7 @@ def business_contacts(business_id: str):
 def create_contact():
     body = validated(rules.CREATE_CONTACT)
     location = current_location()
+    _check_custom_fields(location, body)
     _refuse_duplicate(location, body)
     contact = new_contact(location.location_id, body, current_sim().clock())
     location.contacts[contact["id"]] = contact
@@ -136,6 +163,7 @@ def upsert_contact():
     (or always, when the location allows duplicates and ``createNewIfDuplicateAllowed``)."""
     body = validated(rules.UPSERT_CONTACT)
     location = current_location()
+    _check_custom_fields(location, body)
     match = find_match(location, body.get("email"), body.get("phone"))
     always_new = location.allow_duplicates and body.get("createNewIfDuplicateAllowed")
     if match and not always_new:
@@ -153,6 +181,7 @@ def upsert_contact():
 def update_contact(contact_id: str):
     body = validated(rules.UPDATE_CONTACT)
     location = current_location()
+    _check_custom_fields(location, body)
     contact = contact_of(location, contact_id)
     # ASSUMPTION: changing email/phone to another contact's is refused like a create.
     _refuse_duplicate(location, body, exclude_id=contact_id)

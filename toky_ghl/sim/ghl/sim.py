@@ -75,6 +75,22 @@ class GhlSim:
             self.store.location(location_id).users[user["id"]] = user
             return dict(user)
 
+    def add_custom_field(self, location_id: str, name: str, field_key: str, *,
+                         data_type: str = "TEXT", model: str = "contact",
+                         field_id: str | None = None) -> dict:
+        """A custom field of the location (listed by GET /locations/{id}/customFields)."""
+        with self.lock:
+            field = {"id": field_id or new_id(), "name": name, "fieldKey": field_key,
+                     "dataType": data_type, "model": model, "locationId": location_id,
+                     "position": 0, "placeholder": ""}
+            self.store.location(location_id).custom_fields[field["id"]] = field
+            return dict(field)
+
+    def remove_custom_field(self, location_id: str, field_id: str) -> None:
+        """Delete a custom field, as a GHL user would in the settings."""
+        with self.lock:
+            self.store.location(location_id).custom_fields.pop(field_id, None)
+
     def set_allow_duplicates(self, location_id: str, allowed: bool) -> None:
         """GHL's "Allow Duplicate Contact" setting of the location (default False)."""
         with self.lock:

@@ -19,7 +19,11 @@ class Grant:
 
 @dataclass
 class Location:
-    """One sub-account. ``allow_duplicates`` is GHL's "Allow Duplicate Contact" setting."""
+    """One sub-account. ``allow_duplicates`` is GHL's "Allow Duplicate Contact" setting
+    (apps/contacts.json, UpsertContactDto.createNewIfDuplicateAllowed: with it on, an
+    upsert with the flag creates at once; off, the flag is ignored); switch it with
+    ``GhlSim.set_allow_duplicates``, ``POST /_sim/locations`` or
+    ``--allow-duplicates``."""
 
     location_id: str
     allow_duplicates: bool = False
@@ -29,11 +33,29 @@ class Location:
     tasks: dict[str, dict] = field(default_factory=dict)
     notes: dict[str, dict] = field(default_factory=dict)
     appointments: dict[str, dict] = field(default_factory=dict)
+    #: workflow id → contact id → enrollment; campaign id → contact id → membership
+    workflows: dict[str, dict[str, dict]] = field(default_factory=dict)
+    campaigns: dict[str, dict[str, dict]] = field(default_factory=dict)
+    #: contact id → the GHL user ids following it
+    followers: dict[str, list[str]] = field(default_factory=dict)
+    opportunities: dict[str, dict] = field(default_factory=dict)
+    #: Appointment automations GHL ran (confirmations, reminders): one entry per
+    #: appointment write without ``toNotify: false`` (AppointmentCreateSchema:
+    #: "If set to false, the automations will not run"; whether they run when it
+    #: is left out is UNCONFIRMED, taken as yes).
+    automations: list[dict] = field(default_factory=list)
+    #: The location's custom fields (GET /locations/{id}/customFields), by id.
+    custom_fields: dict[str, dict] = field(default_factory=dict)
+    #: The agency (company) the location belongs to (GET /locations/{id}: companyId).
+    company_id: str = ""
 
     def clear_objects(self) -> None:
-        """Forget contacts, tasks, notes and appointments; keep settings, calendars, users."""
-        for kind in (self.contacts, self.tasks, self.notes, self.appointments):
+        """Forget contacts and everything on them; keep settings, calendars, users,
+        custom fields."""
+        for kind in (self.contacts, self.tasks, self.notes, self.appointments, self.workflows,
+                     self.campaigns, self.followers, self.opportunities):
             kind.clear()
+        self.automations.clear()
 
     def children(self, kind: dict[str, dict], contact_id: str) -> list[dict]:
         """The tasks or notes (``kind``) of one contact, oldest first."""
@@ -48,6 +70,13 @@ class Location:
             "tasks": list(self.tasks.values()),
             "notes": list(self.notes.values()),
             "appointments": list(self.appointments.values()),
+            "workflows": self.workflows,
+            "campaigns": self.campaigns,
+            "followers": self.followers,
+            "opportunities": list(self.opportunities.values()),
+            "automations": list(self.automations),
+            "customFields": list(self.custom_fields.values()),
+            "companyId": self.company_id,
         }
 
 
@@ -60,7 +89,7 @@ class Store:
 
     def location(self, location_id: str) -> Location:
         if location_id not in self.locations:
-            self.locations[location_id] = Location(location_id)
+            self.locations[location_id] = Location(location_id, company_id=f"co-{location_id}")
         return self.locations[location_id]
 
     def clear_objects(self) -> None:

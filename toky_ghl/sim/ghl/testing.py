@@ -10,7 +10,8 @@ from toky_ghl.sim.ghl.errors import CALENDARS_VERSION, CONTACTS_VERSION
 from toky_ghl.sim.ghl.sim import GhlSim
 
 ALL_SCOPES = ("contacts.readonly", "contacts.write", "calendars/events.readonly",
-              "calendars/events.write", "users.readonly")
+              "calendars/events.write", "users.readonly", "locations.readonly",
+              "locations/customFields.readonly")
 
 
 class FakeClock:

@@ -89,7 +89,13 @@ def one_of(*allowed: str) -> Checker:
 
 
 def custom_fields(name: str, value: Any) -> list[str]:
-    """``[{"id" or "key", "field_value"}]``: the WRITE shape of custom fields."""
+    """``[{"id" or "key", "field_value"}]``: the WRITE shape of custom fields.
+
+    Every TYPED custom-field input schema of apps/contacts.json (numeric,
+    checkbox, single/multi select, ...) requires ``id``; only the plain
+    string-value schema says "either id or key". So a ``key`` without an ``id``
+    is taken only with a string value.
+    """
     errors = object_list(name, value)
     if errors:
         return errors
@@ -97,7 +103,8 @@ def custom_fields(name: str, value: Any) -> list[str]:
         path = f"{name}.{index}"
         errors += [f"property {path}.{k} should not exist" for k in item
                    if k not in ("id", "key", "field_value")]
-        if not (item.get("id") or item.get("key")):
+        by_key_only = not item.get("id")
+        if by_key_only and not (item.get("key") and isinstance(item.get("field_value"), str)):
             errors.append(f"{path}.id should not be empty")
     return errors
 
@@ -206,3 +213,28 @@ def query_int(
     if maximum is not None and value > maximum:
         return default, [f"{name} must not be greater than {maximum}"]
     return value, []
+
+
+# Automations (apps/contacts.json CreateWorkflowDto, AddContactToCampaignDto, FollowersDTO;
+# apps/opportunities.json CreateDto and UpdateOpportunityDto).
+WORKFLOW = BodyRule({"eventStartTime": iso_with_offset})
+CAMPAIGN = BodyRule({})
+FOLLOWERS = BodyRule({"followers": string_list}, ("followers",))
+OPPORTUNITY_STATUSES = ("open", "won", "lost", "abandoned", "all")
+
+
+def opportunity_status(name: str, value: Any) -> list[str]:
+    if value in OPPORTUNITY_STATUSES:
+        return []
+    return [f"{name} must be one of the following values: {', '.join(OPPORTUNITY_STATUSES)}"]
+
+
+_OPPORTUNITY_FIELDS: dict[str, Checker] = {
+    "pipelineId": string, "name": string, "pipelineStageId": string,
+    "status": opportunity_status, "monetaryValue": number, "assignedTo": string,
+    "customFields": object_list,
+}
+CREATE_OPPORTUNITY = BodyRule(
+    {**_OPPORTUNITY_FIELDS, "locationId": string, "contactId": string},
+    ("pipelineId", "locationId", "name", "status", "contactId"))
+UPDATE_OPPORTUNITY = BodyRule(_OPPORTUNITY_FIELDS)

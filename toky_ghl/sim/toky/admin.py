@@ -3,7 +3,8 @@
 POST bodies are the keyword arguments of the matching ``TokySim`` helper, e.g.
 ``POST /_sim/calls {"from_number": "+15125550101", "to_number": "+15125550000",
 "disposition_code": 487}``. Faults: ``POST /_sim/faults {"path": "/cdrs",
-"status": 503, "times": 2, "retry_after_s": 1}``.
+"status": 503, "times": 2, "retry_after_s": 1}``. Forms served where sources
+disagree: ``POST /_sim/settings {"recording_key": "record_url", "filter_times": "ignore"}``.
 """
 
 from __future__ import annotations
@@ -65,6 +66,10 @@ def admin_blueprint(sim: TokySim) -> Blueprint:
     @admin.put("/contacts/<phone>")
     def update_contact(phone: str):
         return jsonify(_call(sim.update_contact, phone))
+
+    @admin.post("/settings")
+    def settings():
+        return jsonify(_call(sim.configure))
 
     @admin.post("/faults")
     def faults():

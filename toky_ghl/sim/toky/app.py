@@ -2,6 +2,16 @@
 
 So ``TOKY_API_BASE`` may be the simulator's URL with or without ``/v1``.
 Error bodies are ``{"error": "..."}``: our assumption, Toky does not document them.
+
+Sources (reference/toky-api.md, which cites Toky's reference at
+developer.toky.co, Make's and Unified.to's Toky pages and third-party clients):
+the ``X-Toky-Key`` header (several working clients); lists paged by ``limit``
+(max 500) and ``offset`` in ``{"count", "next", "results"}``, newest first;
+the ``filter`` by date on /cdrs and /sms (listing.py); ``GET /recordings/{callid}``
+(confirmed path; the URL's key UNCONFIRMED, served under ``sim.recording_key``);
+webhooks registered one event per ``POST /webhooks {"event", "hook_url"}``
+(body from third-party code). Every name comes from ``producers.toky.paths``,
+where what is UNCONFIRMED is flagged.
 """
 
 from __future__ import annotations
@@ -27,7 +37,7 @@ def api_blueprint(sim: TokySim) -> Blueprint:
 
     def listing(rows: list[dict], created_key: str | None = None):
         if created_key:
-            keep = filter_predicate(request.args.get(paths.FILTER_PARAM))
+            keep = filter_predicate(request.args.get(paths.FILTER_PARAM), sim.filter_times)
             rows = [row for row in rows if keep(row[created_key])]
         return jsonify(page(rows, request.args.to_dict(), request.base_url))
 
@@ -58,7 +68,7 @@ def api_blueprint(sim: TokySim) -> Blueprint:
         url = sim.recording_url(callid)
         if not url:  # unknown call or no recording: 404 (our assumption)
             return error(404, f"no recording for call {callid}")
-        return jsonify({paths.RECORDING_URL_KEY: url})
+        return jsonify({sim.recording_key: url})
 
     @api.get(paths.SMS)
     def sms():

@@ -1,4 +1,8 @@
-"""``seed_demo``: a small, believable Toky account for the demo and tests."""
+"""``seed_demo``: a small, believable Toky account for the demo and tests.
+
+Rows are made by ``TokySim``'s helpers, whose shapes cite Toky's reference
+(state.py): outbound calls carry the agent in ``from`` (as ``name__domain``).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,9 @@ from toky_ghl.sim.toky.state import TokySim
 
 TOKY_NUMBER = "+15125550000"
 RECORDINGS = "https://recordings.toky.example/demo"
+#: The demo's agents; the GHL simulator's demo users have the same emails, so
+#: ``toky-ghl agents`` in the demo matches them (toky_ghl/sim/ghl/demo.py).
+ANA_EMAIL, BEN_EMAIL = "ana.ruiz@demo.example", "ben.cole@demo.example"
 
 
 def seed_demo(sim: TokySim, *, now: datetime | None = None) -> dict[str, int]:
@@ -20,7 +27,7 @@ def seed_demo(sim: TokySim, *, now: datetime | None = None) -> dict[str, int]:
     def ago(hours: float) -> datetime:
         return now - timedelta(hours=hours)
 
-    ana, ben = "ana.ruiz@demo.example", "ben.cole@demo.example"
+    ana, ben = ANA_EMAIL, BEN_EMAIL
     sim.add_agent(email=ana, fullname="Ana Ruiz", phone_number="+15125550001",
                   is_admin=True, created_at=ago(24 * 90))
     sim.add_agent(email=ben, fullname="Ben Cole", phone_number="+15125550002",

@@ -35,10 +35,14 @@ def parse_time(text: str) -> datetime:
     raise BadQuery(f"not a date or time: {text!r} (expected 2017-06-01 or 2017-06-01 21:46:44)")
 
 
-def filter_predicate(text: str | None) -> Callable[[str], bool]:
+def filter_predicate(text: str | None, times: str = "honour") -> Callable[[str], bool]:
     """``filter=(created_at >= 2017-06-01) AND (created_at <= 2017-06-02)`` as a test of a
     row's created time. A date compares as its midnight, like SQL (so ``<= 2017-06-02``
     excludes later times that day: our assumption, Toky does not say).
+
+    Toky documents dates only (reference/toky-api.md); what it does with a time
+    is UNCONFIRMED, so ``times`` picks: ``honour`` it, ``ignore`` it (the bound
+    becomes its day's midnight), ``reject`` the filter (400).
     """
     if not text or not text.strip():
         return lambda _created: True
@@ -48,7 +52,13 @@ def filter_predicate(text: str | None) -> Callable[[str], bool]:
     for field, op, value in re.findall(_CLAUSE, text, re.IGNORECASE):
         if field.lower() != paths.FILTER_FIELD:
             raise BadQuery(f"filter on {field!r} is not supported (only {paths.FILTER_FIELD})")
-        clauses.append((_OPS[op], parse_time(value)))
+        bound = parse_time(value)
+        if bound.time() != datetime.min.time() or ":" in value:
+            if times == "reject":
+                raise BadQuery(f"filter takes dates (2017-06-01), got {value.strip()!r}")
+            if times == "ignore":
+                bound = bound.replace(hour=0, minute=0, second=0)
+        clauses.append((_OPS[op], bound))
     return lambda created: all(test(parse_time(created), bound) for test, bound in clauses)
 
 

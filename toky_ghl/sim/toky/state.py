@@ -3,6 +3,13 @@
 Thread-safe (one lock); every read returns copies. Rows hold Toky's field names
 (from ``producers.toky.paths``) with string values, as Toky sends them.
 Times are GMT strings like "2017-07-05 21:46:44".
+
+Sources (reference/toky-api.md): CDR fields and their string values, ``from`` as
+"inbound number, agent id or web caller id" and agent ids written
+``name__domain`` (Toky's CDR and pagination references); agent fields
+(``is_admin`` a string); contacts unique by phone (the phone directory);
+webhook events (Toky's webhook reference). Where sources disagree or say
+nothing, ``configure`` picks the form served (recording key, filter times).
 """
 
 from __future__ import annotations
@@ -32,6 +39,25 @@ class SimError(Exception):
         self.message = message
 
 
+#: How a CDR writes its agent: Toky's id form (``@`` as ``__``) or a plain email.
+AGENT_FORMS = ("toky", "email")
+#: Keys Toky's /recordings/{callid} answer may carry its URL under: the
+#: reference is read as ``url``; other clients read ``record_url`` and
+#: ``recording_url`` (reference/toky-api.md, UNCONFIRMED). The simulator serves
+#: the one in ``TokySim.recording_key``.
+RECORDING_KEYS = paths.RECORDING_URL_KEYS
+#: How the ``filter`` treats a time in a bound (Toky documents dates only;
+#: whether it honours a time is UNCONFIRMED): ``honour`` it, ``ignore`` it
+#: (the bound is the day), or ``reject`` it with 400.
+FILTER_TIME_MODES = ("honour", "ignore", "reject")
+
+
+def toky_agent_id(email: str) -> str:
+    """An agent's email as Toky's REST answers write it: ``carlos__acme.com``
+    (Toky's pagination example writes ``@`` as ``__``)."""
+    return email.replace("@", paths.AGENT_ID_AT)
+
+
 def toky_time(moment: datetime) -> str:
     """``moment`` in GMT as Toky writes it (a naive datetime is taken as GMT)."""
     if moment.tzinfo is not None:
@@ -58,6 +84,8 @@ class TokySim:
             self._contacts: dict[str, dict] = {}
             self._webhooks: dict[str, dict] = {}
             self._recordings: dict[str, str] = {}
+            self.recording_key: str = RECORDING_KEYS[0]
+            self.filter_times: str = "honour"
             self.faults = Faults()
             self._requests: Counter[str] = Counter()
             self._by_method: Counter[str] = Counter()
@@ -95,26 +123,52 @@ class TokySim:
                  disposition_code: int | str = 200, duration_s: int | None = None,
                  agent: str = "", init_dt: Moment = None, ring_s: int = 5,
                  received_on_number: str | None = None, callid: str | None = None,
-                 web_call: bool = False, recording_url: str | None = None) -> dict:
-        """A CDR. ``agent``: the agent's email (our assumption for ``agent_id``).
+                 web_call: bool = False, recording_url: str | None = None,
+                 agent_form: str = "toky", web_caller_id: str | None = None) -> dict:
+        """A CDR, as Toky's CDR reference describes one.
+
+        ``from_number`` is the CALLER in the contract's (webhook) sense: for an
+        inbound call the customer, for an outbound call our Toky line. The row
+        follows Toky's reference: ``from`` is "inbound number, agent id or web
+        caller id", so an outbound row has the agent in ``from`` and our line in
+        ``caller_id_used``; an inbound row has the caller in ``from`` and our
+        line in ``received_on_number``. A web call (``web_call``) with an empty
+        ``from_number`` has a web caller id in ``from`` (``web_caller_id``).
+
+        ``agent`` is the agent's email; ``agent_form`` says how the row writes it
+        in ``agent_id`` (and an outbound ``from``): ``"toky"`` as Toky's
+        pagination example does (``@`` as ``__``: ``carlos__acme.com``),
+        ``"email"`` as a plain email (the webhooks' form).
 
         Answered (200): ``start_time`` = ``init_dt`` + ``ring_s``, ``duration_s``
         default 60. Otherwise ``start_time`` is "" and the duration "0".
         """
         if direction not in ("inbound", "outbound"):
             raise SimError(400, f"direction must be inbound or outbound, got {direction!r}")
+        if agent_form not in AGENT_FORMS:
+            raise SimError(400, f"agent_form must be one of {', '.join(AGENT_FORMS)}, "
+                                f"got {agent_form!r}")
         init = datetime.strptime(self._time(init_dt), paths.TOKY_TIME_FORMAT)  # naive GMT
         answered = str(disposition_code) == "200"
         duration = (60 if duration_s is None else duration_s) if answered else 0
         start = init + timedelta(seconds=ring_s)
+        agent_id = toky_agent_id(agent) if agent_form == "toky" else agent
+        callid = callid or str(uuid.uuid4())
+        if direction == "outbound":
+            caller, caller_id_used = agent_id, from_number
+            received = received_on_number if received_on_number is not None else ""
+        else:
+            caller, caller_id_used = from_number, ""
+            received = received_on_number if received_on_number is not None else to_number
+        if web_call and not caller:
+            caller = web_caller_id or f"webcaller_{callid[:8]}"
         row = {
-            "id": str(next(self._ids)), "callid": callid or str(uuid.uuid4()),
-            "direction": direction, "from": from_number, "to_number": to_number,
-            "received_on_number": (received_on_number if received_on_number is not None
-                                   else to_number if direction == "inbound" else ""),
+            "id": str(next(self._ids)), "callid": callid,
+            "direction": direction, "from": caller, "to_number": to_number,
+            "received_on_number": received, "caller_id_used": caller_id_used,
             "init_dt": toky_time(init), "start_time": toky_time(start) if answered else "",
             "end_time": toky_time(start + timedelta(seconds=duration)),
-            "duration": str(duration), "agent_id": agent,
+            "duration": str(duration), "agent_id": agent_id,
             "disposition_code": str(disposition_code), "web_call": "yes" if web_call else "no",
         }
         with self._lock:
@@ -213,6 +267,25 @@ class TokySim:
         with self._lock:
             if self._webhooks.pop(str(hook_id), None) is None:
                 raise SimError(404, f"no webhook with id {hook_id}")
+
+    # -- switches (where sources disagree, each documented form) -------------------
+
+    def configure(self, *, recording_key: str | None = None,
+                  filter_times: str | None = None) -> dict:
+        """Choose the form served: the recording answer's URL key (``RECORDING_KEYS``)
+        and how the date ``filter`` treats a time (``FILTER_TIME_MODES``)."""
+        if recording_key is not None and recording_key not in RECORDING_KEYS:
+            raise SimError(400, f"recording_key must be one of {', '.join(RECORDING_KEYS)}, "
+                                f"got {recording_key!r}")
+        if filter_times is not None and filter_times not in FILTER_TIME_MODES:
+            raise SimError(400, f"filter_times must be one of {', '.join(FILTER_TIME_MODES)}, "
+                                f"got {filter_times!r}")
+        with self._lock:
+            if recording_key is not None:
+                self.recording_key = recording_key
+            if filter_times is not None:
+                self.filter_times = filter_times
+            return {"recording_key": self.recording_key, "filter_times": self.filter_times}
 
     # -- faults and statistics ---------------------------------------------------
 

@@ -1,0 +1,139 @@
+"""The GHL simulator over HTTP behind the REAL ``GhlClient``, with the fake's test controls.
+
+``SimGhl`` is what ``FakeGhl`` is to the sync and pipeline tests (``calls``,
+``payloads``, ``fail``, ``lose_answer``, ``count``, ``contacts``,
+``contact_by_phone``, ``notes_of``, ``tasks_of``, ``allow_duplicates``), but
+every request goes through ``worker.ghl.client.GhlClient`` to the simulator
+served on loopback. Running one scenario against both keeps the fake honest:
+it may not assume what the simulator (which cites GHL's sources) does not do.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from typing import Any
+
+from toky_ghl.sim.ghl import GhlSim, SimConfig, create_app
+from toky_ghl.sim.ghl.testing import ALL_SCOPES
+from toky_ghl.sim.serve import RunningServer, serve_in_thread
+from worker.ghl.client import GhlClient
+from worker.ghl.errors import GhlConnectionError, GhlError
+
+LOCATION = "locSIMSIMSIMSIMSIMSI"
+TOKEN = "sim-test-token"
+CALENDARS = ("cal", "cal-1")
+
+
+class SimServer:
+    """One simulator served for a whole test session; ``fresh()`` empties it."""
+
+    def __init__(self) -> None:
+        self.sim = GhlSim(SimConfig())
+        self.sim.add_token(TOKEN, LOCATION, ALL_SCOPES)
+        self.server: RunningServer = serve_in_thread(create_app(self.sim), threads=8)
+
+    def fresh(self) -> SimGhl:
+        self.sim.reset()
+        self.sim.set_allow_duplicates(LOCATION, False)
+        for calendar in CALENDARS:
+            self.sim.add_calendar(LOCATION, calendar)
+        return SimGhl(self.sim, self.server.url)
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def _recorded_payload(args: tuple, kwargs: dict) -> Any:
+    """What FakeGhl records as a call's payload: its last dict or list argument."""
+    found = [a for a in args if isinstance(a, dict | list)]
+    if found:
+        return found[-1]
+    return dict(kwargs) if kwargs else None
+
+
+class SimGhl:
+    """The real client against the simulator, recording calls like ``FakeGhl``."""
+
+    def __init__(self, sim: GhlSim, url: str) -> None:
+        self.sim = sim
+        self.client = GhlClient(base_url=url, token=TOKEN, location_id=LOCATION,
+                                scopes=frozenset(ALL_SCOPES), limiter=None,
+                                connect_timeout_s=5, read_timeout_s=10)
+        self.calls: list[str] = []
+        self.payloads: list[tuple[str, Any]] = []
+        self._failures: dict[str, list[GhlError]] = defaultdict(list)
+        self._lost: dict[str, int] = defaultdict(int)
+
+    # -- test controls (as FakeGhl's) -------------------------------------------------
+
+    def fail(self, method: str, error: GhlError) -> None:
+        """The next call of ``method`` raises ``error`` and sends nothing."""
+        self._failures[method].append(error)
+
+    def lose_answer(self, method: str) -> None:
+        """The next call of ``method`` reaches the simulator, then its answer is lost."""
+        self._lost[method] += 1
+
+    def count(self, method: str) -> int:
+        return self.calls.count(method)
+
+    @property
+    def allow_duplicates(self) -> bool:
+        return self.sim.location(LOCATION).allow_duplicates
+
+    @allow_duplicates.setter
+    def allow_duplicates(self, allowed: bool) -> None:
+        self.sim.set_allow_duplicates(LOCATION, allowed)
+
+    # -- what GHL holds ---------------------------------------------------------------
+
+    def _objects(self, kind: str) -> dict[str, dict]:
+        with self.sim.lock:
+            return copy.deepcopy(getattr(self.sim.location(LOCATION), kind))
+
+    @property
+    def contacts(self) -> dict[str, dict]:
+        return self._objects("contacts")
+
+    @property
+    def notes(self) -> dict[str, dict]:
+        return self._objects("notes")
+
+    @property
+    def tasks(self) -> dict[str, dict]:
+        return self._objects("tasks")
+
+    @property
+    def appointments(self) -> dict[str, dict]:
+        return self._objects("appointments")
+
+    def contact_by_phone(self, phone: str) -> dict | None:
+        return next((c for c in self.contacts.values() if c.get("phone") == phone), None)
+
+    def notes_of(self, contact_id: str) -> list[dict]:
+        return [n for n in self.notes.values() if n["contactId"] == contact_id]
+
+    def tasks_of(self, contact_id: str) -> list[dict]:
+        return [t for t in self.tasks.values() if t["contactId"] == contact_id]
+
+    # -- the client's methods, recorded -------------------------------------------------
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.client, name)
+        if name.startswith("_") or not callable(method):
+            return method
+
+        def recorded(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append(name)
+            self.payloads.append((name, copy.deepcopy(_recorded_payload(args, kwargs))))
+            if self._failures[name]:
+                raise self._failures[name].pop(0)
+            result = method(*args, **kwargs)
+            if self._lost[name]:
+                self._lost[name] -= 1
+                raise GhlConnectionError("ReadTimeout (the request may have reached GHL)",
+                                         maybe_sent=True, method="POST", path=f"/{name}")
+            return result
+
+        return recorded
