@@ -144,7 +144,7 @@ def test_a_sigkilled_scheduler_loses_and_doubles_nothing(ghl, pipeline, start_wo
     pipeline.wait_finished([e["id"] for e in contacts(n)], timeout_s=120)
     assert_each_applied_once(ghl, pipeline, n)
     assert parked_total(pipeline.redis, PREFIX, ghl.location_id) == 0
-    assert queue_depth(pipeline.redis) == 0
+    assert queue_depth(pipeline.redis, PREFIX) == 0
 
 
 def test_a_spent_daily_budget_parks_events_until_it_returns_without_a_delivery_loop(

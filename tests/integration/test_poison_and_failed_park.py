@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.harness import PREFIX, wait_until
+from toky_ghl.broker_keys import unacked_key
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +60,7 @@ def test_an_event_neither_parked_nor_dead_lettered_stays_in_the_broker(
     start_worker(name="w1", CELERY_VISIBILITY_TIMEOUT_S="10")
     pipeline.enqueue([contact(1)])
     # When the worker fails to keep it, the message stays unacknowledged in the broker
-    wait_until(lambda: pipeline.redis.hlen("unacked") == 1 and pipeline.stats.snapshot()[
+    wait_until(lambda: pipeline.redis.hlen(unacked_key(PREFIX)) == 1 and pipeline.stats.snapshot()[
         "retried"] >= 1, 60, "the message left unacknowledged")
     # and once Redis takes writes again and GHL answers, it comes back and is applied
     pipeline.redis.delete(items, f"{PREFIX}:dlq:items")

@@ -24,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from toky_ghl import logs
-    from toky_ghl.commands.polling import reachable_redis, say, stop_on_sigterm
+    from toky_ghl.commands.polling import say, stop_on_sigterm
+    from toky_ghl.redis_conn import require_redis
     from toky_ghl.settings import get_settings
     from worker.auth.bootstrap import build_token_provider
     from worker.delay.scheduler import Scheduler
@@ -33,9 +34,7 @@ def run(args: argparse.Namespace) -> int:
     settings = get_settings()
     logs.register_settings_secrets(settings)
     logs.configure(settings.log_level)
-    client = reachable_redis("scheduler")
-    if client is None:
-        return 1
+    client = require_redis()  # unreachable: the CLI says so, exit 2
     auth = build_token_provider(settings, client) if settings.ghl_location_id else None
     scheduler = Scheduler(client, settings, limiter=RateLimiter.from_settings(settings, client),
                           auth=auth)
