@@ -104,8 +104,11 @@ EXERCISES = {
                     lambda d: "lead" not in contact(d)["tags"]),
     "update_contact": ([CONTACT, CALL], {"fields": {"source": "Toky call {{ data.callid }}"}},
                        lambda d: contact(d)["source"] == "Toky call c1"),
-    "set_dnd": ([CONTACT, CALL], {"channel": "Call", "status": "active"},
-                lambda d: contact(d)["dndSettings"] == {"Call": {"status": "active"}}),
+    # a DND for Call keeps the Email one set before it (the simulator replaces the object)
+    "set_dnd": ([CONTACT, CALL],
+                {"channel": "Call", "status": "active"},
+                lambda d: contact(d)["dndSettings"] == {"Email": {"status": "permanent"},
+                                                        "Call": {"status": "active"}}),
     "add_followers": ([CONTACT, CALL], {"followers": ["userA000000000000001"]},
                       lambda d: loc(d)["followers"][contact(d)["id"]] == ["userA000000000000001"]),
     "remove_followers": ([CONTACT, CALL], {"followers": ["userA000000000000001"]},
@@ -123,10 +126,12 @@ EXERCISES = {
                     [0]["dueDate"].startswith("2026-11-26T18:16:00")),
     "create_note": ([CONTACT, CALL], {"body": "Missed: {{ data.callid }}"},
                     lambda d: any(n["body"].startswith("Missed: c1") for n in loc(d)["notes"])),
-    "move_opportunity": ([CONTACT, CALL], {"pipeline_id": "p1", "stage_id": "s2"},
+    # two calls: the first creates the opportunity in its stage, the second moves it
+    "move_opportunity": ([CONTACT, CALL, ("call.ended", {**CALL[1], "callid": "c2"})],
+                         {"pipeline_id": "p1", "stage_id": "stage-{{ data.callid }}"},
                          lambda d: [(o["pipelineId"], o["pipelineStageId"], o["contactId"])
                                     for o in loc(d)["opportunities"]]
-                         == [("p1", "s2", contact(d)["id"])]),
+                         == [("p1", "stage-c2", contact(d)["id"])]),
 }
 #: Exercised elsewhere against the Toky simulator (the GHL → Toky direction).
 ELSEWHERE = {"mirror_contact_to_toky": "tests/integration/test_mirror_loop.py"}
@@ -155,7 +160,13 @@ def test_action_against_the_simulator(name):
                 {"when": {"event": last}, "do": [{adding: params}, {name: params}]}]}, "test")
     dry = DryRun(Settings.from_env({}), load_field_map(None), rules)
     try:
-        results = [dry.apply(ev(n, kind, **data)) for n, (kind, data) in enumerate(events)]
+        results = []
+        for n, (kind, data) in enumerate(events):
+            if n == 1 and name == "set_dnd":  # the contact has a DND on another channel
+                with dry.sim.lock:
+                    found = dry.sim.location(dry.settings.ghl_location_id).contacts
+                    next(iter(found.values()))["dndSettings"] = {"Email": {"status": "permanent"}}
+            results.append(dry.apply(ev(n, kind, **data)))
         assert [r.kind for r in results] == ["applied"] * len(events), [r.detail for r in results]
         assert check(dry), loc(dry)
         assert any(req.is_write for req in results[-1].requests)

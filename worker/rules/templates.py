@@ -23,6 +23,7 @@ from jinja2 import TemplateSyntaxError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from worker.rules.errors import RulesError
+from worker.sync.outcome import Unprocessable
 
 VARIABLES = ("data", "event", "rule")
 EVENT_FIELDS = ("id", "type", "occurred_at")
@@ -57,7 +58,7 @@ class Template:
         try:
             text = _ENV.from_string(self.source).render(**variables)
         except SecurityError as exc:  # validated, but the sandbox has the last word
-            raise ValueError(f"template refused by the sandbox: {exc}") from None
+            raise Unprocessable(f"template refused by the sandbox: {exc}") from None
         return text[:MAX_RENDERED_CHARS]
 
 
@@ -68,6 +69,9 @@ def compile_template(source: str, fields: Iterable[str], path: str) -> Template:
     except TemplateSyntaxError as exc:
         raise RulesError(path, f"template syntax error: {exc.message}") from None
     known = set(fields)
+    for node in tree.find_all(nodes.Getattr):
+        if node.attr.startswith("_"):
+            raise RulesError(path, f"a template may not read {node.attr!r} (private attribute)")
     for node in tree.find_all(nodes.Name):
         if node.ctx == "load" and node.name not in VARIABLES and not _assigned(tree, node.name):
             raise RulesError(path, f"unknown template variable {node.name!r}; use "

@@ -94,9 +94,18 @@ def _set_dnd(run: ActionRun) -> Outcome:
     setting: dict[str, str] = {"status": status}
     if run.params.get("message"):
         setting["message"] = run.params["message"]
-    body = {"dndSettings": {channel: setting}}
-    return on_contact(run, lambda cid: run.ctx.client.update_contact(cid, body),
-                      name=f"DND {channel} {status}")
+    client = run.ctx.client
+
+    def write(contact_id: str) -> None:
+        # Whether GHL merges dndSettings per channel or replaces the object is not
+        # documented (apps/contacts.json has only the schema): the other channels are
+        # read first and sent back unchanged, so a DND on Email never loses the SMS one.
+        current = client.get_contact(contact_id).get("dndSettings")
+        settings = dict(current) if isinstance(current, dict) else {}
+        settings[channel] = setting
+        client.update_contact(contact_id, {"dndSettings": settings})
+
+    return on_contact(run, write, name=f"DND {channel} {status}")
 
 
 def _followers(adding: bool) -> Callable[[ActionRun], Outcome]:
@@ -155,12 +164,14 @@ CONTACT_ACTIONS: tuple[Action, ...] = (
             Param("custom_fields", TEXT_MAP, "custom field id or key → value")),
            "a PUT of the same values again changes nothing", _update_contact),
     Action("set_dnd", "Do Not Disturb for one channel of the customer's contact",
-           ("PUT /contacts/{contactId}",), WRITE,
+           ("GET /contacts/{contactId}", "PUT /contacts/{contactId}"),
+           ("contacts.readonly", "contacts.write"),
            (Param("channel", CHOICE, "the channel", required=True, choices=DND_CHANNELS),
             Param("status", CHOICE, "the DND status", default="active",
                   choices=DND_STATUSES),
             Param("message", TEXT, "a note GHL keeps with the setting")),
-           "a PUT of the same setting again changes nothing", _set_dnd),
+           "a PUT of the same settings again changes nothing; the other channels' "
+           "settings are read and sent back unchanged", _set_dnd),
     Action("add_followers", "GHL users follow the customer's contact",
            ("POST /contacts/{contactId}/followers",), WRITE, (_FOLLOWERS,), _NATURAL,
            _followers(True)),

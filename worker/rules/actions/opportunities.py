@@ -5,7 +5,11 @@ GHL's opportunities API (apps/opportunities.json): ``GET /opportunities/search``
 ``PUT /opportunities/{id}`` (UpdateOpportunityDto) and ``POST /opportunities/``
 (CreateDto: pipelineId, locationId, name, status, contactId required;
 opportunities.write). The search first makes it idempotent: a create whose
-answer was lost is found by the retry and moved, not made twice.
+answer was lost is found by the retry and moved, not made twice. n8n's HighLevel
+v2 node (``description/OpportunityDescription.ts``) notes "There can only be one
+opportunity for each contact" and "You cannot update an opportunity's pipeline
+ID": so the update sends the stage and status only, and the first opportunity the
+search finds is the contact's one.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ def _move(run: ActionRun) -> Outcome:
         found = client.search_opportunities(contact_id=contact_id, pipeline_id=pipeline)
         if found:
             done["opportunity"] = found[0]["id"]
-            client.update_opportunity(found[0]["id"], {"pipelineId": pipeline, **fields})
+            client.update_opportunity(found[0]["id"], fields)  # never pipelineId (see above)
             done["how"] = "moved"
             return
         name = (params.get("name") or "").strip() or "Opportunity from Toky"
