@@ -28,6 +28,8 @@ KNOWN_SCOPES = frozenset(
         "calendars/events.readonly",
         "calendars/events.write",
         "locations.readonly",
+        "opportunities.readonly",  # apps/opportunities.json (automations)
+        "opportunities.write",
         "locations/customFields.readonly",
         "locations/customFields.write",
         "users.readonly",
@@ -198,6 +200,8 @@ class Settings:
     #: "omit-email" (a contact of its own, never with the other phone's email).
     contact_email_conflict: str = "separate"
     field_map: str | None = None
+    #: The rules file (AUTOMATIONS); None: the built-in rules (the contract's table).
+    automations: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
     webhook_max_body_bytes: int = 262_144
     flower_basic_auth: str | None = field(default=None, repr=False)
@@ -282,6 +286,7 @@ class Settings:
             followup_due_minutes=followup,
             contact_email_conflict=email_conflict,
             field_map=env.get("FIELD_MAP", "").strip() or None,
+            automations=env.get("AUTOMATIONS", "").strip() or None,
             webhook_secret=_secret(env, "WEBHOOK_SECRET"),
             webhook_max_body_bytes=_int(env, "WEBHOOK_MAX_BODY_BYTES", 262_144, minimum=1024),
             flower_basic_auth=_secret(env, "FLOWER_BASIC_AUTH"),

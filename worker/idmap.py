@@ -30,6 +30,7 @@ from typing import Any
 
 import redis
 
+from producers.ids import GHL_ID_RULE, is_ghl_id
 from worker.versions import VERSION_TTL_S
 
 #: How long an id-map entry lives after its object was last written or read, in seconds.
@@ -42,6 +43,15 @@ class Child:
 
     ghl_id: str
     contact_id: str
+
+
+def _ghl_id(value: str, what: str) -> str:
+    """``value`` when it is a GHL id (``producers.ids``); an id that could address another
+    URL path (``..``, ``a/b``) is never remembered."""
+    if not is_ghl_id(value):
+        shown = value if len(str(value)) <= 40 else f"{str(value)[:40]}…"
+        raise ValueError(f"refusing to remember {what} {shown!r}: not a GHL id ({GHL_ID_RULE})")
+    return value
 
 
 def _text(raw: bytes | str | None) -> str | None:
@@ -95,6 +105,7 @@ class IdMap:
     ) -> None:
         """Map ``phone`` to ``contact_id``. ``tags`` None keeps the known tags;
         ``payload_hash`` None forgets the last payload's hash (the next update writes)."""
+        _ghl_id(contact_id, "the GHL contact id")
         key = self._key("contact", phone)
         before = self.contact(phone)
         with self._redis.pipeline() as pipe:
@@ -154,6 +165,8 @@ class IdMap:
 
     def put(self, key: str, child: Child, phone: str) -> None:
         """Map ``key`` to ``child`` (right after the create) and drop its intent."""
+        _ghl_id(child.ghl_id, f"the GHL id of {key}")
+        _ghl_id(child.contact_id, "the GHL contact id")
         with self._redis.pipeline() as pipe:
             pipe.hset(self._key("obj", key),
                       mapping={"ghl_id": child.ghl_id, "contact_id": child.contact_id})

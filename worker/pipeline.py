@@ -34,8 +34,8 @@ from worker.dlq import DeadLetterStore
 from worker.ghl import errors as ghl_errors
 from worker.ghl.retry import RetryPolicy, backoff_ms, is_retryable
 from worker.ghl.scopes import has_scope
+from worker.rules import failed_where, run_rules
 from worker.stats import Stats, skip_reason
-from worker.sync import HANDLERS
 from worker.sync.context import SyncContext
 from worker.sync.customer import customer_phone
 from worker.sync.outcome import Deferred, Unprocessable
@@ -92,6 +92,8 @@ class PipelineDeps:
     rand: Callable[[], float] = random.random
     auth: Any = None  # worker.auth.TokenProvider (None: one over settings and redis)
     now_ms: Callable[[], int] = lambda: int(time.time() * 1000)
+    rules: Any = None  # a worker.rules.RuleSet (None: AUTOMATIONS or the built-in rules)
+    fired: list[str] | None = None  # receives each rule action run (dry runs show them)
 
     @property
     def prefix(self) -> str:
@@ -249,7 +251,8 @@ def _apply_locked(event, deps, versions, dlq, stats, bound, tried, task_id) -> D
     ctx = SyncContext(client=deps.client, redis=deps.redis, settings=deps.settings,
                       field_map=deps.field_map, log=bound)
     try:
-        outcome = HANDLERS[event["type"]](event, ctx)
+        # the rules: built-in (the contract) or AUTOMATIONS (a dry run may name its own)
+        outcome = run_rules(event, ctx, deps.rules, fired=deps.fired)
     except Exception as exc:  # every failure becomes a retry or a dead letter, never lost
         return _failed(exc, event, deps, dlq, stats, bound, tried, task_id)
 
@@ -268,6 +271,8 @@ def _failed(exc, event, deps, dlq, stats, bound, tried: Attempts, task_id) -> De
     now_ms = deps.now_ms()
 
     def dead(reason: str, kind: str, history: tuple[str, ...] = ()) -> Decision:
+        where = failed_where(exc)  # the rule and action that failed, when one did
+        reason = f"{where}: {reason}" if where else reason
         return _dead_letter(event, reason, kind, dlq, stats, task_id, bound, history=history)
 
     def park(detail: str, wait_ms: int, reason: ParkReason, *, failed: bool = False,

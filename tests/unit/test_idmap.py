@@ -101,3 +101,15 @@ def test_each_contact_has_one_owner_phone_and_forgetting_frees_it() -> None:
     ids.forget_contact("+15125550301")
     ids.forget_phone("+15125550302")
     assert ids.owner("c-maria") is None and ids.owner("c-pedro-2") is None
+
+
+@pytest.mark.parametrize("bad_id", ["..", ".", "", "a/b", "x" * 65])
+def test_an_id_that_is_not_a_ghl_id_is_never_remembered(ids: IdMap, bad_id: str) -> None:
+    # Given an answer whose id could address another path (GHL never sends one)
+    # When it would be remembered / Then it is refused, and nothing is stored
+    with pytest.raises(ValueError, match="not a GHL id"):
+        ids.remember_contact("+14155550134", bad_id)
+    with pytest.raises(ValueError, match="not a GHL id"):
+        ids.put("call:c-1", Child(ghl_id=bad_id, contact_id="ve9EPM428h8vShlRW1KT"),
+                "+14155550134")
+    assert ids.contact("+14155550134") is None and ids.get("call:c-1") is None

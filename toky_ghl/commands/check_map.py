@@ -49,6 +49,8 @@ def register(subparsers: Any) -> None:
 
 def _print_text(number: int, label: str, result: Any) -> None:
     print(f"line {number}: {label}")
+    for fired in getattr(result, "fired", []):
+        print(f"  fires {fired}")
     for req in result.requests:
         api = "" if req.api == "GHL" else f"{req.api}: "
         print(f"  {api}{req.method} {req.path}" + ("" if req.is_write else "   (read)"))
@@ -61,7 +63,7 @@ def _print_text(number: int, label: str, result: Any) -> None:
 def _print_json(number: int, event_id: str, label: str, result: Any) -> None:
     print(json.dumps({
         "line": number, "id": event_id, "label": label, "outcome": result.kind,
-        "detail": result.detail,
+        "detail": result.detail, "fired": getattr(result, "fired", []),
         "requests": [{"api": r.api, "method": r.method, "path": r.path, "body": r.body,
                       "status": r.status} for r in result.requests],
     }, ensure_ascii=False))
@@ -88,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         print(f"toky-ghl check-map: cannot read {args.sample!r}: {exc}", file=sys.stderr)
         return 2
-    dry = DryRun(settings, field_map, all_scopes=args.all_scopes)
+    # The worker's decisions: GHL_SCOPES (unless --all-scopes) and GHL_CALENDAR_ID as set.
+    dry = DryRun(settings, field_map, all_scopes=args.all_scopes, calendar_fallback=False)
     problems = 0
     try:
         for number, line in enumerate(lines, start=1):
