@@ -161,9 +161,11 @@ def test_histogram_buckets_are_cumulative(client):
     tally.apply(pipe, "tokyghl")
     pipe.execute()
     lag = scrape(client)["tokyghl_lag_seconds"]
-    assert [value(lag, "tokyghl_lag_seconds_bucket", le=le) for le in
+    assert [value(lag, "tokyghl_lag_seconds_bucket", type="call.ended", le=le) for le in
             ("1.0", "5.0", "60.0", "120.0", "86400.0", "+Inf")] == [1, 3, 3, 4, 4, 5]
-    assert value(lag, "tokyghl_lag_seconds_count") == 5
+    assert value(lag, "tokyghl_lag_seconds_count", type="call.ended") == 5
+    # the other types are there, empty, so their first observations show as a rate
+    assert value(lag, "tokyghl_lag_seconds_count", type="sms.received") == 0
 
 
 def test_poller_cycles_and_webhook_401s(client):
@@ -241,3 +243,18 @@ def test_parked_events_by_reason_and_location_and_the_open_circuit(client):
                  location="loc", state="open") == 1
     assert value(families["tokyghl_parked_oldest_age_seconds"],
                  "tokyghl_parked_oldest_age_seconds", location="loc") >= 0
+
+
+def test_counters_an_alert_watches_start_at_zero(client):
+    # A series first seen at 25 has no increase for Prometheus: the first burst of
+    # deletes (or the first webhook) would go unnoticed if its series appeared with it.
+    families = scrape(client)
+    queued = families["tokyghl_events_queued"]
+    assert value(queued, "tokyghl_events_queued_total", type="contact.deleted",
+                 source="webhook") == 0
+    assert value(families["tokyghl_events"], "tokyghl_events_total", type="call.ended",
+                 outcome="applied") == 0
+    assert value(families["tokyghl_webhook_requests"], "tokyghl_webhook_requests_total",
+                 event="new_sms", status="202") == 0
+    assert value(families["tokyghl_ghl_rate_limited"], "tokyghl_ghl_rate_limited_total",
+                 location="loc", source="ghl") == 0

@@ -105,7 +105,11 @@ RULES: list[Rule] = [
          "every other alert is blind meanwhile.",
          for_=T["exporter_down_for"]),
     Rule("TokyGhlDeadLettersGrowing", "warning",
-         f'sum(increase(tokyghl_events_total{{outcome="dead_lettered"}}'
+         # the gauge catches the first dead letter of a new kind (a new series has no
+         # increase); the counter catches new ones while others were replayed
+         f'(sum(tokyghl_dead_letters) - (sum(tokyghl_dead_letters offset '
+         f'{T["dead_letters_window"]}) or vector(0))) > 0 '
+         f'or sum(increase(tokyghl_events_total{{outcome="dead_lettered"}}'
          f'[{T["dead_letters_window"]}])) > 0',
          "Events were dead-lettered in the last " + T["dead_letters_window"],
          "`toky-ghl dlq list` shows each reason; fix the cause (scope, mapping, config), "

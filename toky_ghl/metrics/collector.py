@@ -29,9 +29,11 @@ NS = "tokyghl"
 
 
 def _histogram(snap: Snapshot, name: str, label_names: list[str],
-               buckets: tuple[float, ...]) -> dict[tuple[str, ...], tuple[list, float]]:
-    """Cumulative buckets and the sum (seconds) per series of a bucket-counter hash."""
-    series: dict[tuple[str, ...], dict[str, float]] = {}
+               buckets: tuple[float, ...], zeros: list[tuple[str, ...]] = ()
+               ) -> dict[tuple[str, ...], tuple[list, float]]:
+    """Cumulative buckets and the sum (seconds) per series of a bucket-counter hash;
+    ``zeros``: label values shown with empty buckets until observed."""
+    series: dict[tuple[str, ...], dict[str, float]] = {tuple(z): {} for z in zeros}
     for labels, value in snap.rows(name):
         *values, slot = labels
         if len(values) != len(label_names):
@@ -51,13 +53,22 @@ def _histogram(snap: Snapshot, name: str, label_names: list[str],
 
 
 def families(snap: Snapshot) -> Iterator:
-    """Every metric family of a snapshot."""
+    """Every metric family of a snapshot.
+
+    Counters an alert or panel takes the rate of start at 0 for every known label
+    value (a series that first appears at 25 has no increase for Prometheus):
+    applied and queued events and the lag by type, accepted webhooks by event name.
+    """
+    from producers.schemas import EVENT_TYPES
+    from producers.webhook.mapping import HANDLED_EVENTS
+
     yield _counter("events", "Events handled by the workers, by type, outcome "
                    "(applied, skipped, dead_lettered, retried) and reason",
-                   ["type", "outcome", "reason"], snap, record.EVENTS)
+                   ["type", "outcome", "reason"], snap, record.EVENTS,
+                   zeros=[(t, "applied", "") for t in EVENT_TYPES])
     yield _counter("events_queued", "Events queued for the workers, by type and source "
                    "(webhook, poll, mirror, enqueue, replay)", ["type", "source"], snap,
-                   record.ENQUEUED)
+                   record.ENQUEUED, zeros=[(t, s) for t in EVENT_TYPES for s in record.SOURCES])
     yield GaugeMetricFamily(f"{NS}_queue_depth", "Events waiting in the queue",
                             value=snap.queued)
     yield GaugeMetricFamily(f"{NS}_in_flight", "Events live workers hold (delivered, "
@@ -70,7 +81,10 @@ def families(snap: Snapshot) -> Iterator:
                             value=snap.oldest_queued_age_s or 0.0)
     retrying = GaugeMetricFamily(f"{NS}_retrying", "Events waiting for a retry, by reason",
                                  labels=["reason"])
-    for reason, count in sorted(snap.retrying.items()):
+    from worker.delay.keys import ParkReason
+
+    waiting = {**{r.value: 0 for r in ParkReason}, "busy": 0, **snap.retrying}
+    for reason, count in sorted(waiting.items()):
         retrying.add_metric([reason], count)
     yield retrying
     parked = GaugeMetricFamily(f"{NS}_parked", "Events parked until a location can take "
@@ -86,8 +100,8 @@ def families(snap: Snapshot) -> Iterator:
     yield parked_age
     lag = HistogramMetricFamily(f"{NS}_lag_seconds", "From an event's occurred_at to its "
                                 "effect in GHL (applied events), by type", labels=["type"])
-    for values, (buckets, total) in _histogram(snap, record.LAG, ["type"],
-                                               record.LAG_BUCKETS_S).items():
+    for values, (buckets, total) in _histogram(snap, record.LAG, ["type"], record.LAG_BUCKETS_S,
+                                               zeros=[(t,) for t in EVENT_TYPES]).items():
         lag.add_metric(list(values), buckets, total)
     yield lag
     yield _counter("ghl_requests", "GHL API requests by location, method, route template "
@@ -99,12 +113,16 @@ def families(snap: Snapshot) -> Iterator:
                                                record.GHL_DURATION_BUCKETS_S).items():
         duration.add_metric(list(values), buckets, total)
     yield duration
-    yield _counter("ghl_rate_limited", "Requests refused for the rate limit, by location and "
-                   "source (ghl: a 429 from GHL; limiter: our shared budget made it wait)",
-                   ["location", "source"], snap, record.GHL_RATE_LIMITED)
+    limited = _counter("ghl_rate_limited", "Requests refused for the rate limit, by location "
+                       "and source (ghl: a 429 from GHL; limiter: our shared budget made it "
+                       "wait)", ["location", "source"], snap, record.GHL_RATE_LIMITED,
+                       zeros=[(loc, src) for loc in sorted(snap.budgets)
+                              for src in ("ghl", "limiter")])
+    yield limited
     yield from _location_families(snap)
     yield _counter("webhook_requests", "Webhook requests answered, by Toky event name and "
-                   "HTTP status", ["event", "status"], snap, record.WEBHOOK)
+                   "HTTP status", ["event", "status"], snap, record.WEBHOOK,
+                   zeros=[(name, "202") for name in HANDLED_EVENTS])
     unauthorized = CounterMetricFamily(f"{NS}_webhook_unauthorized", "Webhook requests "
                                        "refused for a missing or wrong token (401)")
     unauthorized.add_metric([], snap.total(record.WEBHOOK, status="401"))
@@ -164,11 +182,17 @@ def _location_families(snap: Snapshot) -> Iterator:
 
 
 def _counter(name: str, documentation: str, labels: list[str], snap: Snapshot,
-             hash_name: str) -> CounterMetricFamily:
+             hash_name: str, zeros: list[tuple[str, ...]] = ()) -> CounterMetricFamily:
+    """A counter family from a hash; ``zeros``: label values shown as 0 until counted."""
     family = CounterMetricFamily(f"{NS}_{name}", documentation, labels=labels)
+    seen = set()
     for values, value in snap.rows(hash_name):
         if len(values) == len(labels):
             family.add_metric(values, value)
+            seen.add(tuple(values))
+    for values in zeros:
+        if tuple(values) not in seen:
+            family.add_metric(list(values), 0)
     return family
 
 

@@ -27,6 +27,9 @@ LAG_BUCKETS_S = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 21600, 86400)
 #: Duration of one GHL request, in seconds (bucket upper bounds).
 GHL_DURATION_BUCKETS_S = (0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
+#: Who queues events (the ``source`` label of ENQUEUED).
+SOURCES = ("webhook", "poll", "mirror", "enqueue", "replay")
+
 # The hashes (each under "{prefix}:metrics:").
 EVENTS = "events"  # "type|outcome|reason" -> count
 LAG = "lag"  # histogram "type|<le>" / "type|sum_ms" / "type|count"
