@@ -66,12 +66,12 @@ class Stats:
         self._retrying_reason = f"{prefix}:stats:retrying_reason"
         self._decision = client.register_script(_DECISION_LUA)
 
-    def _write(self, mode: str, event_id: str, outcome: str, event_type: str,
-               own: record.Tally, *, due_s: float = 0.0, reason: str = "") -> None:
-        """One EVALSHA: the waiting set, the status counters, ``own`` increments and
-        those the current event noted meanwhile (its GHL requests)."""
-        increments = [(self._counts, outcome, 1), (self._counts, f"{outcome}:{event_type}", 1),
-                      *own.items(self._prefix)]
+    def _write(self, mode: str, event_id: str, own: record.Tally, *, due_s: float = 0.0,
+               reason: str = "") -> None:
+        """One EVALSHA: the waiting set, ``own`` increments (the outcome, by type and
+        reason: ``snapshot`` sums them) and those the current event noted meanwhile
+        (its GHL requests)."""
+        increments = own.items(self._prefix)
         noted = record.current()
         if noted:
             increments += noted.items(self._prefix)
@@ -94,8 +94,8 @@ class Stats:
         ``reason`` (and count a retry), in one command."""
         own = record.Tally()
         own.add(record.EVENTS, record.field(type_label(event_type), "retried", reason))
-        self._write("retry", event_id, "retried", event_type, own,
-                    due_s=time.time() + due_in_ms / 1000, reason=reason)
+        self._write("retry", event_id, own, due_s=time.time() + due_in_ms / 1000,
+                    reason=reason)
 
     def finish(self, outcome: str, event_type: str, event_id: str, reason: str, *,
                occurred_at: str | None = None) -> None:
@@ -106,7 +106,7 @@ class Stats:
         if occurred_at is not None:
             lag_s = time.time() - occurred_at_us(occurred_at) / 1_000_000
             own.observe(record.LAG, type_label(event_type), lag_s, record.LAG_BUCKETS_S)
-        self._write("done", event_id, outcome, event_type, own)
+        self._write("done", event_id, own)
 
     def done(self, event_id: str) -> None:
         pipe = self._redis.pipeline(transaction=False)
@@ -136,8 +136,17 @@ class Stats:
         return float(first[0][1]) if first else None
 
     def snapshot(self) -> dict[str, int]:
-        raw = self._redis.hgetall(self._counts)
+        """Counts by outcome and ``outcome:type`` (the decisions' metrics, plus what
+        ``count`` added: the mirror's, and outcomes from before the metrics)."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hgetall(self._counts)
+        pipe.hgetall(record.metrics_key(self._prefix, record.EVENTS))
+        raw, decisions = pipe.execute()
         counts = {k.decode(): int(v) for k, v in raw.items()}
+        for key, value in decisions.items():
+            event_type, outcome, _reason = key.decode().split("|", 2)
+            for name in (outcome, f"{outcome}:{event_type}"):
+                counts[name] = counts.get(name, 0) + int(value)
         for outcome in OUTCOMES:
             counts.setdefault(outcome, 0)
         counts["retrying"] = int(self._redis.zcard(self._retrying))
