@@ -250,7 +250,7 @@ class Run:
         delta = {k: v - self.commands_before.get(k, 0) for k, v in after.items()}
         delta = {k: v for k, v in delta.items() if v > 0}
         total = sum(delta.values()) - self.own_commands
-        top = sorted(delta.items(), key=lambda kv: -kv[1])[:8]
+        top = sorted(delta.items(), key=lambda kv: -kv[1])[:16]
         return Side(name, events, seconds, sim.stats_snapshot()["requests_total"],
                     enqueue_per_s, total, cpu_s, self.peak_rss_mb, top)
 
@@ -271,11 +271,14 @@ def run_ours(events, sim, url, redis_url, concurrency, pool, logdir, profile) ->
         enqueue_s = time.monotonic() - start
         end = run.wait_for_ghl(sim, len(events) // 2, 900)
         run.settle(EVENTS_QUEUE)
-        counts = run.poll(("HGETALL", "tokyghl:stats:counts"))[0]
-        counts = {k.decode(): int(v) for k, v in counts.items()}
-        done = counts.get("applied", 0) + counts.get("skipped", 0)
-        if counts.get("dead_lettered", 0) or done < len(events):
-            raise SystemExit(f"not every event was applied: {counts}")
+        deadline = time.monotonic() + 60
+        while True:  # the last decisions are written just after GHL's last answers
+            counts = outcomes(run.poll(("HGETALL", "tokyghl:stats:counts"))[0])
+            if counts.get("applied", 0) + counts.get("skipped", 0) >= len(events):
+                break
+            if counts.get("dead_lettered", 0) or time.monotonic() > deadline:
+                raise SystemExit(f"not every event was applied: {counts}")
+            time.sleep(0.1)
         return run.finish("ours", len(events), end - start, sim, len(events) / enqueue_s)
     finally:
         if spy is not None:
@@ -283,6 +286,15 @@ def run_ours(events, sim, url, redis_url, concurrency, pool, logdir, profile) ->
             spy.wait(timeout=60)
             write_profile(Path(str(profile) + ".raw"), Path(profile))
         stop(proc)
+
+
+def outcomes(raw: dict) -> dict[str, int]:
+    """Outcome totals from the status counters (``worker.stats``: per type, "applied:…")."""
+    totals: dict[str, int] = {}
+    for key, value in raw.items():
+        outcome = key.decode().partition(":")[0]
+        totals[outcome] = totals.get(outcome, 0) + int(value)
+    return totals
 
 
 def run_baseline(events, sim, url, redis_url, concurrency, logdir) -> Side:

@@ -56,14 +56,24 @@ _NAMED_SECRET = re.compile(
     r"(?!\*\*\*)[^\s\"'&,;}]{1,4096}",
     re.IGNORECASE,
 )
+#: Every pattern above needs one of these words: a text without any is left as it is
+#: (most values of a log line: ids, types, counts), which keeps logging cheap per event.
+_MAY_MATCH = re.compile(r"bearer|basic|authoriz|token|secret|passw|api[_-]?key|key=|://",
+                        re.IGNORECASE)
 _secret_values: set[str] = set()
+_secrets_longest_first: tuple[str, ...] = ()
 
 
 def register_secrets(values: Iterable[str | None]) -> None:
     """Remember secret values so that ``redact`` scrubs them from any string."""
+    global _secrets_longest_first
+    added = False
     for value in values:
-        if value and len(value) >= 4:
+        if value and len(value) >= 4 and value not in _secret_values:
             _secret_values.add(value)
+            added = True
+    if added:
+        _secrets_longest_first = tuple(sorted(_secret_values, key=len, reverse=True))
 
 
 def url_password(url: str | None) -> str | None:
@@ -101,7 +111,7 @@ def register_settings_secrets(settings: Any) -> None:
 
 
 def _replace_registered(text: str) -> str:
-    for value in sorted(_secret_values, key=len, reverse=True):
+    for value in _secrets_longest_first:
         if value in text:
             text = text.replace(value, REDACTED)
     return text
@@ -114,6 +124,8 @@ def scrub(text: str) -> str:
     first (``cut``).
     """
     text = _replace_registered(text)
+    if not _MAY_MATCH.search(text):
+        return text
     text = _AUTH_HEADER.sub(r"\1" + REDACTED, text)
     text = _BEARER.sub(r"\1" + REDACTED, text)
     text = _URL_PASSWORD.sub(r"\1" + REDACTED + r"\2", text)

@@ -107,18 +107,19 @@ class IdMap:
         ``payload_hash`` None forgets the last payload's hash (the next update writes)."""
         _ghl_id(contact_id, "the GHL contact id")
         key = self._key("contact", phone)
-        before = self.contact(phone)
+        before = _text(self._redis.hget(key, "id"))  # its lifetime is renewed below
+        fields = {"id": contact_id}
+        if tags is not None:
+            fields["tags"] = json.dumps(list(tags))
+        if payload_hash is not None:
+            fields["hash"] = payload_hash
         with self._redis.pipeline() as pipe:
             if before is not None and before != contact_id:
                 pipe.delete(self._key("owner", before))
-            pipe.hset(key, "id", contact_id)
+            pipe.hset(key, mapping=fields)  # one command (each counts in Redis)
             pipe.set(self._key("owner", contact_id), phone, ex=IDMAP_TTL_S)
-            if tags is not None:
-                pipe.hset(key, "tags", json.dumps(list(tags)))
             if payload_hash is None:
                 pipe.hdel(key, "hash")
-            else:
-                pipe.hset(key, "hash", payload_hash)
             pipe.expire(key, IDMAP_TTL_S)
             pipe.expire(self._key("phone", phone), IDMAP_TTL_S)
             pipe.execute()

@@ -28,8 +28,10 @@ from toky_ghl.metrics import record
 from toky_ghl.settings import Settings
 from worker.auth.decide import PAUSE_RECHECK_MS, auth_of, decide
 from worker.auth.errors import AuthUnavailable, LocationPaused
+from worker.auth.pause import Pause
 from worker.circuit import CircuitOpen
 from worker.delay.keys import ParkReason
+from worker.delivery import Delivery
 from worker.dlq import DeadLetterStore
 from worker.ghl import errors as ghl_errors
 from worker.ghl.retry import RetryPolicy, backoff_ms, is_retryable
@@ -181,37 +183,63 @@ def _process(raw_event: Any, deps: PipelineDeps, *, failures: int, task_id: str 
     bound = log.bind(event_id=event["id"], event_type=event["type"],
                      toky_key=object_key(event), task_id=task_id,
                      location=deps.settings.ghl_location_id)
-    versions = VersionStore(deps.redis, deps.prefix)
-    duplicate = _duplicate(event, versions, stats, bound)
-    if duplicate:
-        return duplicate
     missing = missing_scopes(event["type"], deps.settings.ghl_scopes)
     if missing:
+        versions = VersionStore(deps.redis, deps.prefix)
+        duplicate = _duplicate(event, versions, stats, bound)
+        if duplicate:
+            return duplicate
         reason = (f"missing scope {' and '.join(missing)}: GHL_SCOPES allows "
                   f"{' '.join(sorted(deps.settings.ghl_scopes))}; grant it, then "
                   "`toky-ghl dlq replay --all`")
         return _dead_letter(raw_event, reason, "scope", dlq, stats, task_id, bound)
-    auth = auth_of(deps)
-    try:  # a paused location sends nothing: the event waits (see worker.auth.decide)
-        if auth is not None:
-            auth.check_not_paused()
-    except LocationPaused as exc:
-        return _failed(exc, event, deps, dlq, stats, bound, tried, task_id)
 
-    lock = deps.redis.lock(f"{deps.prefix}:lock:{object_key(event)}",
-                           timeout=OBJECT_LOCK_TTL_S, blocking_timeout=OBJECT_LOCK_WAIT_S)
-    if not lock.acquire():
+    # One script: duplicate check, pause probe, the object's lock, the versions.
+    auth = auth_of(deps)
+    at_us = occurred_at_us(event["occurred_at"])
+    keys = _version_keys(event)
+    phone = customer_phone(event)
+    contact_key = f"contact:{phone}" if phone else None
+    read_keys = list(dict.fromkeys(keys + ([contact_key] if contact_key else [])))
+    delivery = Delivery(deps.redis, deps.prefix, lock_ttl_s=OBJECT_LOCK_TTL_S,
+                        lock_wait_s=OBJECT_LOCK_WAIT_S)
+    probe_keys = auth.probe_keys() if hasattr(auth, "probe_keys") else None
+    begun = delivery.begin(event["id"], object_key(event), read_keys, probe_keys)
+    probed = probe_keys is not None
+    if begun.state == "paused":
+        try:  # a paused location sends nothing: the event waits (see worker.auth.decide)
+            version = begun.auth_version
+            auth.check_probed(int(version) if version else None, Pause.from_json(begun.pause))
+        except LocationPaused as exc:
+            return _failed(exc, event, deps, dlq, stats, bound, tried, task_id)
+        # the pause is of older credentials: begin again without the probe
+        begun = delivery.begin(event["id"], object_key(event), read_keys, None)
+        probed = False
+    elif probe_keys is None and auth is not None:
+        try:
+            auth.check_not_paused()
+        except LocationPaused as exc:
+            return _failed(exc, event, deps, dlq, stats, bound, tried, task_id)
+    if begun.state == "dup":
+        return _finish(Decision("skipped", f"duplicate: event already {begun.handled}"),
+                       event, stats, bound)
+    if begun.state == "busy":
         wait_ms = 500 + int(deps.rand() * 1000)
         stats.retrying(event["id"], event["type"], wait_ms, "busy")
         return Decision("retry", "object busy: another worker holds its lock",
                         retry_in_ms=wait_ms, failures=tried.failures,
                         since_ms=tried.since_ms, history=tried.history)
+    if probed and begun.state == "go":  # the first GHL call's token probe, already read
+        auth.prime(int(begun.auth_version) if begun.auth_version else None, None)
+    ended = False
     try:
-        return _apply_locked(event, deps, versions, dlq, stats, bound, tried, task_id)
+        decision, ended = _apply_locked(event, deps, delivery, begun.versions or {}, at_us,
+                                        keys, contact_key, dlq, stats, bound, tried, task_id)
+        return decision
     finally:
-        try:
-            lock.release()
-        except redis.exceptions.LockError:
+        if probe_keys is not None:
+            auth.unprime()
+        if not ended and not delivery.unlock(object_key(event)):
             bound.warning("object lock expired before release", lock_ttl_s=OBJECT_LOCK_TTL_S)
 
 
@@ -223,27 +251,19 @@ def _duplicate(event, versions, stats, bound) -> Decision | None:
     return _finish(Decision("skipped", f"duplicate: event already {previous}"), event, stats, bound)
 
 
-def _apply_locked(event, deps, versions, dlq, stats, bound, tried, task_id) -> Decision:
-    duplicate = _duplicate(event, versions, stats, bound)  # again: a re-delivery may race
-    if duplicate:
-        return duplicate
-    at_us = occurred_at_us(event["occurred_at"])
-    keys = _version_keys(event)
-    phone = customer_phone(event)
-    contact_key = f"contact:{phone}" if phone else None
-    stored = versions.get_many(keys + ([contact_key] if contact_key else []))
-
+def _apply_locked(event, deps, delivery, stored, at_us, keys, contact_key, dlq, stats, bound,
+                  tried, task_id) -> tuple[Decision, bool]:
+    """Latest wins, then the rules; (the decision, True when ``delivery.end`` ran: it
+    recorded the event and released the lock)."""
     contact_version = stored.get(contact_key) if contact_key else None
     if contact_version and contact_version.tombstone and contact_version.at_us > at_us:
         decision = Decision("skipped", "stale: the contact was deleted after this event")
-        versions.record(event["id"], "skipped: contact deleted later")
-        return _finish(decision, event, stats, bound)
+        return _end(decision, event, delivery, stats, bound, "skipped: contact deleted later")
 
-    fresh = [k for k in keys if not (stored[k] and stored[k].at_us > at_us)]
+    fresh = [k for k in keys if not (stored.get(k) and stored[k].at_us > at_us)]
     if not fresh:
-        versions.record(event["id"], "skipped: stale")
-        return _finish(Decision("skipped", "stale: a newer event for this object was applied"),
-                       event, stats, bound)
+        return _end(Decision("skipped", "stale: a newer event for this object was applied"),
+                    event, delivery, stats, bound, "skipped: stale")
     event = _only_fresh(event, fresh)
 
     ctx = SyncContext(client=deps.client, redis=deps.redis, settings=deps.settings,
@@ -251,13 +271,12 @@ def _apply_locked(event, deps, versions, dlq, stats, bound, tried, task_id) -> D
     try:
         outcome = run_rules(event, ctx)  # the rules: built-in (the contract) or AUTOMATIONS
     except Exception as exc:  # every failure becomes a retry or a dead letter, never lost
-        return _failed(exc, event, deps, dlq, stats, bound, tried, task_id)
+        return _failed(exc, event, deps, dlq, stats, bound, tried, task_id), False
 
     tombstone = event["type"] in _DELETES
-    versions.record(event["id"], outcome.status,
-                    {k: Version(at_us, tombstone) for k in fresh})
-    return _finish(Decision(outcome.status, outcome.detail, ghl_ids=outcome.ghl_ids),
-                   event, stats, bound)
+    return _end(Decision(outcome.status, outcome.detail, ghl_ids=outcome.ghl_ids), event,
+                delivery, stats, bound, outcome.status,
+                {k: Version(at_us, tombstone) for k in fresh})
 
 
 def _failed(exc, event, deps, dlq, stats, bound, tried: Attempts, task_id) -> Decision:
@@ -366,6 +385,23 @@ def _finish(decision: Decision, event: dict, stats: Stats, bound) -> Decision:
     stats.finish(decision.kind, event["type"], event["id"],
                  "" if applied else skip_reason(decision.detail),
                  occurred_at=event["occurred_at"] if applied else None)
+    _log_decision(decision, event, bound)
+    return decision
+
+
+def _end(decision: Decision, event: dict, delivery: Delivery, stats: Stats, bound,
+         handled: str, versions: dict[str, Version] | None = None) -> tuple[Decision, bool]:
+    """Record, unlock and count in one script (``worker.delivery``)."""
+    applied = decision.kind == "applied"
+    parts = stats.finish_parts(decision.kind, event["type"], event["id"],
+                               "" if applied else skip_reason(decision.detail),
+                               occurred_at=event["occurred_at"] if applied else None)
+    if not delivery.end(event["id"], object_key(event), handled, versions or {}, parts):
+        bound.warning("object lock expired before release", lock_ttl_s=OBJECT_LOCK_TTL_S)
+    _log_decision(decision, event, bound)
+    return decision, True
+
+
+def _log_decision(decision: Decision, event: dict, bound) -> None:
     bound.info(f"event {decision.kind}", detail=decision.detail, label=event_label(event),
                **({"ghl_ids": decision.ghl_ids} if decision.ghl_ids else {}))
-    return decision

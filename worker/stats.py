@@ -37,24 +37,27 @@ def skip_reason(detail: str) -> str:
 
 
 # One decision in one command: forget (done) or note (retry) the event as waiting,
-# then every increment. KEYS[1]: the retrying sorted set; KEYS[2]: the retry
-# reasons hash; KEYS[3..]: a hash per increment. ARGV[1]: "done", "retry" or "";
-# ARGV[2]: the event id; ARGV[3]: due time (unix s); ARGV[4]: the retry reason;
-# ARGV[5..]: field and amount of each increment, in the order of KEYS[3..].
-_DECISION_LUA = """
-local mode, id = ARGV[1], ARGV[2]
+# then every increment. KEYS[kb+1]: the retrying sorted set; KEYS[kb+2]: the retry
+# reasons hash; KEYS[kb+3..]: a hash per increment. ARGV[ab+1]: "done", "retry" or
+# ""; ARGV[ab+2]: the event id; ARGV[ab+3]: due time (unix s); ARGV[ab+4]: the retry
+# reason; ARGV[ab+5..]: field and amount of each increment, in the order of the keys.
+# ``kb``/``ab`` (0 alone) let ``worker.delivery`` run it at the end of its own script.
+# Every command counts (INFO commandstats counts a script's): an event never noted
+# as waiting costs one ZREM, not ZREM and HDEL.
+DECISION_BODY = """
+local mode, id = ARGV[ab + 1], ARGV[ab + 2]
 if mode == 'done' then
-  redis.call('ZREM', KEYS[1], id)
-  redis.call('HDEL', KEYS[2], id)
+  if redis.call('ZREM', KEYS[kb + 1], id) == 1 then redis.call('HDEL', KEYS[kb + 2], id) end
 elseif mode == 'retry' then
-  redis.call('ZADD', KEYS[1], ARGV[3], id)
-  redis.call('HSET', KEYS[2], id, ARGV[4])
+  redis.call('ZADD', KEYS[kb + 1], ARGV[ab + 3], id)
+  redis.call('HSET', KEYS[kb + 2], id, ARGV[ab + 4])
 end
-for i = 3, #KEYS do
-  redis.call('HINCRBY', KEYS[i], ARGV[2 * i - 1], ARGV[2 * i])
+for i = kb + 3, #KEYS do
+  local j = ab + 2 * (i - kb) - 1
+  redis.call('HINCRBY', KEYS[i], ARGV[j], ARGV[j + 1])
 end
-return 1
 """
+_DECISION_LUA = "local kb, ab = 0, 0\n" + DECISION_BODY + "return 1\n"
 
 
 class Stats:
@@ -66,12 +69,20 @@ class Stats:
         self._retrying_reason = f"{prefix}:stats:retrying_reason"
         self._decision = client.register_script(_DECISION_LUA)
 
-    def _write(self, mode: str, event_id: str, own: record.Tally, *, due_s: float = 0.0,
-               reason: str = "") -> None:
-        """One EVALSHA: the waiting set, ``own`` increments (the outcome, by type and
-        reason: ``snapshot`` sums them) and those the current event noted meanwhile
-        (its GHL requests)."""
-        increments = own.items(self._prefix)
+    def _write(self, mode: str, event_id: str, outcome: str, event_type: str,
+               own: record.Tally, *, due_s: float = 0.0, reason: str = "") -> None:
+        """One EVALSHA: the waiting set, the status counters, ``own`` increments and
+        those the current event noted meanwhile (its GHL requests)."""
+        keys, args = self.decision_parts(mode, event_id, outcome, event_type, own,
+                                         due_s=due_s, reason=reason)
+        self._decision(keys=keys, args=args)
+
+    def decision_parts(self, mode: str, event_id: str, outcome: str, event_type: str,
+                       own: record.Tally, *, due_s: float = 0.0, reason: str = ""
+                       ) -> tuple[list[str], list]:
+        """The keys and arguments of ``DECISION_BODY`` for one decision. The total of an
+        outcome is not written: ``snapshot`` adds up its per-type counts."""
+        increments = [(self._counts, f"{outcome}:{event_type}", 1), *own.items(self._prefix)]
         noted = record.current()
         if noted:
             increments += noted.items(self._prefix)
@@ -79,14 +90,11 @@ class Stats:
         args: list = [mode, event_id, repr(due_s), reason]
         for _, field_name, amount in increments:
             args += [field_name, amount]
-        self._decision(keys=keys, args=args)
+        return keys, args
 
     def count(self, outcome: str, event_type: str) -> None:
         """Count one ``outcome`` of ``event_type`` (status counters only)."""
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.hincrby(self._counts, outcome, 1)
-        pipe.hincrby(self._counts, f"{outcome}:{event_type}", 1)
-        pipe.execute()
+        self._redis.hincrby(self._counts, f"{outcome}:{event_type}", 1)
 
     def retrying(self, event_id: str, event_type: str, due_in_ms: int,
                  reason: str = "internal") -> None:
@@ -94,19 +102,27 @@ class Stats:
         ``reason`` (and count a retry), in one command."""
         own = record.Tally()
         own.add(record.EVENTS, record.field(type_label(event_type), "retried", reason))
-        self._write("retry", event_id, own, due_s=time.time() + due_in_ms / 1000,
-                    reason=reason)
+        self._write("retry", event_id, "retried", event_type, own,
+                    due_s=time.time() + due_in_ms / 1000, reason=reason)
 
     def finish(self, outcome: str, event_type: str, event_id: str, reason: str, *,
                occurred_at: str | None = None) -> None:
         """Count the final ``outcome`` of an event, note it no longer waits, and
         (given ``occurred_at``, for an applied event) its lag: one command."""
+        keys, args = self.finish_parts(outcome, event_type, event_id, reason,
+                                       occurred_at=occurred_at)
+        self._decision(keys=keys, args=args)
+
+    def finish_parts(self, outcome: str, event_type: str, event_id: str, reason: str, *,
+                     occurred_at: str | None = None) -> tuple[list[str], list]:
+        """``finish``'s keys and arguments of ``DECISION_BODY``, for a caller that runs
+        them in its own script (``worker.delivery``)."""
         own = record.Tally()
         own.add(record.EVENTS, record.field(type_label(event_type), outcome, reason))
         if occurred_at is not None:
             lag_s = time.time() - occurred_at_us(occurred_at) / 1_000_000
             own.observe(record.LAG, type_label(event_type), lag_s, record.LAG_BUCKETS_S)
-        self._write("done", event_id, own)
+        return self.decision_parts("done", event_id, outcome, event_type, own)
 
     def done(self, event_id: str) -> None:
         pipe = self._redis.pipeline(transaction=False)
@@ -136,17 +152,17 @@ class Stats:
         return float(first[0][1]) if first else None
 
     def snapshot(self) -> dict[str, int]:
-        """Counts by outcome and ``outcome:type`` (the decisions' metrics, plus what
-        ``count`` added: the mirror's, and outcomes from before the metrics)."""
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.hgetall(self._counts)
-        pipe.hgetall(record.metrics_key(self._prefix, record.EVENTS))
-        raw, decisions = pipe.execute()
+        raw = self._redis.hgetall(self._counts)
         counts = {k.decode(): int(v) for k, v in raw.items()}
-        for key, value in decisions.items():
-            event_type, outcome, _reason = key.decode().split("|", 2)
-            for name in (outcome, f"{outcome}:{event_type}"):
-                counts[name] = counts.get(name, 0) + int(value)
+        # an outcome's total is the sum of its per-type counts ("applied:call.ended");
+        # a total stored by an older version (written with every per-type count) is
+        # replaced by that sum
+        totals: dict[str, int] = {}
+        for name, value in counts.items():
+            outcome, typed, _ = name.partition(":")
+            if typed:
+                totals[outcome] = totals.get(outcome, 0) + value
+        counts.update(totals)
         for outcome in OUTCOMES:
             counts.setdefault(outcome, 0)
         counts["retrying"] = int(self._redis.zcard(self._retrying))

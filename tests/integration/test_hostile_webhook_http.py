@@ -34,9 +34,12 @@ def receiver(redis_url):
            "TOKY_GHL_KEY_PREFIX": PREFIX, "PYTHONUNBUFFERED": "1", "LOG_FORMAT": "json"}
     proc = subprocess.Popen([sys.executable, "-m", "toky_ghl.cli", "webhook", "--port", "0"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    first = proc.stderr.readline()
-    match = re.search(r"listening on (http://127\.0\.0\.1:(\d+))/webhooks/toky/", first)
-    assert match, first
+    first, match = "", None  # the lines up to "listening on"
+    while match is None:
+        line = proc.stderr.readline()
+        assert line, first
+        first += line
+        match = re.search(r"listening on (http://127\.0\.0\.1:(\d+))/webhooks/toky/", line)
     yield match.group(1), proc
     if proc.poll() is None:
         proc.terminate()
