@@ -1,8 +1,9 @@
 """The baseline of bench/pipeline.py: a plain Celery integration as commonly written.
 
-One task per event calling GHL directly with requests; Celery's per-worker
-``rate_limit`` as the quota; ``autoretry_for=(Exception,)``; the prefork pool.
-No id map (a call looks its contact up first), no dedupe, no shared budget.
+One task per event calling GHL directly with one ``requests`` session per
+process; ``autoretry_for=(Exception,)`` with backoff; the prefork pool; no
+rate limit (a throughput baseline is not throttled). No guarantees: no id map
+(a call looks its contact up first), no dedupe, no lock, no shared budget.
 """
 
 from __future__ import annotations
@@ -22,8 +23,7 @@ LOCATION = os.environ["GHL_LOCATION_ID"]
 session = requests.Session()
 
 
-@app.task(name="baseline.apply", rate_limit=os.environ.get("BASELINE_RATE_LIMIT", "100/s"),
-          autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+@app.task(name="baseline.apply", autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
 def apply(event: dict) -> None:
     data = event["data"]
     if event["type"] == "contact.created":

@@ -180,8 +180,8 @@ def event_label(event: Mapping[str, Any]) -> str:
     return f"{event['type']} {kind}:{short} evt={_short_event_id(str(event['id']))}"
 
 
-#: A phone number in an event id (``contact-+14155550134-<version>``).
-_PHONE_IN_ID = re.compile(r"\+?\d{7,}")
+#: An E.164 phone number in an event id (``contact-+14155550134-<version>``).
+_PHONE_IN_ID = re.compile(r"\+\d{7,15}")
 
 
 def _short_event_id(event_id: str) -> str:

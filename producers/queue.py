@@ -10,6 +10,9 @@ One Lua script call per batch: for each event whose ``<prefix>:queued:<id>``
 marker is absent, ``LPUSH`` its message and set the marker (``SET … EX <ttl>``;
 atomic inside the script, so the same as ``SET NX`` first). An event is never
 marked without being queued, and the same id queued twice is queued once.
+The same call counts the queued events by type and source for the metrics
+(``toky_ghl.metrics.record.ENQUEUED``), and any counts the caller adds (the
+webhook receiver's answer): no round trip of their own.
 """
 
 from __future__ import annotations
@@ -23,22 +26,30 @@ from producers.celery_message import default_origin, task_message
 from producers.events import Event, event_label
 from toky_ghl.broker_keys import queue_key
 from toky_ghl.constants import APPLY_EVENT_TASK, EVENT_ID_TTL_S, EVENTS_QUEUE
+from toky_ghl.metrics.record import ENQUEUED, field, metrics_key
 
-# KEYS[1]: the queue list; KEYS[2..]: each event's "queued" marker.
+# KEYS[1]: the queue list; KEYS[2]: the enqueued-events counter hash;
+# KEYS[3..2+n]: each event's "queued" marker; KEYS[3+n..]: hashes of extra counts.
 # ARGV[1]: marker TTL (s); ARGV[2]: "once" (skip events already marked) or
-# "always"; ARGV[3..]: each event's message. Returns 1 (queued) / 0 (repeat) per event.
+# "always"; ARGV[3]: n; ARGV[4..3+n]: each event's message; ARGV[4+n..3+2n]: each
+# event's counter field; ARGV[4+2n..]: the field of each extra count (+1 each).
+# Returns 1 (queued) / 0 (repeat) per event.
 # The message is pushed before its marker is set: if the push fails (the queue
 # key holds another type), the event is not marked and a re-run queues it.
 _PUBLISH_LUA = """
-local ttl, mode = ARGV[1], ARGV[2]
+local ttl, mode, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local flags = {}
-for i = 2, #KEYS do
-  local fresh = mode ~= 'once' or redis.call('EXISTS', KEYS[i]) == 0
+for i = 1, n do
+  local fresh = mode ~= 'once' or redis.call('EXISTS', KEYS[2 + i]) == 0
   if fresh then
-    redis.call('LPUSH', KEYS[1], ARGV[i + 1])
-    redis.call('SET', KEYS[i], '1', 'EX', ttl)
+    redis.call('LPUSH', KEYS[1], ARGV[3 + i])
+    redis.call('SET', KEYS[2 + i], '1', 'EX', ttl)
+    redis.call('HINCRBY', KEYS[2], ARGV[3 + n + i], 1)
   end
-  flags[i - 1] = fresh and 1 or 0
+  flags[i] = fresh and 1 or 0
+end
+for j = 3 + n, #KEYS do
+  redis.call('HINCRBY', KEYS[j], ARGV[j + n + 1], 1)
 end
 return flags
 """
@@ -69,6 +80,8 @@ class EventPublisher:
     deployment's prefix (of the ``queued`` markers and of the queue's Redis list).
     ``queue``: the Celery queue's name (its list is ``<key_prefix>:<queue>``).
     ``batch_size``: events per Lua call. ``ttl_s``: how long an id is remembered.
+    ``source``: who queues (``webhook``, ``poll``, ``mirror``, ``enqueue``,
+    ``replay``), the label of the queued-events counter.
     """
 
     def __init__(
@@ -80,6 +93,7 @@ class EventPublisher:
         batch_size: int = DEFAULT_BATCH_SIZE,
         ttl_s: int = EVENT_ID_TTL_S,
         task_name: str = APPLY_EVENT_TASK,
+        source: str = "enqueue",
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -89,6 +103,7 @@ class EventPublisher:
         self.batch_size = batch_size
         self.ttl_s = ttl_s
         self.task_name = task_name
+        self.source = source
         self.origin = default_origin()
         self._script = redis_client.register_script(_PUBLISH_LUA)
 
@@ -113,16 +128,26 @@ class EventPublisher:
                 (queued_ids if flag else repeat_ids).append(event["id"])
         return PublishResult(len(queued_ids), len(repeat_ids), tuple(queued_ids), tuple(repeat_ids))
 
-    def publish_one(self, event: Event) -> bool:
-        """Queue one event: True when queued, False when its id was already queued."""
-        return bool(self._push([event], mode="once")[0])
+    def publish_one(self, event: Event, counts: Iterable[tuple[str, str]] = ()) -> bool:
+        """Queue one event: True when queued, False when its id was already queued.
+
+        ``counts``: (metric, field) pairs to add 1 to in the same call
+        (``toky_ghl.metrics.record``).
+        """
+        return bool(self._push([event], mode="once", counts=counts)[0])
 
     def republish(self, events: Iterable[Event]) -> int:
         """Queue events even if their ids were queued before (dead-letter replay); the count."""
         batches = _batches(events, self.batch_size)
         return sum(len(self._push(batch, mode="always")) for batch in batches)
 
-    def _push(self, batch: list[Event], *, mode: str) -> list[int]:
-        keys = [self.queue_key, *(self.queued_key(event["id"]) for event in batch)]
-        args = [self.ttl_s, mode, *(self.message_for(event) for event in batch)]
+    def _push(self, batch: list[Event], *, mode: str,
+              counts: Iterable[tuple[str, str]] = ()) -> list[int]:
+        counts = list(counts)
+        keys = [self.queue_key, metrics_key(self.key_prefix, ENQUEUED),
+                *(self.queued_key(event["id"]) for event in batch),
+                *(metrics_key(self.key_prefix, name) for name, _ in counts)]
+        args = [self.ttl_s, mode, len(batch), *(self.message_for(event) for event in batch),
+                *(field(event["type"], self.source) for event in batch),
+                *(field_name for _, field_name in counts)]
         return [int(flag) for flag in self._script(keys=keys, args=args)]

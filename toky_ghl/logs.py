@@ -56,29 +56,62 @@ _NAMED_SECRET = re.compile(
     r"(?!\*\*\*)[^\s\"'&,;}]{1,4096}",
     re.IGNORECASE,
 )
+#: Every pattern above needs one of these words: a text without any is left as it is
+#: (most values of a log line: ids, types, counts), which keeps logging cheap per event.
+_MAY_MATCH = re.compile(r"bearer|basic|authoriz|token|secret|passw|api[_-]?key|key=|://",
+                        re.IGNORECASE)
 _secret_values: set[str] = set()
+_secrets_longest_first: tuple[str, ...] = ()
 
 
 def register_secrets(values: Iterable[str | None]) -> None:
     """Remember secret values so that ``redact`` scrubs them from any string."""
+    global _secrets_longest_first
+    added = False
     for value in values:
-        if value and len(value) >= 4:
+        if value and len(value) >= 4 and value not in _secret_values:
             _secret_values.add(value)
+            added = True
+    if added:
+        _secrets_longest_first = tuple(sorted(_secret_values, key=len, reverse=True))
+
+
+def url_password(url: str | None) -> str | None:
+    """The password of ``scheme://user:password@host...`` (None when it has none)."""
+    if not url or "://" not in url:
+        return None
+    authority = url.split("://", 1)[1]
+    if "@" not in authority:
+        return None
+    credentials = authority.rsplit("@", 1)[0]  # a stray '@' in the password stays in it
+    return credentials.partition(":")[2] or None
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password (if any) shown as ``***``: ``redis://:***@host:6379/0``."""
+    password = url_password(url)
+    if not password:
+        return url
+    head, _, tail = url.rpartition(password + "@")
+    return f"{head}{REDACTED}@{tail}"
 
 
 def register_settings_secrets(settings: Any) -> None:
-    """Register every secret of a ``Settings`` (its fields kept out of ``repr``), and the
-    password of each ``user:password`` pair of ``FLOWER_BASIC_AUTH`` on its own."""
+    """Register every secret of a ``Settings`` (its fields kept out of ``repr``), the
+    password of ``REDIS_URL`` (not the whole URL), and the password of each
+    ``user:password`` pair of ``FLOWER_BASIC_AUTH`` on its own."""
     from dataclasses import fields
 
-    values = [getattr(settings, f.name) for f in fields(settings) if not f.repr]
+    values = [getattr(settings, f.name) for f in fields(settings)
+              if not f.repr and f.name != "redis_url"]
     register_secrets(v for v in values if isinstance(v, str))
+    register_secrets([url_password(getattr(settings, "redis_url", None))])
     basic_auth = getattr(settings, "flower_basic_auth", None) or ""
     register_secrets(pair.partition(":")[2] for pair in basic_auth.split(","))
 
 
 def _replace_registered(text: str) -> str:
-    for value in sorted(_secret_values, key=len, reverse=True):
+    for value in _secrets_longest_first:
         if value in text:
             text = text.replace(value, REDACTED)
     return text
@@ -91,6 +124,8 @@ def scrub(text: str) -> str:
     first (``cut``).
     """
     text = _replace_registered(text)
+    if not _MAY_MATCH.search(text):
+        return text
     text = _AUTH_HEADER.sub(r"\1" + REDACTED, text)
     text = _BEARER.sub(r"\1" + REDACTED, text)
     text = _URL_PASSWORD.sub(r"\1" + REDACTED + r"\2", text)

@@ -17,6 +17,7 @@ from functools import lru_cache
 from urllib.parse import urlparse
 
 from toky_ghl.errors import ConfigError
+from toky_ghl.logs import mask_url
 
 KNOWN_SCOPES = frozenset(
     {
@@ -27,6 +28,8 @@ KNOWN_SCOPES = frozenset(
         "calendars/events.readonly",
         "calendars/events.write",
         "locations.readonly",
+        "opportunities.readonly",  # apps/opportunities.json (automations)
+        "opportunities.write",
         "locations/customFields.readonly",
         "locations/customFields.write",
         "users.readonly",
@@ -80,9 +83,24 @@ def _url(env: Mapping[str, str], name: str, default: str, schemes: tuple[str, ..
     if parsed.scheme not in schemes or not (parsed.netloc or parsed.path):
         raise ConfigError(
             f"{name} must be a URL starting with {' or '.join(s + '://' for s in schemes)}, "
-            f"got {raw!r}"
+            f"got {mask_url(raw)!r}"  # the password never shown
         )
     return raw.rstrip("/") if parsed.scheme.startswith("http") else raw
+
+
+def _redis_url(env: Mapping[str, str]) -> str:
+    """``REDIS_URL``, checked as redis-py reads it; errors show it without its password."""
+    import redis
+
+    url = _url(env, "REDIS_URL", "redis://localhost:6379/0", ("redis", "rediss", "unix"))
+    try:
+        redis.ConnectionPool.from_url(url)
+    except (ValueError, TypeError):  # redis-py's own text may quote part of the password
+        raise ConfigError(
+            f"REDIS_URL is not a Redis URL redis-py can read: {mask_url(url)!r}; expected "
+            "redis://[[user]:password@]host[:port][/db] (percent-encode '/', '@' or ':' "
+            "in the password)") from None
+    return url
 
 
 def _secret(env: Mapping[str, str], name: str) -> str | None:
@@ -128,7 +146,7 @@ class Settings:
     traceback that shows them, never reveals a token.
     """
 
-    redis_url: str = "redis://localhost:6379/0"
+    redis_url: str = "redis://localhost:6379/0"  # shown by repr() without its password
     redis_url_set: bool = False
     ghl_api_base: str = "https://services.leadconnectorhq.com"
     ghl_token: str | None = field(default=None, repr=False)
@@ -164,6 +182,8 @@ class Settings:
     circuit_probe_max_ms: int = 240_000
     #: How often each worker's scheduler looks for due parked events, in ms.
     delay_poll_interval_ms: int = 500
+    #: Each worker runs the scheduler in a thread (off: run `toky-ghl scheduler` instead).
+    delay_scheduler_in_worker: bool = True
     toky_api_base: str = "https://api.toky.co/v1"
     toky_api_key: str | None = field(default=None, repr=False)
     toky_poll_interval_s: float = 30.0
@@ -182,6 +202,8 @@ class Settings:
     #: "omit-email" (a contact of its own, never with the other phone's email).
     contact_email_conflict: str = "separate"
     field_map: str | None = None
+    #: The rules file (AUTOMATIONS); None: the built-in rules (the contract's table).
+    automations: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
     webhook_max_body_bytes: int = 262_144
     flower_basic_auth: str | None = field(default=None, repr=False)
@@ -193,6 +215,14 @@ class Settings:
     #: "auto": JSON lines unless stderr is a terminal (readable lines); or "json", "console".
     log_format: str = "auto"
     key_prefix: str = "tokyghl"
+
+    def __repr__(self) -> str:
+        """The dataclass's repr (secrets left out), with REDIS_URL's password masked."""
+        def shown(name: str) -> str:
+            value = getattr(self, name)
+            return repr(mask_url(value) if name == "redis_url" else value)
+
+        return f"Settings({', '.join(f'{f.name}={shown(f.name)}' for f in fields(self) if f.repr)})"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -211,9 +241,7 @@ class Settings:
             raise ConfigError("CONTACT_EMAIL_CONFLICT must be one of "
                               f"{', '.join(EMAIL_CONFLICT_POLICIES)}, got {email_conflict!r}")
         settings = cls(
-            redis_url=_url(
-                env, "REDIS_URL", "redis://localhost:6379/0", ("redis", "rediss", "unix")
-            ),
+            redis_url=_redis_url(env),
             redis_url_set=bool(env.get("REDIS_URL", "").strip()),
             ghl_api_base=_url(
                 env, "GHL_API_BASE", "https://services.leadconnectorhq.com", ("http", "https")
@@ -247,6 +275,7 @@ class Settings:
             circuit_probe_interval_ms=_int(env, "CIRCUIT_PROBE_INTERVAL_MS", 15_000, minimum=10),
             circuit_probe_max_ms=_int(env, "CIRCUIT_PROBE_MAX_MS", 240_000, minimum=10),
             delay_poll_interval_ms=_int(env, "DELAY_POLL_INTERVAL_MS", 500, minimum=10),
+            delay_scheduler_in_worker=_bool(env, "DELAY_SCHEDULER_IN_WORKER", True),
             toky_api_base=_url(env, "TOKY_API_BASE", "https://api.toky.co/v1", ("http", "https")),
             toky_api_key=_secret(env, "TOKY_API_KEY"),
             toky_poll_interval_s=_float(env, "TOKY_POLL_INTERVAL_S", 30.0, minimum=1.0),
@@ -260,6 +289,7 @@ class Settings:
             followup_due_minutes=followup,
             contact_email_conflict=email_conflict,
             field_map=env.get("FIELD_MAP", "").strip() or None,
+            automations=env.get("AUTOMATIONS", "").strip() or None,
             webhook_secret=_secret(env, "WEBHOOK_SECRET"),
             webhook_max_body_bytes=_int(env, "WEBHOOK_MAX_BODY_BYTES", 262_144, minimum=1024),
             flower_basic_auth=_secret(env, "FLOWER_BASIC_AUTH"),

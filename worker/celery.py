@@ -73,9 +73,17 @@ app.conf.update(
 @signals.setup_logging.connect
 def _setup_logging(**_kwargs: object) -> None:
     """Route Celery's logging through structlog with redaction."""
+    import logging
+
     settings = get_settings()
     logs.register_settings_secrets(settings)
     logs.configure(settings.log_level)
+    # One INFO line per event is ours ("event applied" / "skipped", with the reason)
+    # and one Celery's ("Task ... succeeded"); Celery's "Task ... received" says
+    # nothing more and is logged at DEBUG only (every line costs CPU per event).
+    strategy = logging.getLogger("celery.worker.strategy")
+    strategy.setLevel(max(logging.WARNING, logging.getLogger().level)
+                      if logging.getLogger().level > logging.DEBUG else logging.DEBUG)
 
 
 @signals.worker_init.connect

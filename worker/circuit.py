@@ -70,15 +70,17 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 # KEYS[1]: the circuit hash, KEYS[2]: locations set. ARGV: lease_ms, location.
 # Returns {code, next_probe_ms}: 0 closed and clean, 1 closed with failures
 # counted, 2 the probe is granted, -1 refused.
-_ALLOW_LUA = _NOW + """
-local state = redis.call('HGET', KEYS[1], 'state')
+# (Every command counts, a script's too: a closed circuit costs one HMGET, no TIME.)
+_ALLOW_LUA = """
+local v = redis.call('HMGET', KEYS[1], 'state', 'failures', 'next_probe_ms', 'probe_until_ms')
+local state = v[1]
 if not state or state == 'closed' then
-  local failures = tonumber(redis.call('HGET', KEYS[1], 'failures') or '0')
-  if failures > 0 then return {1, 0} end
+  if tonumber(v[2] or '0') > 0 then return {1, 0} end
   return {0, 0}
 end
-local next_probe = tonumber(redis.call('HGET', KEYS[1], 'next_probe_ms') or '0')
-local lease = tonumber(redis.call('HGET', KEYS[1], 'probe_until_ms') or '0')
+""" + _NOW + """
+local next_probe = tonumber(v[3] or '0')
+local lease = tonumber(v[4] or '0')
 if now >= next_probe and now >= lease then
   redis.call('HSET', KEYS[1], 'state', 'half_open', 'probe_until_ms', now + tonumber(ARGV[1]))
   redis.call('HINCRBY', KEYS[1], 'probes', 1)

@@ -17,6 +17,22 @@ from typing import Any
 
 import redis
 
+#: Every kind of dead letter the code produces (``toky-ghl dlq list`` shows it; the README's
+#: Troubleshooting explains each: keep both in step, ``tests/unit/test_docs_operator.py``).
+DEAD_LETTER_KINDS = {
+    "invalid": "the event does not match the contract (the reason names the field)",
+    "scope": "a write GHL_SCOPES does not allow, or GHL refused for a scope",
+    "unprocessable": "the deployment cannot apply it as configured (GHL_CALENDAR_ID or "
+                     "TOKY_API_KEY unset, Toky refused the key or the contact)",
+    "rejected": "GHL refused the request (a 4xx such as 400 or 422; its message is kept)",
+    "auth": "GHL refused the credentials even after a reload or refresh (sending pauses)",
+    "retries_exhausted": "GHL kept failing (5xx, timeouts, 404) for GHL_RETRY_MAX_ATTEMPTS",
+    "deferred": "its prerequisite never arrived (e.g. a cancel before its appointment)",
+    "horizon": "transient failures lasted longer than GHL_RETRY_HORIZON_S",
+    "internal": "an unexpected error in toky-ghl (a bug, Redis refusing) every attempt",
+    "park_failed": "it had to wait but the delay store refused it (Redis out of memory?)",
+}
+
 
 @dataclass
 class DeadLetter:
@@ -36,7 +52,8 @@ class DeadLetter:
 
 
 class DeadLetterStore:
-    """Dead letters in Redis: a hash of entries and a sorted set by time.
+    """Dead letters in Redis: a hash of entries, a sorted set by time and a hash
+    of each entry's kind (so counting them by kind reads no entry).
 
     ``clock``: epoch seconds (injectable for tests).
     """
@@ -47,6 +64,7 @@ class DeadLetterStore:
         self._clock = clock
         self._items = f"{prefix}:dlq:items"
         self._index = f"{prefix}:dlq:index"
+        self._kinds = f"{prefix}:dlq:kinds"
 
     @staticmethod
     def entry_id(event: Any) -> str:
@@ -67,6 +85,7 @@ class DeadLetterStore:
         pipe = self._redis.pipeline()
         pipe.hset(self._items, entry_id, json.dumps(asdict(entry)))
         pipe.zadd(self._index, {entry_id: entry.at_s})
+        pipe.hset(self._kinds, entry_id, kind)
         pipe.execute()
         return entry
 
@@ -85,16 +104,33 @@ class DeadLetterStore:
     def count(self) -> int:
         return int(self._redis.zcard(self._index))
 
+    def count_by_kind(self) -> dict[str, int]:
+        """How many dead letters there are now, by kind."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zcard(self._index)
+        pipe.hvals(self._kinds)
+        total, kinds = pipe.execute()
+        counts: dict[str, int] = {}
+        for raw in kinds:
+            kind = raw.decode() if isinstance(raw, bytes) else str(raw)
+            counts[kind] = counts.get(kind, 0) + 1
+        if sum(counts.values()) < int(total):  # entries from before kinds were kept
+            counts = {}
+            for entry in self.list():
+                counts[entry.kind] = counts.get(entry.kind, 0) + 1
+        return counts
+
     def remove(self, entry_ids: list[str]) -> int:
         if not entry_ids:
             return 0
         pipe = self._redis.pipeline()
         pipe.hdel(self._items, *entry_ids)
         pipe.zrem(self._index, *entry_ids)
-        removed, _ = pipe.execute()
+        pipe.hdel(self._kinds, *entry_ids)
+        removed, _, _ = pipe.execute()
         return int(removed)
 
     def purge(self) -> int:
         count = self.count()
-        self._redis.delete(self._items, self._index)
+        self._redis.delete(self._items, self._index, self._kinds)
         return count

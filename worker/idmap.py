@@ -12,8 +12,14 @@ Keys (under the configured prefix): ``idmap:contact:<phone>`` (hash),
 ``idmap:owner:<contact id>`` (the phone mapped to that GHL contact: one phone,
 one contact, guarantee 3), ``idmap:obj:<key>`` (hash), ``idmap:intent:<key>``
 (the contact id), and ``idmap:phone:<phone>`` (set of the object keys of that
-phone, so deleting a contact clears them all). No expiry: an entry lives as long
-as its object.
+phone, so deleting a contact clears them all).
+
+Lifetime: every key expires ``IDMAP_TTL_S`` (a year, as an object's version in
+``worker.versions``) after its object was last written OR read through the map,
+so an object still receiving events keeps its entry, and the map does not grow
+without bound. An object untouched for a year is forgotten along with its
+version: an event about it arriving after that is applied as new (a contact is
+found again by phone through GHL's upsert; a child would be created anew).
 """
 
 from __future__ import annotations
@@ -24,6 +30,12 @@ from typing import Any
 
 import redis
 
+from producers.ids import GHL_ID_RULE, is_ghl_id
+from worker.versions import VERSION_TTL_S
+
+#: How long an id-map entry lives after its object was last written or read, in seconds.
+IDMAP_TTL_S = VERSION_TTL_S
+
 
 @dataclass(frozen=True)
 class Child:
@@ -31,6 +43,15 @@ class Child:
 
     ghl_id: str
     contact_id: str
+
+
+def _ghl_id(value: str, what: str) -> str:
+    """``value`` when it is a GHL id (``producers.ids``); an id that could address another
+    URL path (``..``, ``a/b``) is never remembered."""
+    if not is_ghl_id(value):
+        shown = value if len(str(value)) <= 40 else f"{str(value)[:40]}…"
+        raise ValueError(f"refusing to remember {what} {shown!r}: not a GHL id ({GHL_ID_RULE})")
+    return value
 
 
 def _text(raw: bytes | str | None) -> str | None:
@@ -54,13 +75,20 @@ class IdMap:
 
     # -- contacts, by phone ---------------------------------------------------
 
+    def _read(self, key: str, command: str, *args: str) -> Any:
+        """``command`` on ``key``, and the key's lifetime renewed, in one round trip."""
+        with self._redis.pipeline(transaction=False) as pipe:
+            getattr(pipe, command)(key, *args)
+            pipe.expire(key, IDMAP_TTL_S)
+            return pipe.execute()[0]
+
     def contact(self, phone: str) -> str | None:
         """The GHL contact id of ``phone``, or None when unknown."""
-        return _text(self._redis.hget(self._key("contact", phone), "id"))
+        return _text(self._read(self._key("contact", phone), "hget", "id"))
 
     def owner(self, contact_id: str) -> str | None:
         """The phone mapped to GHL contact ``contact_id``, or None when no phone is."""
-        return _text(self._redis.get(self._key("owner", contact_id)))
+        return _text(self._read(self._key("owner", contact_id), "get"))
 
     def contact_tags(self, phone: str) -> list[str] | None:
         """The contact's tags as GHL last reported them, or None when unknown."""
@@ -77,19 +105,23 @@ class IdMap:
     ) -> None:
         """Map ``phone`` to ``contact_id``. ``tags`` None keeps the known tags;
         ``payload_hash`` None forgets the last payload's hash (the next update writes)."""
+        _ghl_id(contact_id, "the GHL contact id")
         key = self._key("contact", phone)
-        before = self.contact(phone)
+        before = _text(self._redis.hget(key, "id"))  # its lifetime is renewed below
+        fields = {"id": contact_id}
+        if tags is not None:
+            fields["tags"] = json.dumps(list(tags))
+        if payload_hash is not None:
+            fields["hash"] = payload_hash
         with self._redis.pipeline() as pipe:
             if before is not None and before != contact_id:
                 pipe.delete(self._key("owner", before))
-            pipe.hset(key, "id", contact_id)
-            pipe.set(self._key("owner", contact_id), phone)
-            if tags is not None:
-                pipe.hset(key, "tags", json.dumps(list(tags)))
+            pipe.hset(key, mapping=fields)  # one command (each counts in Redis)
+            pipe.set(self._key("owner", contact_id), phone, ex=IDMAP_TTL_S)
             if payload_hash is None:
                 pipe.hdel(key, "hash")
-            else:
-                pipe.hset(key, "hash", payload_hash)
+            pipe.expire(key, IDMAP_TTL_S)
+            pipe.expire(self._key("phone", phone), IDMAP_TTL_S)
             pipe.execute()
 
     def forget_payload_hash(self, phone: str) -> None:
@@ -126,7 +158,7 @@ class IdMap:
 
     def get(self, key: str) -> Child | None:
         """The GHL object mapped to Toky object ``key``, or None."""
-        raw = self._redis.hgetall(self._key("obj", key))
+        raw = self._read(self._key("obj", key), "hgetall")
         if not raw:
             return None
         entry = {_text(k): _text(v) for k, v in raw.items()}
@@ -134,11 +166,15 @@ class IdMap:
 
     def put(self, key: str, child: Child, phone: str) -> None:
         """Map ``key`` to ``child`` (right after the create) and drop its intent."""
+        _ghl_id(child.ghl_id, f"the GHL id of {key}")
+        _ghl_id(child.contact_id, "the GHL contact id")
         with self._redis.pipeline() as pipe:
             pipe.hset(self._key("obj", key),
                       mapping={"ghl_id": child.ghl_id, "contact_id": child.contact_id})
             pipe.sadd(self._key("phone", phone), key)
             pipe.delete(self._key("intent", key))
+            pipe.expire(self._key("obj", key), IDMAP_TTL_S)
+            pipe.expire(self._key("phone", phone), IDMAP_TTL_S)
             pipe.execute()
 
     def forget(self, key: str) -> None:
@@ -148,8 +184,9 @@ class IdMap:
     def mark_intent(self, key: str, contact_id: str, phone: str) -> None:
         """Record that ``key`` is about to be created on ``contact_id`` (before the create)."""
         with self._redis.pipeline() as pipe:
-            pipe.set(self._key("intent", key), contact_id)
+            pipe.set(self._key("intent", key), contact_id, ex=IDMAP_TTL_S)
             pipe.sadd(self._key("phone", phone), key)
+            pipe.expire(self._key("phone", phone), IDMAP_TTL_S)
             pipe.execute()
 
     def intent(self, key: str) -> str | None:

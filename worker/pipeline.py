@@ -24,17 +24,20 @@ import redis
 import structlog
 
 from producers.events import InvalidEvent, event_label, object_key, validate_event
+from toky_ghl.metrics import record
 from toky_ghl.settings import Settings
 from worker.auth.decide import PAUSE_RECHECK_MS, auth_of, decide
 from worker.auth.errors import AuthUnavailable, LocationPaused
+from worker.auth.pause import Pause
 from worker.circuit import CircuitOpen
 from worker.delay.keys import ParkReason
+from worker.delivery import Delivery
 from worker.dlq import DeadLetterStore
 from worker.ghl import errors as ghl_errors
 from worker.ghl.retry import RetryPolicy, backoff_ms, is_retryable
 from worker.ghl.scopes import has_scope
-from worker.stats import Stats
-from worker.sync import HANDLERS
+from worker.rules import failed_where, run_rules
+from worker.stats import Stats, skip_reason
 from worker.sync.context import SyncContext
 from worker.sync.customer import customer_phone
 from worker.sync.outcome import Deferred, Unprocessable
@@ -91,6 +94,8 @@ class PipelineDeps:
     rand: Callable[[], float] = random.random
     auth: Any = None  # worker.auth.TokenProvider (None: one over settings and redis)
     now_ms: Callable[[], int] = lambda: int(time.time() * 1000)
+    rules: Any = None  # a worker.rules.RuleSet (None: AUTOMATIONS or the built-in rules)
+    fired: list[str] | None = None  # receives each rule action run (dry runs show them)
 
     @property
     def prefix(self) -> str:
@@ -158,7 +163,17 @@ def process(
     since_ms: int | None = None, history: tuple[str, ...] | list[str] = (),
 ) -> Decision:
     """Handle one delivery of ``raw_event``; ``failures`` counts earlier failed attempts,
-    ``since_ms`` is when its transient failures began, ``history`` what they were."""
+    ``since_ms`` is when its transient failures began, ``history`` what they were.
+
+    What its GHL requests tell the metrics is written with its decision (``worker.stats``).
+    """
+    with record.collecting():
+        return _process(raw_event, deps, failures=failures, task_id=task_id,
+                        since_ms=since_ms, history=history)
+
+
+def _process(raw_event: Any, deps: PipelineDeps, *, failures: int, task_id: str | None,
+             since_ms: int | None, history: tuple[str, ...] | list[str]) -> Decision:
     tried = Attempts(failures, since_ms, tuple(history))
     dlq = DeadLetterStore(deps.redis, deps.prefix)
     stats = Stats(deps.redis, deps.prefix)
@@ -170,37 +185,63 @@ def process(
     bound = log.bind(event_id=event["id"], event_type=event["type"],
                      toky_key=object_key(event), task_id=task_id,
                      location=deps.settings.ghl_location_id)
-    versions = VersionStore(deps.redis, deps.prefix)
-    duplicate = _duplicate(event, versions, stats, bound)
-    if duplicate:
-        return duplicate
     missing = missing_scopes(event["type"], deps.settings.ghl_scopes)
     if missing:
+        versions = VersionStore(deps.redis, deps.prefix)
+        duplicate = _duplicate(event, versions, stats, bound)
+        if duplicate:
+            return duplicate
         reason = (f"missing scope {' and '.join(missing)}: GHL_SCOPES allows "
                   f"{' '.join(sorted(deps.settings.ghl_scopes))}; grant it, then "
                   "`toky-ghl dlq replay --all`")
         return _dead_letter(raw_event, reason, "scope", dlq, stats, task_id, bound)
-    auth = auth_of(deps)
-    try:  # a paused location sends nothing: the event waits (see worker.auth.decide)
-        if auth is not None:
-            auth.check_not_paused()
-    except LocationPaused as exc:
-        return _failed(exc, event, deps, dlq, stats, bound, tried, task_id)
 
-    lock = deps.redis.lock(f"{deps.prefix}:lock:{object_key(event)}",
-                           timeout=OBJECT_LOCK_TTL_S, blocking_timeout=OBJECT_LOCK_WAIT_S)
-    if not lock.acquire():
+    # One script: duplicate check, pause probe, the object's lock, the versions.
+    auth = auth_of(deps)
+    at_us = occurred_at_us(event["occurred_at"])
+    keys = _version_keys(event)
+    phone = customer_phone(event)
+    contact_key = f"contact:{phone}" if phone else None
+    read_keys = list(dict.fromkeys(keys + ([contact_key] if contact_key else [])))
+    delivery = Delivery(deps.redis, deps.prefix, lock_ttl_s=OBJECT_LOCK_TTL_S,
+                        lock_wait_s=OBJECT_LOCK_WAIT_S)
+    probe_keys = auth.probe_keys() if hasattr(auth, "probe_keys") else None
+    begun = delivery.begin(event["id"], object_key(event), read_keys, probe_keys)
+    probed = probe_keys is not None
+    if begun.state == "paused":
+        try:  # a paused location sends nothing: the event waits (see worker.auth.decide)
+            version = begun.auth_version
+            auth.check_probed(int(version) if version else None, Pause.from_json(begun.pause))
+        except LocationPaused as exc:
+            return _failed(exc, event, deps, dlq, stats, bound, tried, task_id)
+        # the pause is of older credentials: begin again without the probe
+        begun = delivery.begin(event["id"], object_key(event), read_keys, None)
+        probed = False
+    elif probe_keys is None and auth is not None:
+        try:
+            auth.check_not_paused()
+        except LocationPaused as exc:
+            return _failed(exc, event, deps, dlq, stats, bound, tried, task_id)
+    if begun.state == "dup":
+        return _finish(Decision("skipped", f"duplicate: event already {begun.handled}"),
+                       event, stats, bound)
+    if begun.state == "busy":
         wait_ms = 500 + int(deps.rand() * 1000)
-        stats.retrying(event["id"], event["type"], wait_ms)
+        stats.retrying(event["id"], event["type"], wait_ms, "busy")
         return Decision("retry", "object busy: another worker holds its lock",
                         retry_in_ms=wait_ms, failures=tried.failures,
                         since_ms=tried.since_ms, history=tried.history)
+    if probed and begun.state == "go":  # the first GHL call's token probe, already read
+        auth.prime(int(begun.auth_version) if begun.auth_version else None, None)
+    ended = False
     try:
-        return _apply_locked(event, deps, versions, dlq, stats, bound, tried, task_id)
+        decision, ended = _apply_locked(event, deps, delivery, begun.versions or {}, at_us,
+                                        keys, contact_key, dlq, stats, bound, tried, task_id)
+        return decision
     finally:
-        try:
-            lock.release()
-        except redis.exceptions.LockError:
+        if probe_keys is not None:
+            auth.unprime()
+        if not ended and not delivery.unlock(object_key(event)):
             bound.warning("object lock expired before release", lock_ttl_s=OBJECT_LOCK_TTL_S)
 
 
@@ -212,41 +253,33 @@ def _duplicate(event, versions, stats, bound) -> Decision | None:
     return _finish(Decision("skipped", f"duplicate: event already {previous}"), event, stats, bound)
 
 
-def _apply_locked(event, deps, versions, dlq, stats, bound, tried, task_id) -> Decision:
-    duplicate = _duplicate(event, versions, stats, bound)  # again: a re-delivery may race
-    if duplicate:
-        return duplicate
-    at_us = occurred_at_us(event["occurred_at"])
-    keys = _version_keys(event)
-    phone = customer_phone(event)
-    contact_key = f"contact:{phone}" if phone else None
-    stored = versions.get_many(keys + ([contact_key] if contact_key else []))
-
+def _apply_locked(event, deps, delivery, stored, at_us, keys, contact_key, dlq, stats, bound,
+                  tried, task_id) -> tuple[Decision, bool]:
+    """Latest wins, then the rules; (the decision, True when ``delivery.end`` ran: it
+    recorded the event and released the lock)."""
     contact_version = stored.get(contact_key) if contact_key else None
     if contact_version and contact_version.tombstone and contact_version.at_us > at_us:
         decision = Decision("skipped", "stale: the contact was deleted after this event")
-        versions.record(event["id"], "skipped: contact deleted later")
-        return _finish(decision, event, stats, bound)
+        return _end(decision, event, delivery, stats, bound, "skipped: contact deleted later")
 
-    fresh = [k for k in keys if not (stored[k] and stored[k].at_us > at_us)]
+    fresh = [k for k in keys if not (stored.get(k) and stored[k].at_us > at_us)]
     if not fresh:
-        versions.record(event["id"], "skipped: stale")
-        return _finish(Decision("skipped", "stale: a newer event for this object was applied"),
-                       event, stats, bound)
+        return _end(Decision("skipped", "stale: a newer event for this object was applied"),
+                    event, delivery, stats, bound, "skipped: stale")
     event = _only_fresh(event, fresh)
 
     ctx = SyncContext(client=deps.client, redis=deps.redis, settings=deps.settings,
                       field_map=deps.field_map, log=bound)
     try:
-        outcome = HANDLERS[event["type"]](event, ctx)
+        # the rules: built-in (the contract) or AUTOMATIONS (a dry run may name its own)
+        outcome = run_rules(event, ctx, deps.rules, fired=deps.fired)
     except Exception as exc:  # every failure becomes a retry or a dead letter, never lost
-        return _failed(exc, event, deps, dlq, stats, bound, tried, task_id)
+        return _failed(exc, event, deps, dlq, stats, bound, tried, task_id), False
 
     tombstone = event["type"] in _DELETES
-    versions.record(event["id"], outcome.status,
-                    {k: Version(at_us, tombstone) for k in fresh})
-    return _finish(Decision(outcome.status, outcome.detail, ghl_ids=outcome.ghl_ids),
-                   event, stats, bound)
+    return _end(Decision(outcome.status, outcome.detail, ghl_ids=outcome.ghl_ids), event,
+                delivery, stats, bound, outcome.status,
+                {k: Version(at_us, tombstone) for k in fresh})
 
 
 def _failed(exc, event, deps, dlq, stats, bound, tried: Attempts, task_id) -> Decision:
@@ -257,6 +290,8 @@ def _failed(exc, event, deps, dlq, stats, bound, tried: Attempts, task_id) -> De
     now_ms = deps.now_ms()
 
     def dead(reason: str, kind: str, history: tuple[str, ...] = ()) -> Decision:
+        where = failed_where(exc)  # the rule and action that failed, when one did
+        reason = f"{where}: {reason}" if where else reason
         return _dead_letter(event, reason, kind, dlq, stats, task_id, bound, history=history)
 
     def park(detail: str, wait_ms: int, reason: ParkReason, *, failed: bool = False,
@@ -272,7 +307,7 @@ def _failed(exc, event, deps, dlq, stats, bound, tried: Attempts, task_id) -> De
                         "horizon", history)
         wait_ms = max(1, wait_ms)
         failures_after = failures + int(failed)
-        stats.retrying(event["id"], event["type"], wait_ms)
+        stats.retrying(event["id"], event["type"], wait_ms, reason.value)
         bound.info("parked", reason=reason.value, detail=detail, wait_ms=wait_ms,
                    failures=failures_after)
         return Decision("retry", detail, retry_in_ms=wait_ms, failures=failures_after,
@@ -343,15 +378,33 @@ def _iso(epoch_ms: int) -> str:
 def _dead_letter(raw, reason, kind, dlq, stats, task_id, bound=None, history=()) -> Decision:
     entry = dlq.add(raw, reason, kind, task_id=task_id, history=list(history))
     event_type = raw.get("type", "?") if isinstance(raw, dict) else "?"
-    stats.count("dead_lettered", str(event_type))
-    stats.done(entry.id)
+    stats.finish("dead_lettered", str(event_type), entry.id, kind)
     (bound or log).warning("dead-lettered", reason=reason, kind=kind, dlq_id=entry.id)
     return Decision("dead_lettered", reason)
 
 
 def _finish(decision: Decision, event: dict, stats: Stats, bound) -> Decision:
-    stats.count(decision.kind, event["type"])
-    stats.done(event["id"])
+    applied = decision.kind == "applied"
+    stats.finish(decision.kind, event["type"], event["id"],
+                 "" if applied else skip_reason(decision.detail),
+                 occurred_at=event["occurred_at"] if applied else None)
+    _log_decision(decision, event, bound)
+    return decision
+
+
+def _end(decision: Decision, event: dict, delivery: Delivery, stats: Stats, bound,
+         handled: str, versions: dict[str, Version] | None = None) -> tuple[Decision, bool]:
+    """Record, unlock and count in one script (``worker.delivery``)."""
+    applied = decision.kind == "applied"
+    parts = stats.finish_parts(decision.kind, event["type"], event["id"],
+                               "" if applied else skip_reason(decision.detail),
+                               occurred_at=event["occurred_at"] if applied else None)
+    if not delivery.end(event["id"], object_key(event), handled, versions or {}, parts):
+        bound.warning("object lock expired before release", lock_ttl_s=OBJECT_LOCK_TTL_S)
+    _log_decision(decision, event, bound)
+    return decision, True
+
+
+def _log_decision(decision: Decision, event: dict, bound) -> None:
     bound.info(f"event {decision.kind}", detail=decision.detail, label=event_label(event),
                **({"ghl_ids": decision.ghl_ids} if decision.ghl_ids else {}))
-    return decision

@@ -34,6 +34,7 @@ def build_runtime(settings: Settings, redis_client: redis.Redis | None = None) -
     from worker.fieldmap import load_field_map
     from worker.ghl.client import GhlClient
     from worker.ratelimit import RateLimiter
+    from worker.rules import active_rules
 
     settings.require("GHL_LOCATION_ID")
     field_map = load_field_map(settings.field_map)
@@ -41,6 +42,7 @@ def build_runtime(settings: Settings, redis_client: redis.Redis | None = None) -
     # The token comes from Redis (rotated PIT or OAuth pair) or GHL_TOKEN, read on every call.
     auth = build_token_provider(settings, client_redis)
     settings = with_granted_scopes(settings, auth)
+    active_rules(settings)  # a bad AUTOMATIONS file stops start-up, naming the rule
     limiter = RateLimiter.from_settings(settings, client_redis)
     client = GhlClient(
         base_url=settings.ghl_api_base, token=auth, location_id=settings.ghl_location_id,

@@ -53,6 +53,10 @@ def collect_status(client: redis.Redis, settings: Settings) -> dict[str, Any]:
         "paused": pause_report(settings, client),  # None, or why sending is paused
         "mirror": mirror_report(settings.mirror_ghl_to_toky, counts),  # GHL → Toky
     }
+    from toky_ghl.metrics.alerts import evaluate_now
+    from toky_ghl.metrics.snapshot import read_snapshot
+
+    report["alerts"] = evaluate_now(read_snapshot(client, settings))
     location = settings.ghl_location_id
     if location:
         snap = RateLimiter.from_settings(settings, client).snapshot(location)
@@ -137,4 +141,8 @@ def format_status(report: dict[str, Any]) -> str:
     lines.append(format_pause(report.get("paused")))
     if report.get("mirror"):
         lines.append(format_mirror(report["mirror"]))
+    if report.get("alerts") is not None:
+        from toky_ghl.metrics.alerts import format_alerts
+
+        lines.extend(format_alerts(report["alerts"]))
     return "\n".join(lines)

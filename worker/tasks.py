@@ -38,7 +38,10 @@ class NotKept(Exception):
     is left unacknowledged and comes back after the visibility timeout."""
 
 
-@app.task(name=APPLY_EVENT_TASK, bind=True, max_retries=None, acks_late=True)
+# throws: a dead-lettered event is an expected outcome; the pipeline logged one warning with
+# its reason, so Celery logs the task's failure at INFO without a traceback (not an ERROR).
+@app.task(name=APPLY_EVENT_TASK, bind=True, max_retries=None, acks_late=True,
+          throws=(DeadLettered,))
 def apply_event(self: Task, event: dict, failures: int = 0, since_ms: int | None = None,
                 history: list[str] | None = None) -> str:
     """Apply one Toky event to GHL. ``failures`` counts earlier failed attempts,
@@ -114,9 +117,8 @@ def _keep_in_dlq(event: dict, reason: str, kind: str, task_id: str | None, histo
         from worker.stats import Stats
 
         stats = Stats(rt.redis, rt.settings.key_prefix)
-        stats.count("dead_lettered", str(event.get("type", "?")) if isinstance(event, dict)
-                    else "?")
-        stats.done(DeadLetterStore.entry_id(event))
+        stats.finish("dead_lettered", str(event.get("type", "?")) if isinstance(event, dict)
+                     else "?", DeadLetterStore.entry_id(event), kind)
     except Exception as exc:
         leave_unacknowledged(task_id)
         log.error("event kept in the broker: neither parked nor dead-lettered; it comes back "

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from producers.events import InvalidEvent
+from producers.ids import TOKY_ID_RULE, is_toky_id
 from producers.poller.cdr_mapping import cdr_event, needs_recording
 from producers.poller.cursor import Cursor
 from producers.poller.message_mapping import sms_event, voicemail_event
@@ -26,7 +27,10 @@ RowMapper = Callable[[Any, dict], dict]
 
 
 def _call(client: Any, row: dict) -> dict:
-    url = client.recording_url(str(row["callid"])) if needs_recording(row) else None
+    callid = str(row.get("callid") or "").strip()
+    if needs_recording(row) and not is_toky_id(callid):  # never put it in a URL path
+        raise InvalidEvent(f"data.callid: not a valid id {callid[:40]!r}: {TOKY_ID_RULE}")
+    url = client.recording_url(callid) if needs_recording(row) else None
     return cdr_event(row, url)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from producers.agents import agent_email
 from producers.events import InvalidEvent, event_id_for
 from producers.poller.cdr_mapping import parse_int
 from producers.poller.toky_time import iso_z, parse_toky_time, toky_time_as_iso
@@ -29,6 +30,9 @@ def _envelope(kind: str, event_type: str, row: dict[str, Any], data: dict[str, A
               fallback_time: str | None) -> dict[str, Any]:
     raw_id = str(row.get("id") or "").strip()
     moment = parse_toky_time(row.get("date"))
+    agent = agent_email(data.get("agent"))  # Toky's name__domain or an email
+    if agent:
+        data = {**data, "agent": agent}
     return {
         "id": event_id_for(kind, raw_id) if raw_id else None,
         "type": event_type,

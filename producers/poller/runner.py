@@ -29,7 +29,8 @@ def holder_text(lock: PollerLock) -> str:
 
 def run_poller(poller: Poller, lock: PollerLock, *, once: bool, interval_s: float,
                lock_wait_s: float, stop: threading.Event, say: Callable[[str], None],
-               retry_lock_s: float = 5.0, name: str = "poll") -> int:
+               retry_lock_s: float = 5.0, name: str = "poll",
+               cycles: Callable[..., None] | None = None) -> int:
     """Poll under ``lock`` until ``stop`` is set (or once).
 
     ``interval_s``: seconds from the start of one poll to the start of the next.
@@ -39,6 +40,8 @@ def run_poller(poller: Poller, lock: PollerLock, *, once: bool, interval_s: floa
     the poll lines (``poll``; the GHL mirror's ``mirror``). ``poller`` is any
     object with ``poll_once(check)`` answering a report with ``counts``,
     ``failures`` and ``text()`` (``Poller``, ``producers.mirror.MirrorPoller``).
+    ``cycles``: called after each poll with ``ok`` and the report's counts (the
+    metrics' ``record_cycle``, bound to Redis and the poller's name).
     """
     started = time.monotonic()
     said_waiting = False
@@ -60,14 +63,15 @@ def run_poller(poller: Poller, lock: PollerLock, *, once: bool, interval_s: floa
         try:
             with lock.renewing():
                 return _poll_loop(poller, lock, once=once, interval_s=interval_s, stop=stop,
-                                  say=say, name=name)
+                                  say=say, name=name, cycles=cycles)
         except LockLost:
             say("lost the poller lock (it expired or another poller took it); waiting")
     return 0
 
 
 def _poll_loop(poller: Poller, lock: PollerLock, *, once: bool, interval_s: float,
-               stop: threading.Event, say: Callable[[str], None], name: str = "poll") -> int:
+               stop: threading.Event, say: Callable[[str], None], name: str = "poll",
+               cycles: Callable[..., None] | None = None) -> int:
     while True:
         began = time.monotonic()
         try:
@@ -77,6 +81,7 @@ def _poll_loop(poller: Poller, lock: PollerLock, *, once: bool, interval_s: floa
                 raise
             log.error("poller.redis_failed", error=str(exc))
         else:
+            _note_cycle(cycles, report)
             if once or report.counts.queued or report.counts.invalid or report.failures:
                 say(f"{name}: {report.text()}")
             if once:
@@ -84,3 +89,14 @@ def _poll_loop(poller: Poller, lock: PollerLock, *, once: bool, interval_s: floa
         lock.check()
         if stop.wait(max(0.0, interval_s - (time.monotonic() - began))):
             return 0
+
+
+def _note_cycle(cycles: Callable[..., None] | None, report) -> None:
+    if cycles is None:
+        return
+    counts = report.counts
+    try:
+        cycles(ok=not report.failures, records=sum(p.records for p in report.passes),
+               queued=counts.queued, repeats=counts.repeats, invalid=counts.invalid)
+    except redis.RedisError as exc:  # the metrics never stop the poller
+        log.warning("poller.metrics_failed", error=str(exc))

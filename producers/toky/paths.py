@@ -8,7 +8,13 @@ both pick up.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
+
+from producers.ids import TOKY_ID_RULE, is_toky_id
+
+#: A phone in E.164, as a Toky contact's path names it.
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 #: Auth header; its name comes from several working third-party clients.
 API_KEY_HEADER = "X-Toky-Key"
@@ -36,9 +42,18 @@ CDRS = "/cdrs"
 WEBHOOKS = "/webhooks"  # POST confirmed; GET list from third-party code.
 
 
+def _toky_id(value: object, what: str) -> str:
+    """``value`` as one path segment when it is a Toky id (``producers.ids``), else
+    ``ValueError``: ``.``, ``..`` or ``a/b`` would address another path."""
+    text = str(value).strip()
+    if not is_toky_id(text):
+        raise ValueError(f"{what} {text[:40]!r} is not a Toky id ({TOKY_ID_RULE})")
+    return quote(text, safe="")
+
+
 def recording_path(callid: str) -> str:
     """GET → the public URL of a call's recording (confirmed path)."""
-    return f"/recordings/{quote(str(callid), safe='')}"
+    return f"/recordings/{_toky_id(callid, 'callid')}"
 
 
 #: UNCONFIRMED: the key of the URL in the /recordings/{callid} answer. Toky's
@@ -58,12 +73,14 @@ CONTACTS = "/contacts"
 
 def contact_path(phone: str) -> str:
     """UNCONFIRMED: GET / PUT one contact by its E.164 phone (``+`` sent as ``%2B``)."""
+    if not _E164.fullmatch(str(phone)):
+        raise ValueError(f"phone {str(phone)[:40]!r} is not an E.164 number (+ and 7 to 15 digits)")
     return f"{CONTACTS}/{quote(phone, safe='')}"
 
 
 def webhook_path(hook_id: str | int) -> str:
     """DELETE one webhook (from third-party code, not Toky's docs)."""
-    return f"{WEBHOOKS}/{quote(str(hook_id), safe='')}"
+    return f"{WEBHOOKS}/{_toky_id(hook_id, 'webhook id')}"
 
 
 # Webhook registration body (from third-party code) and its answer ``{"id"}``.

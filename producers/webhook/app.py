@@ -12,6 +12,11 @@
 | 503 | Redis unreachable: nothing queued, Toky may retry | ``{"error"}`` |
 
 ``GET /healthz``: 200 ``{"status": "ok"}`` when Redis answers, else 503.
+
+Every answer on the route is counted for the metrics by event name and status
+(``toky_ghl.metrics.record.WEBHOOK``; an event name the receiver does not
+handle counts as ``other``): a 202 in the same Lua call that queues the event,
+any other answer with one ``HINCRBY`` (docs/monitoring.md).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis
-from flask import Flask, jsonify, request
+from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from producers.events import InvalidEvent, validate_event
@@ -31,6 +36,7 @@ from producers.webhook.mapping import HANDLED_EVENTS, event_for
 from producers.webhook.token import ENVIRON_KEY, HideToken, check_secret, check_tokens
 from toky_ghl.errors import ConfigError
 from toky_ghl.logs import get_logger, register_secrets
+from toky_ghl.metrics import record
 
 log = get_logger(__name__)
 ROUTE = "/webhooks/toky/<event>"
@@ -57,10 +63,12 @@ def _answer(http_status: int, **body: Any) -> tuple[Any, int]:
 
 def create_app(*, secret: str | None, publisher: Any, redis_client: Any,
                max_body_bytes: int = 262_144,
-               clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Flask:
+               clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+               key_prefix: str | None = None) -> Flask:
     """The receiver. ``secret``: WEBHOOK_SECRET (required). ``publisher``: an
     ``EventPublisher``. ``redis_client``: checked by /healthz. ``max_body_bytes``:
     larger bodies get 413. ``clock``: now, UTC (``occurred_at`` of dateless payloads).
+    ``key_prefix``: of the metrics' keys (default: the publisher's).
     """
     refused_secret = check_secret(secret)
     if refused_secret or secret is None:
@@ -69,6 +77,11 @@ def create_app(*, secret: str | None, publisher: Any, redis_client: Any,
     app = Flask("toky_ghl_webhook")
     app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
     app.wsgi_app = HideToken(app.wsgi_app)  # type: ignore[method-assign]
+    prefix = key_prefix or getattr(publisher, "key_prefix", "tokyghl")
+
+    def counted(event: str, http_status: int) -> tuple[str, str]:
+        name = event if event in HANDLED_EVENTS else "other"
+        return record.WEBHOOK, record.field(name, http_status)
 
     @app.post(ROUTE)
     def receive(event: str):
@@ -92,7 +105,8 @@ def create_app(*, secret: str | None, publisher: Any, redis_client: Any,
         except InvalidEvent as exc:
             return _bad(event, first_field(exc.reason), exc.reason)
         try:
-            fresh = publisher.publish_one(accepted)
+            fresh = publisher.publish_one(accepted, counts=[counted(event, 202)])
+            g.webhook_counted = True
         except redis.RedisError as exc:
             log.error("webhook.queue_failed", toky_event=event, event_id=accepted["id"],
                       error=str(exc))
@@ -100,6 +114,18 @@ def create_app(*, secret: str | None, publisher: Any, redis_client: Any,
         status = "queued" if fresh else "repeat"
         log.info("webhook.accepted", toky_event=event, event_id=accepted["id"], status=status)
         return _answer(202, status=status, event_id=accepted["id"])
+
+    @app.after_request
+    def count_answer(response):
+        rule = request.url_rule.rule if request.url_rule else None
+        if rule == ROUTE and not g.get("webhook_counted"):
+            name, field_name = counted((request.view_args or {}).get("event", ""),
+                                       response.status_code)
+            try:
+                redis_client.hincrby(record.metrics_key(prefix, name), field_name, 1)
+            except redis.RedisError as exc:  # counting never changes the answer
+                log.warning("webhook.metrics_failed", error=str(exc))
+        return response
 
     @app.get("/healthz")
     def healthz():

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.integration.harness import worker_env
+from tests.integration.harness import wait_until, worker_env
 from tests.integration.test_pipeline_dead_letters import cli
 
 pytestmark = pytest.mark.integration
@@ -106,6 +106,26 @@ def test_logs_go_to_stderr_and_stdout_stays_parseable(ghl, redis_url, real_redis
         for line in result.stderr.splitlines():  # log lines, when any, are JSON on stderr
             if line.startswith("{"):
                 assert json.loads(line)["level"]
+
+
+def test_a_dead_letter_is_one_warning_with_its_reason_not_an_error_traceback(
+        ghl, pipeline, start_worker):
+    # Given a worker and an event with an unreadable phone (pushed past the producer)
+    worker = start_worker(LOG_FORMAT="json")
+    bad = {"id": "dl-log-1", "type": "contact.created", "occurred_at": "2026-11-02T09:00:00Z",
+           "data": {"phone": "not a phone"}}
+    pipeline.publisher.republish([bad])
+    # When it is dead-lettered
+    pipeline.wait_finished(["dl-log-1"])
+    wait_until(lambda: "dl-log-1" in worker.log() and "dead-lettered" in worker.log(), 30,
+               "the dead letter in the worker's log")
+    worker.stop()
+    lines = [json.loads(line) for line in worker.log().splitlines() if line.startswith("{")]
+    # Then the worker logged a warning naming the reason, and no error nor traceback
+    warnings = [entry for entry in lines if entry.get("event") == "dead-lettered"]
+    assert warnings and warnings[0]["level"] == "warning" and "data.phone" in warnings[0]["reason"]
+    assert "Traceback" not in worker.log()
+    assert [entry for entry in lines if entry.get("level") in ("error", "critical")] == []
 
 
 if sys.platform != "linux":  # pragma: no cover

@@ -65,10 +65,10 @@ def test_poll_once_backfills_with_progress_then_finds_nothing_new(env, real_redi
     # Then the first queues the 11 objects, printing backfill progress; the second nothing
     assert first.returncode == 0, first.stderr
     assert "backfill calls: 3 pages, 5 records, 5 queued, 0 repeats, 0 invalid" in first.stderr
-    assert len(queued_ids(real_redis)) == 11
+    assert len(queued_ids(real_redis, PREFIX)) == 11
     assert second.returncode == 0, second.stderr
     assert "backfill" not in second.stderr
-    assert len(queued_ids(real_redis)) == 11
+    assert len(queued_ids(real_redis, PREFIX)) == 11
 
 
 def test_backfill_since_limits_the_first_read(env, real_redis, toky):
@@ -78,7 +78,7 @@ def test_backfill_since_limits_the_first_read(env, real_redis, toky):
     result = poll({**env, "TOKY_BACKFILL_SINCE": since}, "--once")
     # Then only the calls of the last day are queued (the outbound ones: 20 h and 3 h ago)
     assert result.returncode == 0, result.stderr
-    assert sum(i.startswith("call-") for i in queued_ids(real_redis)) == 2
+    assert sum(i.startswith("call-") for i in queued_ids(real_redis, PREFIX)) == 2
 
 
 def test_a_bad_backfill_since_is_a_configuration_error(env):
@@ -137,4 +137,4 @@ def test_once_may_wait_for_the_lock(env, real_redis):
     # Then it polled
     assert proc.returncode == 0, err
     assert "waiting up to 20 s" in err and "took the poller lock" in err
-    assert len(queued_ids(real_redis)) == 11
+    assert len(queued_ids(real_redis, PREFIX)) == 11

@@ -38,10 +38,10 @@ def _free(port: int) -> bool:
 
 
 def _base_port() -> int:
-    """A base port P with P (web), P+100, P+200 and P+300 (flower) free (honcho's PORTs)."""
+    """A base port P with P (web) to P+500 (metrics) free (honcho's PORTs, 100 apart)."""
     for _ in range(50):
         base = random.randrange(20000, 40000)
-        if all(_free(base + 100 * i) for i in range(4)):
+        if all(_free(base + 100 * i) for i in range(6)):
             return base
     raise AssertionError("no free ports for honcho")
 
@@ -92,6 +92,10 @@ def test_every_procfile_process_comes_up_and_stops(redis_url, real_redis, ghl, t
                                         timeout=2).json().values()), 90,
                    "flower listing a live worker", interval_s=0.5)
         assert requests.get(f"{flower}/api/tasks", timeout=5).status_code == 401
+        # And the exporter (metrics) serves the deployment's numbers, read from Redis
+        metrics = f"http://127.0.0.1:{base + 500}/metrics"
+        wait_until(lambda: answers(metrics), 60, "metrics /metrics", interval_s=0.3)
+        assert "tokyghl_up 1.0" in requests.get(metrics, timeout=5).text
         # And the worker applies events
         samples = load_samples()
         pipeline.enqueue(samples)
@@ -109,6 +113,6 @@ def test_every_procfile_process_comes_up_and_stops(redis_url, real_redis, ghl, t
             raise
         reader.join(timeout=10)
     output = "".join(lines)
-    for name in ("web.1", "worker.1", "poller.1", "flower.1", "mirror.1"):
+    for name in ("web.1", "worker.1", "poller.1", "flower.1", "mirror.1", "metrics.1"):
         assert f"{name} " in output, f"no output from {name}"
     assert processes_with(marker) == []

@@ -79,6 +79,16 @@ def test_register_needs_the_secret(toky):
     assert result.returncode == 2 and "WEBHOOK_SECRET" in result.stderr
 
 
+def test_register_refuses_a_secret_the_receiver_would_refuse(toky):
+    sim, server = toky
+    # Given a WEBHOOK_SECRET of 12 characters
+    env = {**base_env(server), "WEBHOOK_SECRET": "short-secret"}
+    # When registering / Then exit 2 naming it, and nothing registered with Toky
+    result = cli(env, "webhooks", "register", "https://hooks.example.com")
+    assert result.returncode == 2 and "WEBHOOK_SECRET is 12 characters" in result.stderr
+    assert sim.webhooks() == []
+
+
 def test_agents_lists_both_sides_and_suggests_the_block(toky, ghl):
     sim, server = toky
     # Given the demo's agents, who are GHL users too, one more in another case, and one

@@ -54,14 +54,15 @@ def sim_client(app, **kwargs) -> TokyClient:
                       sleep=lambda _s: None, **kwargs)
 
 
-def queued_events(redis_client) -> list[dict]:
-    """The events on the Celery queue, oldest first (decoded from the task messages)."""
-    messages = [json.loads(raw) for raw in reversed(redis_client.lrange(queue_key(PREFIX), 0, -1))]
+def queued_events(redis_client, prefix: str = PREFIX) -> list[dict]:
+    """The events on deployment ``prefix``'s Celery queue, oldest first (decoded from the
+    task messages)."""
+    messages = [json.loads(raw) for raw in reversed(redis_client.lrange(queue_key(prefix), 0, -1))]
     return [json.loads(base64.b64decode(m["body"]))[0][0] for m in messages]
 
 
-def queued_ids(redis_client) -> list[str]:
-    return [event["id"] for event in queued_events(redis_client)]
+def queued_ids(redis_client, prefix: str = PREFIX) -> list[str]:
+    return [event["id"] for event in queued_events(redis_client, prefix)]
 
 
 class RecordingPublisher:
@@ -77,7 +78,7 @@ class RecordingPublisher:
         ids = tuple(e["id"] for e in events)
         return PublishResult(len(ids), 0, ids, ())
 
-    def publish_one(self, event) -> bool:
+    def publish_one(self, event, counts=()) -> bool:
         self.events.append(event)
         return True
 

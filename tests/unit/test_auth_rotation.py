@@ -22,7 +22,7 @@ from toky_ghl import cli
 from toky_ghl.errors import ConfigError
 from worker.auth.bootstrap import build_token_provider
 from worker.auth.errors import AuthUnavailable, CredentialsRefused, LocationPaused
-from worker.auth.manage import rotate_pit
+from worker.auth.manage import forget, rotate_pit
 from worker.auth.pause import Pause
 from worker.ghl import GhlAuthError, GhlClient
 
@@ -209,3 +209,19 @@ def test_a_rotation_landing_while_a_401_is_judged_is_not_a_refusal(redis, settin
     # Then the new token is used, and nothing is paused or dead-lettered
     assert "credentials changed" in changed
     assert prov.store.get_pause() is None and prov() == "pit-new-0002"
+
+
+def test_forget_hands_back_to_ghl_token_and_never_reuses_a_version(redis, settings):
+    # Given a running worker's provider using a rotated token (cached at version 1)
+    prov = build_token_provider(settings, redis)
+    rotate_pit(settings, redis, "pit-rotated-0002")
+    assert prov() == "pit-rotated-0002"
+    # When the stored credentials are forgotten
+    assert forget(settings, redis) == 1
+    # Then the very next call uses GHL_TOKEN again
+    assert prov() == "pit-env-0001"
+    # And a later rotation gets a new version, so the cached old token is never used for it
+    assert rotate_pit(settings, redis, "pit-rotated-0003").version == 2
+    assert prov() == "pit-rotated-0003"
+    # And forgetting when nothing is stored does nothing
+    assert forget(settings, redis) == 2 and forget(settings, redis) is None

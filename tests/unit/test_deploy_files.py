@@ -1,14 +1,20 @@
 """The deployment files: docker-compose.yml, Procfile, Dockerfile and .env.example.
 
-Docker cannot run here, so the compose file is parsed and checked: every
-service's command is a real ``toky-ghl`` command (parsed by the CLI's own
-parser), Redis persists and never evicts, every service has a healthcheck,
-secrets come only from the env file, which documents every variable.
+Docker cannot run here, so the compose file is parsed and checked: it is
+valid against the Compose Specification's JSON schema (``docker compose config``
+too when Docker Compose is installed), every service's command is a real
+``toky-ghl`` command (parsed by the CLI's own parser), Redis persists and never
+evicts, every service has a healthcheck, secrets come only from the env file,
+which documents every variable; the monitoring profile's files exist and agree.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
+import subprocess
 from dataclasses import fields
 from pathlib import Path
 
@@ -20,7 +26,11 @@ from toky_ghl.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET_VARIABLES = {f.name.upper() for f in fields(Settings) if not f.repr}
-APP_SERVICES = ("worker", "poller", "mirror", "webhook", "flower")
+APP_SERVICES = ("worker", "poller", "mirror", "webhook", "flower", "metrics")
+MONITORING = ("prometheus", "alertmanager", "grafana")
+#: The Compose Specification's schema, from github.com/compose-spec/compose-spec
+#: (schema/compose-spec.json at commit 170098ba07d9, Apache-2.0), kept as it is.
+COMPOSE_SCHEMA = REPO / "tests" / "unit" / "compose_spec.json"
 
 
 def parse_toky_ghl(argv: list[str]):
@@ -50,7 +60,84 @@ def test_every_app_service_runs_a_real_toky_ghl_command(compose):
         commands[name] = parse_toky_ghl(service["command"]).command
     assert commands == {"worker": "worker", "poller": "poll", "mirror": "mirror",
                         "webhook": "webhook",
-                        "flower": "flower"}
+                        "flower": "flower", "metrics": "metrics"}
+
+
+def test_the_compose_file_is_valid_against_the_compose_specification(compose):
+    import jsonschema
+
+    validator = jsonschema.Draft7Validator(json.loads(COMPOSE_SCHEMA.read_text()))
+    errors = [f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(compose)]
+    assert errors == []
+    # the check catches a misspelt key (not everything passes)
+    broken = {**compose, "services": {**compose["services"],
+                                      "grafana": {**compose["services"]["grafana"],
+                                                  "profile": ["monitoring"]}}}
+    assert list(validator.iter_errors(broken))
+
+
+def test_docker_compose_config_accepts_the_file_when_compose_is_installed(tmp_path):
+    docker = shutil.which("docker")
+    has_compose = docker and subprocess.run([docker, "compose", "version"],
+                                            capture_output=True).returncode == 0
+    if not has_compose:
+        pytest.skip("Docker Compose is not installed here (the schema check above ran)")
+    env = dict(os.environ)
+    (tmp_path / ".env").write_text("")
+    result = subprocess.run([docker, "compose", "-f", str(REPO / "docker-compose.yml"),
+                             "--project-directory", str(REPO), "--env-file", str(tmp_path / ".env"),
+                             "--profile", "monitoring", "config", "--quiet"],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_monitoring_profile_loads_the_rules_the_dashboard_and_scrapes_the_exporter(compose):
+    services = compose["services"]
+    for name in MONITORING:
+        assert services[name]["profiles"] == ["monitoring"], name
+    assert "profiles" not in services["metrics"]  # the exporter runs in every deployment
+    # every file a monitoring service mounts is in the repository
+    mounts = {}
+    for name in MONITORING:
+        for volume in services[name]["volumes"]:
+            source, target = volume.split(":")[:2]
+            if source.startswith("./"):
+                assert (REPO / source).exists(), volume
+                mounts[target] = REPO / source
+    prometheus = yaml.safe_load(mounts["/etc/prometheus/prometheus.yml"].read_text())
+    assert mounts[prometheus["rule_files"][0]] == REPO / "deploy/prometheus/alerts.yml"
+    targets = {job["job_name"]: job["static_configs"][0]["targets"]
+               for job in prometheus["scrape_configs"]}
+    metrics_args = parse_toky_ghl(services["metrics"]["command"])
+    flower_args = parse_toky_ghl(services["flower"]["command"])
+    assert targets == {"toky-ghl": [f"metrics:{metrics_args.port}"],
+                       "flower": [f"flower:{flower_args.port}"]}
+    assert metrics_args.address == "0.0.0.0"
+    alertmanager = prometheus["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
+    assert alertmanager == ["alertmanager:9093"]
+    # Grafana: the datasource is that Prometheus, the dashboard is provisioned from its mount
+    provisioning = mounts["/etc/grafana/provisioning"]
+    datasource = yaml.safe_load((provisioning / "datasources/prometheus.yml").read_text())
+    assert datasource["datasources"][0]["url"] == "http://prometheus:9090"
+    provider = yaml.safe_load((provisioning / "dashboards/toky-ghl.yml").read_text())
+    path = provider["providers"][0]["options"]["path"]
+    dashboard = mounts[f"{path}/toky-ghl.json"]
+    panels = json.loads(dashboard.read_text())["panels"]
+    uid = datasource["datasources"][0]["uid"]
+    assert all(p["datasource"]["uid"] == uid for p in panels if p["type"] != "row")
+    # Grafana's password comes from .env only
+    assert services["grafana"]["env_file"] == [".env"]
+    assert "GF_SECURITY_ADMIN_PASSWORD" not in (services["grafana"].get("environment") or {})
+
+
+def test_alertmanager_config_is_valid_when_amtool_is_installed():
+    amtool = shutil.which("amtool")
+    if amtool is None:
+        pytest.skip("amtool (Debian's prometheus-alertmanager) is not installed")
+    result = subprocess.run([amtool, "check-config",
+                             str(REPO / "deploy/alertmanager/alertmanager.yml")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_the_image_runs_toky_ghl_as_a_non_root_user():
@@ -128,7 +215,7 @@ def test_the_procfile_runs_the_same_processes_with_real_commands():
     lines = [line for line in (REPO / "Procfile").read_text().splitlines()
              if line.strip() and not line.startswith("#")]
     processes = dict(line.split(": ", 1) for line in lines)
-    assert set(processes) == {"web", "worker", "poller", "flower", "mirror"}
+    assert set(processes) == {"web", "worker", "poller", "flower", "mirror", "metrics"}
     commands = {}
     for name, command in processes.items():
         argv = re.sub(r"\$\{PORT:-(\d+)\}", r"\1", command).split()
@@ -136,4 +223,4 @@ def test_the_procfile_runs_the_same_processes_with_real_commands():
         commands[name] = parse_toky_ghl(argv[1:]).command
     assert commands == {"web": "webhook", "worker": "worker", "poller": "poll",
                         "mirror": "mirror",
-                        "flower": "flower"}
+                        "flower": "flower", "metrics": "metrics"}

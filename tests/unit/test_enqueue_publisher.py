@@ -115,13 +115,38 @@ def test_one_script_call_per_batch(client):
     publisher = EventPublisher(client, batch_size=500)
     calls = []
     script = publisher._script
-    publisher._script = lambda keys, args: calls.append(len(keys) - 1) or script(keys=keys,
-                                                                                 args=args)
+    publisher._script = lambda keys, args: calls.append(int(args[2])) or script(keys=keys,
+                                                                                args=args)
     # When 1,001 events are published
     result = publisher.publish(iter(many(1001)))
     # Then three round trips carried them: 500, 500 and 1
     assert calls == [500, 500, 1]
     assert result.queued == 1001
+
+
+def test_the_same_call_counts_queued_events_by_type_and_source(client):
+    # Given a publisher for the poller
+    publisher = EventPublisher(client, source="poll")
+    events = samples()[:3]
+    # When three events are published, then the same three again
+    publisher.publish(events)
+    publisher.publish(events)
+    # Then each queued event was counted once, by its type and the source
+    counted = {k.decode(): int(v) for k, v in client.hgetall("tokyghl:metrics:enqueued").items()}
+    expected: dict[str, int] = {}
+    for event in events:
+        key = f"{event['type']}|poll"
+        expected[key] = expected.get(key, 0) + 1
+    assert counted == expected
+
+
+def test_publish_one_adds_the_callers_counts_whether_queued_or_not(client):
+    publisher = EventPublisher(client)
+    event = samples()[0]
+    for _ in range(2):
+        publisher.publish_one(event, counts=[("webhook", "call.finished|202")])
+    assert client.hget("tokyghl:metrics:webhook", "call.finished|202") == b"2"
+    assert client.llen(QUEUE) == 1
 
 
 def test_queued_marker_is_prefixed_and_expires(client):

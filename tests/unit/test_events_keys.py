@@ -61,6 +61,17 @@ def test_label_hides_a_contacts_phone_and_the_data():
     assert "Lena" not in label and "4155550" not in label
 
 
+def test_label_hides_the_phone_in_a_contact_event_id():
+    # Given a contact event whose id carries the phone (the poller's contact-{phone}-{version})
+    event_id = event_id_for("contact", "+14155550134", "1733097600")
+    event = validate_event(envelope("contact.updated", {"phone": "+14155550134"}, id=event_id))
+    # When it is labelled (Flower shows the label)
+    label = event_label(event)
+    # Then the event id shows the last four digits only, and stays short
+    assert label == "contact.updated contact:…0134 evt=contact-…0134-1733097600"
+    assert "4155550" not in label
+
+
 def test_short_ids_are_shown_whole():
     # Given a task event with a short id
     event = validate_event(envelope("task.deleted", MINIMAL["task.deleted"], id="e9"))

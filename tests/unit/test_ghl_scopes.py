@@ -33,6 +33,15 @@ from worker.ghl.scopes import check_scope, has_scope, required_scope
         ("GET", "/calendars/", "calendars.readonly"),
         ("GET", "/users/", "users.readonly"),
         ("GET", "/locations/loc1/customFields", "locations/customFields.readonly"),
+        # apps/opportunities.json security entries
+        ("GET", "/opportunities/search", "opportunities.readonly"),
+        ("POST", "/opportunities/search", "opportunities.readonly"),
+        ("POST", "/opportunities/", "opportunities.write"),
+        ("PUT", "/opportunities/abc", "opportunities.write"),
+        # apps/contacts.json: workflow, campaigns, followers are contacts.write
+        ("POST", "/contacts/c1/workflow/w1", "contacts.write"),
+        ("DELETE", "/contacts/c1/campaigns/k1", "contacts.write"),
+        ("POST", "/contacts/c1/followers", "contacts.write"),
     ],
 )
 def test_required_scope_follows_the_table(method, path, scope):
@@ -40,8 +49,8 @@ def test_required_scope_follows_the_table(method, path, scope):
 
 
 def test_unknown_path_is_refused_rather_than_unchecked():
-    with pytest.raises(ValueError, match="no GHL scope is known for GET /opportunities/x"):
-        required_scope("GET", "/opportunities/x")
+    with pytest.raises(ValueError, match="no GHL scope is known for GET /payments/x"):
+        required_scope("GET", "/payments/x")
 
 
 def test_a_contacts_lookalike_prefix_is_not_contacts():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fakeredis
 import pytest
 
-from worker.idmap import Child, IdMap
+from worker.idmap import IDMAP_TTL_S, Child, IdMap
 
 PHONE = "+14155550134"
 
@@ -64,6 +64,29 @@ def test_keys_live_under_the_prefix() -> None:
     assert all(k.startswith(b"p1:idmap:") for k in redis.keys("*"))
 
 
+def test_every_key_of_the_map_expires_a_year_after_its_last_use() -> None:
+    # Given a map with a contact, a child and an unfinished create
+    client = fakeredis.FakeRedis()
+    ids = IdMap(client, "test")
+    ids.remember_contact(PHONE, "c1", tags=["a"], payload_hash="h1")
+    ids.put("call:1", Child("n1", "c1"), PHONE)
+    ids.mark_intent("task:9", "c1", PHONE)
+    # Then every key it wrote has a lifetime of a year (none lives forever)
+    keys = [k.decode() for k in client.scan_iter("test:idmap:*")]
+    assert sorted(keys) == ["test:idmap:contact:" + PHONE, "test:idmap:intent:task:9",
+                            "test:idmap:obj:call:1", "test:idmap:owner:c1",
+                            "test:idmap:phone:" + PHONE]
+    assert all(IDMAP_TTL_S - 5 <= client.ttl(k) <= IDMAP_TTL_S for k in keys)
+    # When time passes and the entries are read again, their year starts again
+    for key in keys:
+        client.expire(key, 60)
+    assert ids.contact(PHONE) == "c1" and ids.get("call:1") == Child("n1", "c1")
+    assert client.ttl("test:idmap:contact:" + PHONE) > IDMAP_TTL_S - 5
+    assert client.ttl("test:idmap:obj:call:1") > IDMAP_TTL_S - 5
+    # And an unknown key read through the map is not created
+    assert ids.get("call:unknown") is None and not client.exists("test:idmap:obj:call:unknown")
+
+
 def test_each_contact_has_one_owner_phone_and_forgetting_frees_it() -> None:
     # Given two phones mapped to their own contacts
     ids = IdMap(fakeredis.FakeRedis(), "t")
@@ -78,3 +101,15 @@ def test_each_contact_has_one_owner_phone_and_forgetting_frees_it() -> None:
     ids.forget_contact("+15125550301")
     ids.forget_phone("+15125550302")
     assert ids.owner("c-maria") is None and ids.owner("c-pedro-2") is None
+
+
+@pytest.mark.parametrize("bad_id", ["..", ".", "", "a/b", "x" * 65])
+def test_an_id_that_is_not_a_ghl_id_is_never_remembered(ids: IdMap, bad_id: str) -> None:
+    # Given an answer whose id could address another path (GHL never sends one)
+    # When it would be remembered / Then it is refused, and nothing is stored
+    with pytest.raises(ValueError, match="not a GHL id"):
+        ids.remember_contact("+14155550134", bad_id)
+    with pytest.raises(ValueError, match="not a GHL id"):
+        ids.put("call:c-1", Child(ghl_id=bad_id, contact_id="ve9EPM428h8vShlRW1KT"),
+                "+14155550134")
+    assert ids.contact("+14155550134") is None and ids.get("call:c-1") is None

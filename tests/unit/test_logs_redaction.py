@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 
 import pytest
 import structlog
@@ -250,3 +251,36 @@ def test_an_invalid_event_still_gives_its_id_and_type():
     assert context["event_id"] == "bad-1"
     assert context["toky_key"] is None
     assert task_context("not a dict", "t-2", "loc")["task_id"] == "t-2"
+
+
+# -- hostile values -------------------------------------------------------------------
+
+
+def test_a_250_kb_value_is_scrubbed_in_bounded_time_and_logged_cut():
+    # Given a 250 KB unauthenticated path (every pattern used to be tried from each of its
+    # characters: ~35 minutes of CPU)
+    path = "/webhooks/toky/" + "A" * 250_000
+    # When scrubbed whole, and logged
+    started = time.monotonic()
+    assert logs.scrub(path) == path
+    out = _redact(event="webhook.unauthorized", toky_event=path,
+                  nested={"list": [path, "token=" + "b" * 250_000]})
+    elapsed_s = time.monotonic() - started
+    # Then both finish in seconds at worst (a generous bound for a busy machine: the
+    # quadratic scrub took minutes), and the logged values are cut
+    assert elapsed_s < 60
+    assert len(out["toky_event"]) < logs.MAX_VALUE_CHARS + 100
+    assert out["toky_event"].endswith("more characters not logged]")
+    assert all(len(v) < logs.MAX_VALUE_CHARS + 100 for v in out["nested"]["list"])
+    assert "bbbbbbbbbb" not in out["nested"]["list"][1]  # the named secret scrubbed
+
+
+@pytest.mark.parametrize("at", [logs.MAX_VALUE_CHARS - 30, logs.MAX_VALUE_CHARS - 5])
+def test_a_credential_cut_in_two_by_the_length_limit_is_dropped_whole(at):
+    # Given a long value with an unregistered bearer token straddling the cut
+    bearer = "Bearer eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXBheWxvYWQ.sig"
+    text = "x " * (at // 2) + bearer + " tail" * 500
+    # When logged
+    out = _redact(event="ghl.response", detail=text)["detail"]
+    # Then no piece of the token is kept
+    assert "eyJhbGci" not in out and "c2VjcmV0" not in out

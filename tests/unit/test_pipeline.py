@@ -54,6 +54,15 @@ def test_invalid_event_is_dead_lettered_naming_the_field(deps, ghl):
     assert ghl.calls == []
 
 
+def test_an_occurred_at_with_blanks_is_applied_not_looped(deps, ghl):
+    # Given an event queued with blanks around occurred_at (as producers let through
+    # before: the worker failed on it outside its decisions, forever)
+    event = contact("blanks", at="  2026-11-02T09:00:00Z \n", contact_name="Ana")
+    # When the worker processes it / Then it is applied like any other
+    assert process(event, deps).kind == "applied"
+    assert ghl.count("upsert_contact") == 1
+
+
 def test_same_event_twice_is_applied_once(deps, ghl):
     first = process(contact("e1", contact_name="Ana"), deps)
     second = process(contact("e1", contact_name="Ana"), deps)

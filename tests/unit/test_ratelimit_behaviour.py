@@ -332,3 +332,19 @@ def test_a_late_release_does_not_take_a_second_slot_beside_a_new_one(h, loc):
     limiter.release(stalled)
     # Then only the new request counts
     assert limiter.snapshot(loc).used_in_window == 1
+
+
+def test_finish_releases_the_slot_and_follows_the_headers(h, loc):
+    # Given 2 of 3 slots in flight
+    limiter = h.limiter(3)
+    answered, still_in_flight = take(limiter, loc, 2)
+    # When the first answer arrives and GHL says none is left (it counted a request we did not)
+    limiter.finish(answered, {"X-RateLimit-Max": "3", "X-RateLimit-Remaining": "0"})
+    # Then the window is full
+    assert limiter.snapshot(loc).used_in_window == 3
+    assert limiter.acquire(loc).reason == "burst"
+    # And once the interval passed, only the request still in flight counts: the answered
+    # slot was released (it counted from its answer on), the phantom left with it
+    h.sleep_ms(h.interval_ms + 2 * h.slack_ms + 1)
+    assert limiter.snapshot(loc).used_in_window == 1
+    limiter.finish(still_in_flight, {})

@@ -174,3 +174,16 @@ def test_a_web_call_webhook_is_accepted_with_the_widget_callers_number_when_give
     assert data.get("from_number") == from_number
     assert data["from_raw"] == "webcaller_9f2c"
     assert data["agent"] == "sam@company.test"
+
+
+def test_voicemail_and_sms_agents_in_tokys_id_form_read_as_emails():
+    from producers.poller.message_mapping import sms_event, voicemail_event
+
+    # Given a voicemail and an SMS whose agent is written as Toky's REST answers write it
+    voicemail = voicemail_event({"id": "v1", "from_number": CUSTOMER, "date": "2026-11-20 10:00:00",
+                                 "agent": "Sam__Company.test"})
+    sms = sms_event({"id": "s1", "direction": "outbound", "from_number": TOKY_LINE,
+                     "to_number": CUSTOMER, "text": "hi", "date": "2026-11-20 10:00:00",
+                     "agent": "sam__company.test"})
+    # When / Then both name the agent by email
+    assert voicemail["data"]["agent"] == sms["data"]["agent"] == "sam@company.test"

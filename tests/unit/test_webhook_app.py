@@ -209,3 +209,27 @@ def test_the_receiver_refuses_to_start_without_a_secret(redis_client):
     # Then a ConfigError names the variable
     with pytest.raises(ConfigError, match="WEBHOOK_SECRET"):
         create_app(secret=None, publisher=None, redis_client=redis_client)
+
+
+def webhook_counts(redis_client) -> dict[str, int]:
+    raw = redis_client.hgetall(f"{PREFIX}:metrics:webhook")
+    return {k.decode(): int(v) for k, v in raw.items()}
+
+
+def test_every_answer_is_counted_by_event_and_status_401s_apart(http, redis_client):
+    # Given two accepted calls (one of them twice), a wrong token, a bad body and an
+    # event the receiver does not handle, posted under made-up names too
+    post(http, "inbound_call_ended", CALL)
+    post(http, "inbound_call_ended", CALL)
+    post(http, "outbound_call_ended", {**CALL, "callid": "other", "direction": "outbound"})
+    for name in ("inbound_call_ended", "x-guess-1", "x-guess-2"):
+        assert post(http, name, CALL, token="wrong").status_code == 401
+    assert post(http, "inbound_call_ended", {"callid": ""}).status_code == 400
+    assert post(http, "contact_created", CALL).status_code == 404
+    # Then each answer is counted once by event name and status; names the receiver
+    # does not handle count as "other" (a guesser cannot add series)
+    assert webhook_counts(redis_client) == {
+        "inbound_call_ended|202": 2, "outbound_call_ended|202": 1,
+        "inbound_call_ended|401": 1, "other|401": 2,
+        "inbound_call_ended|400": 1, "other|404": 1,
+    }

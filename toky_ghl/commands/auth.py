@@ -1,4 +1,4 @@
-"""``toky-ghl auth login|status|rotate|resume|new-key``: the GHL credentials.
+"""``toky-ghl auth login|status|rotate|forget|resume|new-key``: the GHL credentials.
 
 No sub-command ever prints a token, and ``rotate`` takes the new token from
 standard input only: a token on the command line would stay in the shell
@@ -32,7 +32,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     login.add_argument("--scopes", help="scopes to ask for (default: GHL_SCOPES)")
     login.set_defaults(func=run_login)
 
-    status = auth.add_parser("status", help="show kind, scopes, location, expiry, pause")
+    status = auth.add_parser(
+        "status", help="show which credential is in force, kind, scopes, expiry, pause",
+        description="Show the location's credentials: which one workers use now (stored in "
+                    "Redis by `auth rotate` / `auth login`, else GHL_TOKEN), a warning when "
+                    "GHL_TOKEN is set but not used, scopes, expiry and pause. Never a token.",
+        epilog="exit status: 0 credentials in force; 1 none anywhere (the message says what "
+               "to set); 2 configuration or Redis unreachable.")
     status.add_argument("--json", action="store_true", help="print one JSON object instead")
     status.set_defaults(func=run_status)
 
@@ -44,6 +50,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     rotate.add_argument("--token", dest="token_option", help=argparse.SUPPRESS)
     rotate.set_defaults(func=run_rotate, accepts_extra=True)
 
+    forget = auth.add_parser(
+        "forget", help="drop the credentials stored in Redis (workers then use GHL_TOKEN)",
+        description="Delete the credentials `auth rotate` / `auth login` stored for the "
+                    "location, and its pause; every worker uses GHL_TOKEN from its next call. "
+                    "An OAuth pair cannot be recovered afterwards (log in again).",
+        epilog="exit status: 0 forgotten (or nothing stored); 2 without --yes.")
+    forget.add_argument("--yes", action="store_true", help="really forget them")
+    forget.set_defaults(func=run_forget)
+
     resume = auth.add_parser("resume", help="lift a pause by hand (credentials fixed in GHL)")
     resume.set_defaults(func=run_resume)
 
@@ -53,15 +68,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _deps():
     from toky_ghl import logs
-    from toky_ghl.redis_conn import get_redis
+    from toky_ghl.redis_conn import require_redis
     from toky_ghl.settings import get_settings
 
     settings = get_settings()
-    # Log lines (redacted) go to stderr, warnings only: stdout carries the command's answer.
-    logs.configure("DEBUG" if settings.log_level == "DEBUG" else "WARNING")
+    # Log lines (redacted) go to stderr at LOG_LEVEL (toky_ghl.cli): stdout carries the answer.
     logs.register_secrets([settings.ghl_token, settings.ghl_client_secret,
                            settings.ghl_refresh_token, settings.token_encryption_key])
-    return settings, get_redis(settings.redis_url)
+    return settings, require_redis(settings.redis_url)
 
 
 def _code_from(text: str) -> str:
@@ -112,6 +126,33 @@ def run_status(args: argparse.Namespace) -> int:
     settings, client = _deps()
     report = auth_report(settings, client, time.time())
     print(json.dumps(report, indent=2, sort_keys=True) if args.json else format_auth(report))
+    if report["warning"]:
+        print(f"toky-ghl auth status: warning: {report['warning']}", file=sys.stderr)
+    if report["in_force"] is None:
+        from worker.auth.report import NO_CREDENTIALS
+
+        print(f"toky-ghl auth status: {NO_CREDENTIALS}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_forget(args: argparse.Namespace) -> int:
+    from worker.auth.manage import forget
+
+    if not args.yes:
+        print("toky-ghl auth forget: this deletes the credentials stored in Redis (an OAuth "
+              "pair cannot be recovered); run again with --yes", file=sys.stderr)
+        return 2
+    settings, client = _deps()
+    version = forget(settings, client)
+    if version is None:
+        print("nothing stored: workers use GHL_TOKEN" if settings.ghl_token
+              else "nothing stored (and GHL_TOKEN is not set)")
+        return 0
+    after = ("workers use GHL_TOKEN from their next call" if settings.ghl_token
+             else "GHL_TOKEN is not set: workers have no credentials until one is stored")
+    print(f"forgotten: the credentials stored for location {settings.ghl_location_id} "
+          f"(version {version}); {after}")
     return 0
 
 

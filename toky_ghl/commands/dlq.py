@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         versions = VersionStore(client, settings.key_prefix)
         for e in found:
             versions.forget_event(e.id)
-        EventPublisher(client, key_prefix=settings.key_prefix).republish(
+        EventPublisher(client, key_prefix=settings.key_prefix, source="replay").republish(
             [e.event for e in found])
         store.remove([e.id for e in found])
         print(f"replayed {len(found)} dead letter(s)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import threading
+from functools import partial
 from typing import Any
 
 from toky_ghl.commands.polling import add_poll_options, say, stop_on_sigterm
@@ -66,6 +67,7 @@ def _mirror(args: argparse.Namespace, settings: Any, stop: threading.Event) -> i
     from producers.mirror import MirrorPoller
     from producers.poller import PollerLock, backfill_start, run_poller
     from producers.queue import EventPublisher
+    from toky_ghl.metrics.record import record_cycle
     from toky_ghl.redis_conn import require_redis
 
     since = backfill_start(settings.mirror_backfill_since, datetime.now(UTC),
@@ -75,7 +77,8 @@ def _mirror(args: argparse.Namespace, settings: Any, stop: threading.Event) -> i
     if source is None:
         return 2
     prefix = settings.key_prefix
-    poller = MirrorPoller(source, redis_client, EventPublisher(redis_client, key_prefix=prefix),
+    poller = MirrorPoller(source, redis_client,
+                          EventPublisher(redis_client, key_prefix=prefix, source="mirror"),
                           key_prefix=prefix, backfill_since=since,
                           overlap_s=settings.mirror_poll_overlap_s, progress=say,
                           wait=stop.wait)
@@ -84,7 +87,8 @@ def _mirror(args: argparse.Namespace, settings: Any, stop: threading.Event) -> i
         return run_poller(poller, lock, once=args.once,
                           interval_s=settings.mirror_poll_interval_s,
                           lock_wait_s=args.lock_wait, stop=stop, say=say,
-                          retry_lock_s=min(5.0, lock.ttl_s / 3), name="mirror")
+                          retry_lock_s=min(5.0, lock.ttl_s / 3), name="mirror",
+                          cycles=partial(record_cycle, redis_client, prefix, "mirror"))
     except redis.RedisError as exc:
         say(f"toky-ghl mirror: Redis failed: {exc}")
         return 2

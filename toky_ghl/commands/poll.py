@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from typing import Any
 
 from toky_ghl.commands.polling import add_poll_options, say, stop_on_sigterm
@@ -43,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from producers.queue import EventPublisher
     from producers.toky import TokyAuthError, TokyClient
     from toky_ghl import logs
+    from toky_ghl.metrics.record import record_cycle
     from toky_ghl.redis_conn import require_redis
     from toky_ghl.settings import get_settings
 
@@ -52,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
     since = backfill_start(settings.toky_backfill_since, datetime.now(UTC))
     redis_client = require_redis()  # unreachable: the CLI says so, exit 2
     prefix = settings.key_prefix
-    poller = Poller(client, redis_client, EventPublisher(redis_client, key_prefix=prefix),
+    poller = Poller(client, redis_client,
+                    EventPublisher(redis_client, key_prefix=prefix, source="poll"),
                     key_prefix=prefix, backfill_since=since,
                     overlap_s=settings.toky_poll_overlap_s, page_size=args.page_size,
                     progress=say)
@@ -62,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
             return run_poller(poller, lock, once=args.once,
                               interval_s=settings.toky_poll_interval_s,
                               lock_wait_s=args.lock_wait, stop=stop, say=say,
-                              retry_lock_s=min(5.0, lock.ttl_s / 3))
+                              retry_lock_s=min(5.0, lock.ttl_s / 3),
+                              cycles=partial(record_cycle, redis_client, prefix, "poll"))
     except TokyAuthError as exc:
         say(f"toky-ghl poll: {exc}")
         return 2

@@ -51,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     settings.require("WEBHOOK_SECRET")
     client = require_redis(settings.redis_url)
     app = create_app(secret=settings.webhook_secret,
-                     publisher=EventPublisher(client, key_prefix=settings.key_prefix),
+                     publisher=EventPublisher(client, key_prefix=settings.key_prefix,
+                                              source="webhook"),
                      redis_client=client, max_body_bytes=settings.webhook_max_body_bytes)
     try:
         server = make_server(app, host=args.host, port=args.port, threads=args.threads,

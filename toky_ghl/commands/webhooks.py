@@ -74,10 +74,15 @@ def _client() -> Any:
 
 def run_register(args: argparse.Namespace) -> int:
     from producers.toky import TokyError, paths
+    from producers.webhook.token import check_secret
     from toky_ghl.settings import get_settings
 
     settings = get_settings()
     settings.require("WEBHOOK_SECRET")
+    refused = check_secret(settings.webhook_secret)
+    if refused:  # the receiver would not start with it: register nothing
+        print(f"toky-ghl webhooks: {refused}", file=sys.stderr)
+        return 2
     if urlsplit(args.url).scheme not in ("http", "https") or urlsplit(args.url).query:
         print(f"toky-ghl webhooks: URL must be an http(s) URL without a query, got "
               f"{mask_url(args.url)!r}", file=sys.stderr)

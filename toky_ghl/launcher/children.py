@@ -99,11 +99,17 @@ def start_webhook(sup: Supervisor, env: dict[str, str]) -> tuple[str, str | None
     """The webhook receiver on a free loopback port: (its URL, the secret if generated)."""
     generated = None
     if not env.get("WEBHOOK_SECRET", "").strip():
-        generated = secrets.token_urlsafe(18)
+        generated = secrets.token_urlsafe(32)
         env["WEBHOOK_SECRET"] = generated
     child = sup.start("webhook", cli("webhook", "--port", "0"), env)
     line = sup.wait_for_line(child, "listening on", READY_TIMEOUT_S)
     return _url_after(line, "listening on").split("/webhooks/")[0], generated
+
+
+def start_metrics(sup: Supervisor, env: dict[str, str]) -> str:
+    """The Prometheus exporter (``toky-ghl metrics``) on a free loopback port: its URL."""
+    child = sup.start("metrics", cli("metrics", "--port", "0"), env)
+    return _url_after(sup.wait_for_line(child, "serving on", READY_TIMEOUT_S), "serving on")
 
 
 def start_poller(sup: Supervisor, env: dict[str, str]) -> None:

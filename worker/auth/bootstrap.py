@@ -70,10 +70,9 @@ def build_token_provider(settings: Settings, client: redis.Redis) -> TokenProvid
         version, _ = provider.store.probe()
     if version is None:
         if not settings.ghl_token:
-            raise CredentialsMissing(
-                "no GHL credentials: set GHL_TOKEN (a Private Integration Token), or "
-                "GHL_CLIENT_ID + GHL_CLIENT_SECRET with GHL_REFRESH_TOKEN or `toky-ghl auth "
-                "login`, or store a token with `toky-ghl auth rotate`")
+            from worker.auth.report import NO_CREDENTIALS
+
+            raise CredentialsMissing(NO_CREDENTIALS)
         return provider
     creds = provider.store.load()  # no key or a wrong key stops here, by name
     if creds is not None and creds.kind == OAUTH:

@@ -1,5 +1,6 @@
 """What the ``toky-ghl auth`` commands change: store a rotated PIT, log in with a code,
-lift a pause. Every write holds the store's lock, so it never races a refresh."""
+lift a pause, forget the stored credentials. Every write holds the store's lock, so it
+never races a refresh."""
 
 from __future__ import annotations
 
@@ -61,6 +62,23 @@ def login(settings: Settings, client: redis.Redis, code: str) -> Credentials:
                                            location_id=store.location_id), settings)
     log.info("auth.logged_in", location=store.location_id, version=creds.version)
     return creds
+
+
+def forget(settings: Settings, client: redis.Redis) -> int | None:
+    """Drop the credentials stored by ``auth rotate`` / ``auth login`` (and the pause):
+    workers use ``GHL_TOKEN`` from their next call. The version forgotten, or None."""
+    store = make_store(settings, client)
+    ttl_s = lock_ttl_s(settings)
+    lock = store.lock(ttl_s=ttl_s, wait_s=ttl_s)
+    if not lock.acquire():
+        raise ConfigError(f"the credentials lock stayed taken for {ttl_s:.0f} s; try again")
+    try:
+        version = store.forget(lock=lock)
+    finally:
+        lock.release()
+    if version is not None:
+        log.info("auth.forgotten", location=store.location_id, version=version)
+    return version
 
 
 def resume(settings: Settings, client: redis.Redis) -> bool:

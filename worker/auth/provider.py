@@ -86,8 +86,24 @@ class TokenProvider:
     def _label(self, version: int | None) -> str:
         return f"v{version}" if version is not None else env_label(self._env_token)
 
+    def prime(self, version: int | None, pause: Pause | None) -> None:
+        """Let this thread's NEXT token lookup use a probe just read (by the delivery's
+        first script, a moment before its first GHL call) instead of reading it again."""
+        _used.primed = (self, version, pause)
+
+    def unprime(self) -> None:
+        _used.primed = None
+
+    def _probe(self) -> tuple[int | None, Pause | None]:
+        primed = getattr(_used, "primed", None)
+        if primed is not None:
+            _used.primed = None
+            if primed[0] is self:
+                return primed[1], primed[2]
+        return self.store.probe()
+
     def __call__(self) -> str:
-        version, pause = self.store.probe()
+        version, pause = self._probe()
         label = self._label(version)
         if pause and pause.holds_for(label):
             raise LocationPaused(self.location_id, pause.reason)
@@ -106,9 +122,17 @@ class TokenProvider:
 
     def check_not_paused(self) -> None:
         """Raise ``LocationPaused`` while a pause holds for the current credentials."""
-        version, pause = self.store.probe()
+        self.check_probed(*self.store.probe())
+
+    def check_probed(self, version: int | None, pause: Pause | None) -> None:
+        """``check_not_paused`` over a probe already read (``TokenStore.probe``'s answer,
+        e.g. read by the delivery's first script)."""
         if pause and pause.holds_for(self._label(version)):
             raise LocationPaused(self.location_id, pause.reason)
+
+    def probe_keys(self) -> tuple[str, str]:
+        """The Redis keys a probe reads: the credentials' meta hash and the pause record."""
+        return self.store.meta_key, self.store.pause_key
 
     def current(self) -> Credentials | None:
         """The stored credentials (cached while their version holds); None when none."""

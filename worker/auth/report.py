@@ -43,7 +43,7 @@ def auth_report(settings: Settings, client: redis.Redis, now_s: float) -> dict[s
     report: dict[str, Any] = {"location": store.location_id,
                               "oauth_client_id": settings.ghl_client_id,
                               "encryption_key_set": bool(settings.token_encryption_key)}
-    if meta:
+    if meta.get("version"):
         expires = meta.get("expires_at_s") or None
         report.update({
             "kind": meta.get("kind"), "source": meta.get("source"),
@@ -65,7 +65,43 @@ def auth_report(settings: Settings, client: redis.Redis, now_s: float) -> dict[s
                                and report["scopes"] and not settings.ghl_scopes_set
                                else sorted(settings.ghl_scopes))
     report["paused"] = pause_report(settings, client)
+    report["in_force"], report["warning"] = _in_force(settings, store, report)
     return report
+
+
+#: What to set when no credentials are anywhere (also the worker's start-up message).
+NO_CREDENTIALS = ("no GHL credentials: set GHL_TOKEN (a Private Integration Token), or "
+                  "GHL_CLIENT_ID + GHL_CLIENT_SECRET with GHL_REFRESH_TOKEN or `toky-ghl auth "
+                  "login`, or store a token with `toky-ghl auth rotate`")
+
+
+def _in_force(settings: Settings, store: Any, report: dict[str, Any]
+              ) -> tuple[str | None, str | None]:
+    """Which credential a worker uses now (None: none), and a warning when ``GHL_TOKEN`` is
+    set but is not the one in force (workers prefer what is stored in Redis)."""
+    version = report["credentials_version"]
+    if version is None:
+        if settings.ghl_token:
+            return "GHL_TOKEN (nothing stored in Redis)", None
+        if settings.ghl_refresh_token and settings.ghl_client_id:
+            return "GHL_REFRESH_TOKEN (stored by the first worker that starts)", None
+        return None, None
+    kind = {"pit": "Private Integration Token", "oauth": "OAuth"}.get(report["kind"] or "", "?")
+    in_force = (f"the {kind} stored in Redis (version {version}, by "
+                f"{report['source'] or '?'}), not GHL_TOKEN")
+    if not settings.ghl_token:
+        return in_force.removesuffix(", not GHL_TOKEN"), None
+    if report["kind"] == "pit" and store.cipher is not None:
+        try:
+            stored = store.load()
+        except Exception:  # a wrong key: cannot compare, warn below
+            stored = None
+        if stored is not None and stored.access_token == settings.ghl_token:
+            return (f"the Private Integration Token stored in Redis (version {version}), "
+                    "the same as GHL_TOKEN"), None
+    return in_force, ("GHL_TOKEN is set but NOT used: workers use the credentials stored in "
+                      "Redis (version " + str(version) + "); to use GHL_TOKEN instead, run "
+                      "`toky-ghl auth forget --yes`, or store it with `toky-ghl auth rotate`")
 
 
 def format_auth(report: dict[str, Any]) -> str:
@@ -75,12 +111,15 @@ def format_auth(report: dict[str, Any]) -> str:
              f"credentials   {kind} (from {report['source'] or 'nowhere'}"
              + (f", version {report['credentials_version']})" if report["credentials_version"]
                 else ")"),
+             f"in force      {report['in_force'] or 'NONE: ' + NO_CREDENTIALS}",
              f"scopes        {' '.join(report['scopes_in_use']) or '(none)'}"]
     if report["kind"] == "oauth":
         lines.append(f"expires       {report['expires_at']} (in {report['expires_in_s']} s)")
         lines.append(f"last refresh  {report['last_refresh_at'] or 'never'} "
                      f"({report['refreshes']} refreshes)")
     lines.append(format_pause(report["paused"]))
+    if report["warning"]:
+        lines.append(f"WARNING       {report['warning']}")
     return "\n".join(lines)
 
 

@@ -2,8 +2,9 @@
 
 Keys (``<prefix>:auth:<location>:...``): ``creds`` (the Fernet blob: tokens and
 all), ``meta`` (a hash of the plain summary: version, kind, expiry, scopes,
-refresh count; no secret), ``lock`` (the write/refresh lock), ``paused`` (see
-``worker.auth.pause``). Every write happens under ``lock()`` and replaces blob
+refresh count; no secret; after ``forget``, only ``forgotten_version``, so the
+next write still gets a new version number), ``lock`` (the write/refresh lock),
+``paused`` (see ``worker.auth.pause``). Every write happens under ``lock()`` and replaces blob
 and summary in ONE transaction, so the new pair is stored before the old one is
 gone, and a reader never sees half of a write.
 """
@@ -101,13 +102,16 @@ class TokenStore:
                                       "longer than its time to live): nothing saved")
                 current = pipe.hget(self.meta_key, "version")
                 current_version = int(current) if current else None
+                forgotten = pipe.hget(self.meta_key, "forgotten_version")
                 if expected_version is not ANY_VERSION and current_version != expected_version:
                     raise SaveRefused(f"the stored credentials are version {current_version}, "
                                       f"not {expected_version} any more: nothing saved")
-                stored = creds.with_(version=(current_version or 0) + 1,
+                last = current_version or int(forgotten or 0)  # never a version seen before
+                stored = creds.with_(version=last + 1,
                                      updated_at_s=self.clock())
                 register_secrets([stored.access_token, stored.refresh_token])
                 pipe.multi()
+                pipe.hdel(self.meta_key, "forgotten_version")
                 pipe.set(self.creds_key, self.cipher.encrypt(stored.to_dict()))
                 pipe.hset(self.meta_key, mapping=stored.summary())
                 if stored.source == "refresh":
@@ -118,6 +122,28 @@ class TokenStore:
                 raise SaveRefused("the credentials or their lock changed during the save: "
                                   "nothing saved") from None
         return stored
+
+    def forget(self, *, lock: Lock) -> int | None:
+        """Drop the stored credentials and the pause (workers use ``GHL_TOKEN`` from their
+        next call); the version forgotten, None when nothing was stored. Hold ``lock()``.
+        The version number is kept, so a process caching the old credentials never takes a
+        later write for them."""
+        with self.redis.pipeline(transaction=True) as pipe:
+            try:
+                pipe.watch(self.meta_key, self.lock_key)
+                if not _holds(pipe.get(self.lock_key), lock):
+                    raise SaveRefused("the credentials lock was lost: nothing forgotten")
+                current = pipe.hget(self.meta_key, "version")
+                if current is None:
+                    return None
+                pipe.multi()
+                pipe.delete(self.creds_key, self.meta_key, self.pause_key)
+                pipe.hset(self.meta_key, "forgotten_version", current)
+                pipe.execute()
+            except redis.WatchError:
+                raise SaveRefused("the credentials changed meanwhile: nothing forgotten, "
+                                  "try again") from None
+        return int(current)
 
     def pause(self, pause: Pause) -> bool:
         """Set ``pause`` unless one already holds for the same version; True when set here."""

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from toky_ghl.logs import get_logger
+from worker.ghl.engagement import EngagementEndpoints
 from worker.ghl.errors import GhlError, GhlNotFoundError, GhlValidationError
 from worker.ghl.transport import GhlTransport, Limiter, segment
 
@@ -21,7 +22,7 @@ log = get_logger(__name__)
 MAX_PAGE_SIZE = 100  # GET /contacts/ "will allow maximum up to 100"
 
 
-class GhlClient(GhlTransport):
+class GhlClient(EngagementEndpoints, GhlTransport):
     """A client for one GHL sub-account (location).
 
     Keyword-only: ``base_url``; ``token``, a string or a zero-argument callable

@@ -1,7 +1,7 @@
 """Which OAuth/PIT scope each GHL call needs, checked before anything is sent.
 
 From the official ``docs/oauth/Scopes.md`` and the ``security`` entries of
-``apps/{contacts,calendars,users,locations}.json``. Scopes are taken literally, as the
+``apps/{contacts,calendars,users,locations,opportunities}.json``. Scopes are taken literally, as the
 reference lists them: ``contacts.write`` covers the writes only, and reads need
 ``contacts.readonly`` too (the simulator answers the same way).
 """
@@ -26,8 +26,9 @@ _FAMILIES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^/locations/[^/]+/customFields(/|$)"), "locations/customFields"),
     (re.compile(r"^/locations/[^/]+/?$"), "locations"),  # apps/locations.json: get-location
     (re.compile(r"^/users(/|$)"), "users"),
+    (re.compile(r"^/opportunities(/|$)"), "opportunities"),  # apps/opportunities.json
 )
-_READ_POSTS = (re.compile(r"^/contacts/search/?$"),)
+_READ_POSTS = (re.compile(r"^/contacts/search/?$"), re.compile(r"^/opportunities/search/?$"))
 
 
 def _normalise(path: str) -> str:

@@ -6,6 +6,8 @@ There is no retry loop here: the caller decides (``worker.ghl.retry``).
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
@@ -16,6 +18,7 @@ from requests.adapters import HTTPAdapter
 
 from producers.ids import GHL_ID_RULE, is_ghl_id
 from toky_ghl.logs import get_logger, register_secrets
+from toky_ghl.metrics import record
 from worker.ghl.errors import (
     GhlAuthError,
     GhlConnectionError,
@@ -44,6 +47,7 @@ class Limiter(Protocol):
     def acquire(self, location_id: str) -> Grant: ...
     def release(self, grant: Grant) -> None: ...
     def observe(self, location_id: str, headers: Mapping[str, str]) -> None: ...
+    # optional: finish(grant, headers), release and observe in one call
 
 
 TokenSource = str | Callable[[], str | None]
@@ -59,13 +63,34 @@ def segment(value: Any, what: str) -> str:
     return quote(text, safe="")
 
 
+#: Environment variables requests reads on every request while ``trust_env`` is on.
+_REQUESTS_ENV = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "requests_ca_bundle",
+                 "curl_ca_bundle")
+
+
 def new_session() -> requests.Session:
-    """A session whose pool keeps up to ``POOL_MAXSIZE`` connections per host, no retries."""
+    """A session whose pool keeps up to ``POOL_MAXSIZE`` connections per host (kept
+    alive between requests), no retries. Without proxy or CA bundle variables in the
+    environment, requests does not look for them again on every request."""
     session = requests.Session()
     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_MAXSIZE, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
+    if not any(k.lower() in _REQUESTS_ENV for k in os.environ):
+        session.trust_env = False
     return session
+
+
+class _ThreadSessions(threading.local):
+    """One ``requests.Session`` per thread (a session is not thread-safe), each keeping
+    its connections alive."""
+
+    session: requests.Session | None = None
+
+    def get(self) -> requests.Session:
+        if self.session is None:
+            self.session = new_session()
+        return self.session
 
 
 class GhlTransport:
@@ -105,11 +130,17 @@ class GhlTransport:
         self.location_id = location_id.strip()
         self.scopes = frozenset(scopes)
         self._limiter = limiter
-        self._session = session or new_session()
+        self._given_session = session  # None: one session per thread
+        self._sessions = _ThreadSessions()
         self._timeout_s = (connect_timeout_s, read_timeout_s)
         self._max_inline_wait_ms = max_inline_wait_ms
         self._sleep = sleep
         self._circuit = circuit  # worker.circuit.Circuit (None: no circuit)
+
+    @property
+    def _session(self) -> requests.Session:
+        """The session this thread sends with: the one given, else the thread's own."""
+        return self._given_session or self._sessions.get()
 
     def __repr__(self) -> str:
         return (
@@ -142,25 +173,30 @@ class GhlTransport:
             raise
         grant = self._acquire(method, path)
         started = time.monotonic()
+        answered = False
         try:
             response = self._session.request(
                 method, self.base_url + path, headers=headers, timeout=self._timeout_s,
                 params={k: v for k, v in (params or {}).items() if v is not None} or None,
                 json=json,
             )
+            answered = True
         except requests.RequestException as exc:
             log.debug("ghl.request", method=method, path=path, status=None,
                       elapsed_ms=_ms_since(started), error=type(exc).__name__)
+            record.ghl_request(self.location_id, method, path, None, _s_since(started))
             error = error_from_exception(exc, method, path)
             self._circuit_after(ticket, error)
             raise error from exc
         finally:
-            if grant is not None:
+            if grant is not None and not answered:
                 self._limiter.release(grant)
         if self._limiter is not None:
-            self._limiter.observe(self.location_id, response.headers)
+            self._after_answer(grant, response.headers)
         log.debug("ghl.request", method=method, path=path, status=response.status_code,
                   elapsed_ms=_ms_since(started))
+        record.ghl_request(self.location_id, method, path, response.status_code,
+                           _s_since(started))
         if not 200 <= response.status_code < 300:
             error = error_from_response(response, method, path)
             self._circuit_after(ticket, error)
@@ -168,6 +204,17 @@ class GhlTransport:
         self._circuit_after(ticket, None)
         body = _parse(response, method, path, expect)
         return body[expect] if expect is not None and unwrap else body
+
+    def _after_answer(self, grant: Grant | None, headers: Mapping[str, str]) -> None:
+        """Release the slot and correct the budget from the answer's headers: one call
+        (``finish``) when the limiter has it, one Redis round trip."""
+        finish = getattr(self._limiter, "finish", None)
+        if grant is not None and finish is not None:
+            finish(grant, headers)
+            return
+        if grant is not None:
+            self._limiter.release(grant)
+        self._limiter.observe(self.location_id, headers)
 
     def _pass_circuit(self, method: str, path: str) -> Any:
         """The circuit's ticket for one call; raises ``CircuitOpen`` while it is open."""
@@ -225,6 +272,7 @@ class GhlTransport:
             wait = max(1, int(grant.wait_ms))
             daily = getattr(grant, "reason", None) == "daily"
             if daily or waited_ms + wait > self._max_inline_wait_ms:
+                record.limiter_refused(self.location_id)
                 what = "daily budget is spent" if daily else "shared rate limiter asks"
                 raise GhlRateLimitedError(
                     f"the {what}: wait {wait} ms for location {self.location_id}",
@@ -237,6 +285,10 @@ class GhlTransport:
 
 def _ms_since(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
+
+
+def _s_since(started: float) -> float:
+    return time.monotonic() - started
 
 
 def _parse(response: requests.Response, method: str, path: str, expect: str | None) -> Any:

@@ -1,8 +1,9 @@
 """The GHL rate limiter: one budget per location, shared by every worker.
 
 Usage: ``grant = limiter.acquire(location_id)``; when ``grant.ok`` send the
-request, then ``limiter.observe(location_id, response.headers)`` and
-``limiter.release(grant)``; otherwise wait ``grant.wait_ms`` (or re-schedule).
+request, then ``limiter.finish(grant, response.headers)`` (release and observe
+in one call), or ``limiter.release(grant)`` when no answer came; otherwise wait
+``grant.wait_ms`` (or re-schedule).
 """
 
 from worker.ratelimit.base import Backend, BudgetSnapshot, Grant, Limits, RateLimiter

@@ -108,6 +108,11 @@ class Backend(Protocol):
 
     def observe(self, location_id: str, seen: RateLimitHeaders, limits: Limits) -> None: ...
 
+    def finish(self, location_id: str, slot_id: str, seen: RateLimitHeaders,
+               limits: Limits) -> None:
+        """``release`` then ``observe``, as one atomic call."""
+        ...
+
     def snapshot(self, location_id: str, limits: Limits) -> BudgetSnapshot: ...
 
 
@@ -153,7 +158,8 @@ class RateLimiter:
     def release(self, grant: Grant) -> None:
         """Mark the request done now; its slot frees ``interval_ms`` later.
 
-        A grant that was not ok, or whose slot already expired, is ignored.
+        A grant that was not ok, or whose lease already ran out (its slot counts
+        until ``lease_ms + interval_ms`` after the acquire), is ignored.
         """
         if grant.ok and grant.slot_id:
             self.backend.release(grant.location_id, grant.slot_id, self.limits)
@@ -163,6 +169,15 @@ class RateLimiter:
         seen = parse_headers(headers)
         if seen != RateLimitHeaders():
             self.backend.observe(location_id, seen, self.limits)
+
+    def finish(self, grant: Grant, headers: Mapping[str, str]) -> None:
+        """An answer arrived: ``release(grant)`` and ``observe`` its headers, in one call
+        to the backend (one round trip to Redis)."""
+        if not (grant.ok and grant.slot_id):
+            self.observe(grant.location_id, headers)
+            return
+        self.backend.finish(grant.location_id, grant.slot_id, parse_headers(headers),
+                            self.limits)
 
     def snapshot(self, location_id: str) -> BudgetSnapshot:
         return self.backend.snapshot(location_id, self.limits)

@@ -7,32 +7,44 @@
 -- ARGV[1..3]: the configured max_requests, interval_ms, daily_max.
 -- Times are the Redis server's, in ms: floored where an entry's age is
 -- judged (entries count a little longer), ceiled where a score is written.
+-- Every Redis call counts (INFO commandstats counts those of scripts too): the
+-- window is pruned only when it looks full, expiries are set only when they change.
 local DAY_MS = 86400000
 local t = redis.call('TIME')
 local now_floor = math.floor(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
 local now_ceil = math.floor(tonumber(t[1]) * 1000 + math.ceil(tonumber(t[2]) / 1000))
 local today = math.floor(now_floor / DAY_MS)
 
+-- The effective limits, whether GHL's own are stored (KEYS[3] exists), and the day
+-- their expiry was last renewed.
 local function effective_limits()
-  local v = redis.call('HMGET', KEYS[3], 'max_requests', 'interval_ms', 'daily_max')
+  local v = redis.call('HMGET', KEYS[3], 'max_requests', 'interval_ms', 'daily_max', 'day')
   return tonumber(v[1]) or tonumber(ARGV[1]), tonumber(v[2]) or tonumber(ARGV[2]),
-         tonumber(v[3]) or tonumber(ARGV[3])
+         tonumber(v[3]) or tonumber(ARGV[3]), not not (v[1] or v[2] or v[3]), tonumber(v[4])
 end
 
 local function drop_expired(interval)
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', math.floor(now_floor - interval))
 end
 
-local function used_today()
-  local d = redis.call('HMGET', KEYS[2], 'day', 'used')
-  if tonumber(d[1]) == today then return tonumber(d[2]) or 0 end
-  return 0
+-- Entries that count now (expired ones may linger until the window looks full).
+local function counting(interval)
+  return redis.call('ZCOUNT', KEYS[1], '(' .. math.floor(now_floor - interval), '+inf')
 end
 
-local function set_used_today(used)
+-- The day's count and whether the hash is today's.
+local function used_today()
+  local d = redis.call('HMGET', KEYS[2], 'day', 'used')
+  if tonumber(d[1]) == today then return tonumber(d[2]) or 0, true end
+  return 0, false
+end
+
+local function set_used_today(used, is_today)
   redis.call('HSET', KEYS[2], 'day', today, 'used', math.floor(used))
-  -- an hour after the day ends (the day field, not the expiry, decides)
-  redis.call('PEXPIREAT', KEYS[2], math.floor((today + 1) * DAY_MS + 3600000))
+  if not is_today then
+    -- an hour after the day ends (the day field, not the expiry, decides)
+    redis.call('PEXPIREAT', KEYS[2], math.floor((today + 1) * DAY_MS + 3600000))
+  end
 end
 
 local function expire_window(interval)

@@ -68,8 +68,13 @@ class MemoryBackend:
     def release(self, location_id: str, slot_id: str, limits: Limits) -> None:
         with self._lock:
             budget, _, now = self._open(location_id, limits)
-            if slot_id in budget.slots:
+            if budget.slots.get(slot_id, now) > now:  # still leased: counts from now on
                 budget.slots[slot_id] = now
+
+    def finish(self, location_id: str, slot_id: str, seen: RateLimitHeaders,
+               limits: Limits) -> None:
+        self.release(location_id, slot_id, limits)
+        self.observe(location_id, seen, limits)
 
     def observe(self, location_id: str, seen: RateLimitHeaders, limits: Limits) -> None:
         with self._lock:

@@ -19,9 +19,20 @@ from worker.ratelimit.headers import RateLimitHeaders
 _HERE = Path(__file__).parent
 
 
+#: Each script: the prelude, then its parts (``finish`` = release, then observe).
+_PARTS = {
+    "acquire": ("acquire.lua",),
+    "release": ("release.lua", "return 1\n"),
+    "observe": ("local off = 3\n", "observe.lua"),
+    "finish": ("release.lua", "local off = 4\n", "observe.lua"),
+    "snapshot": ("snapshot.lua",),
+}
+
+
 @cache
 def _source(name: str) -> str:
-    return (_HERE / "common.lua").read_text() + (_HERE / f"{name}.lua").read_text()
+    parts = [(_HERE / p).read_text() if p.endswith(".lua") else p for p in _PARTS[name]]
+    return (_HERE / "common.lua").read_text() + "".join(parts)
 
 
 class RedisBackend:
@@ -35,7 +46,7 @@ class RedisBackend:
         self.prefix = prefix
         self._scripts = {
             name: client.register_script(_source(name))
-            for name in ("acquire", "release", "observe", "snapshot")
+            for name in _PARTS
         }
 
     def keys(self, location_id: str) -> list[str]:
@@ -58,14 +69,12 @@ class RedisBackend:
         self._run("release", location_id, limits, slot_id)
 
     def observe(self, location_id: str, seen: RateLimitHeaders, limits: Limits) -> None:
-        values = (
-            seen.max_requests,
-            seen.remaining,
-            seen.interval_ms,
-            seen.daily_limit,
-            seen.daily_remaining,
-        )
-        self._run("observe", location_id, limits, *("" if v is None else v for v in values))
+        self._run("observe", location_id, limits, *_header_args(seen))
+
+    def finish(self, location_id: str, slot_id: str, seen: RateLimitHeaders,
+               limits: Limits) -> None:
+        """``release`` then ``observe``, in one script (one round trip per answer)."""
+        self._run("finish", location_id, limits, slot_id, *_header_args(seen))
 
     def snapshot(self, location_id: str, limits: Limits) -> BudgetSnapshot:
         max_requests, interval_ms, used, daily_max, daily_used = (
@@ -74,3 +83,9 @@ class RedisBackend:
         return BudgetSnapshot.from_counts(
             Limits(max_requests, interval_ms, daily_max), used, daily_used
         )
+
+
+def _header_args(seen: RateLimitHeaders) -> tuple[object, ...]:
+    values = (seen.max_requests, seen.remaining, seen.interval_ms, seen.daily_limit,
+              seen.daily_remaining)
+    return tuple("" if v is None else v for v in values)

@@ -10,6 +10,7 @@ from toky_ghl.sim.ghl import (
     routes_appointments,
     routes_children,
     routes_contacts,
+    routes_engagement,
     routes_locations,
     routes_oauth,
     routes_users,
@@ -19,7 +20,8 @@ from toky_ghl.sim.ghl.gate import install_gate
 from toky_ghl.sim.ghl.sim import GhlSim
 
 _BLUEPRINTS = (routes_contacts.bp, routes_children.bp, routes_appointments.bp, routes_users.bp,
-               routes_locations.bp, routes_admin.bp, routes_oauth.bp)
+               routes_engagement.bp, routes_locations.bp, routes_admin.bp,
+               routes_oauth.bp)
 
 
 def create_app(sim: GhlSim) -> Flask:

@@ -59,7 +59,10 @@ def new_contact(location_id: str, fields: Mapping[str, Any], now_s: float) -> di
 
 def apply_fields(contact: dict, fields: Mapping[str, Any], now_s: float) -> None:
     """Write body ``fields`` onto ``contact``. ``tags`` REPLACE the contact's tags (use the
-    tags endpoints to add or remove); custom fields merge by id."""
+    tags endpoints to add or remove); custom fields merge by id. ``dndSettings``
+    replaces the whole object: whether GHL merges it per channel is UNCONFIRMED
+    (apps/contacts.json DndSettingsSchema gives only the shape), so the simulator
+    takes the case that loses data unless the client sends every channel."""
     for name, value in fields.items():
         if name in _NOT_STORED:
             continue

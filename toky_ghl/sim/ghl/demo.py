@@ -12,6 +12,7 @@ DEMO_CALENDAR = "sim-calendar"
 DEMO_SCOPES = (
     "contacts.readonly", "contacts.write", "calendars/events.readonly", "calendars/events.write",
     "locations/customFields.readonly", "users.readonly",
+    "opportunities.readonly", "opportunities.write",
 )
 #: Two users with fixed ids, so a field map can name them; the Toky simulator's demo
 #: agents have their emails (a sales rep is a Toky agent and a GHL user), so

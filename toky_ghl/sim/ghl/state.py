@@ -33,6 +33,12 @@ class Location:
     tasks: dict[str, dict] = field(default_factory=dict)
     notes: dict[str, dict] = field(default_factory=dict)
     appointments: dict[str, dict] = field(default_factory=dict)
+    #: workflow id → contact id → enrollment; campaign id → contact id → membership
+    workflows: dict[str, dict[str, dict]] = field(default_factory=dict)
+    campaigns: dict[str, dict[str, dict]] = field(default_factory=dict)
+    #: contact id → the GHL user ids following it
+    followers: dict[str, list[str]] = field(default_factory=dict)
+    opportunities: dict[str, dict] = field(default_factory=dict)
     #: Appointment automations GHL ran (confirmations, reminders): one entry per
     #: appointment write without ``toNotify: false`` (AppointmentCreateSchema:
     #: "If set to false, the automations will not run"; whether they run when it
@@ -44,9 +50,10 @@ class Location:
     company_id: str = ""
 
     def clear_objects(self) -> None:
-        """Forget contacts, tasks, notes and appointments; keep settings, calendars, users,
+        """Forget contacts and everything on them; keep settings, calendars, users,
         custom fields."""
-        for kind in (self.contacts, self.tasks, self.notes, self.appointments):
+        for kind in (self.contacts, self.tasks, self.notes, self.appointments, self.workflows,
+                     self.campaigns, self.followers, self.opportunities):
             kind.clear()
         self.automations.clear()
 
@@ -63,6 +70,10 @@ class Location:
             "tasks": list(self.tasks.values()),
             "notes": list(self.notes.values()),
             "appointments": list(self.appointments.values()),
+            "workflows": self.workflows,
+            "campaigns": self.campaigns,
+            "followers": self.followers,
+            "opportunities": list(self.opportunities.values()),
             "automations": list(self.automations),
             "customFields": list(self.custom_fields.values()),
             "companyId": self.company_id,

@@ -213,3 +213,28 @@ def query_int(
     if maximum is not None and value > maximum:
         return default, [f"{name} must not be greater than {maximum}"]
     return value, []
+
+
+# Automations (apps/contacts.json CreateWorkflowDto, AddContactToCampaignDto, FollowersDTO;
+# apps/opportunities.json CreateDto and UpdateOpportunityDto).
+WORKFLOW = BodyRule({"eventStartTime": iso_with_offset})
+CAMPAIGN = BodyRule({})
+FOLLOWERS = BodyRule({"followers": string_list}, ("followers",))
+OPPORTUNITY_STATUSES = ("open", "won", "lost", "abandoned", "all")
+
+
+def opportunity_status(name: str, value: Any) -> list[str]:
+    if value in OPPORTUNITY_STATUSES:
+        return []
+    return [f"{name} must be one of the following values: {', '.join(OPPORTUNITY_STATUSES)}"]
+
+
+_OPPORTUNITY_FIELDS: dict[str, Checker] = {
+    "pipelineId": string, "name": string, "pipelineStageId": string,
+    "status": opportunity_status, "monetaryValue": number, "assignedTo": string,
+    "customFields": object_list,
+}
+CREATE_OPPORTUNITY = BodyRule(
+    {**_OPPORTUNITY_FIELDS, "locationId": string, "contactId": string},
+    ("pipelineId", "locationId", "name", "status", "contactId"))
+UPDATE_OPPORTUNITY = BodyRule(_OPPORTUNITY_FIELDS)

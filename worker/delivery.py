@@ -1,0 +1,172 @@
+"""What one delivery of an event reads and writes in Redis: one script when it begins,
+one when it ends.
+
+``begin``: the duplicate check (``handled:<id>``), the location's pause probe
+(credentials version and pause record), the object's lock (``SET NX PX``) and the
+versions latest-wins compares against, atomically: an event whose id is recorded
+as handled is never locked, and an event that gets the lock sees every version
+and handled id its previous holder wrote (``end`` writes them before unlocking).
+
+``end``: the versions and the handled id (``worker.versions``), the lock's
+release (only while this delivery still holds it) and the decision's counters
+(``worker.stats``, with the metrics the event's GHL requests noted), in one
+script. Failures (parks and dead letters) keep their own writes.
+
+Redis counts every command a script runs (``INFO commandstats``), so the scripts
+run only what the delivery needs: no second duplicate check, no transaction
+around single writes. Keys are those of ``worker.versions`` and ``worker.stats``.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from toky_ghl.constants import EVENT_ID_TTL_S
+from worker.stats import DECISION_BODY
+from worker.versions import VERSION_TTL_S, Version
+
+# KEYS[1]: handled:<id>; KEYS[2]: the object's lock; KEYS[3], KEYS[4]: the auth meta
+# hash and pause record ('' in ARGV[3]: no pause probe); KEYS[5..]: version keys.
+# ARGV[1]: lock token; ARGV[2]: lock TTL (ms); ARGV[3]: "1" to probe the pause.
+# Returns {"dup", outcome} | {"paused", version, pause} | {"busy"} |
+# {"go", versions, version} (version: the credentials' version, '' when none or not probed).
+_BEGIN_LUA = """
+local handled = redis.call('GET', KEYS[1])
+if handled then return {'dup', handled} end
+local auth = ''
+if ARGV[3] == '1' then
+  auth = redis.call('HGET', KEYS[3], 'version') or ''
+  local pause = redis.call('GET', KEYS[4])
+  if pause then return {'paused', auth, pause} end
+end
+if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'busy'} end
+if #KEYS < 5 then return {'go', {}, auth} end
+local unpack = unpack or table.unpack
+return {'go', redis.call('MGET', unpack(KEYS, 5)), auth}
+"""
+
+# KEYS[1]: handled:<id>; KEYS[2]: the lock; KEYS[3 .. 2+n]: version keys; then the
+# keys of DECISION_BODY. ARGV[1]: the handled outcome; ARGV[2]: its TTL (s); ARGV[3]:
+# lock token; ARGV[4]: version TTL (s); ARGV[5]: n; ARGV[6 .. 5+n]: the versions;
+# then the arguments of DECISION_BODY. Returns 1, or 0 when the lock had expired.
+_END_LUA = """
+local n = tonumber(ARGV[5])
+for i = 1, n do
+  redis.call('SET', KEYS[2 + i], ARGV[5 + i], 'EX', ARGV[4])
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+local held = 0
+if redis.call('GET', KEYS[2]) == ARGV[3] then
+  redis.call('DEL', KEYS[2])
+  held = 1
+end
+local kb, ab = 2 + n, 5 + n
+""" + DECISION_BODY + """
+return held
+"""
+
+# KEYS[1]: the lock; ARGV[1]: its token. 1 when released, 0 when it had expired.
+_UNLOCK_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def _text(raw: Any) -> str:
+    return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
+@dataclass(frozen=True)
+class Begun:
+    """What ``Delivery.begin`` found: ``state`` "dup" (``handled`` says how), "paused"
+    (``auth_version``/``pause`` the raw probe), "busy" (the lock stayed held) or "go"
+    (the lock is held; ``versions`` by object key; ``auth_version`` the credentials'
+    version when probed, no pause being recorded)."""
+
+    state: str
+    handled: str | None = None
+    versions: dict[str, Version | None] | None = None
+    auth_version: str | None = None
+    pause: str | None = None
+
+
+class Delivery:
+    """The begin and end of one event's delivery, over the key prefix ``prefix``."""
+
+    def __init__(self, client: Any, prefix: str, *, lock_ttl_s: float, lock_wait_s: float,
+                 sleep: Any = time.sleep) -> None:
+        self._redis = client
+        self.prefix = prefix
+        self.lock_ttl_ms = int(lock_ttl_s * 1000)
+        self.lock_wait_s = lock_wait_s
+        self._sleep = sleep
+        self.token = uuid.uuid4().hex
+        scripts = _scripts(client)
+        self._begin, self._end, self._unlock = scripts
+
+    def _handled_key(self, event_id: str) -> str:
+        return f"{self.prefix}:handled:{event_id}"
+
+    def _version_key(self, object_key: str) -> str:
+        return f"{self.prefix}:version:{object_key}"
+
+    def lock_key(self, object_key: str) -> str:
+        return f"{self.prefix}:lock:{object_key}"
+
+    def begin(self, event_id: str, object_key: str, version_keys: list[str],
+              auth_keys: tuple[str, str] | None) -> Begun:
+        """Check, probe, lock and read in one script; while the lock is held by another
+        delivery, ask again every 100 ms up to ``lock_wait_s``."""
+        keys = [self._handled_key(event_id), self.lock_key(object_key),
+                *(auth_keys or ("", "")), *(self._version_key(k) for k in version_keys)]
+        args = [self.token, self.lock_ttl_ms, "1" if auth_keys else "0"]
+        deadline = time.monotonic() + self.lock_wait_s
+        while True:
+            answer = self._begin(keys=keys, args=args)
+            state = _text(answer[0])
+            if state != "busy" or time.monotonic() >= deadline:
+                break
+            self._sleep(0.1)
+        if state == "dup":
+            return Begun("dup", handled=_text(answer[1]))
+        if state == "paused":
+            return Begun("paused", auth_version=_text(answer[1]) or None, pause=_text(answer[2]))
+        if state == "busy":
+            return Begun("busy")
+        raws = list(answer[1]) + [None] * (len(version_keys) - len(answer[1]))
+        return Begun("go", versions={k: (Version.decode(r) if r else None)
+                                     for k, r in zip(version_keys, raws, strict=True)},
+                     auth_version=_text(answer[2]) or None)
+
+    def end(self, event_id: str, object_key: str, handled: str,
+            versions: dict[str, Version], decision: tuple[list[str], list]) -> bool:
+        """Record the versions and the handled id, unlock, and count ``decision`` (keys
+        and arguments of ``DECISION_BODY``, from ``Stats.finish_parts``); False when
+        the lock had expired."""
+        stat_keys, stat_args = decision
+        keys = [self._handled_key(event_id), self.lock_key(object_key),
+                *(self._version_key(k) for k in versions), *stat_keys]
+        args = [handled, EVENT_ID_TTL_S, self.token, VERSION_TTL_S, len(versions),
+                *(v.encode() for v in versions.values()), *stat_args]
+        return bool(self._end(keys=keys, args=args))
+
+    def unlock(self, object_key: str) -> bool:
+        """Release the lock (a failed delivery); False when it had expired."""
+        return bool(self._unlock(keys=[self.lock_key(object_key)], args=[self.token]))
+
+
+_registered: dict[int, tuple[Any, Any, Any]] = {}
+
+
+def _scripts(client: Any) -> tuple[Any, Any, Any]:
+    """The three scripts registered on ``client`` (once per client object)."""
+    found = _registered.get(id(client))
+    if found is None or found[0].registered_client is not client:
+        found = tuple(client.register_script(s) for s in (_BEGIN_LUA, _END_LUA, _UNLOCK_LUA))
+        if len(_registered) > 16:
+            _registered.clear()
+        _registered[id(client)] = found
+    return found
