@@ -65,14 +65,15 @@ def test_a_dead_letter_keeps_the_task_id_and_is_counted_and_logged_by_type(deps,
     ghl.fail("upsert_contact", Unprocessable("the data cannot be written"))
     with structlog.testing.capture_logs() as logs:
         decision = process(created(), deps, task_id="task-9")
-    assert (decision.kind, decision.detail) == ("dead_lettered", "the data cannot be written")
+    assert decision.kind == "dead_lettered"
+    assert decision.detail.endswith("the data cannot be written")  # after the rule's name
     entry = DeadLetterStore(deps.redis, deps.prefix).get("e1")
     assert (entry.kind, entry.task_id) == ("unprocessable", "task-9")
     assert counts(deps)["dead_lettered:contact.created"] == 1
     assert counts(deps)["dead_lettered"] == 1
     (line,) = [x for x in logs if x["event"] == "dead-lettered"]
     assert (line["log_level"], line["reason"], line["kind"], line["dlq_id"]) == (
-        "warning", "the data cannot be written", "unprocessable", "e1")
+        "warning", decision.detail, "unprocessable", "e1")
 
 
 @pytest.mark.parametrize(("raw", "counted_as"), [
@@ -89,7 +90,7 @@ def test_an_invalid_event_is_counted_under_its_type_or_a_question_mark(deps, raw
 def test_a_scope_refusal_is_a_scope_dead_letter(deps, ghl):
     refusal = GhlScopeError("contacts.write", method="POST", path="/contacts/upsert")
     ghl.fail("upsert_contact", refusal)
-    assert process(created(), deps).detail == str(refusal)
+    assert process(created(), deps).detail.endswith(str(refusal))
     assert DeadLetterStore(deps.redis, deps.prefix).get("e1").kind == "scope"
 
 
@@ -136,7 +137,7 @@ def test_a_deferral_without_a_wait_counts_and_ends_as_deferred(deps, ghl):
     assert (first.kind, first.failures, first.since_ms) == ("retry", 1, None)
     last = process(created(), deps, failures=2)
     assert last.kind == "dead_lettered"
-    assert last.detail == "gave up after 3 attempts: task.created not seen yet"
+    assert last.detail.endswith("gave up after 3 attempts: task.created not seen yet")
     assert DeadLetterStore(deps.redis, deps.prefix).get("e1").kind == "deferred"
 
 
@@ -171,8 +172,8 @@ def test_transient_failures_for_exactly_the_horizon_are_dead_lettered(deps, ghl)
     decision = process(created(), deps, since_ms=NOW_MS - HORIZON_S * 1000,
                        history=["2001-09-09T01:45:00+00:00 boom"])
     assert decision.kind == "dead_lettered"
-    assert decision.detail.startswith(
-        f"gave up after {HORIZON_S} s of transient failures (GHL_RETRY_HORIZON_S={HORIZON_S}): ")
+    assert (f"gave up after {HORIZON_S} s of transient failures "
+            f"(GHL_RETRY_HORIZON_S={HORIZON_S}): ") in decision.detail
     entry = DeadLetterStore(deps.redis, deps.prefix).get("e1")
     assert entry.kind == "horizon"
     assert entry.history[0] == "2001-09-09T01:45:00+00:00 boom"
@@ -203,7 +204,7 @@ def test_the_last_attempt_dead_letters_naming_what_failed(deps, ghl, error, kind
     decision = process(created(), deps, failures=2, since_ms=NOW_MS - 1_000)
     assert decision.kind == "dead_lettered"
     assert DeadLetterStore(deps.redis, deps.prefix).get("e1").kind == kind
-    assert decision.detail.startswith("gave up after 3 attempts: ")
+    assert "gave up after 3 attempts: " in decision.detail
 
 
 def test_an_unexpected_error_is_retried_and_logged_with_its_traceback(deps, ghl):
