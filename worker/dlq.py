@@ -106,7 +106,7 @@ class DeadLetterStore:
 
     def count_by_kind(self) -> dict[str, int]:
         """How many dead letters there are now, by kind."""
-        pipe = self._redis.pipeline(transaction=False)
+        pipe = self._redis.pipeline()  # one MULTI: the total and the kinds of one moment
         pipe.zcard(self._index)
         pipe.hvals(self._kinds)
         total, kinds = pipe.execute()

@@ -81,3 +81,28 @@ def test_an_event_without_an_id_gets_one_of_its_own(store):
     assert re.fullmatch(r"noid-[0-9a-f]{12}", first.id) and second.id.startswith("noid-")
     assert first.id != second.id and store.count() == 2
     assert store.get(first.id).event_type == "x" and store.get(second.id).event_type == "?"
+
+
+def test_counts_by_kind_follow_adds_re_dead_letterings_removals_and_purges(store, clock):
+    store.add(ev("e1"), "r", "invalid")
+    store.add(ev("e2"), "r", "rejected")
+    store.add(ev("e3"), "r", "rejected")
+    assert store.count_by_kind() == {"invalid": 1, "rejected": 2}
+    store.add(ev("e3"), "again", "horizon")  # its kind is the last one
+    assert store.count_by_kind() == {"invalid": 1, "rejected": 1, "horizon": 1}
+    store.remove(["e1"])
+    assert store.count_by_kind() == {"rejected": 1, "horizon": 1}
+    store.purge()
+    assert store.count_by_kind() == {}
+    store.add(ev("e4"), "r", "scope")  # nothing of the purged kinds is left behind
+    assert store.count_by_kind() == {"scope": 1}
+
+
+def test_entries_from_before_kinds_were_kept_are_counted_from_the_entries(store, clock):
+    client = fakeredis.FakeRedis()
+    store = DeadLetterStore(client, "t", clock=clock)
+    store.add(ev("e1"), "r", "invalid")
+    store.add(ev("e2"), "r", "rejected")
+    store.add(ev("e3"), "r", "rejected")
+    client.hdel("t:dlq:kinds", "e2", "e3")  # as an older version left them
+    assert store.count_by_kind() == {"invalid": 1, "rejected": 2}

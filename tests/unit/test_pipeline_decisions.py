@@ -217,3 +217,21 @@ def test_an_unexpected_error_is_retried_and_logged_with_its_traceback(deps, ghl)
     assert decision.retry_in_ms == backoff_ms(0, base_ms=500, cap_ms=60_000, rand=lambda: 0.5)
     (line,) = [x for x in logs if x["event"] == "handler failed unexpectedly; will retry"]
     assert line["attempt"] == 1 and line["log_level"] == "error"
+
+
+def test_a_handled_event_delivered_again_without_the_scope_is_a_duplicate_not_a_dead_letter(
+        deps, ghl):
+    # Given an event applied while the scope was granted
+    assert process(created(), deps).kind == "applied"
+    # When it is delivered again after the scope was withdrawn
+    read_only = PipelineDeps(settings=Settings(ghl_token="tok", ghl_location_id="loc"),
+                             redis=deps.redis, client=ghl, field_map=deps.field_map,
+                             rand=lambda: 0.5, now_ms=lambda: NOW_MS)
+    with structlog.testing.capture_logs() as logs:
+        again = process(created(), read_only)
+    # Then it is skipped as the duplicate it is, counted and logged so, and not dead-lettered
+    assert (again.kind, again.detail) == ("skipped", "duplicate: event already applied")
+    assert DeadLetterStore(deps.redis, deps.prefix).count() == 0
+    assert counts(deps)["skipped"] == 1 and counts(deps)["applied"] == 1
+    (line,) = [x for x in logs if x["event"] == "event skipped"]
+    assert line["detail"] == again.detail
