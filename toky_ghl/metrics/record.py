@@ -1,8 +1,8 @@
 """What the workers, the webhook receiver and the pollers count, kept in Redis.
 
 Every count is a field of a Redis hash under ``{prefix}:metrics:`` incremented
-with ``HINCRBY``; a histogram is one field per bucket (its upper bound), a
-``sum_ms`` and a ``count`` field, so any number of processes on any hosts add
+with ``HINCRBY``; a histogram is one field per bucket (its upper bound) and a
+``sum_ms`` field (its count is the buckets' sum), so any number of processes on any hosts add
 to the same numbers and ``toky-ghl metrics`` reads them at scrape time
 (docs/monitoring.md says why). Nothing here makes a round trip of its own:
 a ``Tally`` collects the increments of one event (or one request, one cycle)
@@ -32,7 +32,7 @@ SOURCES = ("webhook", "poll", "mirror", "enqueue", "replay")
 
 # The hashes (each under "{prefix}:metrics:").
 EVENTS = "events"  # "type|outcome|reason" -> count
-LAG = "lag"  # histogram "type|<le>" / "type|sum_ms" / "type|count"
+LAG = "lag"  # histogram "type|<le>" / "type|sum_ms" (count: the buckets' sum)
 ENQUEUED = "enqueued"  # "type|source" -> count (written by the publisher's Lua script)
 GHL_REQUESTS = "ghl_requests"  # "location|method|route|status" -> count
 GHL_DURATION = "ghl_duration"  # histogram "method|route|<le>" ...
@@ -95,11 +95,12 @@ class Tally:
 
     def observe(self, name: str, series: str, value_s: float,
                 buckets: tuple[float, ...]) -> None:
-        """One observation of a histogram: its bucket, its sum (ms) and its count."""
+        """One observation of a histogram: its bucket and its sum (ms). Its count is
+        the sum of its buckets (the exporter adds them up): not written, as every
+        command counts in Redis."""
         value_s = max(0.0, value_s)
         self.add(name, f"{series}|{bucket_of(value_s, buckets)}")
         self.add(name, f"{series}|sum_ms", int(round(value_s * 1000)))
-        self.add(name, f"{series}|count")
 
     def items(self, prefix: str) -> list[tuple[str, str, int]]:
         """(Redis key, field, amount) of every increment; forgets them."""
