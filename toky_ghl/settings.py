@@ -182,6 +182,8 @@ class Settings:
     circuit_probe_max_ms: int = 240_000
     #: How often each worker's scheduler looks for due parked events, in ms.
     delay_poll_interval_ms: int = 500
+    #: Each worker runs the scheduler in a thread (off: run `toky-ghl scheduler` instead).
+    delay_scheduler_in_worker: bool = True
     toky_api_base: str = "https://api.toky.co/v1"
     toky_api_key: str | None = field(default=None, repr=False)
     toky_poll_interval_s: float = 30.0
@@ -273,6 +275,7 @@ class Settings:
             circuit_probe_interval_ms=_int(env, "CIRCUIT_PROBE_INTERVAL_MS", 15_000, minimum=10),
             circuit_probe_max_ms=_int(env, "CIRCUIT_PROBE_MAX_MS", 240_000, minimum=10),
             delay_poll_interval_ms=_int(env, "DELAY_POLL_INTERVAL_MS", 500, minimum=10),
+            delay_scheduler_in_worker=_bool(env, "DELAY_SCHEDULER_IN_WORKER", True),
             toky_api_base=_url(env, "TOKY_API_BASE", "https://api.toky.co/v1", ("http", "https")),
             toky_api_key=_secret(env, "TOKY_API_KEY"),
             toky_poll_interval_s=_float(env, "TOKY_POLL_INTERVAL_S", 30.0, minimum=1.0),

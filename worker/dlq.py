@@ -17,6 +17,22 @@ from typing import Any
 
 import redis
 
+#: Every kind of dead letter the code produces (``toky-ghl dlq list`` shows it; the README's
+#: Troubleshooting explains each: keep both in step, ``tests/unit/test_docs_operator.py``).
+DEAD_LETTER_KINDS = {
+    "invalid": "the event does not match the contract (the reason names the field)",
+    "scope": "a write GHL_SCOPES does not allow, or GHL refused for a scope",
+    "unprocessable": "the deployment cannot apply it as configured (GHL_CALENDAR_ID or "
+                     "TOKY_API_KEY unset, Toky refused the key or the contact)",
+    "rejected": "GHL refused the request (a 4xx such as 400 or 422; its message is kept)",
+    "auth": "GHL refused the credentials even after a reload or refresh (sending pauses)",
+    "retries_exhausted": "GHL kept failing (5xx, timeouts, 404) for GHL_RETRY_MAX_ATTEMPTS",
+    "deferred": "its prerequisite never arrived (e.g. a cancel before its appointment)",
+    "horizon": "transient failures lasted longer than GHL_RETRY_HORIZON_S",
+    "internal": "an unexpected error in toky-ghl (a bug, Redis refusing) every attempt",
+    "park_failed": "it had to wait but the delay store refused it (Redis out of memory?)",
+}
+
 
 @dataclass
 class DeadLetter:

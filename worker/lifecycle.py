@@ -30,9 +30,12 @@ def _start_scheduler(sender: Any = None, **_kwargs: Any) -> None:
         inflight.beat(rt.redis, prefix, hostname)
         inflight.prune(rt.redis, prefix, older_than_s=rt.settings.visibility_timeout_s + 60)
 
-    _thread = SchedulerThread(scheduler, also=heartbeat)
+    # Without the scheduler (DELAY_SCHEDULER_IN_WORKER=0) the thread only beats.
+    _thread = SchedulerThread(scheduler if rt.settings.delay_scheduler_in_worker else None,
+                              also=heartbeat, interval_ms=rt.settings.delay_poll_interval_ms)
     _thread.start()
-    log.info("scheduler started", hostname=hostname,
+    log.info("worker thread started", hostname=hostname,
+             scheduler=rt.settings.delay_scheduler_in_worker,
              poll_interval_ms=rt.settings.delay_poll_interval_ms)
 
 

@@ -94,6 +94,8 @@ class PipelineDeps:
     rand: Callable[[], float] = random.random
     auth: Any = None  # worker.auth.TokenProvider (None: one over settings and redis)
     now_ms: Callable[[], int] = lambda: int(time.time() * 1000)
+    rules: Any = None  # a worker.rules.RuleSet (None: AUTOMATIONS or the built-in rules)
+    fired: list[str] | None = None  # receives each rule action run (dry runs show them)
 
     @property
     def prefix(self) -> str:
@@ -269,7 +271,8 @@ def _apply_locked(event, deps, delivery, stored, at_us, keys, contact_key, dlq, 
     ctx = SyncContext(client=deps.client, redis=deps.redis, settings=deps.settings,
                       field_map=deps.field_map, log=bound)
     try:
-        outcome = run_rules(event, ctx)  # the rules: built-in (the contract) or AUTOMATIONS
+        # the rules: built-in (the contract) or AUTOMATIONS (a dry run may name its own)
+        outcome = run_rules(event, ctx, deps.rules, fired=deps.fired)
     except Exception as exc:  # every failure becomes a retry or a dead letter, never lost
         return _failed(exc, event, deps, dlq, stats, bound, tried, task_id), False
 

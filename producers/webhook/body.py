@@ -43,8 +43,10 @@ def _form(raw: bytes) -> dict[str, Any]:
 
 
 def parse_body(request: Request) -> dict[str, Any]:
-    """The payload of ``request``. JSON when the content type says so (or the body starts
-    with ``{``), form-encoded otherwise (``multipart/form-data`` too). Raises ``BadPayload``.
+    """The payload of ``request``. JSON when the content type says so or the body starts
+    with ``{``, whatever the declared type (``curl -d '{...}'`` declares a form; a form
+    body never starts with a raw ``{``), form-encoded otherwise (``multipart/form-data``
+    too). Raises ``BadPayload``.
     """
     raw = request.get_data(cache=True)
     if not raw.strip():
@@ -54,6 +56,4 @@ def parse_body(request: Request) -> dict[str, Any]:
         return _json(raw)
     if mimetype == "multipart/form-data":
         return request.form.to_dict(flat=True)
-    if mimetype == "application/x-www-form-urlencoded":
-        return _form(raw)
     return _json(raw) if raw.lstrip()[:1] == b"{" else _form(raw)

@@ -23,6 +23,7 @@ _STATUS = re.compile(r"status \| applied (\d+), skipped (\d+), dead-lettered (\d
 _FLOWER = re.compile(r"Flower .*: (http://\S+)/tasks +\(user (\S+), password (\S+):")
 _WEBHOOK = re.compile(r"webhooks: +POST (http://\S+)/webhooks/toky/\{event\}\?token=(\S+)")
 _TOKY_SIM = re.compile(r"Toky simulator: (http://\S+)")
+_STATUS_CMD = re.compile(r"sync status: +(.+ status)$")
 _METRICS = re.compile(r"\| +metrics: +(http://\S+/metrics)")
 
 
@@ -69,6 +70,14 @@ def test_run_with_nothing_configured_applies_the_demo_and_stops_every_child(tmp_
         wait_until(lambda: any(c["phone"] == "+15125550188" for c in requests.get(
             f"{toky_sim}/_sim/state", timeout=10).json()["contacts"]), 60,
             "the GHL demo contact mirrored into Toky")
+        # And the summary's status command works when pasted into another shell (without
+        # the demo's environment): it reports the demo's location and the mirror on
+        status_cmd = next(_STATUS_CMD.search(x) for x in lines if _STATUS_CMD.search(x))
+        pasted = subprocess.run(["bash", "-c", status_cmd.group(1)], cwd=REPO, env=env,
+                                capture_output=True, text=True, timeout=60)
+        assert pasted.returncode == 0, (status_cmd.group(1), pasted.stderr[-1000:])
+        assert "rate budget   sim-location:" in pasted.stdout
+        assert "mirror        on" in pasted.stdout
         # And the summary's metrics URL serves the applied events
         metrics_url = next(_METRICS.search(x) for x in lines if _METRICS.search(x)).group(1)
         wait_until(lambda: _applied_in(metrics_url) > 0, 60, "applied events in the metrics")

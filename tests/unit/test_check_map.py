@@ -47,6 +47,8 @@ def files(tmp_path, monkeypatch):
     """A field map and a sample file; Redis pointed at a port nobody listens on."""
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
     monkeypatch.setenv("GHL_LOCATION_ID", "loc-prod-1")
+    monkeypatch.setenv("GHL_SCOPES", "contacts.readonly contacts.write calendars/events.write "
+                       "locations/customFields.readonly")
     monkeypatch.delenv("GHL_CALENDAR_ID", raising=False)
     monkeypatch.delenv("LOG_LEVEL", raising=False)
     field_map = tmp_path / "map.yaml"
@@ -134,3 +136,75 @@ def test_missing_arguments_print_usage(capsys):
         main(["check-map"])
     assert exc.value.code == 2
     assert "usage: toky-ghl check-map" in capsys.readouterr().err
+
+
+APPOINTMENT = {"id": "a-1", "type": "appointment.created", "occurred_at": "2026-11-02T09:00:00Z",
+               "data": {"appointment_id": "ap-1", "phone": "+525512345678",
+                        "start": "2026-11-20T15:00:00Z", "title": "Demo"}}
+MIRRORED = {"id": "ghl-contact-Kp2b-1", "type": "ghl.contact.updated",
+            "occurred_at": "2026-11-02T09:00:00Z",
+            "data": {"id": "Kp2bQ4xY0aZ9cD1eF3gH", "phone": "+14155550188", "name": "Lee Park",
+                     "email": "lee@example.com", "dateAdded": "2026-11-01T09:00:00Z",
+                     "dateUpdated": "2026-11-02T09:00:00Z"}}
+
+
+def _check(capsys, tmp_path, field_map, *events: dict, extra: tuple[str, ...] = ()):
+    from toky_ghl.settings import get_settings
+
+    get_settings.cache_clear()  # each run reads the environment anew, like a new process
+    sample = tmp_path / "decisions.ndjson"
+    sample.write_text("".join(json.dumps(e) + "\n" for e in events))
+    return _run_json(capsys, str(field_map), str(sample), *extra)
+
+
+def test_an_appointment_without_a_calendar_is_dead_lettered_as_the_worker_does(
+        files, capsys, tmp_path, monkeypatch):
+    field_map, _ = files
+    # Given GHL_CALENDAR_ID unset: the worker dead-letters appointments
+    status, results, _err = _check(capsys, tmp_path, field_map, APPOINTMENT)
+    # Then the dry run reaches the same decision, naming the variable, and exits 1
+    assert status == 1
+    assert results[0]["outcome"] == "dead_lettered"
+    assert "GHL_CALENDAR_ID is not set" in results[0]["detail"]
+    assert [r for r in results[0]["requests"] if r["path"].startswith("/calendars")] == []
+    # When the calendar is set, the appointment is created on it
+    monkeypatch.setenv("GHL_CALENDAR_ID", "cal-prod-7")
+    status, results, _err = _check(capsys, tmp_path, field_map, APPOINTMENT)
+    assert status == 0 and results[0]["outcome"] == "applied"
+    created = [r for r in results[0]["requests"] if r["path"] == "/calendars/events/appointments"]
+    assert created and created[0]["body"]["calendarId"] == "cal-prod-7"
+
+
+def test_a_mirror_event_needs_toky_api_key_as_in_the_worker(files, capsys, tmp_path,
+                                                           monkeypatch):
+    field_map, _ = files
+    monkeypatch.delenv("TOKY_API_KEY", raising=False)
+    # Given no TOKY_API_KEY: the worker dead-letters GHL -> Toky events
+    status, results, _err = _check(capsys, tmp_path, field_map, MIRRORED)
+    assert status == 1 and results[0]["outcome"] == "dead_lettered"
+    assert "TOKY_API_KEY is not set" in results[0]["detail"]
+    # When the key is set, the dry run shows the Toky writes, answered by the simulator
+    monkeypatch.setenv("TOKY_API_KEY", "toky-key-for-check-map")
+    status, results, err = _check(capsys, tmp_path, field_map, MIRRORED)
+    assert status == 0 and results[0]["outcome"] == "applied", results[0]["detail"]
+    toky = [r for r in results[0]["requests"] if r["api"] == "Toky"]
+    assert any(r["method"] in {"POST", "PUT"} for r in toky)
+    assert "toky-key-for-check-map" not in json.dumps(results) + err
+
+
+def test_scopes_come_from_ghl_scopes_unless_all_scopes_is_asked(files, capsys, tmp_path,
+                                                               monkeypatch):
+    field_map, _ = files
+    field_map.write_text("tags:\n  - add: [toky]\n")
+    monkeypatch.setenv("GHL_SCOPES", "contacts.readonly")
+    # Given the default scopes: the worker refuses every write before sending it
+    status, results, _err = _check(capsys, tmp_path, field_map, EVENTS[0])
+    assert status == 1 and results[0]["outcome"] == "dead_lettered"
+    assert "missing scope contacts.write" in results[0]["detail"]
+    assert results[0]["requests"] == []
+    # When every scope is granted for the preview, the requests are shown
+    status, results, _err = _check(capsys, tmp_path, field_map, EVENTS[0],
+                                   extra=("--all-scopes",))
+    assert status == 0 and results[0]["outcome"] == "applied"
+    sent = {(r["method"], r["path"]) for r in results[0]["requests"]}
+    assert ("POST", "/contacts/upsert") in sent

@@ -124,6 +124,11 @@ EXERCISES = {
     "create_task": ([CONTACT, CALL], {"title": "Call {{ data.from_number }}", "due_in": "15m"},
                     lambda d: [t for t in loc(d)["tasks"] if t["title"] == f"Call {PHONE}"]
                     [0]["dueDate"].startswith("2026-11-26T18:16:00")),
+    "book_appointment": ([CONTACT, CALL], {"title": "Call {{ data.from_number }}",
+                                           "start_in": "2h", "length": "15m"},
+                         lambda d: [(a["title"], a["startTime"][:19], a["endTime"][:19])
+                                    for a in loc(d)["appointments"]]
+                         == [(f"Call {PHONE}", "2026-11-26T20:01:00", "2026-11-26T20:16:00")]),
     "create_note": ([CONTACT, CALL], {"body": "Missed: {{ data.callid }}"},
                     lambda d: any(n["body"].startswith("Missed: c1") for n in loc(d)["notes"])),
     # two calls: the first creates the opportunity in its stage, the second moves it

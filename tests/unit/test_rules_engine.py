@@ -148,3 +148,22 @@ def test_no_rule_matched_is_a_skip_and_rules_without_extends_replace_the_built_i
                        deps(dry, only_calls))
     assert (decision.kind, decision.detail) == ("skipped", "no rule matched")
     assert dry.sim.state()["locations"][dry.settings.ghl_location_id]["contacts"] == []
+
+
+def test_a_template_rendering_a_bad_id_is_dead_lettered_naming_the_rule_never_sent(
+        dry, tmp_path):
+    path = tmp_path / "ids.yaml"
+    path.write_text(yaml.safe_dump({"rules": [{
+        "name": "by agent", "when": {"event": "call.ended"},
+        "do": [{"add_to_workflow": {"workflow_id": "{{ data.agent }}"}}]}]}))
+    call = validate_event({"id": "call-2", "type": "call.ended",
+                           "occurred_at": "2026-11-26T18:04:05Z",
+                           "data": {"callid": "c2", "direction": "inbound", "state": "missed",
+                                    "from_number": PHONE, "agent": "../../users"}})
+    decision = process(call, deps(dry, str(path)))
+    assert decision.kind == "dead_lettered"
+    entry = DeadLetterStore(dry.redis, "tokyghl").get("call-2")
+    assert entry.kind == "unprocessable"
+    assert entry.reason.startswith("rule 'by agent' do[0] add_to_workflow: workflow_id rendered "
+                                   "'../../users', not a GHL id")
+    assert not any("workflow" in route for route in dry.sim.stats_snapshot()["by_route"])

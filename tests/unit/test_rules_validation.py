@@ -78,6 +78,8 @@ def test_a_bad_duration_names_the_rule_the_action_and_the_parameter(tmp_path):
      "rules[0].do[0]: sync_task acts on task.created, task.updated events, not call.ended"),
     ({"when": {"event": "ghl.contact.updated"}, "do": [{"add_tags": {"tags": ["x"]}}]},
      "rules[0].do[0]: add_tags acts on the customer's GHL contact"),
+    ({"when": {"event": "call.ended"}, "do": [{"add_to_workflow": {"workflow_id": "../users"}}]},
+     "rules[0].do[0].workflow_id: expected a GHL id (letters, digits, '_' or '-'"),
     ({"when": {"event": "call.ended"}, "do": []},
      "rules[0].do: expected a non-empty list of actions"),
     ({"when": {"event": "call.ended"}, "do": [{"create_note": {"body": "x"}}], "then": 1},

@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "toky_ghl.commands.flower",
     "toky_ghl.commands.sandbox",
     "toky_ghl.commands.check_map",
+    "toky_ghl.commands.scheduler",
     "toky_ghl.commands.catalog",
     "toky_ghl.commands.try_rules",
     "toky_ghl.commands.metrics",

@@ -9,18 +9,22 @@ from typing import Any
 
 DESCRIPTION = """\
 Loads the field map FILE (YAML or JSON; a bad entry stops with exit status 2
-and names it), then runs each event of SAMPLE.ndjson through the real sync
-handlers and prints, per event, the GHL requests they WOULD send (method,
-path, JSON body) and the outcome. Nothing is sent to GHL and the deployment's
-Redis is not touched: answers come from an in-process GHL simulator and state
-from a throwaway embedded Redis, so later events see what earlier ones made.
-Every scope is granted in the dry run, to show every request the map produces.
+and names it), then runs each event of SAMPLE.ndjson through the worker's own
+pipeline and prints, per event, the requests it WOULD send (method, path, JSON
+body) and the decision a worker would reach (applied, skipped, dead_lettered
+with its reason, retry), with this deployment's settings: GHL_SCOPES,
+GHL_CALENDAR_ID (unset: appointments are dead-lettered), TOKY_API_KEY (unset:
+GHL -> Toky mirror events are dead-lettered). Nothing is sent to GHL or Toky and
+the deployment's Redis is not touched: answers come from in-process simulators
+and state from a throwaway embedded Redis, so later events see what earlier
+ones made (and an older event after a newer one is skipped, as in a worker).
 """
 
 EPILOG = """\
-Reads: GHL_LOCATION_ID and GHL_CALENDAR_ID (when set, they appear in the
-requests), FOLLOWUP_DUE_MINUTES; log lines go to stderr (warnings only unless
-LOG_LEVEL=DEBUG). Lines marked (read) are reads; the others write.
+Reads: GHL_LOCATION_ID and GHL_CALENDAR_ID (they appear in the requests),
+GHL_SCOPES, TOKY_API_KEY, FOLLOWUP_DUE_MINUTES; log lines go to stderr at
+LOG_LEVEL. Lines marked (read) are reads; the others write; "Toky:" lines are
+what a worker would send to Toky for a mirror event.
 exit status: 0 every event ran; 1 some line was invalid or some event would be
 dead-lettered; 2 bad usage, a bad field map, or an unreadable file.
 """
@@ -37,6 +41,9 @@ def register(subparsers: Any) -> None:
                         help="events, one JSON object a line ('-': standard input)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object per event instead of text")
+    parser.add_argument("--all-scopes", action="store_true",
+                        help="grant every scope instead of GHL_SCOPES (to see every request "
+                             "the map produces before the scopes are granted)")
     parser.set_defaults(func=run)
 
 
@@ -45,7 +52,8 @@ def _print_text(number: int, label: str, result: Any) -> None:
     for fired in getattr(result, "fired", []):
         print(f"  fires {fired}")
     for req in result.requests:
-        print(f"  {req.method} {req.path}" + ("" if req.is_write else "   (read)"))
+        api = "" if req.api == "GHL" else f"{req.api}: "
+        print(f"  {api}{req.method} {req.path}" + ("" if req.is_write else "   (read)"))
         if req.body is not None:
             body = json.dumps(req.body, indent=2, ensure_ascii=False, sort_keys=True)
             print("\n".join("      " + line for line in body.splitlines()))
@@ -56,8 +64,8 @@ def _print_json(number: int, event_id: str, label: str, result: Any) -> None:
     print(json.dumps({
         "line": number, "id": event_id, "label": label, "outcome": result.kind,
         "detail": result.detail, "fired": getattr(result, "fired", []),
-        "requests": [{"method": r.method, "path": r.path, "body": r.body, "status": r.status}
-                     for r in result.requests],
+        "requests": [{"api": r.api, "method": r.method, "path": r.path, "body": r.body,
+                      "status": r.status} for r in result.requests],
     }, ensure_ascii=False))
 
 
@@ -71,21 +79,19 @@ def _lines(path: str) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from producers import strict_json
     from producers.events import InvalidEvent, event_label, validate_event
-    from toky_ghl import logs
     from toky_ghl.settings import get_settings
     from worker.dryrun import DryRun
     from worker.fieldmap import load_field_map
 
-    settings = get_settings()
-    # stdout is the report; log lines (warnings, or everything with LOG_LEVEL=DEBUG) go to stderr.
-    logs.configure("DEBUG" if settings.log_level == "DEBUG" else "WARNING")
+    settings = get_settings()  # stdout is the report; log lines go to stderr (toky_ghl.cli)
     field_map = load_field_map(args.map_file)  # ConfigError → exit 2, naming the entry
     try:
         lines = _lines(args.sample)
     except (OSError, UnicodeDecodeError) as exc:
         print(f"toky-ghl check-map: cannot read {args.sample!r}: {exc}", file=sys.stderr)
         return 2
-    dry = DryRun(settings, field_map)
+    # The worker's decisions: GHL_SCOPES (unless --all-scopes) and GHL_CALENDAR_ID as set.
+    dry = DryRun(settings, field_map, all_scopes=args.all_scopes, calendar_fallback=False)
     problems = 0
     try:
         for number, line in enumerate(lines, start=1):

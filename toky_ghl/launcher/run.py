@@ -19,8 +19,12 @@ Ctrl-C, SIGTERM or ``--duration`` stops every child cleanly.
 from __future__ import annotations
 
 import os
+import shlex
+import shutil
 import signal
+import sys
 import time
+from pathlib import Path
 
 from toky_ghl.launcher import children
 from toky_ghl.launcher.supervisor import Supervisor
@@ -58,26 +62,55 @@ def start_everything(sup: Supervisor, *, workers: int, demo: bool
     if demo and ghl_sim:
         children.start_demo_enqueue(sup, env)
     return env, summary(embedded_redis, flower, webhook, ghl_sim, toky_sim, mirror=mirror,
-                        metrics=metrics)
+                        metrics=metrics, command=pasteable_command(env))
+
+
+#: The settings ``run`` may give its children that ``status`` and ``dlq`` read: a command
+#: printed in the summary carries those ``run`` set itself (not secrets), so it works when
+#: pasted into another shell.
+_PASTED_SETTINGS = ("REDIS_URL", "TOKY_GHL_KEY_PREFIX", "GHL_LOCATION_ID", "MIRROR_GHL_TO_TOKY")
+
+
+def toky_ghl_executable() -> str:
+    """How to call this installation's ``toky-ghl`` from the current directory:
+    ``toky-ghl`` when that is the one on PATH, else its path (``.venv/bin/toky-ghl``)."""
+    beside = Path(sys.executable).parent / "toky-ghl"
+    on_path = shutil.which("toky-ghl")
+    if not beside.exists() or (on_path and Path(on_path).resolve() == beside.resolve()):
+        return "toky-ghl"
+    try:
+        return str(Path(os.path.relpath(beside)))
+    except ValueError:  # another drive
+        return str(beside)
+
+
+def pasteable_command(env: dict[str, str]) -> str:
+    """``VAR=value … toky-ghl``: the settings ``run`` set for its children that differ from
+    this shell's, then the executable; append a command (``status``, ``dlq list``)."""
+    pairs = [f"{name}={shlex.quote(env[name])}" for name in _PASTED_SETTINGS
+             if env.get(name) and env.get(name) != os.environ.get(name)]
+    return " ".join([*pairs, toky_ghl_executable()])
 
 
 def summary(embedded_redis: str | None, flower: children.FlowerAccess,
             webhook: tuple[str, str | None] | None, ghl_sim: str | None,
             toky_sim: str | None, *, mirror: bool = False,
-            metrics: str | None = None) -> list[str]:
+            metrics: str | None = None, command: str | None = None) -> list[str]:
     """What to open and run; generated passwords are shown here, once (a configured
-    REDIS_URL is not shown: it may hold a password)."""
+    REDIS_URL is not shown: it may hold a password). ``command``: how to call toky-ghl
+    with this run's settings (``pasteable_command``)."""
     if flower.password:
         login = (f"user {flower.user}, password {flower.password}: generated for this run; "
                  "set FLOWER_BASIC_AUTH=user:password to choose")
     else:
         login = f"user {flower.user}, password from FLOWER_BASIC_AUTH"
-    redis_env = f"REDIS_URL={embedded_redis} " if embedded_redis else ""
+    if command is None:
+        command = (f"REDIS_URL={embedded_redis} " if embedded_redis else "") + "toky-ghl"
     lines = [
         "everything is up. Where to look:",
         f"  Flower (workers, tasks by event): {flower.url}/tasks  ({login})",
-        f"  sync status:   {redis_env}toky-ghl status",
-        f"  dead letters:  {redis_env}toky-ghl dlq list",
+        f"  sync status:   {command} status",
+        f"  dead letters:  {command} dlq list",
         f"  Flower metrics: {flower.url}/metrics",
     ]
     if metrics:

@@ -47,9 +47,46 @@ def _histogram(snap: Snapshot, name: str, label_names: list[str],
             running += slots.get(record.format_bound(bound), 0.0)
             cumulative.append((record.format_bound(bound), running))
         running += slots.get("+Inf", 0.0)
-        cumulative.append(("+Inf", running))
+        cumulative.append(("+Inf", running))  # the count
         out[values] = (cumulative, slots.get("sum_ms", 0.0) / 1000)
     return out
+
+
+def _ghl_families(snap: Snapshot) -> Iterator:
+    """Requests by status, durations by route and 429s: sums of the one GHL histogram."""
+    per_request = _histogram(snap, record.GHL, ["location", "method", "route", "status"],
+                             record.GHL_DURATION_BUCKETS_S)
+    requests_total = CounterMetricFamily(f"{NS}_ghl_requests", "GHL API requests by "
+                                         "location, method, route template and status "
+                                         "(error: no answer)",
+                                         labels=["location", "method", "route", "status"])
+    by_route: dict[tuple[str, str], tuple[list[float], float]] = {}
+    throttled: dict[str, float] = {}
+    for (location, method, route, status), (buckets, total) in sorted(per_request.items()):
+        count = buckets[-1][1]
+        requests_total.add_metric([location, method, route, status], count)
+        counts, seconds = by_route.get((method, route), ([0.0] * len(buckets), 0.0))
+        by_route[(method, route)] = ([c + b[1] for c, b in zip(counts, buckets, strict=True)],
+                                     seconds + total)
+        if status == "429":
+            throttled[location] = throttled.get(location, 0.0) + count
+    yield requests_total
+    duration = HistogramMetricFamily(f"{NS}_ghl_request_duration_seconds",
+                                     "Duration of GHL API requests", labels=["method", "route"])
+    bounds = [record.format_bound(b) for b in record.GHL_DURATION_BUCKETS_S] + ["+Inf"]
+    for (method, route), (counts, seconds) in sorted(by_route.items()):
+        duration.add_metric([method, route], list(zip(bounds, counts, strict=True)), seconds)
+    yield duration
+    limited = CounterMetricFamily(f"{NS}_ghl_rate_limited", "Requests refused for the rate "
+                                  "limit, by location and source (ghl: a 429 from GHL; "
+                                  "limiter: our shared budget made the event wait)",
+                                  labels=["location", "source"])
+    refused = {labels[0]: value for labels, value in snap.rows(record.GHL_RATE_LIMITED)
+               if len(labels) == 2 and labels[1] == "limiter"}
+    for location in sorted(set(throttled) | set(refused) | set(snap.budgets)):
+        limited.add_metric([location, "ghl"], throttled.get(location, 0.0))
+        limited.add_metric([location, "limiter"], refused.get(location, 0.0))
+    yield limited
 
 
 def families(snap: Snapshot) -> Iterator:
@@ -104,21 +141,7 @@ def families(snap: Snapshot) -> Iterator:
                                                zeros=[(t,) for t in EVENT_TYPES]).items():
         lag.add_metric(list(values), buckets, total)
     yield lag
-    yield _counter("ghl_requests", "GHL API requests by location, method, route template "
-                   "and status (error: no answer)", ["location", "method", "route", "status"],
-                   snap, record.GHL_REQUESTS)
-    duration = HistogramMetricFamily(f"{NS}_ghl_request_duration_seconds",
-                                     "Duration of GHL API requests", labels=["method", "route"])
-    for values, (buckets, total) in _histogram(snap, record.GHL_DURATION, ["method", "route"],
-                                               record.GHL_DURATION_BUCKETS_S).items():
-        duration.add_metric(list(values), buckets, total)
-    yield duration
-    limited = _counter("ghl_rate_limited", "Requests refused for the rate limit, by location "
-                       "and source (ghl: a 429 from GHL; limiter: our shared budget made it "
-                       "wait)", ["location", "source"], snap, record.GHL_RATE_LIMITED,
-                       zeros=[(loc, src) for loc in sorted(snap.budgets)
-                              for src in ("ghl", "limiter")])
-    yield limited
+    yield from _ghl_families(snap)
     yield from _location_families(snap)
     yield _counter("webhook_requests", "Webhook requests answered, by Toky event name and "
                    "HTTP status", ["event", "status"], snap, record.WEBHOOK,

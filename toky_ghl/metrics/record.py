@@ -1,8 +1,9 @@
 """What the workers, the webhook receiver and the pollers count, kept in Redis.
 
 Every count is a field of a Redis hash under ``{prefix}:metrics:`` incremented
-with ``HINCRBY``; a histogram is one field per bucket (its upper bound) and a
-``sum_ms`` field (its count is the buckets' sum), so any number of processes on any hosts add
+with ``HINCRBY``; a histogram is one field per bucket (its upper bound; not
+cumulative, the count is their sum) and a ``sum_ms`` field, so any number of
+processes on any hosts add
 to the same numbers and ``toky-ghl metrics`` reads them at scrape time
 (docs/monitoring.md says why). Nothing here makes a round trip of its own:
 a ``Tally`` collects the increments of one event (or one request, one cycle)
@@ -32,11 +33,12 @@ SOURCES = ("webhook", "poll", "mirror", "enqueue", "replay")
 
 # The hashes (each under "{prefix}:metrics:").
 EVENTS = "events"  # "type|outcome|reason" -> count
-LAG = "lag"  # histogram "type|<le>" / "type|sum_ms" (count: the buckets' sum)
+LAG = "lag"  # histogram "type|<le>" / "type|sum_ms"
 ENQUEUED = "enqueued"  # "type|source" -> count (written by the publisher's Lua script)
-GHL_REQUESTS = "ghl_requests"  # "location|method|route|status" -> count
-GHL_DURATION = "ghl_duration"  # histogram "method|route|<le>" ...
-GHL_RATE_LIMITED = "ghl_rate_limited"  # "location|source" (ghl: a 429; limiter: ours)
+#: GHL requests and their duration, one histogram per "location|method|route|status":
+#: "...|<le>" / "...|sum_ms" (requests by status and durations by route are its sums)
+GHL = "ghl"
+GHL_RATE_LIMITED = "ghl_rate_limited"  # "location|limiter": our budget made an event wait
 WEBHOOK = "webhook"  # "event|status" -> count
 CYCLES = "cycles"  # "poller|outcome" -> count
 CYCLE_ITEMS = "cycle_items"  # "poller|what" -> count
@@ -95,9 +97,7 @@ class Tally:
 
     def observe(self, name: str, series: str, value_s: float,
                 buckets: tuple[float, ...]) -> None:
-        """One observation of a histogram: its bucket and its sum (ms). Its count is
-        the sum of its buckets (the exporter adds them up): not written, as every
-        command counts in Redis."""
+        """One observation of a histogram: its bucket and its sum (ms)."""
         value_s = max(0.0, value_s)
         self.add(name, f"{series}|{bucket_of(value_s, buckets)}")
         self.add(name, f"{series}|sum_ms", int(round(value_s * 1000)))
@@ -145,11 +145,8 @@ def ghl_request(location: str, method: str, path: str, status: int | None,
     tally = current()
     if tally is None:
         return
-    route = route_template(path)
-    tally.add(GHL_REQUESTS, field(location, method, route, status if status else "error"))
-    tally.observe(GHL_DURATION, field(method, route), elapsed_s, GHL_DURATION_BUCKETS_S)
-    if status == 429:
-        tally.add(GHL_RATE_LIMITED, field(location, "ghl"))
+    series = field(location, method, route_template(path), status if status else "error")
+    tally.observe(GHL, series, elapsed_s, GHL_DURATION_BUCKETS_S)
 
 
 def limiter_refused(location: str) -> None:

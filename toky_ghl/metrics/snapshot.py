@@ -17,8 +17,8 @@ import redis
 from toky_ghl.metrics import record
 from toky_ghl.settings import Settings
 
-_HASHES = (record.EVENTS, record.LAG, record.ENQUEUED, record.GHL_REQUESTS,
-           record.GHL_DURATION, record.GHL_RATE_LIMITED, record.WEBHOOK, record.CYCLES,
+_HASHES = (record.EVENTS, record.LAG, record.ENQUEUED, record.GHL,
+           record.GHL_RATE_LIMITED, record.WEBHOOK, record.CYCLES,
            record.CYCLE_ITEMS, record.CYCLE_LAST)
 
 
@@ -73,7 +73,6 @@ class Snapshot:
 _POSITIONS = {
     record.EVENTS: ("type", "outcome", "reason"),
     record.ENQUEUED: ("type", "source"),
-    record.GHL_REQUESTS: ("location", "method", "route", "status"),
     record.GHL_RATE_LIMITED: ("location", "source"),
     record.WEBHOOK: ("event", "status"),
     record.CYCLES: ("poller", "outcome"),

@@ -110,26 +110,32 @@ class Scheduler:
         if seen is not None and seen.decode() == f"{slot[0]}:{slot[1]}":
             return 0  # released already; if it never reached GHL, the marker expires
         self.redis.set(marker, f"{slot[0]}:{slot[1]}", px=self.circuit.probe_lease_ms)
+        log.info("releasing one event to probe the open circuit", location=location,
+                 probes=state["probes"])
         return 1
 
 
 class SchedulerThread(threading.Thread):
-    """Ticks every ``DELAY_POLL_INTERVAL_MS`` until ``stop()``; ``also`` runs each tick
-    (the worker's heartbeat). Errors are logged, never fatal (Redis may blink)."""
+    """Ticks every ``interval_ms`` until ``stop()``; ``also`` runs each tick first (the
+    worker's heartbeat); ``scheduler`` None: only ``also``. Errors are logged, never
+    fatal (Redis may blink)."""
 
-    def __init__(self, scheduler: Scheduler, *, also: Any = None) -> None:
+    def __init__(self, scheduler: Scheduler | None, *, also: Any = None,
+                 interval_ms: int = 500) -> None:
         super().__init__(name="toky-ghl-scheduler", daemon=True)
         self.scheduler = scheduler
         self.also = also
+        self.interval_ms = interval_ms
         self._stop_event = threading.Event()
 
     def run(self) -> None:
-        interval_s = self.scheduler.settings.delay_poll_interval_ms / 1000
+        interval_s = self.interval_ms / 1000
         while not self._stop_event.is_set():
             try:
                 if self.also is not None:
                     self.also()
-                self.scheduler.tick()
+                if self.scheduler is not None:
+                    self.scheduler.tick()
             except Exception as exc:  # keep ticking: the next tick retries
                 log.warning("scheduler tick failed", error=f"{type(exc).__name__}: {exc}")
             self._stop_event.wait(interval_s)

@@ -7,6 +7,8 @@ Types (as the catalogue names them):
 - ``text map``: a mapping of names to such strings (GHL fields, custom fields);
 - ``duration``: ``90s``, ``15m``, ``2h``, ``1d`` (a number alone is minutes);
 - ``number``, ``bool``; ``choice`` (one of the listed values);
+- ``GHL id``: a workflow, campaign, pipeline or stage id (letters, digits, ``-``,
+  ``_``; checked at load, or for a template when it renders);
 - ``user``: a GHL user id, or a Toky agent's email mapped by the field map's
   agents (a template such as ``"{{ data.agent }}"`` is resolved per event).
 """
@@ -19,11 +21,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from producers.ids import GHL_ID_RULE, is_ghl_id
 from worker.rules.errors import RulesError
 from worker.rules.templates import compile_template, is_template
+from worker.sync.outcome import Unprocessable
 
-TEXT, TEXT_LIST, TEXT_MAP, DURATION, NUMBER, BOOL, CHOICE, USER = (
-    "text", "text list", "text map", "duration", "number", "bool", "choice", "user")
+TEXT, TEXT_LIST, TEXT_MAP, DURATION, NUMBER, BOOL, CHOICE, USER, GHL_ID = (
+    "text", "text list", "text map", "duration", "number", "bool", "choice", "user", "GHL id")
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -67,10 +71,29 @@ def _text(value: Any, fields: list[str], path: str) -> Resolver:
     return lambda _variables: str(value)
 
 
+def _ghl_id(value: Any, fields: list[str], path: str) -> Resolver:
+    text = _text(value, fields, path)
+    if not is_template(value):
+        if not is_ghl_id(str(value).strip()):
+            raise RulesError(path, f"expected a GHL id ({GHL_ID_RULE}), got {value!r}")
+        return text
+
+    def checked(variables: Mapping[str, Any]) -> str:
+        rendered = text(variables).strip()
+        if not is_ghl_id(rendered):
+            shown = rendered if len(rendered) <= 40 else rendered[:40] + "…"
+            raise Unprocessable(f"{path.rsplit('.', 1)[-1]} rendered {shown!r}, not a GHL id "
+                                f"({GHL_ID_RULE})")
+        return rendered
+    return checked
+
+
 def compile_param(param: Param, value: Any, fields: list[str], path: str) -> Resolver:
     """A resolver for ``value`` of ``param``; RulesError naming ``path`` when it cannot be."""
     if param.type in (TEXT, USER):
         return _text(value, fields, path)
+    if param.type == GHL_ID:
+        return _ghl_id(value, fields, path)
     if param.type == TEXT_LIST:
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, list) or not items:

@@ -79,6 +79,13 @@ def toky_client(settings: Settings) -> TokyClient:
         return _clients[key]
 
 
+def install_toky_client(settings: Settings, client: TokyClient) -> None:
+    """Use ``client`` for ``settings``' Toky base and key in this process (``toky-ghl
+    check-map``'s dry run: a client answered by the Toky simulator, nothing sent)."""
+    with _clients_lock:
+        _clients[(settings.toky_api_base, settings.toky_api_key)] = client
+
+
 def mirror_report(enabled: bool, counts: dict[str, int]) -> dict[str, Any]:
     """The mirror's part of ``toky-ghl status``: on/off and its counters (all time)."""
     names = {CREATED: "created", UPDATED: "updated", UNCHANGED: "unchanged", ECHO: "echoes",

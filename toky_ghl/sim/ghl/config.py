@@ -21,6 +21,15 @@ class SimConfig:
       answered 504, as when GHL did the work but the answer was lost.
     - ``seed``: seed of the fault dice (None: a different sequence each run).
     - ``access_token_ttl_s``: lifetime of OAuth access tokens, in seconds (GHL: 86399).
+    - ``down``: GHL is down: every API request AND the OAuth token endpoint are
+      answered 503 before anything is read, written or counted against the rate
+      limit (the "slow" switch is ``latency_ms``). 503 is what RFC 9110 §15.6.4
+      gives a server "currently unable to handle the request due to a temporary
+      overload or scheduled maintenance"; the body has GHL's ``statusCode`` /
+      ``message`` error shape (as ``faults.error_body``).
+    - ``token_endpoint_down``: only ``POST /oauth/token`` is answered 503 (the API
+      still answers): the OAuth refresh fails while the tokens in hand still work
+      until they expire.
     - ``missing_status``: how an unknown contact, task, note or appointment id is
       answered. GHL's spec (apps/contacts.json, apps/calendars.json) lists no 404
       for ``/contacts/{contactId}…`` nor ``/calendars/events/appointments/{eventId}``,
@@ -47,6 +56,8 @@ class SimConfig:
     lost_answer_rate: float = 0.0
     seed: int | None = None
     access_token_ttl_s: float = 86399
+    down: bool = False
+    token_endpoint_down: bool = False
     missing_status: int = 404
     users_search: bool = True
     list_description_as_notes: bool = True
@@ -59,9 +70,9 @@ class SimConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
                 raise ValueError(f"{name} must be a number from 0.0 to 1.0, got {value!r}")
-        if not isinstance(self.send_retry_after, bool):
-            raise ValueError(
-                f"send_retry_after must be true or false, got {self.send_retry_after!r}")
+        for name in ("send_retry_after", "down", "token_endpoint_down"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.seed is not None:
             _check_int("seed", self.seed, minimum=None)
         if self.missing_status not in (400, 404):

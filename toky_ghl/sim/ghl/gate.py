@@ -1,6 +1,7 @@
 """What every API request goes through before and after its endpoint.
 
 Order (each step can answer instead of the endpoint):
+0. ``down`` -> 503 (counted as an arrival only: GHL never saw it);
 1. token -> 401 ``Invalid JWT`` (no location known: not counted, no rate headers);
 2. the location's rate limit, counted on arrival -> 429 (uncounted);
 3. ``latency_ms``, then the fault dice -> 500/502/503 before anything is read;
@@ -118,6 +119,8 @@ def install_gate(app: Flask, sim: GhlSim) -> None:
         if request.path.startswith(UNGATED_PREFIXES):
             return
         sim.record_arrival(route_template())
+        if sim.config.down:
+            raise ApiError(503, error_body(503))
         grant = sim.grant_for(_bearer_token())
         if grant is None:
             raise invalid_token()

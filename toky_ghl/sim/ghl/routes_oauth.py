@@ -12,7 +12,8 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, redirect, request
 
-from toky_ghl.sim.ghl.errors import bad_request, unprocessable
+from toky_ghl.sim.ghl.errors import ApiError, bad_request, unprocessable
+from toky_ghl.sim.ghl.faults import error_body
 from toky_ghl.sim.ghl.gate import current_sim, json_body
 
 bp = Blueprint("ghl_oauth", __name__)
@@ -22,7 +23,11 @@ FORM = "application/x-www-form-urlencoded"
 
 @bp.post("/oauth/token")
 def token():
-    """The token endpoint: form-encoded, as the official spec says."""
+    """The token endpoint: form-encoded, as the official spec says (503 while ``down`` or
+    ``token_endpoint_down``)."""
+    sim = current_sim()
+    if sim.config.down or sim.config.token_endpoint_down:
+        raise ApiError(503, error_body(503))
     if request.mimetype != FORM:
         raise unprocessable([f"the body must be {FORM}"])
     sim = current_sim()

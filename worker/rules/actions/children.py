@@ -18,8 +18,8 @@ from worker.mapping.fields import ghl_utc_seconds
 from worker.mapping.markers import with_marker
 from worker.rules.actions.base import Action, ActionRun
 from worker.rules.actions.contacts import WRITE, _phone
-from worker.rules.params import BOOL, DURATION, TEXT, USER, Param
-from worker.sync.children import NOTE, TASK, ChildKind, create_once
+from worker.rules.params import BOOL, DURATION, GHL_ID, TEXT, USER, Param
+from worker.sync.children import APPOINTMENT, NOTE, TASK, ChildKind, create_once
 from worker.sync.ensure_contact import with_contact
 from worker.sync.outcome import Outcome, Unprocessable
 
@@ -82,6 +82,30 @@ def _create_task(run: ActionRun) -> Outcome:
     return _create(run, TASK, payload, "task")
 
 
+def _book_appointment(run: ActionRun) -> Outcome:
+    params = run.params
+    calendar = params.get("calendar_id") or run.ctx.settings.ghl_calendar_id
+    if not calendar:
+        raise Unprocessable("book_appointment: no calendar_id and GHL_CALENDAR_ID is not set")
+    title = (params["title"] or "").strip()
+    if not title:
+        raise Unprocessable("book_appointment: the title rendered empty")
+    start = _event_time(run) + params["start_in"]
+    payload: dict[str, Any] = {
+        "calendarId": calendar,
+        "startTime": start.isoformat(),
+        "endTime": (start + params["length"]).isoformat(),
+        "title": title[:200],
+        "description": with_marker(params.get("description"), child_key(run)),
+        "ignoreFreeSlotValidation": True,  # the slot is the rule's choice, as Toky's are
+        "toNotify": bool(params.get("notify")),
+    }
+    user = assignee(run, params.get("assignee"))
+    if user:
+        payload["assignedUserId"] = user
+    return _create(run, APPOINTMENT, payload, "appointment")
+
+
 def _create_note(run: ActionRun) -> Outcome:
     body = (run.params["body"] or "").strip()
     if not body:
@@ -104,6 +128,22 @@ CHILD_ACTIONS: tuple[Action, ...] = (
                   "'{{ data.agent }}'"),
             Param("completed", BOOL, "create it completed", default=False)),
            _ONCE, _create_task),
+    Action("book_appointment", "an appointment with the customer's contact, some time after "
+           "the event, on GHL_CALENDAR_ID or the given calendar",
+           ("POST /calendars/events/appointments", "GET /contacts/{contactId}/appointments"),
+           ("contacts.write", "contacts.readonly", "calendars/events.write"),
+           (Param("title", TEXT, "the appointment's title (template)", required=True),
+            Param("start_in", DURATION, "starts this long after the event's time",
+                  default="1d"),
+            Param("length", DURATION, "how long it lasts", default="30m"),
+            Param("calendar_id", GHL_ID, "the calendar (default GHL_CALENDAR_ID)"),
+            Param("description", TEXT, "its description (template)"),
+            Param("assignee", USER, "GHL user id or Toky agent email"),
+            Param("notify", BOOL, "let GHL run the calendar's automations (toNotify)",
+                  default=False)),
+           "created once per event and rule: its description ends with the key's marker, and "
+           "a retry after a lost answer finds it by that marker or by calendar and start time",
+           _book_appointment),
     Action("create_note", "a note on the customer's contact",
            ("POST /contacts/{contactId}/notes",), WRITE,
            (Param("body", TEXT, "the note's text (template)", required=True),),

@@ -14,7 +14,7 @@ from typing import Any
 
 from worker.idmap import IdMap
 from worker.rules.actions.base import Action, ActionRun
-from worker.rules.params import CHOICE, TEXT, TEXT_LIST, TEXT_MAP, USER, Param
+from worker.rules.params import CHOICE, GHL_ID, TEXT, TEXT_LIST, TEXT_MAP, USER, Param
 from worker.sync.customer import customer_phone
 from worker.sync.ensure_contact import with_contact, with_existing_contact
 from worker.sync.outcome import Outcome, Unprocessable
@@ -180,22 +180,22 @@ CONTACT_ACTIONS: tuple[Action, ...] = (
            _followers(False)),
     Action("add_to_workflow", "the customer's contact added to a GHL workflow",
            ("POST /contacts/{contactId}/workflow/{workflowId}",), WRITE,
-           (Param("workflow_id", TEXT, "the GHL workflow id", required=True),
+           (Param("workflow_id", GHL_ID, "the GHL workflow id", required=True),
             Param("event_start_time", TEXT, "ISO 8601 time with offset the workflow's "
                   "event starts at (eventStartTime)")),
            "the completion record; a contact already in a workflow is not enrolled again "
            "(GHL's 'Allow re-entry' off, its default)", _workflow(True)),
     Action("remove_from_workflow", "the customer's contact removed from a GHL workflow",
            ("DELETE /contacts/{contactId}/workflow/{workflowId}",), WRITE,
-           (Param("workflow_id", TEXT, "the GHL workflow id", required=True),),
+           (Param("workflow_id", GHL_ID, "the GHL workflow id", required=True),),
            _NATURAL, _workflow(False)),
     Action("add_to_campaign", "the customer's contact added to a GHL campaign",
            ("POST /contacts/{contactId}/campaigns/{campaignId}",), WRITE,
-           (Param("campaign_id", TEXT, "the GHL campaign id", required=True),),
+           (Param("campaign_id", GHL_ID, "the GHL campaign id", required=True),),
            _NATURAL, _campaign(True)),
     Action("remove_from_campaign", "the customer's contact removed from a GHL campaign",
            ("DELETE /contacts/{contactId}/campaigns/{campaignId}",), WRITE,
-           (Param("campaign_id", TEXT, "the GHL campaign id", required=True),),
+           (Param("campaign_id", GHL_ID, "the GHL campaign id", required=True),),
            _NATURAL, _campaign(False)),
 )
 __all__ = ["CONTACT_ACTIONS", "USER", "on_contact"]

@@ -18,7 +18,7 @@ from typing import Any
 
 from worker.rules.actions.base import Action, ActionRun
 from worker.rules.actions.contacts import on_contact
-from worker.rules.params import CHOICE, NUMBER, TEXT, Param
+from worker.rules.params import CHOICE, GHL_ID, NUMBER, TEXT, Param
 from worker.sync.outcome import Outcome, Unprocessable
 
 STATUSES = ("open", "won", "lost", "abandoned")  # CreateDto.status, less the filter value "all"
@@ -57,8 +57,8 @@ OPPORTUNITY_ACTIONS: tuple[Action, ...] = (
            "(created there when the contact has none in that pipeline)",
            ("GET /opportunities/search", "PUT /opportunities/{id}", "POST /opportunities/"),
            ("opportunities.readonly", "opportunities.write"),
-           (Param("pipeline_id", TEXT, "the GHL pipeline id", required=True),
-            Param("stage_id", TEXT, "the pipeline stage id (pipelineStageId)", required=True),
+           (Param("pipeline_id", GHL_ID, "the GHL pipeline id", required=True),
+            Param("stage_id", GHL_ID, "the pipeline stage id (pipelineStageId)", required=True),
             Param("name", TEXT, "the name of a new opportunity (template)",
                   default="{{ data.contact_name or data.from_number or data.phone }}"),
             Param("status", CHOICE, "the opportunity's status", default="open",
