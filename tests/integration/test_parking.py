@@ -214,3 +214,26 @@ def test_the_oauth_token_endpoint_down_parks_events_and_pauses_like_an_outage(
     assert pipeline.dead_letters() == []
     phones = Counter(c["phone"] for c in ghl.objects("contacts"))
     assert len(phones) == n and max(phones.values()) == 1
+
+
+def test_workers_sigkilled_while_parking_lose_and_double_nothing(ghl, pipeline, start_worker):
+    # Given GHL failing 40% of requests, so events park and come back all along
+    ghl.sim.update_config(error_rate=0.4, seed=11)
+    n = 120
+    ids = [e["id"] for e in contacts(n)]
+    pipeline.enqueue(contacts(n))
+    # When the worker is killed with SIGKILL three times mid-run (parks half done, messages
+    # unacknowledged, the scheduler thread mid-release) and restarted each time
+    for round_ in range(3):
+        victim = start_worker(name=f"victim{round_}")
+        target = (round_ + 1) * n // 4
+        wait_until(lambda t=target: n - len(pipeline.unfinished(ids)) >= t, 120,
+                   f"{target} events finished before kill {round_ + 1}")
+        victim.kill()
+    start_worker(name="survivor")
+    ghl.sim.update_config(error_rate=0.0)
+    # Then every event is applied exactly once
+    pipeline.wait_finished(ids, timeout_s=180)
+    assert pipeline.dead_letters() == []
+    phones = Counter(c["phone"] for c in ghl.objects("contacts"))
+    assert len(phones) == n and max(phones.values()) == 1
