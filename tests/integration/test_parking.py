@@ -174,3 +174,43 @@ def test_a_spent_daily_budget_parks_events_until_it_returns_without_a_delivery_l
     # Then the parked events are applied, each once
     pipeline.wait_finished(ids, timeout_s=60)
     assert_each_applied_once(ghl, pipeline, n)
+
+
+def test_the_oauth_token_endpoint_down_parks_events_and_pauses_like_an_outage(
+        ghl, pipeline, start_worker, redis_url):
+    from tests.integration.auth_support import (
+        login_through_consent_page,
+        oauth_env,
+        oauth_vars,
+        register_app,
+    )
+    from tests.integration.harness import WRITE_SCOPES
+
+    # Given OAuth credentials whose access token has expired, and the token endpoint down
+    ghl.sim.update_config(access_token_ttl_s=2.0)
+    register_app(ghl)
+    chosen = {"GHL_SCOPES": "", "GHL_TOKEN_REFRESH_MARGIN_S": "0.5",
+              "CIRCUIT_FAILURE_THRESHOLD": "3"}
+    login = login_through_consent_page(oauth_env(redis_url, ghl, **chosen), WRITE_SCOPES)
+    assert login.returncode == 0, login.stderr
+    start_worker(name="w1", **oauth_vars(ghl, **chosen))
+    ghl.sim.update_config(token_endpoint_down=True)
+    time.sleep(2.5)  # the access token expires (the simulator's clock)
+    n = 20
+    pipeline.enqueue(contacts(n))
+    # Then the refresh failures open the circuit and the events park; none is dead-lettered
+    wait_until(lambda: circuit_state(pipeline.redis, PREFIX, ghl.location_id)["state"] != "closed",
+               60, "the circuit to open on the token endpoint's failures")
+    wait_until(lambda: parked_total(pipeline.redis, PREFIX, ghl.location_id) == n, 60,
+               "every event parked")
+    by_reason = parked_by_reason(pipeline.redis, PREFIX, ghl.location_id)
+    assert by_reason["auth"] + by_reason["circuit"] == n
+    time.sleep(3)
+    assert pipeline.dead_letters() == []
+    # When the token endpoint answers again
+    ghl.sim.update_config(token_endpoint_down=False)
+    # Then the probe refreshes the token, and every event is applied once
+    pipeline.wait_finished([e["id"] for e in contacts(n)], timeout_s=120)
+    assert pipeline.dead_letters() == []
+    phones = Counter(c["phone"] for c in ghl.objects("contacts"))
+    assert len(phones) == n and max(phones.values()) == 1

@@ -27,6 +27,9 @@ class SimConfig:
       gives a server "currently unable to handle the request due to a temporary
       overload or scheduled maintenance"; the body has GHL's ``statusCode`` /
       ``message`` error shape (as ``faults.error_body``).
+    - ``token_endpoint_down``: only ``POST /oauth/token`` is answered 503 (the API
+      still answers): the OAuth refresh fails while the tokens in hand still work
+      until they expire.
     - ``missing_status``: how an unknown contact, task, note or appointment id is
       answered. GHL's spec (apps/contacts.json, apps/calendars.json) lists no 404
       for ``/contacts/{contactId}…`` nor ``/calendars/events/appointments/{eventId}``,
@@ -54,6 +57,7 @@ class SimConfig:
     seed: int | None = None
     access_token_ttl_s: float = 86399
     down: bool = False
+    token_endpoint_down: bool = False
     missing_status: int = 404
     users_search: bool = True
     list_description_as_notes: bool = True
@@ -66,7 +70,7 @@ class SimConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
                 raise ValueError(f"{name} must be a number from 0.0 to 1.0, got {value!r}")
-        for name in ("send_retry_after", "down"):
+        for name in ("send_retry_after", "down", "token_endpoint_down"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.seed is not None:

@@ -23,9 +23,10 @@ FORM = "application/x-www-form-urlencoded"
 
 @bp.post("/oauth/token")
 def token():
-    """The token endpoint: form-encoded, as the official spec says (503 while ``down``)."""
+    """The token endpoint: form-encoded, as the official spec says (503 while ``down`` or
+    ``token_endpoint_down``)."""
     sim = current_sim()
-    if sim.config.down:
+    if sim.config.down or sim.config.token_endpoint_down:
         raise ApiError(503, error_body(503))
     if request.mimetype != FORM:
         raise unprocessable([f"the body must be {FORM}"])
