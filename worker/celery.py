@@ -99,7 +99,22 @@ def _check_configuration(**_kwargs: object) -> None:
     from worker.runtime import get_runtime
 
     try:
-        get_runtime()
+        rt = get_runtime()
     except ConfigError as exc:
         print(f"toky-ghl worker: configuration error: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(2) from None
+    _adopt_legacy_messages(rt)
+
+
+def _adopt_legacy_messages(rt: object) -> None:
+    """Events an earlier version left in the unprefixed Celery keys join this deployment's
+    queue (worker/legacy_queue.py), so an upgrade loses nothing."""
+    from worker.legacy_queue import adopt_legacy_messages
+
+    settings = rt.settings  # type: ignore[attr-defined]
+    moved = adopt_legacy_messages(rt.redis, settings.key_prefix,  # type: ignore[attr-defined]
+                                  visibility_timeout_s=settings.visibility_timeout_s)
+    if moved:
+        logs.get_logger("toky_ghl.worker").warning(
+            "moved events queued by an earlier version into this deployment's queue",
+            count=moved, queue=f"{settings.key_prefix}:{EVENTS_QUEUE}")

@@ -88,3 +88,19 @@ def test_two_prefixes_share_a_redis_database_without_sharing_work(real_redis, re
             worker.stop()
         for sim in sims.values():
             sim.stop()
+
+
+def test_events_an_earlier_version_left_queued_are_applied_after_the_upgrade(
+        ghl, pipeline, start_worker):
+    # Given events in the unprefixed queue an earlier version used
+    events = contacts("deploy-a", 3)
+    for event in events:
+        pipeline.redis.lpush("toky-ghl.events", pipeline.publisher.message_for(event))
+    # When a worker of this version starts
+    worker = start_worker()
+    # Then it moves them into its queue and applies them: nothing lost in the upgrade
+    pipeline.wait_finished([e["id"] for e in events])
+    assert pipeline.redis.llen("toky-ghl.events") == 0
+    phones = {e["data"]["phone"] for e in events}
+    assert all(ghl.contact_by_phone(p) is not None for p in phones)
+    assert "moved events queued by an earlier version" in worker.log()

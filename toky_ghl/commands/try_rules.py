@@ -47,7 +47,6 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from producers import strict_json
     from producers.events import InvalidEvent, event_label, validate_event
-    from toky_ghl import logs
     from toky_ghl.commands.check_map import _lines, _print_json, _print_text
     from toky_ghl.settings import get_settings
     from worker.dryrun import DryRun
@@ -55,7 +54,6 @@ def run(args: argparse.Namespace) -> int:
     from worker.rules import load_rules
 
     settings = get_settings()
-    logs.configure("DEBUG" if settings.log_level == "DEBUG" else "WARNING")
     rules = load_rules(args.rules_file,  # RulesError (a ConfigError) → exit 2, naming the rule
                        granted=settings.ghl_scopes if args.check_scopes else None)
     field_map = load_field_map(args.map or settings.field_map)
