@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench screenshot clean
+.PHONY: run test lint bench screenshot clean mutation
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,8 +29,12 @@ screenshot: $(STAMP)  ## docs/flower.png: Flower's tasks page in headless Chromi
 	TOKY_GHL_SCREENSHOT=docs/flower.png $(BIN)/python -m pytest -q \
 		tests/integration/test_flower_browser.py -k dashboard
 
+mutation: $(STAMP)  ## mutation score of the guarantee modules (mutmut; minutes, CPU-heavy)
+	$(BIN)/python -m pip install --quiet -e '.[mutation]'
+	nice -n 10 $(BIN)/python scripts/mutation.py $(MODULES)
+
 bench: $(STAMP)
 	$(BIN)/python bench/ratelimit.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache mutants

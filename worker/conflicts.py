@@ -67,7 +67,7 @@ class ConflictStore:
         entry.email_on = sorted({*entry.email_on, *email_on})
         entry.resolution = resolution
         entry.last_s = now_s
-        with self._redis.pipeline(transaction=True) as pipe:
+        with self._redis.pipeline() as pipe:
             pipe.hset(self._items, key, json.dumps(asdict(entry)))
             pipe.zadd(self._index, {key: now_s})
             pipe.execute()
@@ -97,7 +97,7 @@ class ConflictStore:
         keys = [email_key(e) for e in emails]
         if not keys:
             return 0
-        with self._redis.pipeline(transaction=True) as pipe:
+        with self._redis.pipeline() as pipe:
             pipe.hdel(self._items, *keys)
             pipe.zrem(self._index, *keys)
             removed, _ = pipe.execute()

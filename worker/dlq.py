@@ -82,7 +82,7 @@ class DeadLetterStore:
             count=(previous.count + 1) if previous else 1, task_id=task_id,
             history=list(history) if history else None,
         )
-        pipe = self._redis.pipeline(transaction=True)
+        pipe = self._redis.pipeline()
         pipe.hset(self._items, entry_id, json.dumps(asdict(entry)))
         pipe.zadd(self._index, {entry_id: entry.at_s})
         pipe.hset(self._kinds, entry_id, kind)
@@ -123,7 +123,7 @@ class DeadLetterStore:
     def remove(self, entry_ids: list[str]) -> int:
         if not entry_ids:
             return 0
-        pipe = self._redis.pipeline(transaction=True)
+        pipe = self._redis.pipeline()
         pipe.hdel(self._items, *entry_ids)
         pipe.zrem(self._index, *entry_ids)
         pipe.hdel(self._kinds, *entry_ids)

@@ -10,7 +10,7 @@ object.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import redis
 
@@ -21,12 +21,17 @@ from toky_ghl.constants import EVENT_ID_TTL_S
 VERSION_TTL_S = 365 * 24 * 3600
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+
+
 def occurred_at_us(occurred_at: str) -> int:
-    """Microseconds since the epoch of an ISO 8601 time with a zone offset or Z."""
-    parsed = datetime.fromisoformat(occurred_at.replace("Z", "+00:00"))
+    """Microseconds since the epoch of an ISO 8601 time with a zone offset or Z (exact:
+    integer arithmetic, so events a microsecond apart never compare equal)."""
+    parsed = datetime.fromisoformat(occurred_at)  # Python 3.11 reads "Z" as UTC
     if parsed.tzinfo is None:
         raise ValueError(f"occurred_at has no zone offset: {occurred_at!r}")
-    return int(parsed.timestamp() * 1_000_000)
+    return (parsed - _EPOCH) // _ONE_US
 
 
 @dataclass(frozen=True)
@@ -40,8 +45,7 @@ class Version:
     @classmethod
     def decode(cls, raw: bytes | str) -> Version:
         text = raw.decode() if isinstance(raw, bytes) else raw
-        at, _, flag = text.partition(":")
-        return cls(int(at), flag == "d")
+        return cls(int(text[:-2]), text[-2:] == ":d")  # "<at_us>:d" or "<at_us>:l"
 
 
 class VersionStore:
@@ -62,9 +66,11 @@ class VersionStore:
         return Version.decode(raw) if raw else None
 
     def get_many(self, object_keys: list[str]) -> dict[str, Version | None]:
-        raws = self._redis.mget([self._version_key(k) for k in object_keys]) if object_keys else []
-        return {k: (Version.decode(r) if r else None)
-                for k, r in zip(object_keys, raws, strict=True)}
+        if not object_keys:
+            return {}
+        raws = self._redis.mget([self._version_key(k) for k in object_keys])
+        return {k: Version.decode(raws[i]) if raws[i] else None
+                for i, k in enumerate(object_keys)}
 
     def handled(self, event_id: str) -> str | None:
         """How the event id was handled before ("applied", "skipped: …"), or None."""
@@ -75,7 +81,7 @@ class VersionStore:
         self, event_id: str, outcome: str, versions: dict[str, Version] | None = None
     ) -> None:
         """Atomically remember the event as handled and set the objects' versions."""
-        pipe = self._redis.pipeline(transaction=True)
+        pipe = self._redis.pipeline()  # a MULTI/EXEC transaction (redis-py's default)
         for object_key, version in (versions or {}).items():
             pipe.set(self._version_key(object_key), version.encode(), ex=VERSION_TTL_S)
         pipe.set(self._handled_key(event_id), outcome, ex=EVENT_ID_TTL_S)

@@ -31,19 +31,17 @@ class HideToken:
         self.app = app
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        tokens: list[str] = []
-        query = environ.get("QUERY_STRING", "")
-        if query:
-            pairs = parse_qsl(query, keep_blank_values=True)
-            kept = [(k, v) for k, v in pairs if k != TOKEN_PARAM]
-            tokens += [v for k, v in pairs if k == TOKEN_PARAM]
-            if len(kept) != len(pairs) or TOKEN_PARAM in query:
-                new_query = urlencode(kept)
-                environ["QUERY_STRING"] = new_query
-                for key in ("REQUEST_URI", "RAW_URI"):
-                    if key in environ:
-                        path = str(environ[key]).split("?", 1)[0]
-                        environ[key] = f"{path}?{new_query}" if new_query else path
+        query = environ.get("QUERY_STRING") or ""
+        pairs = parse_qsl(query, keep_blank_values=True)  # "token=" is a token too (empty)
+        tokens = [v for k, v in pairs if k == TOKEN_PARAM]
+        kept = [(k, v) for k, v in pairs if k != TOKEN_PARAM]
+        if len(kept) != len(pairs) or TOKEN_PARAM in query:
+            new_query = urlencode(kept)
+            environ["QUERY_STRING"] = new_query
+            for key in ("REQUEST_URI", "RAW_URI"):
+                if key in environ:
+                    path = str(environ[key]).partition("?")[0]
+                    environ[key] = f"{path}?{new_query}" if new_query else path
         header = environ.pop(_HEADER_ENVIRON, None)
         if header is not None:
             tokens.append(header)

@@ -40,8 +40,10 @@ def test_listed_by_the_time_last_seen_and_cleared_one_or_all() -> None:
         store.record(email, contacts={f"+1{i}": f"c{i}"}, email_on=[], resolution="r")
     assert [e.email for e in store.list()] == ["b@x.co", "a@x.co", "c@x.co"]
     assert store.clear(["A@x.co"]) == 1 and store.clear(["nobody@x.co"]) == 0
+    assert store.clear([]) == 0 and store.get("a@x.co") is None
     assert [e.email for e in store.list()] == ["b@x.co", "c@x.co"] and store.count() == 2
     assert store.clear() == 2 and store.list() == [] and store.count() == 0
+    assert store.get("b@x.co") is None and store.get("c@x.co") is None
 
 
 def test_the_policy_setting_names_its_values_when_wrong() -> None:

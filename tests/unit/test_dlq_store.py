@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import fakeredis
 import pytest
 
@@ -76,6 +78,6 @@ def test_purge_empties_both_and_says_how_many(store):
 def test_an_event_without_an_id_gets_one_of_its_own(store):
     first = store.add({"type": "x"}, "invalid event: id missing", "invalid")
     second = store.add("not even a dict", "invalid event", "invalid")
-    assert first.id.startswith("noid-") and second.id.startswith("noid-")
+    assert re.fullmatch(r"noid-[0-9a-f]{12}", first.id) and second.id.startswith("noid-")
     assert first.id != second.id and store.count() == 2
     assert store.get(first.id).event_type == "x" and store.get(second.id).event_type == "?"

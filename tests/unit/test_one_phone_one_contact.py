@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 
 import pytest
+import structlog
 
 from tests.unit.sync_support import apply, event, make_context
 from worker.conflicts import ConflictStore
+from worker.ghl.errors import GhlDuplicateContactError
 from worker.idmap import IdMap
 from worker.pipeline import PipelineDeps, process
 from worker.sync.outcome import Unprocessable
@@ -175,3 +177,151 @@ def test_through_the_pipeline_both_phones_stay_apart_and_status_shows_it(ghl):
     report = collect_status(ctx.redis, ctx.settings)
     assert report["email_conflicts"] == 1
     assert "email conflicts 1" in format_status(report)
+
+
+# -- the edges of worker/sync/contact_upsert.py -------------------------------------------------
+
+
+def test_a_new_contact_is_reported_created_and_an_existing_one_upserted(ghl):
+    ctx = make_context(client=ghl)
+    apply(maria(), ctx)
+    assert apply(pedro(), ctx).detail == "contact created"
+    # Given a third phone that GHL already has (made in GHL, unknown to the id map)
+    third = "+15125550303"
+    existing, _ = ghl.upsert_contact({"phone": third, "name": "Already Here"})
+    # When it arrives with the shared email
+    outcome = apply(event("contact.created", {"phone": third, "contact_name": "Tercero",
+                                              "email": EMAIL}, event_id="t"), ctx)
+    # Then that contact is written (without the email), never a second one for the phone
+    assert outcome.detail == "contact upserted"
+    assert outcome.ghl_ids["contact"] == existing["id"]
+    assert [c["id"] for c in ghl.contacts.values() if c.get("phone") == third] == [
+        existing["id"]]
+    assert ghl.contact_by_phone(third)["name"] == "Tercero"
+    assert not ghl.contact_by_phone(third).get("email")
+
+
+def test_a_mapped_phone_is_not_looked_up_again_by_number(ghl):
+    # Given Maria, and Pedro mapped to his own contact (no email yet)
+    ctx = make_context(client=ghl, field_map={"standard": {"companyName": "company",
+                                                           "email": "email",
+                                                           "name": "contact_name"}})
+    apply(maria(), ctx)
+    apply(event("contact.created", {"phone": PEDRO, "contact_name": "Pedro Family"},
+                event_id="p0"), ctx)
+    pedro_id = IdMap.for_context(ctx).contact(PEDRO)
+    before = len(ghl.calls)
+    # When Pedro gets a company (PUT refuses it: an upsert) and Maria's email
+    outcome = apply(event("contact.updated", {"phone": PEDRO, "contact_name": "Pedro Family",
+                                              "company": "Family Inc", "email": EMAIL},
+                          event_id="p1"), ctx)
+    # Then his own contact is upserted without the email, with no search by number
+    assert outcome.status == "applied" and outcome.ghl_ids["contact"] == pedro_id
+    assert ghl.calls[before:] == ["search_duplicate", "upsert_contact"]
+    assert ghl.contact_by_phone(PEDRO)["companyName"] == "Family Inc"
+    assert ghl.contact_by_phone(MARIA)["name"] == "Maria Family"
+
+
+def test_kept_apart_but_ghl_answers_with_a_third_phones_contact(ghl):
+    # Given Maria's contact, and a third phone's mapped contact whose phone someone
+    # changed in GHL to Pedro's
+    ctx = make_context(client=ghl)
+    apply(maria(), ctx)
+    third = "+15125550303"
+    apply(event("contact.created", {"phone": third, "contact_name": "Tercero"},
+                event_id="t"), ctx)
+    third_id = IdMap.for_context(ctx).contact(third)
+    ghl.update_contact(third_id, {"phone": PEDRO})
+    # When Pedro arrives with Maria's email
+    with pytest.raises(Unprocessable, match=re.escape(third)):
+        apply(pedro(), ctx)
+    # Then nothing is mapped to Pedro
+    assert IdMap.for_context(ctx).contact(PEDRO) is None
+
+
+def test_what_the_logs_say_when_contacts_are_kept_apart(ghl):
+    ctx = make_context(client=ghl)
+    apply(maria(), ctx)
+    with structlog.testing.capture_logs() as logs:
+        apply(pedro(), ctx)
+    mine, his = ghl.contact_by_phone(MARIA), ghl.contact_by_phone(PEDRO)
+    (warning,) = [x for x in logs if x["log_level"] == "warning"]
+    assert warning["event"] == "email shared with another phone's contact; kept apart"
+    assert {k: warning[k] for k in ("email", "phone", "other_phone", "other_contact_id",
+                                    "contact_id", "email_written")} == {
+        "email": EMAIL, "phone": PEDRO, "other_phone": MARIA, "other_contact_id": mine["id"],
+        "contact_id": his["id"], "email_written": ghl.allow_duplicates}
+    refused = [x for x in logs
+               if x["event"] == "location refuses duplicate contacts; writing without the email"]
+    assert len(refused) == (0 if ghl.allow_duplicates else 1)
+    entry = conflicts(ctx).get(EMAIL)
+    assert entry.resolution == (
+        f"kept apart: {PEDRO} has a contact of its own; both contacts carry it"
+        if ghl.allow_duplicates else
+        f"kept apart: {PEDRO} has a contact of its own; it stays on {MARIA}'s contact only")
+
+
+# -- a PUT refused for a taken email ------------------------------------------------------------
+
+
+def duplicate(contact_id: str, field: str) -> GhlDuplicateContactError:
+    return GhlDuplicateContactError(
+        "This location does not allow duplicated contacts.", status=400,
+        body={"meta": {"contactId": contact_id, "matchingField": field}})
+
+
+def pedro_known(ghl) -> tuple:
+    ctx = make_context(client=ghl)
+    apply(maria(), ctx)
+    apply(event("contact.created", {"phone": PEDRO, "contact_name": "Pedro Family"},
+                event_id="p0"), ctx)
+    return ctx, IdMap.for_context(ctx).contact(PEDRO)
+
+
+def update_pedro() -> dict:
+    return event("contact.updated", {"phone": PEDRO, "contact_name": "Pedro F.",
+                                     "email": EMAIL}, event_id="p1")
+
+
+@pytest.mark.parametrize("field", ["phone", "email"])
+def test_a_put_refused_for_the_contact_itself_or_by_phone_is_not_an_email_conflict(any_ghl,
+                                                                                   field):
+    ctx, pedro_id = pedro_known(any_ghl)
+    refused_by = pedro_id if field == "email" else IdMap.for_context(ctx).contact(MARIA)
+    any_ghl.fail("update_contact", duplicate(refused_by, field))
+    with pytest.raises(GhlDuplicateContactError):
+        apply(update_pedro(), ctx)
+    assert conflicts(ctx).count() == 0
+
+
+def test_a_put_refused_for_an_unmapped_contact_names_its_phone_in_ghl(any_ghl):
+    # Given Pedro mapped, and a contact with the email made in GHL for another phone
+    ctx, pedro_id = pedro_known(any_ghl)
+    other, _ = any_ghl.upsert_contact({"email": "lead@example.com", "phone": "+15125550399"})
+    any_ghl.fail("update_contact", duplicate(other["id"], "email"))
+    # When Pedro's update with that email is refused
+    with structlog.testing.capture_logs() as logs:
+        outcome = apply(event("contact.updated", {"phone": PEDRO, "contact_name": "Pedro F.",
+                                                  "email": "lead@example.com"},
+                              event_id="p1"), ctx)
+    # Then it is applied without the email, and the conflict names the other phone
+    assert outcome.status == "applied"
+    assert any_ghl.contact_by_phone(PEDRO)["name"] == "Pedro F."
+    entry = conflicts(ctx).get("lead@example.com")
+    assert entry.contacts == {"+15125550399": other["id"], PEDRO: pedro_id}
+    assert entry.email_on == ["+15125550399"]
+    assert entry.resolution == f"kept apart: {PEDRO}'s contact was updated without the email"
+    (warning,) = [x for x in logs if x["log_level"] == "warning"]
+    assert warning["event"] == "email shared with another phone's contact; updated without it"
+    assert {k: warning[k] for k in ("email", "phone", "other_phone", "other_contact_id",
+                                    "contact_id")} == {
+        "email": "lead@example.com", "phone": PEDRO, "other_phone": "+15125550399",
+        "other_contact_id": other["id"], "contact_id": pedro_id}
+
+
+def test_a_put_refused_for_a_contact_gone_meanwhile_is_labelled(any_ghl):
+    ctx, pedro_id = pedro_known(any_ghl)
+    any_ghl.fail("update_contact", duplicate("gone-contact", "email"))
+    apply(update_pedro(), ctx)
+    assert conflicts(ctx).get(EMAIL).contacts == {
+        "(no phone: GHL contact gone-contact)": "gone-contact", PEDRO: pedro_id}

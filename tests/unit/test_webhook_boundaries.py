@@ -11,7 +11,13 @@ import pytest
 
 from producers.queue import EventPublisher
 from producers.webhook import create_app
-from producers.webhook.token import check_tokens
+from producers.webhook.token import (
+    ENVIRON_KEY,
+    MIN_SECRET_CHARS,
+    HideToken,
+    check_secret,
+    check_tokens,
+)
 from tests.unit.poller_support import PREFIX, queued_ids
 
 SECRET = "whsec-Edge-0123456789-abcdef"
@@ -108,3 +114,70 @@ def test_with_the_secret_the_same_requests_get_404_and_413(http):
     too_big = http.post("/webhooks/toky/inbound_call_ended", query_string={"token": SECRET},
                         json={**CALL, "pad": "x" * 5000})
     assert (unknown.status_code, too_big.status_code) == (404, 413)
+
+
+# -- the middleware that takes the token out of the request (producers/webhook/token.py) --
+
+
+def hidden(environ: dict) -> dict:
+    """The environ the app sees after HideToken."""
+    seen: dict = {}
+
+    def app(env, _start):
+        seen.update(env)
+        return []
+
+    HideToken(app)(environ, lambda *a: None)
+    return seen
+
+
+def test_a_query_without_a_token_is_passed_on_untouched():
+    raw = "a=%7e&b&c=1+2"
+    seen = hidden({"QUERY_STRING": raw, "REQUEST_URI": f"/x?{raw}"})
+    assert (seen["QUERY_STRING"], seen["REQUEST_URI"], seen[ENVIRON_KEY]) == (
+        raw, f"/x?{raw}", [])
+
+
+def test_only_a_token_leaves_no_question_mark_behind():
+    seen = hidden({"QUERY_STRING": f"token={SECRET}", "REQUEST_URI": f"/x?token={SECRET}",
+                   "RAW_URI": f"/x?token={SECRET}"})
+    assert (seen["QUERY_STRING"], seen["REQUEST_URI"], seen["RAW_URI"]) == ("", "/x", "/x")
+    assert seen[ENVIRON_KEY] == [SECRET]
+
+
+def test_a_percent_encoded_token_name_is_taken_out_too():
+    seen = hidden({"QUERY_STRING": f"%74oken={SECRET}&a=1",
+                   "REQUEST_URI": f"/x?%74oken={SECRET}&a=1"})
+    assert seen[ENVIRON_KEY] == [SECRET]
+    assert (seen["QUERY_STRING"], seen["REQUEST_URI"]) == ("a=1", "/x?a=1")
+
+
+def test_a_question_mark_inside_the_query_keeps_the_path_whole():
+    seen = hidden({"QUERY_STRING": f"q=a?b&token={SECRET}",
+                   "REQUEST_URI": f"/webhooks/toky/x?q=a?b&token={SECRET}"})
+    assert seen["REQUEST_URI"] == "/webhooks/toky/x?q=a%3Fb"
+
+
+def test_an_empty_token_beside_the_secret_is_a_second_token(http, redis_client):
+    # "token=&token=SECRET" carries two tokens (one empty): one request is one guess
+    answer = http.post(f"/webhooks/toky/inbound_call_ended?token=&token={SECRET}", json=CALL)
+    assert answer.status_code == 401 and queued_ids(redis_client) == []
+    assert hidden({"QUERY_STRING": f"token=&token={SECRET}"})[ENVIRON_KEY] == ["", SECRET]
+
+
+def test_the_url_token_and_the_header_are_both_taken():
+    seen = hidden({"QUERY_STRING": "token=a", "HTTP_X_WEBHOOK_TOKEN": "b"})
+    assert seen[ENVIRON_KEY] == ["a", "b"] and "HTTP_X_WEBHOOK_TOKEN" not in seen
+
+
+@pytest.mark.parametrize(("secret", "refusal"), [
+    (None, "WEBHOOK_SECRET must be set: the receiver refuses to start without it"),
+    ("   ", "WEBHOOK_SECRET must be set: the receiver refuses to start without it"),
+    ("x" * (MIN_SECRET_CHARS - 1),
+     f"WEBHOOK_SECRET is {MIN_SECRET_CHARS - 1} characters long; it must have at least "
+     f"{MIN_SECRET_CHARS} (make one with: python -c 'import secrets; "
+     "print(secrets.token_urlsafe(32))')"),
+    ("x" * MIN_SECRET_CHARS, None),
+])
+def test_the_secret_is_refused_when_unset_or_shorter_than_the_minimum(secret, refusal):
+    assert check_secret(secret) == refusal

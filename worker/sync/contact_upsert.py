@@ -96,18 +96,16 @@ def upsert_for_phone(phone: str, payload: dict[str, Any], ctx: SyncContext
 def _kept_apart(phone: str, payload: dict[str, Any], owner: dict, owner_phone: str,
                 ids: IdMap, ctx: SyncContext) -> tuple[dict, bool]:
     email = payload["email"]
-    without = {k: v for k, v in payload.items() if k != "email"}
-    contact: dict | None = None
-    new = False
+    written = None
     if ctx.settings.contact_email_conflict == "separate" and not _has_contact(phone, owner, ids,
                                                                               ctx):
         try:
-            contact, new = ctx.client.create_contact(payload), True
+            written = ctx.client.create_contact(payload), True
         except GhlDuplicateContactError:
             ctx.log.info("location refuses duplicate contacts; writing without the email")
-    if contact is None:
-        contact, new = ctx.client.upsert_contact(without)
-    contact, new = _checked(phone, contact, new, ids, ctx)
+    if written is None:
+        written = ctx.client.upsert_contact({k: v for k, v in payload.items() if k != "email"})
+    contact, new = _checked(phone, *written, ids, ctx)
     email_on = [owner_phone] + ([phone] if contact.get("email") else [])
     kept = "both contacts carry it" if phone in email_on else (
         f"it stays on {owner_phone}'s contact only")
