@@ -16,7 +16,8 @@ contact and note), Redis commands per event (``INFO commandstats`` before and
 after, every client: enqueue, worker, Celery's own traffic; the benchmark's own
 polling is subtracted), worker CPU ms per event (user + system time of the
 worker process and all its children, from ``/proc``), GHL calls per event,
-enqueue events per second and the worker's peak RSS; then the ratios.
+enqueue events per second and the worker's RSS (peak, at half the events, at the
+end: ``--contacts 5000`` is the 10,000-event memory check); then the ratios.
 
 Use a Redis no one else is using: the command counts are server-wide. Goals
 (issue 12): <= 20 Redis commands per event, worker CPU per event <= the
@@ -58,6 +59,8 @@ from toky_ghl.sim.serve import serve_in_thread  # noqa: E402
 WRITE_SCOPES = "contacts.readonly contacts.write calendars/events.readonly calendars/events.write"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
+#: How long a side may take to apply every event, in seconds (``--timeout-s``).
+WAIT_TIMEOUT_S = [600.0]
 #: kombu's Redis transport keeps delivered, unacknowledged messages in this hash.
 UNACKED = "unacked"
 
@@ -85,6 +88,8 @@ class Side:
     cpu_s: float
     peak_rss_mb: float
     top_commands: list[tuple[str, int]] = field(default_factory=list)
+    rss_half_mb: float = 0.0  # worker RSS when half the events were applied
+    rss_end_mb: float = 0.0  # and at the end
 
     @property
     def per_s(self) -> float:
@@ -206,6 +211,7 @@ class Run:
         self.proc = proc
         self.own_commands = 0  # the benchmark's own polling, subtracted at the end
         self.peak_rss_mb = 0.0
+        self.rss_half_mb = 0.0  # the worker's RSS when half the events were applied
         self.commands_before = command_counts(client)
         self.cpu_before = tree_cpu_s(proc.pid)
 
@@ -217,7 +223,10 @@ class Run:
             if now - start > timeout_s:
                 raise SystemExit(f"timed out: GHL holds {ghl_progress(sim)} of {(n, n)}")
             if now - last_rss > 0.5:
-                self.peak_rss_mb = max(self.peak_rss_mb, tree_rss_mb(self.proc.pid))
+                rss = tree_rss_mb(self.proc.pid)
+                self.peak_rss_mb = max(self.peak_rss_mb, rss)
+                if not self.rss_half_mb and sum(ghl_progress(sim)) >= n:
+                    self.rss_half_mb = rss
                 last_rss = now
             if self.proc.poll() is not None:
                 raise SystemExit("the worker died")
@@ -245,14 +254,16 @@ class Run:
     def finish(self, name: str, events: int, seconds: float, sim: GhlSim,
                enqueue_per_s: float) -> Side:
         cpu_s = tree_cpu_s(self.proc.pid) - self.cpu_before
-        self.peak_rss_mb = max(self.peak_rss_mb, tree_rss_mb(self.proc.pid))
+        end_rss_mb = tree_rss_mb(self.proc.pid)
+        self.peak_rss_mb = max(self.peak_rss_mb, end_rss_mb)
         after = command_counts(self.client)
         delta = {k: v - self.commands_before.get(k, 0) for k, v in after.items()}
         delta = {k: v for k, v in delta.items() if v > 0}
         total = sum(delta.values()) - self.own_commands
         top = sorted(delta.items(), key=lambda kv: -kv[1])[:16]
         return Side(name, events, seconds, sim.stats_snapshot()["requests_total"],
-                    enqueue_per_s, total, cpu_s, self.peak_rss_mb, top)
+                    enqueue_per_s, total, cpu_s, self.peak_rss_mb, top,
+                    rss_half_mb=self.rss_half_mb, rss_end_mb=end_rss_mb)
 
 
 def run_ours(events, sim, url, redis_url, concurrency, pool, logdir, profile) -> Side:
@@ -269,7 +280,7 @@ def run_ours(events, sim, url, redis_url, concurrency, pool, logdir, profile) ->
         start = time.monotonic()
         publisher.publish(events)
         enqueue_s = time.monotonic() - start
-        end = run.wait_for_ghl(sim, len(events) // 2, 900)
+        end = run.wait_for_ghl(sim, len(events) // 2, WAIT_TIMEOUT_S[0])
         run.settle(EVENTS_QUEUE)
         deadline = time.monotonic() + 60
         while True:  # the last decisions are written just after GHL's last answers
@@ -314,7 +325,7 @@ def run_baseline(events, sim, url, redis_url, concurrency, logdir) -> Side:
                 app.send_task("baseline.apply", args=[event], queue="baseline",
                               producer=producer)
         enqueue_s = time.monotonic() - start
-        end = run.wait_for_ghl(sim, len(events) // 2, 900)
+        end = run.wait_for_ghl(sim, len(events) // 2, WAIT_TIMEOUT_S[0])
         run.settle("baseline")
         return run.finish("baseline", len(events), end - start, sim, len(events) / enqueue_s)
     finally:
@@ -379,6 +390,9 @@ def report(latency_ms: int, results: dict[str, Side]) -> bool:
               f"{r.cpu_ms_per_event:9.2f}  {r.calls_per_event:12.2f}  {r.enqueue_per_s:9.0f}  "
               f"{r.peak_rss_mb:11.0f}")
     for r in results.values():
+        print(f"{r.name:>9}  worker RSS: {r.rss_half_mb:.0f} MB at half the events, "
+              f"{r.rss_end_mb:.0f} MB at the end (all its processes)")
+    for r in results.values():
         per_event = ", ".join(f"{k} {v / r.events:.2f}" for k, v in r.top_commands)
         print(f"{r.name:>9}  top Redis commands per event: {per_event}")
     ours, base = results.get("ours"), results.get("baseline")
@@ -412,7 +426,10 @@ def main(argv: list[str] | None = None) -> int:
                         choices=["ours", "baseline"])
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
     parser.add_argument("--profile", help="write our worker's py-spy profile to this file")
+    parser.add_argument("--timeout-s", type=float, default=600,
+                        help="give up when a side has not applied every event by then")
     args = parser.parse_args(argv)
+    WAIT_TIMEOUT_S[0] = args.timeout_s
     events = workload(args.contacts)
     logdir = Path(os.environ.get("TMPDIR", "/tmp"))
     print(f"one worker of {args.concurrency} slots each (ours: {args.pool} pool; "

@@ -7,9 +7,8 @@ The list is the queue's key under the deployment's prefix
 (``<prefix>:toky-ghl.events``, kombu's ``global_keyprefix``: ``toky_ghl/broker_keys.py``).
 
 One Lua script call per batch: for each event whose ``<prefix>:queued:<id>``
-marker is absent, ``LPUSH`` its message and set the marker (``SET … EX <ttl>``;
-atomic inside the script, so the same as ``SET NX`` first). An event is never
-marked without being queued, and the same id queued twice is queued once.
+marker can be set (``SET … NX EX <ttl>``), ``LPUSH`` its message. An event is
+never marked without being queued, and the same id queued twice is queued once.
 The same call counts the queued events by type and source for the metrics
 (``toky_ghl.metrics.record.ENQUEUED``), and any counts the caller adds (the
 webhook receiver's answer): no round trip of their own.
@@ -34,20 +33,40 @@ from toky_ghl.metrics.record import ENQUEUED, field, metrics_key
 # "always"; ARGV[3]: n; ARGV[4..3+n]: each event's message; ARGV[4+n..3+2n]: each
 # event's counter field; ARGV[4+2n..]: the field of each extra count (+1 each).
 # Returns 1 (queued) / 0 (repeat) per event.
-# The message is pushed before its marker is set: if the push fails (the queue
-# key holds another type), the event is not marked and a re-run queues it.
+# Every command counts (INFO commandstats counts a script's): the marker is taken with
+# one SET NX EX (no EXISTS first), and the counters are added once per field of the
+# batch. An event is never marked without being queued: when its push fails (the
+# queue key holds another type) its marker is deleted, the counts of the events
+# queued before it are added, and the error is answered (a re-run queues the rest).
 _PUBLISH_LUA = """
 local ttl, mode, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local flags = {}
+local flags, counts = {}, {}
+local function add_counts()
+  for f, c in pairs(counts) do redis.call('HINCRBY', KEYS[2], f, c) end
+end
 for i = 1, n do
-  local fresh = mode ~= 'once' or redis.call('EXISTS', KEYS[2 + i]) == 0
-  if fresh then
+  local fresh = true
+  if mode == 'once' then
+    fresh = redis.call('SET', KEYS[2 + i], '1', 'NX', 'EX', ttl) and true or false
+    if fresh then
+      local pushed = redis.pcall('LPUSH', KEYS[1], ARGV[3 + i])
+      if type(pushed) == 'table' and pushed.err then
+        redis.call('DEL', KEYS[2 + i])
+        add_counts()
+        return pushed
+      end
+    end
+  else
     redis.call('LPUSH', KEYS[1], ARGV[3 + i])
     redis.call('SET', KEYS[2 + i], '1', 'EX', ttl)
-    redis.call('HINCRBY', KEYS[2], ARGV[3 + n + i], 1)
+  end
+  if fresh then
+    local f = ARGV[3 + n + i]
+    counts[f] = (counts[f] or 0) + 1
   end
   flags[i] = fresh and 1 or 0
 end
+add_counts()
 for j = 3 + n, #KEYS do
   redis.call('HINCRBY', KEYS[j], ARGV[j + n + 1], 1)
 end

@@ -56,7 +56,7 @@ app.conf.update(
     # I/O-bound work (HTTP to GHL): threads, many per process; see README.
     worker_pool="threads",
     worker_concurrency=8,
-    # Prefork/solo pools: a task is stopped before Redis would re-deliver it.
+    # Prefork pool: a task is stopped before Redis would re-deliver it.
     # The threads pool does not enforce time limits: there a task is bounded by
     # the GHL timeouts (see README, "Killed workers and the visibility timeout").
     task_soft_time_limit=max(5, _settings.visibility_timeout_s // 2),

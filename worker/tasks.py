@@ -132,7 +132,10 @@ def leave_unacknowledged(task_id: str | None) -> bool:
     it, so Celery neither acks nor rejects the message: it stays in the broker's
     unacknowledged set and is re-delivered after the visibility timeout. True when found.
 
-    Works with the threads and solo pools (the request lives in this process).
+    Works with the threads and solo pools (the request lives in this process; with
+    prefork it does not, and the message is then acknowledged as a failure). kombu
+    keeps the delivery in its local prefetch count, so this worker runs one message
+    short until it restarts: acceptable for a Redis that refuses writes, which is rare.
     """
     from celery.worker import state
 

@@ -116,11 +116,12 @@ def test_a_sigkilled_workers_events_are_applied_by_the_other_within_the_bound(
 
 def test_a_sigkilled_scheduler_loses_and_doubles_nothing(ghl, pipeline, start_worker,
                                                         redis_url, tmp_path):
-    # Given 150 parked events, a worker without its own scheduler thread, and a budget
-    # of 20 requests per 500 ms, so the scheduler releases them over many ticks
-    env = {"DELAY_SCHEDULER_IN_WORKER": "0", "GHL_RATE_LIMIT_MAX": "20",
+    # Given 200 parked events, a worker without its own scheduler thread, and a budget
+    # of 10 requests per 500 ms (GHL's too), so the scheduler releases them over many ticks
+    ghl.sim.update_config(max_requests=10, interval_ms=500)
+    env = {"DELAY_SCHEDULER_IN_WORKER": "0", "GHL_RATE_LIMIT_MAX": "10",
            "GHL_RATE_LIMIT_INTERVAL_MS": "500", "DELAY_POLL_INTERVAL_MS": "20"}
-    n = 150
+    n = 200
     store = DelayStore(pipeline.redis, PREFIX)
     for event in contacts(n):
         store.park(ghl.location_id, event, reason=ParkReason.RATE, wait_ms=0,
@@ -129,17 +130,23 @@ def test_a_sigkilled_scheduler_loses_and_doubles_nothing(ghl, pipeline, start_wo
     sched_env = worker_env(redis_url, ghl, **env)
     log = (tmp_path / "scheduler.log").open("ab")
     # When the scheduler process is killed with SIGKILL again and again while releasing
-    kills = 0
-    deadline = time.monotonic() + 180
+    kills_mid_release = 0
+    deadline = time.monotonic() + 240
     while parked_total(pipeline.redis, PREFIX, ghl.location_id) and time.monotonic() < deadline:
-        proc = subprocess.Popen([sys.executable, "-m", "toky_ghl.cli", "scheduler"], env=sched_env,
-                                cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-        time.sleep(0.3 + (kills % 5) * 0.2)
+        before = parked_total(pipeline.redis, PREFIX, ghl.location_id)
+        proc = subprocess.Popen([sys.executable, "-m", "toky_ghl.cli", "scheduler"],
+                                env=sched_env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        # let it release some (it needs a moment to start), then kill it mid-way
+        wait_until(lambda b=before: parked_total(pipeline.redis, PREFIX,
+                                                 ghl.location_id) < b, 60,
+                   "the scheduler releasing")
+        time.sleep(0.1 * (kills_mid_release % 4))
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
-        kills += 1
+        if parked_total(pipeline.redis, PREFIX, ghl.location_id):
+            kills_mid_release += 1
     log.close()
-    assert kills >= 3, "the scheduler was not killed during the release"
+    assert kills_mid_release >= 3, "the scheduler was not killed during the release"
     # Then every event is applied exactly once: none lost, none delivered twice
     pipeline.wait_finished([e["id"] for e in contacts(n)], timeout_s=120)
     assert_each_applied_once(ghl, pipeline, n)
@@ -211,6 +218,29 @@ def test_the_oauth_token_endpoint_down_parks_events_and_pauses_like_an_outage(
     ghl.sim.update_config(token_endpoint_down=False)
     # Then the probe refreshes the token, and every event is applied once
     pipeline.wait_finished([e["id"] for e in contacts(n)], timeout_s=120)
+    assert pipeline.dead_letters() == []
+    phones = Counter(c["phone"] for c in ghl.objects("contacts"))
+    assert len(phones) == n and max(phones.values()) == 1
+
+
+def test_workers_sigkilled_while_parking_lose_and_double_nothing(ghl, pipeline, start_worker):
+    # Given GHL failing 40% of requests, so events park and come back all along
+    ghl.sim.update_config(error_rate=0.4, seed=11)
+    n = 120
+    ids = [e["id"] for e in contacts(n)]
+    pipeline.enqueue(contacts(n))
+    # When the worker is killed with SIGKILL three times mid-run (parks half done, messages
+    # unacknowledged, the scheduler thread mid-release) and restarted each time
+    for round_ in range(3):
+        victim = start_worker(name=f"victim{round_}")
+        target = (round_ + 1) * n // 4
+        wait_until(lambda t=target: n - len(pipeline.unfinished(ids)) >= t, 120,
+                   f"{target} events finished before kill {round_ + 1}")
+        victim.kill()
+    start_worker(name="survivor")
+    ghl.sim.update_config(error_rate=0.0)
+    # Then every event is applied exactly once
+    pipeline.wait_finished(ids, timeout_s=180)
     assert pipeline.dead_letters() == []
     phones = Counter(c["phone"] for c in ghl.objects("contacts"))
     assert len(phones) == n and max(phones.values()) == 1

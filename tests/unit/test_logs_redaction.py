@@ -191,7 +191,8 @@ def celery_logging(monkeypatch, capsys):
 
 def test_celery_log_lines_go_through_the_same_pipeline(celery_logging, capsys):
     celery_logging("INFO")
-    logging.getLogger("celery.worker.strategy").info("Task %s[%s] received", "toky_ghl.x", "t-1")
+    logging.getLogger("celery.worker.strategy").warning("Task %s[%s] received", "toky_ghl.x",
+                                                        "t-1")
     logging.getLogger("celery.app.trace").warning(
         "Task retry: GHL answered 401 for token %s (Toky key %s, hook %s, flower %s)",
         TOKEN, TOKY_KEY, HOOK_SECRET, "ops:flower-pw-77")
@@ -284,3 +285,17 @@ def test_a_credential_cut_in_two_by_the_length_limit_is_dropped_whole(at):
     out = _redact(event="ghl.response", detail=text)["detail"]
     # Then no piece of the token is kept
     assert "eyJhbGci" not in out and "c2VjcmV0" not in out
+
+
+@pytest.mark.parametrize("level, shown", [("INFO", False), ("DEBUG", True)])
+def test_celerys_received_line_is_a_debug_line(celery_logging, capsys, level, shown):
+    # Given a worker's logging at LOG_LEVEL (one INFO line of ours per event, and Celery's
+    # "succeeded": its "received" line says nothing more)
+    celery_logging(level)
+    # When Celery logs a task as received, then as succeeded
+    logging.getLogger("celery.worker.strategy").info("Task %s[%s] received", "toky_ghl.x", "t-1")
+    logging.getLogger("celery.app.trace").info("Task %s[%s] succeeded", "toky_ghl.x", "t-1")
+    # Then "received" is shown at DEBUG only, "succeeded" always
+    events = [line["event"] for line in _lines(capsys.readouterr().err)]
+    assert ("Task toky_ghl.x[t-1] received" in events) is shown
+    assert "Task toky_ghl.x[t-1] succeeded" in events

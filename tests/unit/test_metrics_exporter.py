@@ -233,7 +233,13 @@ def test_parked_events_by_reason_and_location_and_the_open_circuit(client):
     for i in range(3):
         store.park("loc", contact(f"c{i}", 1), reason=ParkReason.CIRCUIT, wait_ms=0, kwargs={})
     store.park("loc", contact("r1", 1), reason=ParkReason.RATE, wait_ms=5000, kwargs={})
+    store.park("loc-2", contact("d1", 1), reason=ParkReason.DAILY, wait_ms=0, kwargs={})
     families = scrape(client, settings)
+    # (every location the workers touched has its budget shown, not only the configured one)
+    assert value(families["tokyghl_ghl_budget_remaining"], "tokyghl_ghl_budget_remaining",
+                 location="loc-2", window="day") == settings.ghl_rate_limit_daily
+    assert value(families["tokyghl_parked"], "tokyghl_parked", reason="daily",
+                 location="loc-2") == 1
     parked = families["tokyghl_parked"]
     # Then the exporter shows them by reason, and the circuit open
     assert value(parked, "tokyghl_parked", reason="circuit", location="loc") == 3

@@ -167,3 +167,23 @@ def test_a_template_rendering_a_bad_id_is_dead_lettered_naming_the_rule_never_se
     assert entry.reason.startswith("rule 'by agent' do[0] add_to_workflow: workflow_id rendered "
                                    "'../../users', not a GHL id")
     assert not any("workflow" in route for route in dry.sim.stats_snapshot()["by_route"])
+
+
+def test_latest_wins_still_holds_for_rules_an_older_event_runs_no_action(dry, tmp_path):
+    path = tmp_path / "notes.yaml"
+    path.write_text(yaml.safe_dump({"rules": [{
+        "name": "note", "when": {"event": "call.ended"},
+        "do": [{"create_note": {"body": "{{ data.state }} {{ event.id }}"}},
+               {"add_tags": {"tags": ["{{ data.state }}"]}}]}]}))
+
+    def call(eid: str, at: str, state: str) -> dict:
+        return validate_event({"id": eid, "type": "call.ended", "occurred_at": at,
+                               "data": {"callid": "c9", "direction": "inbound", "state": state,
+                                        "from_number": PHONE}})
+
+    newer = process(call("new", "2026-11-26T18:10:00Z", "completed"), deps(dry, str(path)))
+    older = process(call("old", "2026-11-26T18:00:00Z", "missed"), deps(dry, str(path)))
+    assert newer.kind == "applied" and older.kind == "skipped"
+    location = dry.sim.state()["locations"][dry.settings.ghl_location_id]
+    assert [n["body"].split("\n")[0] for n in location["notes"]] == ["completed new"]
+    assert "missed" not in location["contacts"][0]["tags"]

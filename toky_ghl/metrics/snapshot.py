@@ -152,20 +152,29 @@ def _read_parked_and_circuits(client: redis.Redis, settings: Settings, snap: Sna
         snap.circuits[location] = circuit["state"]
         if circuit["state"] != "closed" and circuit["opened_at_ms"] is not None:
             snap.circuit_opened_at_s[location] = circuit["opened_at_ms"] / 1000
+    _read_budgets(client, settings, snap, locations | {loc for _, loc in snap.parked})
+
+
+def _read_budgets(client: redis.Redis, settings: Settings, snap: Snapshot,
+                  locations: set[str]) -> None:
+    """The rate budget of every location the workers touched (and the configured one)."""
+    from worker.ratelimit import RateLimiter
+
+    limiter = RateLimiter.from_settings(settings, client)
+    for location in sorted(locations):
+        budget = limiter.snapshot(location)
+        snap.budgets[location] = Budget(budget.max_requests, budget.remaining_in_window,
+                                        budget.interval_ms, budget.daily_max,
+                                        budget.daily_remaining)
 
 
 def _read_location_state(client: redis.Redis, settings: Settings, snap: Snapshot) -> None:
-    """Budget, auth pause (and circuit, parked events) of the configured location."""
+    """The auth pause of the configured location (the credentials are per deployment)."""
     from worker.auth.report import pause_report
-    from worker.ratelimit import RateLimiter
 
     location = settings.ghl_location_id
     if not location:
         return
-    budget = RateLimiter.from_settings(settings, client).snapshot(location)
-    snap.budgets[location] = Budget(budget.max_requests, budget.remaining_in_window,
-                                    budget.interval_ms, budget.daily_max,
-                                    budget.daily_remaining)
     pause: dict[str, Any] | None = pause_report(settings, client)
     if pause and pause["current"]:
         since = pause.get("since")

@@ -63,6 +63,8 @@ class Grant:
     location_id: str
     slot_id: str | None
     reason: str | None
+    #: the backend's view of the limits at the acquire, handed back to ``finish``
+    known_limits: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -109,8 +111,9 @@ class Backend(Protocol):
     def observe(self, location_id: str, seen: RateLimitHeaders, limits: Limits) -> None: ...
 
     def finish(self, location_id: str, slot_id: str, seen: RateLimitHeaders,
-               limits: Limits) -> None:
-        """``release`` then ``observe``, as one atomic call."""
+               limits: Limits, known_limits: tuple[int, ...] | None = None) -> None:
+        """``release`` then ``observe``, as one atomic call (``known_limits``: the
+        grant's, an optional hint)."""
         ...
 
     def snapshot(self, location_id: str, limits: Limits) -> BudgetSnapshot: ...
@@ -177,7 +180,7 @@ class RateLimiter:
             self.observe(grant.location_id, headers)
             return
         self.backend.finish(grant.location_id, grant.slot_id, parse_headers(headers),
-                            self.limits)
+                            self.limits, grant.known_limits)
 
     def snapshot(self, location_id: str) -> BudgetSnapshot:
         return self.backend.snapshot(location_id, self.limits)

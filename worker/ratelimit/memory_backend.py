@@ -72,7 +72,7 @@ class MemoryBackend:
                 budget.slots[slot_id] = now
 
     def finish(self, location_id: str, slot_id: str, seen: RateLimitHeaders,
-               limits: Limits) -> None:
+               limits: Limits, known_limits: tuple[int, ...] | None = None) -> None:
         self.release(location_id, slot_id, limits)
         self.observe(location_id, seen, limits)
 

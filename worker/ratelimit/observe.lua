@@ -3,7 +3,7 @@
 -- ``off`` is set in front of this script: 3 alone, 4 after release.lua (finish).
 -- Limits follow GHL; counts only ever go up (never lowered on a higher Remaining).
 local MAX_PHANTOMS = 10000
-local max_requests, interval, daily_max, stored, renewed_day = effective_limits()
+local max_requests, interval, daily_max, stored, renewed_day = observed_limits()
 local seen_max, remaining = tonumber(ARGV[off + 1]), tonumber(ARGV[off + 2])
 local seen_interval, seen_daily = tonumber(ARGV[off + 3]), tonumber(ARGV[off + 4])
 local daily_remaining = tonumber(ARGV[off + 5])

@@ -20,11 +20,20 @@ _HERE = Path(__file__).parent
 
 
 #: Each script: the prelude, then its parts (``finish`` = release, then observe).
+_OBSERVE_READS = "local off = 3\nlocal observed_limits = effective_limits\n"
+# finish: the limits the acquire answered, ARGV[10..14] (no second read of them)
+_FINISH_KNOWS = """local off = 4
+local function observed_limits()
+  return tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12]), ARGV[13] == '1',
+         tonumber(ARGV[14])
+end
+"""
 _PARTS = {
     "acquire": ("acquire.lua",),
     "release": ("release.lua", "return 1\n"),
-    "observe": ("local off = 3\n", "observe.lua"),
-    "finish": ("release.lua", "local off = 4\n", "observe.lua"),
+    "observe": (_OBSERVE_READS, "observe.lua"),
+    "finish": ("release.lua", _FINISH_KNOWS, "observe.lua"),
+    "finish_reading": ("release.lua", _OBSERVE_READS.replace("3", "4"), "observe.lua"),
     "snapshot": ("snapshot.lua",),
 }
 
@@ -59,9 +68,11 @@ class RedisBackend:
         return self._scripts[name](keys=self.keys(location_id), args=args)
 
     def acquire(self, location_id: str, slot_id: str, limits: Limits, lease_ms: int) -> Grant:
-        ok, wait_ms, reason = self._run("acquire", location_id, limits, slot_id, lease_ms)
+        ok, wait_ms, reason, *known = self._run("acquire", location_id, limits, slot_id,
+                                                lease_ms)
         if ok:
-            return Grant(True, 0, location_id, slot_id, None)
+            return Grant(True, 0, location_id, slot_id, None,
+                         known_limits=tuple(int(v) for v in known) or None)
         reason = reason.decode() if isinstance(reason, bytes) else str(reason)
         return Grant(False, int(wait_ms), location_id, None, reason)
 
@@ -72,9 +83,14 @@ class RedisBackend:
         self._run("observe", location_id, limits, *_header_args(seen))
 
     def finish(self, location_id: str, slot_id: str, seen: RateLimitHeaders,
-               limits: Limits) -> None:
-        """``release`` then ``observe``, in one script (one round trip per answer)."""
-        self._run("finish", location_id, limits, slot_id, *_header_args(seen))
+               limits: Limits, known_limits: tuple[int, ...] | None = None) -> None:
+        """``release`` then ``observe``, in one script (one round trip per answer);
+        ``known_limits``: what the acquire answered (the limits are then not read again)."""
+        if known_limits:
+            self._run("finish", location_id, limits, slot_id, *_header_args(seen),
+                      *known_limits)
+        else:
+            self._run("finish_reading", location_id, limits, slot_id, *_header_args(seen))
 
     def snapshot(self, location_id: str, limits: Limits) -> BudgetSnapshot:
         max_requests, interval_ms, used, daily_max, daily_used = (

@@ -19,8 +19,10 @@ Source: the official spec, GoHighLevel/highlevel-api-docs.
   opportunities.readonly, Version 2021-07-28.
 
 A workflow enrolls a contact once: a second POST for a contact already in it
-changes nothing (GHL's workflow setting "Allow re-entry" is off unless the
-workflow's owner turns it on); ``entries`` counts the POSTs that enrolled.
+changes nothing. UNCONFIRMED: the spec says nothing about a repeated POST; this
+follows GHL's workflow setting "Allow re-entry" (off by default, per GHL's
+workflow builder; not checked against the API). ``entries`` counts the POSTs
+that enrolled.
 """
 
 from __future__ import annotations

@@ -183,8 +183,8 @@ CONTACT_ACTIONS: tuple[Action, ...] = (
            (Param("workflow_id", GHL_ID, "the GHL workflow id", required=True),
             Param("event_start_time", TEXT, "ISO 8601 time with offset the workflow's "
                   "event starts at (eventStartTime)")),
-           "the completion record; a contact already in a workflow is not enrolled again "
-           "(GHL's 'Allow re-entry' off, its default)", _workflow(True)),
+           "the completion record; after a lost answer the POST is sent again (GHL has no "
+           "API to ask; its 'Allow re-entry' setting decides, unconfirmed)", _workflow(True)),
     Action("remove_from_workflow", "the customer's contact removed from a GHL workflow",
            ("DELETE /contacts/{contactId}/workflow/{workflowId}",), WRITE,
            (Param("workflow_id", GHL_ID, "the GHL workflow id", required=True),),
