@@ -17,7 +17,7 @@ from worker.conflicts import ConflictStore
 from worker.ghl.errors import GhlDuplicateContactError
 from worker.idmap import IdMap
 from worker.pipeline import PipelineDeps, process
-from worker.sync.outcome import Unprocessable
+from worker.sync.outcome import Deferred, Unprocessable
 
 MARIA, PEDRO = "+15125550301", "+15125550302"
 EMAIL = "family@example.com"
@@ -325,3 +325,49 @@ def test_a_put_refused_for_a_contact_gone_meanwhile_is_labelled(any_ghl):
     apply(update_pedro(), ctx)
     assert conflicts(ctx).get(EMAIL).contacts == {
         "(no phone: GHL contact gone-contact)": "gone-contact", PEDRO: pedro_id}
+
+
+def test_an_unmapped_contact_with_the_email_and_another_phone_is_kept_whole(ghl):
+    # Given a contact made in GHL (not by toky-ghl) with the email and another phone
+    ctx = make_context(client=ghl)
+    theirs, _ = ghl.upsert_contact({"email": EMAIL, "phone": "+15125550399",
+                                    "name": "Made In GHL"})
+    # When Pedro arrives with that email
+    apply(pedro(), ctx)
+    # Then that contact keeps its name and phone; Pedro has his own
+    kept = ghl.contacts[theirs["id"]]
+    assert (kept["name"], kept["phone"]) == ("Made In GHL", "+15125550399")
+    assert ghl.contact_by_phone(PEDRO)["id"] != theirs["id"]
+    assert conflicts(ctx).get(EMAIL).contacts["+15125550399"] == theirs["id"]
+
+
+def test_a_phones_own_mapped_contact_with_its_email_is_upserted_as_usual(ghl):
+    # Given Maria mapped, and a field map whose company field makes every write an upsert
+    ctx = make_context(client=ghl, field_map={"standard": {"companyName": "company",
+                                                           "email": "email",
+                                                           "name": "contact_name"}})
+    apply(maria(company="Family Inc"), ctx)
+    # When she changes company, keeping her email
+    outcome = apply(event("contact.updated", {"phone": MARIA, "contact_name": "Maria Family",
+                                              "email": EMAIL, "company": "Family LLC"},
+                          event_id="m2"), ctx)
+    # Then her own contact is updated with her email: no conflict
+    assert outcome.detail == "contact upserted"
+    assert (ghl.contact_by_phone(MARIA)["companyName"], ghl.contact_by_phone(MARIA)["email"]
+            ) == ("Family LLC", EMAIL)
+    assert conflicts(ctx).count() == 0 and len(ghl.contacts) == 1
+
+
+def test_an_email_being_written_by_another_worker_defers_the_event(ghl, monkeypatch):
+    import worker.sync.contact_upsert as module
+
+    monkeypatch.setattr(module, "EMAIL_LOCK_WAIT_S", 0.05)
+    ctx = make_context(client=ghl)
+    apply(maria(), ctx)
+    held = ctx.redis.lock(ctx.key("lock", "contact-email", EMAIL), timeout=60)
+    assert held.acquire()
+    with pytest.raises(Deferred, match="another worker is writing a contact with this email"):
+        apply(pedro(), ctx)
+    assert ghl.contact_by_phone(PEDRO) is None
+    held.release()
+    assert apply(pedro(), ctx).status == "applied"

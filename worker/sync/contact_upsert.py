@@ -63,8 +63,8 @@ def other_phone(contact: dict | None, phone: str, ids: IdMap) -> str | None:
     if not contact or not contact.get("id"):
         return None
     mapped = ids.owner(contact["id"])
-    if mapped and mapped != phone:
-        return mapped
+    if mapped:  # the id map knows whose it is
+        return None if mapped == phone else mapped
     ghl_phone = contact.get("phone")
     if ghl_phone and not _same_phone(ghl_phone, phone):
         return str(ghl_phone)
