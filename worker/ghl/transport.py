@@ -168,10 +168,18 @@ class GhlTransport:
         ticket = self._pass_circuit(method, path)
         try:
             headers = self._headers(method, path)
+            grant = self._acquire(method, path)
         except GhlError as exc:  # the token endpoint unreachable counts like a 5xx
-            self._circuit_after(ticket, exc)
+            from worker.circuit import counts_as_failure
+
+            if counts_as_failure(exc):
+                self._circuit_after(ticket, exc)
+            else:  # not sent (rate limiter, no token, paused): GHL told us nothing
+                self._give_back(ticket)
             raise
-        grant = self._acquire(method, path)
+        except BaseException:
+            self._give_back(ticket)
+            raise
         started = time.monotonic()
         answered = False
         try:
@@ -228,6 +236,12 @@ class GhlTransport:
         if ticket.probe:
             log.info("circuit.probe", location=self.location_id, method=method, path=path)
         return ticket
+
+    def _give_back(self, ticket: Any) -> None:
+        """The call was not sent: a probe ticket goes back, so another call probes at
+        once (else the circuit would stay open with nobody probing until the lease ends)."""
+        if ticket is not None and ticket.probe and self._circuit.gave_up(self.location_id):
+            log.info("circuit.probe_given_back", location=self.location_id)
 
     def _circuit_after(self, ticket: Any, error: BaseException | None) -> None:
         """Tell the circuit how the call went (``error`` None: success)."""
