@@ -230,3 +230,22 @@ def test_a_probe_slot_is_spent_only_when_an_event_went(r):
     assert sched.tick() == 0  # the probe is due, but no event is
     store.park(LOC, event(2), reason=ParkReason.CIRCUIT, wait_ms=0, kwargs={})
     assert sched.tick() == 1  # the gate-parked event goes at once to carry the probe
+
+
+def test_a_slow_tick_does_not_remove_the_lock_another_scheduler_took_meanwhile(r):
+    class SlowStore(DelayStore):
+        slow = True
+
+        def release_due(self, location, max_count):
+            if self.slow:  # this tick outlived its lock, and another scheduler took it
+                r.set("p:delay:scheduler", "other", px=60_000)
+            return super().release_due(location, max_count)
+
+    store = SlowStore(r, "p")
+    store.park(LOC, event(1), reason=ParkReason.RATE, wait_ms=0, kwargs={})
+    sched = Scheduler(r, settings(), store=store, queue_depth=lambda _r: 0)
+    assert sched.tick() == 1
+    assert r.get("p:delay:scheduler") == b"other"  # the other's lock is kept
+    r.delete("p:delay:scheduler")
+    store.slow = False
+    assert sched.tick() == 0 and r.get("p:delay:scheduler") is None  # its own is removed

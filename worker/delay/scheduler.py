@@ -22,6 +22,7 @@ probe event is on its way).
 from __future__ import annotations
 
 import threading
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,12 @@ from worker.delay.report import parked_locations, server_now_ms
 from worker.delay.store import DelayStore
 
 log = structlog.get_logger("toky_ghl.scheduler")
+
+# KEYS[1]: the tick lock; ARGV[1]: this tick's token. Deletes it only while it is ours.
+_UNLOCK_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 #: The most events one tick releases per location.
 MAX_RELEASE_PER_TICK = 500
@@ -61,17 +68,20 @@ class Scheduler:
             self.queue_depth = lambda client: queue_depth(client, prefix)
         self.prefix = self.settings.key_prefix
         self._probe_slot: str | None = None  # set by allowance(): the probe slot it saw
+        self._unlock = self.redis.register_script(_UNLOCK_LUA)
 
     def tick(self) -> int:
         """Release what is due on every location (if no other scheduler is ticking); the count."""
         lock_ms = max(1000, 4 * self.settings.delay_poll_interval_ms)
-        if not self.redis.set(f"{self.prefix}:delay:scheduler", "1", nx=True, px=lock_ms):
+        key, token = f"{self.prefix}:delay:scheduler", uuid.uuid4().hex
+        if not self.redis.set(key, token, nx=True, px=lock_ms):
             return 0
         try:
             return sum(self.release(location) for location in parked_locations(
                 self.redis, self.prefix))
         finally:
-            self.redis.delete(f"{self.prefix}:delay:scheduler")
+            # only our own lock: a tick slower than lock_ms lost it to another scheduler
+            self._unlock(keys=[key], args=[token])
 
     def release(self, location: str) -> int:
         """Release ``location``'s due events, as many as its gates and budget allow."""
