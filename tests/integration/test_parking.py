@@ -265,3 +265,37 @@ def test_workers_sigkilled_while_parking_lose_and_double_nothing(ghl, pipeline, 
     assert pipeline.dead_letters() == []
     phones = Counter(c["phone"] for c in ghl.objects("contacts"))
     assert len(phones) == n and max(phones.values()) == 1
+
+
+def contacts_with_email(n: int) -> list[dict]:
+    """New contacts with an email: each takes two requests, GHL's duplicate search by
+    email (which leaves nothing behind when it finds none), then the upsert."""
+    return [{"id": f"ce-{i}", "type": "contact.created", "occurred_at": "2026-11-02T09:00:00Z",
+             "data": {"phone": f"+1512556{i:04d}", "contact_name": f"Person {i}",
+                      "email": f"person{i}@example.com"}}
+            for i in range(n)]
+
+
+def test_a_tight_rate_budget_is_used_at_its_pace_without_livelock(ghl, pipeline, start_worker):
+    # Given a budget of 2 requests per 1 s (GHL's too), no inline wait allowed by the
+    # settings, and two workers of 4 threads: an event takes two requests (the search by
+    # email, then the upsert), so most events meet a full window between the two
+    ghl.sim.update_config(max_requests=2, interval_ms=1000)
+    env = {"GHL_RATE_LIMIT_MAX": "2", "GHL_RATE_LIMIT_INTERVAL_MS": "1000",
+           "RATE_WAIT_INLINE_MAX_MS": "0"}
+    start_worker(name="w1", **env)
+    start_worker(name="w2", **env)
+    n = 25
+    events = contacts_with_email(n)
+    ids = [e["id"] for e in events]
+    # When 25 events arrive at once
+    started = time.monotonic()
+    pipeline.enqueue(events)
+    # Then the budget is spent on progress: every event is applied exactly once within a
+    # generous multiple of what the budget allows (2 requests an event, 2 a second)
+    budget_s = n * 2 / 2
+    pipeline.wait_finished(ids, timeout_s=3 * budget_s + 30)
+    print(f"{n} events in {time.monotonic() - started:.1f} s, "
+          f"{ghl.sim.stats_snapshot()['requests_total']} GHL requests")
+    assert pipeline.dead_letters() == []
+    assert_each_applied_once(ghl, pipeline, n)
