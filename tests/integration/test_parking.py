@@ -116,42 +116,63 @@ def test_a_sigkilled_workers_events_are_applied_by_the_other_within_the_bound(
 
 def test_a_sigkilled_scheduler_loses_and_doubles_nothing(ghl, pipeline, start_worker,
                                                         redis_url, tmp_path):
-    # Given 200 parked events, a worker without its own scheduler thread, and a budget
-    # of 10 requests per 500 ms (GHL's too), so the scheduler releases them over many ticks
+    # Given parked events (200 a round), a worker without its own scheduler thread, and a
+    # budget of 10 requests per 500 ms (GHL's too), so a scheduler releases them over
+    # many ticks
     ghl.sim.update_config(max_requests=10, interval_ms=500)
     env = {"DELAY_SCHEDULER_IN_WORKER": "0", "GHL_RATE_LIMIT_MAX": "10",
            "GHL_RATE_LIMIT_INTERVAL_MS": "500", "DELAY_POLL_INTERVAL_MS": "20"}
-    n = 200
+    batch, max_rounds = 200, 5
     store = DelayStore(pipeline.redis, PREFIX)
-    for event in contacts(n):
-        store.park(ghl.location_id, event, reason=ParkReason.RATE, wait_ms=0,
-                   kwargs={"failures": 0})
     start_worker(name="w1", **env)
     sched_env = worker_env(redis_url, ghl, **env)
     log = (tmp_path / "scheduler.log").open("ab")
-    # When the scheduler process is killed with SIGKILL again and again while releasing
-    kills_mid_release = 0
-    deadline = time.monotonic() + 240
-    while parked_total(pipeline.redis, PREFIX, ghl.location_id) and time.monotonic() < deadline:
-        before = parked_total(pipeline.redis, PREFIX, ghl.location_id)
-        proc = subprocess.Popen([sys.executable, "-m", "toky_ghl.cli", "scheduler"],
+
+    def parked() -> int:
+        return parked_total(pipeline.redis, PREFIX, ghl.location_id)
+
+    def scheduler() -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "toky_ghl.cli", "scheduler"],
                                 env=sched_env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-        # let it release some (it needs a moment to start), then kill it mid-way
-        wait_until(lambda b=before: parked_total(pipeline.redis, PREFIX,
-                                                 ghl.location_id) < b, 60,
-                   "the scheduler releasing")
-        time.sleep(0.1 * (kills_mid_release % 4))
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-        if parked_total(pipeline.redis, PREFIX, ghl.location_id):
-            kills_mid_release += 1
-    log.close()
-    assert kills_mid_release >= 3, "the scheduler was not killed during the release"
-    # Then every event is applied exactly once: none lost, none delivered twice
-    pipeline.wait_finished([e["id"] for e in contacts(n)], timeout_s=120)
-    assert_each_applied_once(ghl, pipeline, n)
-    assert parked_total(pipeline.redis, PREFIX, ghl.location_id) == 0
-    assert queue_depth(pipeline.redis, PREFIX) == 0
+
+    # When the scheduler process is killed with SIGKILL again and again while releasing:
+    # a kill "mid-release" leaves parked events behind. How many kills land so depends on
+    # the machine's speed (a slow poll lets one scheduler release a whole round), so
+    # rounds of fresh events are parked until 3 kills landed mid-release
+    kills_mid_release = rounds = 0
+    deadline = time.monotonic() + 480
+    while kills_mid_release < 3 and rounds < max_rounds and time.monotonic() < deadline:
+        for event in contacts(batch, start=rounds * batch):
+            store.park(ghl.location_id, event, reason=ParkReason.RATE, wait_ms=0,
+                       kwargs={"failures": 0})
+        rounds += 1
+        while parked() and time.monotonic() < deadline:
+            before = parked()
+            proc = scheduler()
+            # let it release some (it needs a moment to start), then kill it mid-way
+            wait_until(lambda b=before: parked() < b, 60, "the scheduler releasing",
+                       interval_s=0.02)
+            time.sleep(0.1 * (kills_mid_release % 4))
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+            if parked():
+                kills_mid_release += 1
+    assert kills_mid_release >= 3, (
+        f"the scheduler was not killed during the release ({kills_mid_release} kills "
+        f"landed in {rounds} rounds)")
+    # and a last scheduler, left running, releases whatever the worker parks again
+    last = scheduler()
+    try:
+        # Then every event is applied exactly once: none lost, none delivered twice
+        n = rounds * batch
+        pipeline.wait_finished([e["id"] for e in contacts(n)], timeout_s=180)
+        assert_each_applied_once(ghl, pipeline, n)
+        assert parked() == 0
+        assert queue_depth(pipeline.redis, PREFIX) == 0
+    finally:
+        last.kill()
+        last.wait(timeout=30)
+        log.close()
 
 
 def test_a_spent_daily_budget_parks_events_until_it_returns_without_a_delivery_loop(
