@@ -10,7 +10,11 @@ which spends no attempt); ``half_open`` (one call, the probe, is in flight).
 - While open, the first caller at or after ``next_probe_ms`` gets the probe
   (one at a time, with a lease of ``probe_lease_ms`` in case its process dies).
   The probe's success closes the circuit; its failure re-opens it with the
-  interval doubled, from ``probe_interval_ms`` up to ``probe_max_ms``.
+  interval doubled, from ``probe_interval_ms`` up to ``probe_max_ms``. A probe
+  whose call never reached GHL (the rate limiter refused it, the token source
+  had nothing, any error before the request) is GIVEN BACK (``gave_up``): the
+  circuit is open again with the probe due at once, instead of waiting out the
+  lease with nobody probing.
 
 Redis keys (``P`` = ``TOKY_GHL_KEY_PREFIX``; all times epoch ms, Redis server clock):
 
@@ -125,6 +129,15 @@ return state
 """
 
 
+# KEYS[1]: the circuit hash. The probe in flight never reached GHL: open again, the probe
+# due at once (its lease cleared). Returns 1 when a probe was given back, else 0.
+_GIVE_BACK_LUA = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'half_open' then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'open', 'probe_until_ms', 0)
+return 1
+"""
+
+
 @dataclass(frozen=True)
 class Ticket:
     """The answer to ``Circuit.allow``: ``allowed``; ``probe`` (this call is the probe);
@@ -162,6 +175,7 @@ class Circuit:
         self._allow = client.register_script(_ALLOW_LUA)
         self._success = client.register_script(_SUCCESS_LUA)
         self._failure = client.register_script(_FAILURE_LUA)
+        self._give_back = client.register_script(_GIVE_BACK_LUA)
 
     @classmethod
     def from_settings(cls, settings: Any, client: Any) -> Circuit:
@@ -196,6 +210,12 @@ class Circuit:
                               args=[self.failure_threshold, self.probe_interval_ms,
                                     self.probe_max_ms, summary, location, int(probe)])
         return state.decode() if isinstance(state, bytes) else str(state)
+
+
+    def gave_up(self, location: str) -> bool:
+        """The probe granted to a call that never reached GHL is given back (the next
+        caller, or the scheduler's next release, probes at once); True when one was."""
+        return bool(self._give_back(keys=[circuit_key(self.prefix, location)]))
 
 
 def circuit_state(client: Any, prefix: str, location: str) -> dict[str, Any]:

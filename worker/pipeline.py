@@ -36,6 +36,7 @@ from worker.dlq import DeadLetterStore
 from worker.ghl import errors as ghl_errors
 from worker.ghl.retry import RetryPolicy, backoff_ms, is_retryable
 from worker.ghl.scopes import has_scope
+from worker.ghl.transport import one_event
 from worker.rules import failed_where, run_rules
 from worker.stats import Stats, skip_reason
 from worker.sync.context import SyncContext
@@ -167,7 +168,7 @@ def process(
 
     What its GHL requests tell the metrics is written with its decision (``worker.stats``).
     """
-    with record.collecting():
+    with record.collecting(), one_event():  # one_event: see worker.ghl.transport
         return _process(raw_event, deps, failures=failures, task_id=task_id,
                         since_ms=since_ms, history=history)
 

@@ -116,42 +116,63 @@ def test_a_sigkilled_workers_events_are_applied_by_the_other_within_the_bound(
 
 def test_a_sigkilled_scheduler_loses_and_doubles_nothing(ghl, pipeline, start_worker,
                                                         redis_url, tmp_path):
-    # Given 200 parked events, a worker without its own scheduler thread, and a budget
-    # of 10 requests per 500 ms (GHL's too), so the scheduler releases them over many ticks
+    # Given parked events (200 a round), a worker without its own scheduler thread, and a
+    # budget of 10 requests per 500 ms (GHL's too), so a scheduler releases them over
+    # many ticks
     ghl.sim.update_config(max_requests=10, interval_ms=500)
     env = {"DELAY_SCHEDULER_IN_WORKER": "0", "GHL_RATE_LIMIT_MAX": "10",
            "GHL_RATE_LIMIT_INTERVAL_MS": "500", "DELAY_POLL_INTERVAL_MS": "20"}
-    n = 200
+    batch, max_rounds = 200, 5
     store = DelayStore(pipeline.redis, PREFIX)
-    for event in contacts(n):
-        store.park(ghl.location_id, event, reason=ParkReason.RATE, wait_ms=0,
-                   kwargs={"failures": 0})
     start_worker(name="w1", **env)
     sched_env = worker_env(redis_url, ghl, **env)
     log = (tmp_path / "scheduler.log").open("ab")
-    # When the scheduler process is killed with SIGKILL again and again while releasing
-    kills_mid_release = 0
-    deadline = time.monotonic() + 240
-    while parked_total(pipeline.redis, PREFIX, ghl.location_id) and time.monotonic() < deadline:
-        before = parked_total(pipeline.redis, PREFIX, ghl.location_id)
-        proc = subprocess.Popen([sys.executable, "-m", "toky_ghl.cli", "scheduler"],
+
+    def parked() -> int:
+        return parked_total(pipeline.redis, PREFIX, ghl.location_id)
+
+    def scheduler() -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "toky_ghl.cli", "scheduler"],
                                 env=sched_env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-        # let it release some (it needs a moment to start), then kill it mid-way
-        wait_until(lambda b=before: parked_total(pipeline.redis, PREFIX,
-                                                 ghl.location_id) < b, 60,
-                   "the scheduler releasing")
-        time.sleep(0.1 * (kills_mid_release % 4))
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-        if parked_total(pipeline.redis, PREFIX, ghl.location_id):
-            kills_mid_release += 1
-    log.close()
-    assert kills_mid_release >= 3, "the scheduler was not killed during the release"
-    # Then every event is applied exactly once: none lost, none delivered twice
-    pipeline.wait_finished([e["id"] for e in contacts(n)], timeout_s=120)
-    assert_each_applied_once(ghl, pipeline, n)
-    assert parked_total(pipeline.redis, PREFIX, ghl.location_id) == 0
-    assert queue_depth(pipeline.redis, PREFIX) == 0
+
+    # When the scheduler process is killed with SIGKILL again and again while releasing:
+    # a kill "mid-release" leaves parked events behind. How many kills land so depends on
+    # the machine's speed (a slow poll lets one scheduler release a whole round), so
+    # rounds of fresh events are parked until 3 kills landed mid-release
+    kills_mid_release = rounds = 0
+    deadline = time.monotonic() + 480
+    while kills_mid_release < 3 and rounds < max_rounds and time.monotonic() < deadline:
+        for event in contacts(batch, start=rounds * batch):
+            store.park(ghl.location_id, event, reason=ParkReason.RATE, wait_ms=0,
+                       kwargs={"failures": 0})
+        rounds += 1
+        while parked() and time.monotonic() < deadline:
+            before = parked()
+            proc = scheduler()
+            # let it release some (it needs a moment to start), then kill it mid-way
+            wait_until(lambda b=before: parked() < b, 60, "the scheduler releasing",
+                       interval_s=0.02)
+            time.sleep(0.1 * (kills_mid_release % 4))
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+            if parked():
+                kills_mid_release += 1
+    assert kills_mid_release >= 3, (
+        f"the scheduler was not killed during the release ({kills_mid_release} kills "
+        f"landed in {rounds} rounds)")
+    # and a last scheduler, left running, releases whatever the worker parks again
+    last = scheduler()
+    try:
+        # Then every event is applied exactly once: none lost, none delivered twice
+        n = rounds * batch
+        pipeline.wait_finished([e["id"] for e in contacts(n)], timeout_s=180)
+        assert_each_applied_once(ghl, pipeline, n)
+        assert parked() == 0
+        assert queue_depth(pipeline.redis, PREFIX) == 0
+    finally:
+        last.kill()
+        last.wait(timeout=30)
+        log.close()
 
 
 def test_a_spent_daily_budget_parks_events_until_it_returns_without_a_delivery_loop(
@@ -244,3 +265,37 @@ def test_workers_sigkilled_while_parking_lose_and_double_nothing(ghl, pipeline, 
     assert pipeline.dead_letters() == []
     phones = Counter(c["phone"] for c in ghl.objects("contacts"))
     assert len(phones) == n and max(phones.values()) == 1
+
+
+def contacts_with_email(n: int) -> list[dict]:
+    """New contacts with an email: each takes two requests, GHL's duplicate search by
+    email (which leaves nothing behind when it finds none), then the upsert."""
+    return [{"id": f"ce-{i}", "type": "contact.created", "occurred_at": "2026-11-02T09:00:00Z",
+             "data": {"phone": f"+1512556{i:04d}", "contact_name": f"Person {i}",
+                      "email": f"person{i}@example.com"}}
+            for i in range(n)]
+
+
+def test_a_tight_rate_budget_is_used_at_its_pace_without_livelock(ghl, pipeline, start_worker):
+    # Given a budget of 2 requests per 1 s (GHL's too), no inline wait allowed by the
+    # settings, and two workers of 4 threads: an event takes two requests (the search by
+    # email, then the upsert), so most events meet a full window between the two
+    ghl.sim.update_config(max_requests=2, interval_ms=1000)
+    env = {"GHL_RATE_LIMIT_MAX": "2", "GHL_RATE_LIMIT_INTERVAL_MS": "1000",
+           "RATE_WAIT_INLINE_MAX_MS": "0"}
+    start_worker(name="w1", **env)
+    start_worker(name="w2", **env)
+    n = 25
+    events = contacts_with_email(n)
+    ids = [e["id"] for e in events]
+    # When 25 events arrive at once
+    started = time.monotonic()
+    pipeline.enqueue(events)
+    # Then the budget is spent on progress: every event is applied exactly once within a
+    # generous multiple of what the budget allows (2 requests an event, 2 a second)
+    budget_s = n * 2 / 2
+    pipeline.wait_finished(ids, timeout_s=3 * budget_s + 30)
+    print(f"{n} events in {time.monotonic() - started:.1f} s, "
+          f"{ghl.sim.stats_snapshot()['requests_total']} GHL requests")
+    assert pipeline.dead_letters() == []
+    assert_each_applied_once(ghl, pipeline, n)

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -46,6 +47,27 @@ def poll(env, *args: str, timeout_s: float = 60) -> subprocess.CompletedProcess:
 def start_poller(env) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "toky_ghl.cli", "poll"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+class StderrLines:
+    """Collects a process's stderr lines as they come (to wait for one, then all); its
+    stdout is drained meanwhile, so that a full pipe never blocks it."""
+
+    def __init__(self, proc: subprocess.Popen):
+        self.lines: list[str] = []
+        if proc.stdout is not None:
+            threading.Thread(target=proc.stdout.read, daemon=True).start()
+        self._reader = threading.Thread(target=lambda: self.lines.extend(proc.stderr),
+                                         daemon=True)
+        self._reader.start()
+
+    def said(self, text: str) -> bool:
+        return any(text in line for line in list(self.lines))
+
+    def text(self, timeout_s: float = 30) -> str:
+        """Everything, once the process closed its stderr."""
+        self._reader.join(timeout_s)
+        return "".join(self.lines)
 
 
 def wait_for(predicate, timeout_s: float, what: str) -> None:
@@ -98,7 +120,8 @@ def test_a_second_poller_waits_for_the_first(env, real_redis):
         # When another runs with --once, and then another one looping
         once = poll(env, "--once")
         second = start_poller(env)
-        time.sleep(1.5)
+        second_says = StderrLines(second)
+        wait_for(lambda: second_says.said("; waiting"), 60, "the second poller waiting")
         first.send_signal(signal.SIGTERM)
         first.wait(timeout=20)
         lock = PollerLock(real_redis, f"{PREFIX}:poller:lock")
@@ -106,7 +129,8 @@ def test_a_second_poller_waits_for_the_first(env, real_redis):
                  "the second poller to take the lock")
         time.sleep(0.5)
         second.send_signal(signal.SIGTERM)
-        _out, second_err = second.communicate(timeout=20)
+        second.wait(timeout=20)
+        second_err = second_says.text()
     finally:
         for proc in (first, locals().get("second")):
             if proc is not None and proc.poll() is None:
@@ -124,16 +148,20 @@ def test_a_second_poller_waits_for_the_first(env, real_redis):
 
 
 def test_once_may_wait_for_the_lock(env, real_redis):
-    # Given the lock held by a poller that stops 1 s later
+    # Given the lock held by a poller that stops once the --once one is waiting
     lock = PollerLock(real_redis, f"{PREFIX}:poller:lock", ttl_s=30)
     lock.acquire()
     proc = subprocess.Popen([sys.executable, "-m", "toky_ghl.cli", "poll", "--once",
                              "--lock-wait", "20"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    time.sleep(1)
-    lock.release()
+    says = StderrLines(proc)
+    try:
+        wait_for(lambda: says.said("waiting up to 20 s"), 60, "the --once poller waiting")
+    finally:
+        lock.release()
     # When the waiting --once poller gets it
-    _out, err = proc.communicate(timeout=60)
+    proc.wait(timeout=60)
+    err = says.text()
     # Then it polled
     assert proc.returncode == 0, err
     assert "waiting up to 20 s" in err and "took the poller lock" in err

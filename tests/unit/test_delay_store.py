@@ -161,3 +161,91 @@ def test_the_circuit_opens_after_consecutive_failures_and_backs_off_its_probes(r
     assert circuit.allow(LOC).probe
     assert circuit.succeeded(LOC) == "half_open"
     assert circuit_state(r, "p", LOC)["state"] == "closed" and circuit.allow(LOC).clean
+
+
+def test_a_probe_refused_by_the_rate_limiter_is_given_back_and_another_event_probes_at_once(r):
+    """The race: the one event released to probe the open circuit takes the probe, then
+    the shared rate limiter refuses its call (the window is full) and the event parks.
+    GHL was never asked; the probe must not stay leased to nobody (until the lease ran
+    out the circuit stayed open, and the scheduler released nothing: a stall)."""
+    import responses as responses_lib
+
+    from worker.ghl import GhlClient, GhlRateLimitedError
+    from worker.ratelimit.base import Grant
+
+    class FullWindow:  # the limiter's answer while the window is full
+        full = True
+
+        def acquire(self, location_id):
+            if self.full:
+                return Grant(False, 800, location_id, None, "burst")
+            return Grant(True, 0, location_id, "slot", None)
+
+        def release(self, grant):
+            pass
+
+        def observe(self, location_id, headers):
+            pass
+
+    s = settings(circuit_failure_threshold=1, circuit_probe_interval_ms=10,
+                 circuit_probe_max_ms=20)
+    circuit = Circuit.from_settings(s, r)
+    circuit.failed(LOC, RuntimeError("503"), probe=False)
+    store = DelayStore(r, "p")
+    for i in range(3):
+        store.park(LOC, event(i), reason=ParkReason.CIRCUIT, wait_ms=0, kwargs={})
+    sched = Scheduler(r, s, circuit=circuit, store=store, queue_depth=lambda _r: 0)
+    r.hset(f"p:circuit:{LOC}", "next_probe_ms", 0)  # the probe is due
+    assert sched.tick() == 1  # one event goes to carry the probe
+    limiter = FullWindow()
+    ghl = GhlClient(base_url="https://ghl.test", token="tok", location_id=LOC,
+                    scopes={"contacts.readonly"}, circuit=circuit, limiter=limiter,
+                    max_inline_wait_ms=0)
+    with responses_lib.RequestsMock() as stub, pytest.raises(GhlRateLimitedError):
+        ghl.get_contact("c1")  # the released event's call: the probe, then the limiter
+        assert len(stub.calls) == 0
+    # Then the probe is free again at once: the scheduler's next tick sends another event
+    assert circuit_state(r, "p", LOC)["state"] == "open"
+    assert sched.tick() == 1
+    assert sched.tick() == 0  # one per probe slot still
+    # and that event's call is the probe: GHL answers, the circuit closes
+    limiter.full = False
+    with responses_lib.RequestsMock() as stub:
+        stub.get("https://ghl.test/contacts/c1", json={"contact": {"id": "c1"}})
+        assert ghl.get_contact("c1") == {"id": "c1"}
+    assert circuit_state(r, "p", LOC)["state"] == "closed"
+
+
+def test_a_probe_slot_is_spent_only_when_an_event_went(r):
+    """Nothing due when the probe fell due (every parked event backing off): the slot
+    must not be marked spent, or the event due a moment later waits out the lease."""
+    s = settings(circuit_failure_threshold=1, circuit_probe_interval_ms=10,
+                 circuit_probe_max_ms=20)
+    circuit = Circuit.from_settings(s, r)
+    circuit.failed(LOC, RuntimeError("503"), probe=False)
+    r.hset(f"p:circuit:{LOC}", "next_probe_ms", 0)
+    store = DelayStore(r, "p")
+    store.park(LOC, event(1), reason=ParkReason.BACKOFF, wait_ms=60_000, kwargs={})
+    sched = Scheduler(r, s, circuit=circuit, store=store, queue_depth=lambda _r: 0)
+    assert sched.tick() == 0  # the probe is due, but no event is
+    store.park(LOC, event(2), reason=ParkReason.CIRCUIT, wait_ms=0, kwargs={})
+    assert sched.tick() == 1  # the gate-parked event goes at once to carry the probe
+
+
+def test_a_slow_tick_does_not_remove_the_lock_another_scheduler_took_meanwhile(r):
+    class SlowStore(DelayStore):
+        slow = True
+
+        def release_due(self, location, max_count):
+            if self.slow:  # this tick outlived its lock, and another scheduler took it
+                r.set("p:delay:scheduler", "other", px=60_000)
+            return super().release_due(location, max_count)
+
+    store = SlowStore(r, "p")
+    store.park(LOC, event(1), reason=ParkReason.RATE, wait_ms=0, kwargs={})
+    sched = Scheduler(r, settings(), store=store, queue_depth=lambda _r: 0)
+    assert sched.tick() == 1
+    assert r.get("p:delay:scheduler") == b"other"  # the other's lock is kept
+    r.delete("p:delay:scheduler")
+    store.slow = False
+    assert sched.tick() == 0 and r.get("p:delay:scheduler") is None  # its own is removed

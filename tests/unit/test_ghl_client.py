@@ -527,3 +527,27 @@ def test_from_settings_builds_a_working_client(stub):
     client = GhlClient.from_settings(settings)
     assert client.list_users() == []
     assert TOKEN not in repr(client)
+
+
+def test_within_one_event_a_call_after_a_granted_one_waits_for_its_slot_instead_of_giving_up(
+        stub):
+    from worker.ghl.transport import one_event
+
+    # Given no inline wait allowed by the settings, and a full window (800 ms to wait)
+    # for the second call of an event whose first call was granted a slot
+    limiter = FakeLimiter([FakeGrant(True), FakeGrant(False, 800), FakeGrant(False, 800)])
+    slept: list[float] = []
+    stub.get(BASE + "/contacts/c1", json={"contact": CONTACT})
+    stub.get(BASE + "/contacts/c1", json={"contact": CONTACT})
+    client = make_client(limiter=limiter, sleep=slept.append, max_inline_wait_ms=0)
+    with one_event():
+        client.get_contact("c1")
+        # When the event's second call meets the full window
+        client.get_contact("c1")
+    # Then it waited for its slot (giving up would park the event and waste the first)
+    assert slept == [0.8, 0.8] and len(stub.calls) == 2
+    # while an event's FIRST call still gives up at once (parking it costs nothing)
+    limiter.grants = [FakeGrant(False, 800)]
+    with one_event(), pytest.raises(GhlRateLimitedError):
+        client.get_contact("c1")
+    assert slept == [0.8, 0.8]

@@ -107,7 +107,7 @@ def test_a_second_poller_waits_and_takes_over_when_the_first_stops(redis_client)
         time.sleep(0.01)
     polls_while_held = poller.polls
     first.release()
-    thread.join(timeout=5)
+    thread.join(timeout=60)
     # Then it waited (saying so), polled only after the release, and released on stop
     assert polls_while_held == 0 and poller.polls == 1
     assert lines[0].startswith("another poller holds the lock") and lines[0].endswith("waiting")

@@ -22,6 +22,7 @@ probe event is on its way).
 from __future__ import annotations
 
 import threading
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,12 @@ from worker.delay.report import parked_locations, server_now_ms
 from worker.delay.store import DelayStore
 
 log = structlog.get_logger("toky_ghl.scheduler")
+
+# KEYS[1]: the tick lock; ARGV[1]: this tick's token. Deletes it only while it is ours.
+_UNLOCK_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 #: The most events one tick releases per location.
 MAX_RELEASE_PER_TICK = 500
@@ -60,30 +67,41 @@ class Scheduler:
             prefix = self.settings.key_prefix
             self.queue_depth = lambda client: queue_depth(client, prefix)
         self.prefix = self.settings.key_prefix
+        self._probe_slot: str | None = None  # set by allowance(): the probe slot it saw
+        self._unlock = self.redis.register_script(_UNLOCK_LUA)
 
     def tick(self) -> int:
         """Release what is due on every location (if no other scheduler is ticking); the count."""
         lock_ms = max(1000, 4 * self.settings.delay_poll_interval_ms)
-        if not self.redis.set(f"{self.prefix}:delay:scheduler", "1", nx=True, px=lock_ms):
+        key, token = f"{self.prefix}:delay:scheduler", uuid.uuid4().hex
+        if not self.redis.set(key, token, nx=True, px=lock_ms):
             return 0
         try:
             return sum(self.release(location) for location in parked_locations(
                 self.redis, self.prefix))
         finally:
-            self.redis.delete(f"{self.prefix}:delay:scheduler")
+            # only our own lock: a tick slower than lock_ms lost it to another scheduler
+            self._unlock(keys=[key], args=[token])
 
     def release(self, location: str) -> int:
         """Release ``location``'s due events, as many as its gates and budget allow."""
+        self._probe_slot = None
         allowance = self.allowance(location)
         if allowance <= 0:
             return 0
         released = self.store.release_due(location, allowance)
-        if released:
+        if released and self._probe_slot is not None:
+            # this probe slot is spent only once an event really went to carry it
+            self.redis.set(self._probe_marker(location), self._probe_slot,
+                           px=self.circuit.probe_lease_ms)
+            log.info("released one event to probe the open circuit", location=location)
+        elif released:
             log.info("released parked events", location=location, count=released)
         return released
 
     def allowance(self, location: str) -> int:
         """How many of ``location``'s due events may go now (0: a gate is shut)."""
+        self._probe_slot = None
         if self.auth is not None and location == self.settings.ghl_location_id:
             try:
                 self.auth.check_not_paused()
@@ -100,18 +118,23 @@ class Scheduler:
         room = budget.remaining_in_window - int(self.queue_depth(self.redis))
         return max(0, min(MAX_RELEASE_PER_TICK, room))
 
+    def _probe_marker(self, location: str) -> str:
+        return f"{self.prefix}:delay:{location}:probe_released"
+
     def _probe_allowance(self, location: str, state: dict) -> int:
-        """1 when a probe is due and no event was released for this probe slot yet."""
+        """1 when a probe is due and no event was released for this probe slot yet.
+
+        A slot is the probe's due time, its lease and the count of probes granted: a
+        probe granted and given back (its call never reached GHL) makes a new slot, so
+        another event goes at once instead of after the marker's expiry."""
         slot = (state["next_probe_ms"] or 0, state["probe_until_ms"] or 0)
         if server_now_ms(self.redis) < max(slot):
             return 0
-        marker = f"{self.prefix}:delay:{location}:probe_released"
-        seen = self.redis.get(marker)
-        if seen is not None and seen.decode() == f"{slot[0]}:{slot[1]}":
+        key = f"{slot[0]}:{slot[1]}:{state['probes']}"
+        seen = self.redis.get(self._probe_marker(location))
+        if seen is not None and seen.decode() == key:
             return 0  # released already; if it never reached GHL, the marker expires
-        self.redis.set(marker, f"{slot[0]}:{slot[1]}", px=self.circuit.probe_lease_ms)
-        log.info("releasing one event to probe the open circuit", location=location,
-                 probes=state["probes"])
+        self._probe_slot = key
         return 1
 
 

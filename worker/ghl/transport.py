@@ -9,7 +9,10 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -168,10 +171,18 @@ class GhlTransport:
         ticket = self._pass_circuit(method, path)
         try:
             headers = self._headers(method, path)
+            grant = self._acquire(method, path)
         except GhlError as exc:  # the token endpoint unreachable counts like a 5xx
-            self._circuit_after(ticket, exc)
+            from worker.circuit import counts_as_failure
+
+            if counts_as_failure(exc):
+                self._circuit_after(ticket, exc)
+            else:  # not sent (rate limiter, no token, paused): GHL told us nothing
+                self._give_back(ticket)
             raise
-        grant = self._acquire(method, path)
+        except BaseException:
+            self._give_back(ticket)
+            raise
         started = time.monotonic()
         answered = False
         try:
@@ -229,6 +240,19 @@ class GhlTransport:
             log.info("circuit.probe", location=self.location_id, method=method, path=path)
         return ticket
 
+    def _mid_event_wait_ms(self) -> int:
+        """How long, in total, an event that already spent a slot may wait inline: two
+        windows of the configured budget, at most ``MID_EVENT_WAIT_CAP_MS``."""
+        limits = getattr(self._limiter, "limits", None)
+        interval_ms = int(getattr(limits, "interval_ms", 10_000))
+        return min(MID_EVENT_WAIT_CAP_MS, 2 * interval_ms)
+
+    def _give_back(self, ticket: Any) -> None:
+        """The call was not sent: a probe ticket goes back, so another call probes at
+        once (else the circuit would stay open with nobody probing until the lease ends)."""
+        if ticket is not None and ticket.probe and self._circuit.gave_up(self.location_id):
+            log.info("circuit.probe_given_back", location=self.location_id)
+
     def _circuit_after(self, ticket: Any, error: BaseException | None) -> None:
         """Tell the circuit how the call went (``error`` None: success)."""
         if ticket is None:
@@ -261,17 +285,27 @@ class GhlTransport:
         }
 
     def _acquire(self, method: str, path: str) -> Grant | None:
-        """A limiter grant; waits inline up to ``max_inline_wait_ms`` in total, else raises."""
+        """A limiter grant; waits inline up to ``max_inline_wait_ms`` in total, else raises.
+
+        Within one event (``one_event``) whose earlier call already spent a slot, the
+        limit is the event's mid-way allowance instead (``_mid_event_wait_ms``)."""
         if self._limiter is None:
             return None
+        event = _event_budget.get()
+        limit_ms = self._max_inline_wait_ms
+        if event is not None and event.granted:
+            limit_ms = max(limit_ms, self._mid_event_wait_ms() - event.waited_ms)
         waited_ms = 0
         while True:
             grant = self._limiter.acquire(self.location_id)
             if grant.ok:
+                if event is not None:
+                    event.granted += 1
+                    event.waited_ms += waited_ms
                 return grant
             wait = max(1, int(grant.wait_ms))
             daily = getattr(grant, "reason", None) == "daily"
-            if daily or waited_ms + wait > self._max_inline_wait_ms:
+            if daily or waited_ms + wait > limit_ms:
                 record.limiter_refused(self.location_id)
                 what = "daily budget is spent" if daily else "shared rate limiter asks"
                 raise GhlRateLimitedError(
@@ -281,6 +315,39 @@ class GhlTransport:
                 )
             self._sleep(wait / 1000)
             waited_ms += wait
+
+
+@dataclass
+class _EventBudget:
+    """One event's use of the rate budget so far: slots granted, ms waited inline."""
+
+    granted: int = 0
+    waited_ms: int = 0
+
+
+_event_budget: ContextVar[_EventBudget | None] = ContextVar("ghl_event_budget", default=None)
+
+#: The most one event waits inline, in total, once a call of it was granted a slot.
+MID_EVENT_WAIT_CAP_MS = 20_000
+
+
+@contextmanager
+def one_event() -> Iterator[None]:
+    """The calls made inside belong to one event's delivery.
+
+    Once one of them was granted a slot of the rate budget, the later ones wait inline
+    for theirs (up to two windows, at most ``MID_EVENT_WAIT_CAP_MS`` for the event)
+    instead of giving up after ``RATE_WAIT_INLINE_MAX_MS``: giving up parks the event,
+    which starts again from scratch and throws away the slots it spent (a duplicate
+    search finding nothing leaves nothing behind). Under a tight budget every event
+    then spent its slot and parked at the next call: a livelock. Waiting before the
+    first slot is still limited by ``RATE_WAIT_INLINE_MAX_MS`` (parking then costs
+    nothing)."""
+    token = _event_budget.set(_EventBudget())
+    try:
+        yield
+    finally:
+        _event_budget.reset(token)
 
 
 def _ms_since(started: float) -> int:
