@@ -8,6 +8,7 @@ HTTP to the simulator.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -122,6 +123,10 @@ def worker_env(redis_url: str, ghl: GhlSimServer, **overrides: str) -> dict[str,
     return env
 
 
+def _texts(raw: dict) -> dict[str, str]:
+    return {k.decode(): v.decode(errors="replace") for k, v in raw.items()}
+
+
 @dataclass
 class WorkerProcess:
     """One real `celery worker` process; its output goes to ``log_path``."""
@@ -191,9 +196,66 @@ class Pipeline:
 
     def wait_finished(self, event_ids: Iterable[str], timeout_s: float = 90) -> None:
         ids = list(event_ids)
-        wait_until(lambda: not self.unfinished(ids), timeout_s,
-                   f"all {len(ids)} events finished (left: {self.unfinished(ids)[:5]}…)",
-                   interval_s=0.25)
+        try:
+            wait_until(lambda: not self.unfinished(ids), timeout_s,
+                       f"all {len(ids)} events finished", interval_s=0.25)
+        except AssertionError as exc:
+            left = self.unfinished(ids)
+            raise AssertionError(f"{exc}; {len(left)} left: {left[:10]}\n"
+                                 f"{self.where_are(left[:10])}") from None
+
+    def where_are(self, event_ids: list[str]) -> str:
+        """Where each of ``event_ids`` sits in Redis (queue, kombu's unacked, the delay
+        store, a running task), with the object locks, circuits, worker heartbeats and
+        the unacked-restore mutex: what a reader of a failed wait needs."""
+        from toky_ghl.broker_keys import broker_keyprefix, queue_key, unacked_key
+        from worker.delay.keys import due_key, items_key
+        from worker.delay.report import parked_locations, server_now_ms
+        from worker.inflight import inflight_key
+
+        r, wanted = self.redis, set(event_ids)
+        now_ms = server_now_ms(r)
+
+        def ids_in(raw: bytes) -> set[str]:
+            """The wanted ids in a kombu message (queued, or ``[message, exchange, key]``
+            when unacked); its body is base64 JSON."""
+            text = raw.decode(errors="replace")
+            try:
+                message = json.loads(text)
+                message = message[0] if isinstance(message, list) else message
+                text += base64.b64decode(message.get("body", "")).decode(errors="replace")
+            except (ValueError, AttributeError, TypeError):
+                pass
+            return {i for i in wanted if f'"{i}"' in text}
+
+        lines = [f"redis now {now_ms} ms; queued {r.llen(queue_key(PREFIX))}"]
+        for i, raw in enumerate(r.lrange(queue_key(PREFIX), 0, -1)):
+            for found in ids_in(raw):
+                lines.append(f"  {found}: in the queue at {i}")
+        index = dict(r.zrange(broker_keyprefix(PREFIX) + "unacked_index", 0, -1,
+                              withscores=True))
+        lines.append(f"unacked {r.hlen(unacked_key(PREFIX))}, "
+                     f"mutex ttl {r.pttl(broker_keyprefix(PREFIX) + 'unacked_mutex')} ms")
+        for tag, raw in r.hgetall(unacked_key(PREFIX)).items():
+            for found in ids_in(raw):
+                lines.append(f"  {found}: unacked tag {tag.decode()} delivered at "
+                             f"{index.get(tag)} (s)")
+        for location in parked_locations(r, PREFIX):
+            due = dict(r.zrange(due_key(PREFIX, location), 0, -1, withscores=True))
+            for event_id, raw in r.hgetall(items_key(PREFIX, location)).items():
+                if event_id.decode() in wanted:
+                    item = json.loads(raw)
+                    lines.append(f"  {event_id.decode()}: parked at {location}, due "
+                                 f"{due.get(event_id)} ms, reason {item.get('reason')!r}, "
+                                 f"label {item.get('label')!r}, parked at "
+                                 f"{item.get('parked_at_ms')} ms")
+            lines.append(f"circuit {location}: {_texts(r.hgetall(f'{PREFIX}:circuit:{location}'))}")
+        lines.append(f"in flight: {_texts(r.hgetall(inflight_key(PREFIX)))}")
+        for pattern in (f"{PREFIX}:lock:*", f"{PREFIX}:workers:*", f"{PREFIX}:delay:*probe*",
+                        f"{PREFIX}:delay:scheduler"):
+            for key in r.scan_iter(pattern):
+                lines.append(f"{key.decode()} = {r.get(key)!r} (ttl {r.pttl(key)} ms)")
+        return "\n".join(lines)
 
     def dead_letters(self) -> list:
         from worker.dlq import DeadLetterStore
