@@ -123,6 +123,17 @@ def worker_env(redis_url: str, ghl: GhlSimServer, **overrides: str) -> dict[str,
     return env
 
 
+def _log_lines(workers: Iterable[WorkerProcess], event_ids: list[str], last: int = 8) -> str:
+    """The last ``last`` lines of each worker's log naming each of ``event_ids``."""
+    out = []
+    for worker in workers:
+        lines = worker.log().splitlines()
+        for event_id in event_ids:
+            named = [line[:400] for line in lines if f'"{event_id}"' in line][-last:]
+            out += [f"{worker.name} on {event_id}:", *named]
+    return "\n".join(out)
+
+
 def _texts(raw: dict) -> dict[str, str]:
     return {k.decode(): v.decode(errors="replace") for k, v in raw.items()}
 
@@ -194,7 +205,10 @@ class Pipeline:
         dlq = DeadLetterStore(self.redis, PREFIX)
         return [i for i in event_ids if versions.handled(i) is None and dlq.get(i) is None]
 
-    def wait_finished(self, event_ids: Iterable[str], timeout_s: float = 90) -> None:
+    def wait_finished(self, event_ids: Iterable[str], timeout_s: float = 90,
+                      workers: Iterable[WorkerProcess] = ()) -> None:
+        """Wait until every id is handled or dead-lettered; on time-out, say where the
+        unfinished ones sit in Redis and what ``workers``' logs say of the first ones."""
         ids = list(event_ids)
         try:
             wait_until(lambda: not self.unfinished(ids), timeout_s,
@@ -202,7 +216,8 @@ class Pipeline:
         except AssertionError as exc:
             left = self.unfinished(ids)
             raise AssertionError(f"{exc}; {len(left)} left: {left[:10]}\n"
-                                 f"{self.where_are(left[:10])}") from None
+                                 f"{self.where_are(left[:10])}\n"
+                                 f"{_log_lines(workers, left[:3])}") from None
 
     def where_are(self, event_ids: list[str]) -> str:
         """Where each of ``event_ids`` sits in Redis (queue, kombu's unacked, the delay

@@ -51,16 +51,18 @@ def test_sigkilled_workers_lose_nothing_and_duplicate_nothing(ghl, pipeline, sta
     pipeline.enqueue(events)
 
     # When a worker is killed with SIGKILL twice during the run, and restarted each time
+    workers = []
     for round_ in range(2):
         worker = start_worker(name=f"victim{round_}")
+        workers.append(worker)
         target = (round_ + 1) * len(events) // 3
         wait_until(lambda t=target: len(ids) - len(pipeline.unfinished(ids)) >= t, 120,
                    f"{target} events finished before kill {round_ + 1}")
         worker.kill()
-    start_worker(name="survivor")
+    workers.append(start_worker(name="survivor"))
 
     # Then every event finishes (re-delivered after the visibility timeout)
-    pipeline.wait_finished(ids, timeout_s=180)
+    pipeline.wait_finished(ids, timeout_s=180, workers=workers)
     assert pipeline.dead_letters() == []
     # and GHL holds exactly one contact per phone, one note per call, one follow-up per miss
     assert_no_duplicates(ghl, n, missed=n // 10)
