@@ -84,3 +84,43 @@ def test_server_errors_and_lost_answers_leave_no_duplicate(ghl, pipeline, start_
     assert stats["injected_5xx"] > 0 and stats["lost_answers"] > 0
     assert pipeline.dead_letters() == []
     assert_no_duplicates(ghl, n, missed=n // 4)
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "known loss: kombu's Redis transport takes a message with BRPOP and records it in "
+    "'unacked' only after the worker has read the reply; a SIGKILL in between loses it "
+    "(guarantee 1). Remove this mark with the fix."))
+def test_a_message_popped_by_a_worker_killed_before_reading_it_is_not_lost(
+        ghl, pipeline, start_worker):
+    import os
+    import signal
+    import time
+
+    # Given a worker waiting for work (its BRPOP outstanding in Redis)
+    victim = start_worker(name="victim")
+    pipeline.enqueue(contacts_then_calls(1)[:1])
+    pipeline.wait_finished(["c-0"], timeout_s=90, workers=[victim])
+
+    # When it is frozen with its BRPOP outstanding, an event is queued (Redis pops it
+    # into the frozen worker's socket at once) and the worker is killed with SIGKILL
+    late = {"id": "c-late", "type": "contact.created", "occurred_at": "2026-11-02T09:00:00Z",
+            "data": {"phone": "+15125557777", "contact_name": "Late Person"}}
+
+    def brpop_outstanding() -> bool:
+        return any(c.get("cmd") == "brpop" and "b" in c.get("flags", "")
+                   for c in pipeline.redis.client_list())
+
+    for _ in range(100):
+        os.kill(victim.proc.pid, signal.SIGSTOP)
+        if brpop_outstanding():
+            pipeline.enqueue([late])
+            break
+        os.kill(victim.proc.pid, signal.SIGCONT)
+        time.sleep(0.1)
+    else:
+        pytest.fail("the worker never had a BRPOP outstanding")
+    victim.kill()
+    survivor = start_worker(name="survivor")
+
+    # Then another worker applies it within minutes (the harness's visibility timeout is 10 s)
+    pipeline.wait_finished(["c-late"], timeout_s=60, workers=[victim, survivor])
