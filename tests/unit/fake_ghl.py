@@ -18,13 +18,11 @@ from __future__ import annotations
 import copy
 import itertools
 import re
-from collections import defaultdict
 from typing import Any
 
+from tests.unit.ghl_double import GhlDouble
 from worker.ghl.errors import (
-    GhlConnectionError,
     GhlDuplicateContactError,
-    GhlError,
     GhlNotFoundError,
     GhlValidationError,
 )
@@ -32,53 +30,18 @@ from worker.ghl.errors import (
 _DUE_DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 
-class FakeGhl:
+class FakeGhl(GhlDouble):
     def __init__(self) -> None:
         self.contacts: dict[str, dict] = {}
         self.notes: dict[str, dict] = {}
         self.tasks: dict[str, dict] = {}
         self.appointments: dict[str, dict] = {}
-        self.calls: list[str] = []
-        self.payloads: list[tuple[str, Any]] = []
-        self._failures: dict[str, list[GhlError]] = defaultdict(list)
-        self._lost: dict[str, int] = defaultdict(int)
+        self._start_recording()
         self._ids = itertools.count(1)
         self.allow_duplicates = False  # GHL's "Allow Duplicate Contact" location setting
 
-    # -- test controls ----------------------------------------------------------
-
-    def fail(self, method: str, error: GhlError) -> None:
-        """The next call of ``method`` raises ``error`` (and changes nothing)."""
-        self._failures[method].append(error)
-
-    def lose_answer(self, method: str) -> None:
-        """The next call of ``method`` does its work, then raises a connection error."""
-        self._lost[method] += 1
-
-    def count(self, method: str) -> int:
-        return self.calls.count(method)
-
-    def notes_of(self, contact_id: str) -> list[dict]:
-        return [n for n in self.notes.values() if n["contactId"] == contact_id]
-
-    def tasks_of(self, contact_id: str) -> list[dict]:
-        return [t for t in self.tasks.values() if t["contactId"] == contact_id]
-
-    def contact_by_phone(self, phone: str) -> dict | None:
-        return next((c for c in self.contacts.values() if c.get("phone") == phone), None)
-
-    def _enter(self, method: str, payload: Any = None) -> None:
-        self.calls.append(method)
-        self.payloads.append((method, copy.deepcopy(payload)))
-        if self._failures[method]:
-            raise self._failures[method].pop(0)
-
     def _leave(self, method: str, result: Any) -> Any:
-        if self._lost[method]:
-            self._lost[method] -= 1
-            raise GhlConnectionError("ReadTimeout (the request may have reached GHL)",
-                                     maybe_sent=True, method="POST", path=f"/{method}")
-        return copy.deepcopy(result)
+        return copy.deepcopy(super()._leave(method, result))
 
     def _new_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids)}"

@@ -11,14 +11,13 @@ it may not assume what the simulator (which cites GHL's sources) does not do.
 from __future__ import annotations
 
 import copy
-from collections import defaultdict
 from typing import Any
 
+from tests.unit.ghl_double import GhlDouble
 from toky_ghl.sim.ghl import GhlSim, SimConfig, create_app
 from toky_ghl.sim.ghl.testing import ALL_SCOPES
 from toky_ghl.sim.serve import RunningServer, serve_in_thread
 from worker.ghl.client import GhlClient
-from worker.ghl.errors import GhlConnectionError, GhlError
 
 LOCATION = "locSIMSIMSIMSIMSIMSI"
 TOKEN = "sim-test-token"
@@ -52,7 +51,7 @@ def _recorded_payload(args: tuple, kwargs: dict) -> Any:
     return dict(kwargs) if kwargs else None
 
 
-class SimGhl:
+class SimGhl(GhlDouble):
     """The real client against the simulator, recording calls like ``FakeGhl``."""
 
     def __init__(self, sim: GhlSim, url: str) -> None:
@@ -60,23 +59,7 @@ class SimGhl:
         self.client = GhlClient(base_url=url, token=TOKEN, location_id=LOCATION,
                                 scopes=frozenset(ALL_SCOPES), limiter=None,
                                 connect_timeout_s=5, read_timeout_s=10)
-        self.calls: list[str] = []
-        self.payloads: list[tuple[str, Any]] = []
-        self._failures: dict[str, list[GhlError]] = defaultdict(list)
-        self._lost: dict[str, int] = defaultdict(int)
-
-    # -- test controls (as FakeGhl's) -------------------------------------------------
-
-    def fail(self, method: str, error: GhlError) -> None:
-        """The next call of ``method`` raises ``error`` and sends nothing."""
-        self._failures[method].append(error)
-
-    def lose_answer(self, method: str) -> None:
-        """The next call of ``method`` reaches the simulator, then its answer is lost."""
-        self._lost[method] += 1
-
-    def count(self, method: str) -> int:
-        return self.calls.count(method)
+        self._start_recording()
 
     @property
     def allow_duplicates(self) -> bool:
@@ -108,15 +91,6 @@ class SimGhl:
     def appointments(self) -> dict[str, dict]:
         return self._objects("appointments")
 
-    def contact_by_phone(self, phone: str) -> dict | None:
-        return next((c for c in self.contacts.values() if c.get("phone") == phone), None)
-
-    def notes_of(self, contact_id: str) -> list[dict]:
-        return [n for n in self.notes.values() if n["contactId"] == contact_id]
-
-    def tasks_of(self, contact_id: str) -> list[dict]:
-        return [t for t in self.tasks.values() if t["contactId"] == contact_id]
-
     # -- the client's methods, recorded -------------------------------------------------
 
     def __getattr__(self, name: str) -> Any:
@@ -125,15 +99,7 @@ class SimGhl:
             return method
 
         def recorded(*args: Any, **kwargs: Any) -> Any:
-            self.calls.append(name)
-            self.payloads.append((name, copy.deepcopy(_recorded_payload(args, kwargs))))
-            if self._failures[name]:
-                raise self._failures[name].pop(0)
-            result = method(*args, **kwargs)
-            if self._lost[name]:
-                self._lost[name] -= 1
-                raise GhlConnectionError("ReadTimeout (the request may have reached GHL)",
-                                         maybe_sent=True, method="POST", path=f"/{name}")
-            return result
+            self._enter(name, _recorded_payload(args, kwargs))
+            return self._leave(name, method(*args, **kwargs))
 
         return recorded

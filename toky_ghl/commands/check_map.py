@@ -77,21 +77,34 @@ def _lines(path: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from producers import strict_json
-    from producers.events import InvalidEvent, event_label, validate_event
     from toky_ghl.settings import get_settings
     from worker.dryrun import DryRun
     from worker.fieldmap import load_field_map
 
     settings = get_settings()  # stdout is the report; log lines go to stderr (toky_ghl.cli)
     field_map = load_field_map(args.map_file)  # ConfigError → exit 2, naming the entry
-    try:
-        lines = _lines(args.sample)
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"toky-ghl check-map: cannot read {args.sample!r}: {exc}", file=sys.stderr)
-        return 2
     # The worker's decisions: GHL_SCOPES (unless --all-scopes) and GHL_CALENDAR_ID as set.
-    dry = DryRun(settings, field_map, all_scopes=args.all_scopes, calendar_fallback=False)
+    return report_samples(
+        "check-map", args.sample, args.json,
+        lambda: DryRun(settings, field_map, all_scopes=args.all_scopes, calendar_fallback=False))
+
+
+def report_samples(command: str, sample: str, as_json: bool, make_dry_run: Any) -> int:
+    """Run each event of the NDJSON file ``sample`` through a dry run made by
+    ``make_dry_run`` and print what it would do (``check-map`` and ``try``).
+
+    Exit status: 0 every event ran; 1 some line was invalid or some event would be
+    dead-lettered; 2 the file cannot be read.
+    """
+    from producers import strict_json
+    from producers.events import InvalidEvent, event_label, validate_event
+
+    try:
+        lines = _lines(sample)
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"toky-ghl {command}: cannot read {sample!r}: {exc}", file=sys.stderr)
+        return 2
+    dry = make_dry_run()
     problems = 0
     try:
         for number, line in enumerate(lines, start=1):
@@ -105,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
                 continue
             result = dry.apply(event)
             problems += result.kind == "dead_lettered"
-            if args.json:
+            if as_json:
                 _print_json(number, event["id"], event_label(event), result)
             else:
                 _print_text(number, event_label(event), result)

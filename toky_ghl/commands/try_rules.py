@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 DESCRIPTION = """\
@@ -45,9 +44,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from producers import strict_json
-    from producers.events import InvalidEvent, event_label, validate_event
-    from toky_ghl.commands.check_map import _lines, _print_json, _print_text
+    from toky_ghl.commands.check_map import report_samples
     from toky_ghl.settings import get_settings
     from worker.dryrun import DryRun
     from worker.fieldmap import load_field_map
@@ -57,29 +54,5 @@ def run(args: argparse.Namespace) -> int:
     rules = load_rules(args.rules_file,  # RulesError (a ConfigError) → exit 2, naming the rule
                        granted=settings.ghl_scopes if args.check_scopes else None)
     field_map = load_field_map(args.map or settings.field_map)
-    try:
-        lines = _lines(args.sample)
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"toky-ghl try: cannot read {args.sample!r}: {exc}", file=sys.stderr)
-        return 2
-    dry = DryRun(settings, field_map, rules)
-    problems = 0
-    try:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                event = validate_event(strict_json.loads(line))
-            except (ValueError, InvalidEvent) as exc:
-                print(f"line {number}: invalid: {exc}", file=sys.stderr)
-                problems += 1
-                continue
-            result = dry.apply(event)
-            problems += result.kind == "dead_lettered"
-            if args.json:
-                _print_json(number, event["id"], event_label(event), result)
-            else:
-                _print_text(number, event_label(event), result)
-    finally:
-        dry.close()
-    return 1 if problems else 0
+    return report_samples("try", args.sample, args.json,
+                          lambda: DryRun(settings, field_map, rules))
