@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from tests.integration.harness import wait_until
+from tests.integration.harness import KILLED_WORKER_POP_WINDOW, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -42,6 +42,7 @@ def assert_no_duplicates(ghl, n: int, missed: int = 0) -> None:
     assert len(followups) == missed, f"{len(followups)} follow-ups for {missed} missed calls"
 
 
+@KILLED_WORKER_POP_WINDOW
 def test_sigkilled_workers_lose_nothing_and_duplicate_nothing(ghl, pipeline, start_worker):
     # Given several hundred events and GHL answering slowly (so kills land mid-request)
     ghl.sim.update_config(latency_ms=20)
