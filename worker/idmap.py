@@ -36,6 +36,56 @@ from worker.versions import VERSION_TTL_S
 #: How long an id-map entry lives after its object was last written or read, in seconds.
 IDMAP_TTL_S = VERSION_TTL_S
 
+# Each write is one script (atomic, and cheaper than MULTI/EXEC: Redis counts every
+# command, MULTI and EXEC included). KEYS[1]: the contact hash; KEYS[2]: the owner key
+# of the new id; KEYS[3]: the phone index. ARGV[1]: contact id; ARGV[2]: phone;
+# ARGV[3]: TTL (s); ARGV[4]: tags JSON ('' keeps them); ARGV[5]: payload hash ('':
+# forget it); ARGV[6]: the owner keys' prefix (the old id's owner key is dropped).
+_REMEMBER_CONTACT_LUA = """
+local before = redis.call('HGET', KEYS[1], 'id')
+if before and before ~= ARGV[1] then redis.call('DEL', ARGV[6] .. before) end
+local fields = {'id', ARGV[1]}
+if ARGV[4] ~= '' then fields[#fields + 1] = 'tags'; fields[#fields + 1] = ARGV[4] end
+if ARGV[5] ~= '' then fields[#fields + 1] = 'hash'; fields[#fields + 1] = ARGV[5] end
+redis.call('HSET', KEYS[1], unpack(fields))
+redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+if ARGV[5] == '' then redis.call('HDEL', KEYS[1], 'hash') end
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('EXPIRE', KEYS[3], ARGV[3])
+return 1
+"""
+# KEYS[1]: the child's hash; KEYS[2]: the phone index; KEYS[3]: the intent.
+# ARGV[1]: GHL id; ARGV[2]: contact id; ARGV[3]: the object key; ARGV[4]: TTL (s).
+_PUT_LUA = """
+redis.call('HSET', KEYS[1], 'ghl_id', ARGV[1], 'contact_id', ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('DEL', KEYS[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+return 1
+"""
+# KEYS[1]: the intent; KEYS[2]: the phone index. ARGV[1]: contact id; ARGV[2]: the
+# object key; ARGV[3]: TTL (s).
+_MARK_INTENT_LUA = """
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[2])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return 1
+"""
+_registered: dict[int, tuple[Any, Any, Any]] = {}
+
+
+def _scripts(client: Any) -> tuple[Any, Any, Any]:
+    """The write scripts registered on ``client`` (once per client object)."""
+    found = _registered.get(id(client))
+    if found is None or found[0].registered_client is not client:
+        found = tuple(client.register_script(s)
+                      for s in (_REMEMBER_CONTACT_LUA, _PUT_LUA, _MARK_INTENT_LUA))
+        if len(_registered) > 16:
+            _registered.clear()
+        _registered[id(client)] = found
+    return found
+
 
 @dataclass(frozen=True)
 class Child:
@@ -87,8 +137,9 @@ class IdMap:
         return _text(self._read(self._key("contact", phone), "hget", "id"))
 
     def owner(self, contact_id: str) -> str | None:
-        """The phone mapped to GHL contact ``contact_id``, or None when no phone is."""
-        return _text(self._read(self._key("owner", contact_id), "get"))
+        """The phone mapped to GHL contact ``contact_id``, or None when no phone is
+        (read and renewed in one command, ``GETEX``)."""
+        return _text(self._redis.getex(self._key("owner", contact_id), ex=IDMAP_TTL_S))
 
     def contact_tags(self, phone: str) -> list[str] | None:
         """The contact's tags as GHL last reported them, or None when unknown."""
@@ -106,23 +157,12 @@ class IdMap:
         """Map ``phone`` to ``contact_id``. ``tags`` None keeps the known tags;
         ``payload_hash`` None forgets the last payload's hash (the next update writes)."""
         _ghl_id(contact_id, "the GHL contact id")
-        key = self._key("contact", phone)
-        before = _text(self._redis.hget(key, "id"))  # its lifetime is renewed below
-        fields = {"id": contact_id}
-        if tags is not None:
-            fields["tags"] = json.dumps(list(tags))
-        if payload_hash is not None:
-            fields["hash"] = payload_hash
-        with self._redis.pipeline() as pipe:
-            if before is not None and before != contact_id:
-                pipe.delete(self._key("owner", before))
-            pipe.hset(key, mapping=fields)  # one command (each counts in Redis)
-            pipe.set(self._key("owner", contact_id), phone, ex=IDMAP_TTL_S)
-            if payload_hash is None:
-                pipe.hdel(key, "hash")
-            pipe.expire(key, IDMAP_TTL_S)
-            pipe.expire(self._key("phone", phone), IDMAP_TTL_S)
-            pipe.execute()
+        remember = _scripts(self._redis)[0]
+        remember(keys=[self._key("contact", phone), self._key("owner", contact_id),
+                       self._key("phone", phone)],
+                 args=[contact_id, phone, IDMAP_TTL_S,
+                       "" if tags is None else json.dumps(list(tags)), payload_hash or "",
+                       self._key("owner", "")])
 
     def forget_payload_hash(self, phone: str) -> None:
         """Forget the hash of the payload last written for ``phone`` (GHL was changed by
@@ -168,14 +208,9 @@ class IdMap:
         """Map ``key`` to ``child`` (right after the create) and drop its intent."""
         _ghl_id(child.ghl_id, f"the GHL id of {key}")
         _ghl_id(child.contact_id, "the GHL contact id")
-        with self._redis.pipeline() as pipe:
-            pipe.hset(self._key("obj", key),
-                      mapping={"ghl_id": child.ghl_id, "contact_id": child.contact_id})
-            pipe.sadd(self._key("phone", phone), key)
-            pipe.delete(self._key("intent", key))
-            pipe.expire(self._key("obj", key), IDMAP_TTL_S)
-            pipe.expire(self._key("phone", phone), IDMAP_TTL_S)
-            pipe.execute()
+        put = _scripts(self._redis)[1]
+        put(keys=[self._key("obj", key), self._key("phone", phone), self._key("intent", key)],
+            args=[child.ghl_id, child.contact_id, key, IDMAP_TTL_S])
 
     def forget(self, key: str) -> None:
         """Forget ``key``'s GHL object (deleted, or gone from GHL)."""
@@ -183,11 +218,9 @@ class IdMap:
 
     def mark_intent(self, key: str, contact_id: str, phone: str) -> None:
         """Record that ``key`` is about to be created on ``contact_id`` (before the create)."""
-        with self._redis.pipeline() as pipe:
-            pipe.set(self._key("intent", key), contact_id, ex=IDMAP_TTL_S)
-            pipe.sadd(self._key("phone", phone), key)
-            pipe.expire(self._key("phone", phone), IDMAP_TTL_S)
-            pipe.execute()
+        mark = _scripts(self._redis)[2]
+        mark(keys=[self._key("intent", key), self._key("phone", phone)],
+             args=[contact_id, key, IDMAP_TTL_S])
 
     def intent(self, key: str) -> str | None:
         """The contact id of an earlier, unfinished create of ``key``, or None."""

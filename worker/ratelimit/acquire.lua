@@ -1,6 +1,7 @@
 -- Take a slot: ARGV[4] slot id, ARGV[5] lease_ms.
--- Returns {1, 0, '', max_requests, interval_ms, daily_max, stored, renewed_day} when
--- granted (the limits, for finish), else {0, wait_ms, 'daily' | 'burst'}.
+-- Returns {1, 0, '', max_requests, interval_ms, daily_max, stored, renewed_day,
+-- used_today, today} when granted (what finish then need not read again), else
+-- {0, wait_ms, 'daily' | 'burst'}.
 local max_requests, interval, daily_max, stored, renewed_day = effective_limits()
 local used, is_today = used_today()
 if used >= daily_max then
@@ -24,4 +25,5 @@ set_used_today(used + 1, is_today)
 -- the new entry is the latest (every process of a location has the same lease, from the
 -- same timeouts): the key lives while it counts
 redis.call('PEXPIRE', KEYS[1], math.floor(now_ceil + lease + interval - now_floor + 1000))
-return {1, 0, '', max_requests, interval, daily_max, stored and 1 or 0, renewed_day or -1}
+return {1, 0, '', max_requests, interval, daily_max, stored and 1 or 0, renewed_day or -1,
+        used + 1, today}

@@ -36,7 +36,11 @@ if remaining then
 end
 if daily_remaining then
   local ghl_used = daily_max - daily_remaining
-  local used, is_today = used_today()
-  if ghl_used > used then set_used_today(ghl_used, is_today) end
+  -- the day's count only goes up: when the acquire of this same day already counted
+  -- at least GHL's figure (known_used, finish only), there is nothing to read or write
+  if not (known_used and known_day == today and ghl_used <= known_used) then
+    local used, is_today = used_today()
+    if ghl_used > used then set_used_today(ghl_used, is_today) end
+  end
 end
 return 1
