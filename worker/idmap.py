@@ -25,6 +25,9 @@ found again by phone through GHL's upsert; a child would be created anew).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,13 +58,17 @@ redis.call('EXPIRE', KEYS[3], ARGV[3])
 return 1
 """
 # KEYS[1]: the child's hash; KEYS[2]: the phone index; KEYS[3]: the intent.
-# ARGV[1]: GHL id; ARGV[2]: contact id; ARGV[3]: the object key; ARGV[4]: TTL (s).
+# ARGV[1]: GHL id; ARGV[2]: contact id; ARGV[3]: the object key; ARGV[4]: TTL (s);
+# ARGV[5]: "1" when this delivery's ``mark_intent`` just indexed the key (and renewed
+# the index): the index is then not written again.
 _PUT_LUA = """
 redis.call('HSET', KEYS[1], 'ghl_id', ARGV[1], 'contact_id', ARGV[2])
-redis.call('SADD', KEYS[2], ARGV[3])
+if ARGV[5] ~= '1' then
+  redis.call('SADD', KEYS[2], ARGV[3])
+  redis.call('EXPIRE', KEYS[2], ARGV[4])
+end
 redis.call('DEL', KEYS[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
-redis.call('EXPIRE', KEYS[2], ARGV[4])
 return 1
 """
 # KEYS[1]: the intent; KEYS[2]: the phone index. ARGV[1]: contact id; ARGV[2]: the
@@ -93,6 +100,54 @@ class Child:
 
     ghl_id: str
     contact_id: str
+
+
+#: What the delivery's begin script read of the id map (``worker.delivery``), by Redis
+#: key: a hash's fields (``{}``: no such key) or a string (None: no such key). Each part
+#: answers ONE read; any write through the map drops them all, so a read after a write,
+#: or a second read (a re-read under a lock), goes to Redis.
+class _Prefetch:
+    """Values read ahead, each (key, field) answering one read."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = dict(values)
+        self.taken: set[tuple[str, str | None]] = set()
+
+    def take(self, key: str, part: str | None = None) -> Any:
+        if key not in self.values or (key, part) in self.taken:
+            return _MISSING
+        self.taken.add((key, part))
+        value = self.values[key]
+        return value if part is None else (value or {}).get(part)
+
+
+_prefetched: ContextVar[_Prefetch | None] = ContextVar("idmap_prefetched", default=None)
+_MISSING = object()
+
+
+@contextmanager
+def prefetched(values: dict[str, Any] | None) -> Iterator[None]:
+    """Within this block, id map reads are answered from ``values`` first (one event's
+    delivery: the begin script read them under the object's lock, renewing what exists)."""
+    token = _prefetched.set(_Prefetch(values) if values else None)
+    try:
+        yield
+    finally:
+        _prefetched.reset(token)
+
+
+def _take(key: str, part: str | None = None) -> Any:
+    """The prefetched value of ``key`` (a hash's field ``part``), used up; ``_MISSING``
+    when none is left."""
+    ahead = _prefetched.get()
+    return _MISSING if ahead is None else ahead.take(key, part)
+
+
+def _drop_prefetched() -> None:
+    """A write through the map: what was read ahead may be stale now."""
+    ahead = _prefetched.get()
+    if ahead is not None:
+        ahead.values.clear()
 
 
 def _ghl_id(value: str, what: str) -> str:
@@ -132,8 +187,20 @@ class IdMap:
             pipe.expire(key, IDMAP_TTL_S)
             return pipe.execute()[0]
 
+    def prefetch_keys(self, phone: str | None, child_key: str | None, *,
+                      intent: bool = True) -> tuple[list[str], list[str]]:
+        """The keys an event's handler reads first (``prefetched``): the hashes (the
+        contact of ``phone``, the child ``child_key``) and the strings (its intent)."""
+        hashes = ([self._key("contact", phone)] if phone else []) + (
+            [self._key("obj", child_key)] if child_key else [])
+        strings = [self._key("intent", child_key)] if child_key and intent else []
+        return hashes, strings
+
     def contact(self, phone: str) -> str | None:
         """The GHL contact id of ``phone``, or None when unknown."""
+        ahead = _take(self._key("contact", phone), "id")
+        if ahead is not _MISSING:
+            return _text(ahead)
         return _text(self._read(self._key("contact", phone), "hget", "id"))
 
     def owner(self, contact_id: str) -> str | None:
@@ -143,11 +210,16 @@ class IdMap:
 
     def contact_tags(self, phone: str) -> list[str] | None:
         """The contact's tags as GHL last reported them, or None when unknown."""
-        raw = _text(self._redis.hget(self._key("contact", phone), "tags"))
+        ahead = _take(self._key("contact", phone), "tags")
+        raw = _text(self._redis.hget(self._key("contact", phone), "tags")
+                    if ahead is _MISSING else ahead)
         return None if raw is None else json.loads(raw)
 
     def payload_hash(self, phone: str) -> str | None:
         """The hash of the contact payload last written for ``phone``, or None."""
+        ahead = _take(self._key("contact", phone), "hash")
+        if ahead is not _MISSING:
+            return _text(ahead)
         return _text(self._redis.hget(self._key("contact", phone), "hash"))
 
     def remember_contact(
@@ -156,6 +228,7 @@ class IdMap:
     ) -> None:
         """Map ``phone`` to ``contact_id``. ``tags`` None keeps the known tags;
         ``payload_hash`` None forgets the last payload's hash (the next update writes)."""
+        _drop_prefetched()
         _ghl_id(contact_id, "the GHL contact id")
         remember = _scripts(self._redis)[0]
         remember(keys=[self._key("contact", phone), self._key("owner", contact_id),
@@ -167,10 +240,12 @@ class IdMap:
     def forget_payload_hash(self, phone: str) -> None:
         """Forget the hash of the payload last written for ``phone`` (GHL was changed by
         someone else, e.g. the GHL → Toky mirror saw an edit): the next update writes."""
+        _drop_prefetched()
         self._redis.hdel(self._key("contact", phone), "hash")
 
     def forget_contact(self, phone: str) -> None:
         """Forget the contact of ``phone`` (GHL no longer has it); children stay."""
+        _drop_prefetched()
         self._forget_owner(phone)
         self._redis.delete(self._key("contact", phone))
 
@@ -184,6 +259,7 @@ class IdMap:
 
         Returns how many child entries were cleared.
         """
+        _drop_prefetched()
         index = self._key("phone", phone)
         keys = [_text(k) for k in self._redis.smembers(index)]
         self._forget_owner(phone)
@@ -198,34 +274,45 @@ class IdMap:
 
     def get(self, key: str) -> Child | None:
         """The GHL object mapped to Toky object ``key``, or None."""
-        raw = self._read(self._key("obj", key), "hgetall")
+        raw = _take(self._key("obj", key))
+        if raw is _MISSING:
+            raw = self._read(self._key("obj", key), "hgetall")
         if not raw:
             return None
         entry = {_text(k): _text(v) for k, v in raw.items()}
         return Child(ghl_id=entry["ghl_id"], contact_id=entry["contact_id"])
 
-    def put(self, key: str, child: Child, phone: str) -> None:
-        """Map ``key`` to ``child`` (right after the create) and drop its intent."""
+    def put(self, key: str, child: Child, phone: str, *, indexed: bool = False) -> None:
+        """Map ``key`` to ``child`` (right after the create) and drop its intent;
+        ``indexed``: ``mark_intent`` of this key and phone ran just before (the phone's
+        index already holds the key and was renewed)."""
+        _drop_prefetched()
         _ghl_id(child.ghl_id, f"the GHL id of {key}")
         _ghl_id(child.contact_id, "the GHL contact id")
         put = _scripts(self._redis)[1]
         put(keys=[self._key("obj", key), self._key("phone", phone), self._key("intent", key)],
-            args=[child.ghl_id, child.contact_id, key, IDMAP_TTL_S])
+            args=[child.ghl_id, child.contact_id, key, IDMAP_TTL_S, "1" if indexed else "0"])
 
     def forget(self, key: str) -> None:
         """Forget ``key``'s GHL object (deleted, or gone from GHL)."""
+        _drop_prefetched()
         self._redis.delete(self._key("obj", key), self._key("intent", key))
 
     def mark_intent(self, key: str, contact_id: str, phone: str) -> None:
         """Record that ``key`` is about to be created on ``contact_id`` (before the create)."""
+        _drop_prefetched()
         mark = _scripts(self._redis)[2]
         mark(keys=[self._key("intent", key), self._key("phone", phone)],
              args=[contact_id, key, IDMAP_TTL_S])
 
     def intent(self, key: str) -> str | None:
         """The contact id of an earlier, unfinished create of ``key``, or None."""
+        ahead = _take(self._key("intent", key))
+        if ahead is not _MISSING:
+            return _text(ahead)
         return _text(self._redis.get(self._key("intent", key)))
 
     def clear_intent(self, key: str) -> None:
         """Drop ``key``'s intent (the create surely wrote nothing)."""
+        _drop_prefetched()
         self._redis.delete(self._key("intent", key))
