@@ -142,7 +142,7 @@ class Delivery:
                      auth_version=_text(answer[2]) or None)
 
     def end(self, event_id: str, object_key: str, handled: str,
-            versions: dict[str, Version], decision: tuple[list[str], list]) -> bool:
+            versions: dict[str, Version], decision: tuple[list[str], list[Any]]) -> bool:
         """Record the versions and the handled id, unlock, and count ``decision`` (keys
         and arguments of ``DECISION_BODY``, from ``Stats.finish_parts``); False when
         the lock had expired."""

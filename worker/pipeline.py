@@ -124,7 +124,7 @@ def missing_scopes(event_type: str, granted: frozenset[str]) -> list[str]:
     return [s for s in needed if not has_scope(granted, s)]
 
 
-def _version_keys(event: dict) -> list[str]:
+def _version_keys(event: dict[str, Any]) -> list[str]:
     """The objects whose versions this event is checked against and sets.
 
     Tags are versioned one by one (``contact:+1…#tag:vip``): a tag event, and the
@@ -141,7 +141,7 @@ def _version_keys(event: dict) -> list[str]:
     return [key]
 
 
-def _only_fresh(event: dict, fresh: list[str]) -> dict:
+def _only_fresh(event: dict[str, Any], fresh: list[str]) -> dict:
     """The event reduced to its parts that are not stale (see ``_version_keys``)."""
     if event["type"] not in _TAG_EVENTS | _CONTACT_STATE:
         return event
@@ -384,7 +384,7 @@ def _dead_letter(raw, reason, kind, dlq, stats, task_id, bound=None, history=())
     return Decision("dead_lettered", reason)
 
 
-def _finish(decision: Decision, event: dict, stats: Stats, bound) -> Decision:
+def _finish(decision: Decision, event: dict[str, Any], stats: Stats, bound) -> Decision:
     applied = decision.kind == "applied"
     stats.finish(decision.kind, event["type"], event["id"],
                  "" if applied else skip_reason(decision.detail),
@@ -393,7 +393,7 @@ def _finish(decision: Decision, event: dict, stats: Stats, bound) -> Decision:
     return decision
 
 
-def _end(decision: Decision, event: dict, delivery: Delivery, stats: Stats, bound,
+def _end(decision: Decision, event: dict[str, Any], delivery: Delivery, stats: Stats, bound,
          handled: str, versions: dict[str, Version] | None = None) -> tuple[Decision, bool]:
     """Record, unlock and count in one script (``worker.delivery``)."""
     applied = decision.kind == "applied"
@@ -406,6 +406,6 @@ def _end(decision: Decision, event: dict, delivery: Delivery, stats: Stats, boun
     return decision, True
 
 
-def _log_decision(decision: Decision, event: dict, bound) -> None:
+def _log_decision(decision: Decision, event: dict[str, Any], bound) -> None:
     bound.info(f"event {decision.kind}", detail=decision.detail, label=event_label(event),
                **({"ghl_ids": decision.ghl_ids} if decision.ghl_ids else {}))

@@ -129,7 +129,7 @@ class MirrorPoller:
             after = following
         current.mark = self.cursor.advance(newest, floor)
 
-    def _page(self, after: tuple[int, str]) -> list[dict]:
+    def _page(self, after: tuple[int, str]) -> list[dict[str, Any]]:
         for _ in range(self.max_busy_waits):
             try:
                 return self.source.page(after)
@@ -141,11 +141,11 @@ class MirrorPoller:
         except SourceBusy as exc:
             raise SourceFailed(f"the shared rate budget stayed busy: {exc}") from None
 
-    def _take(self, rows: list[dict], current: PassReport,
+    def _take(self, rows: list[dict[str, Any]], current: PassReport,
               report: MirrorReport) -> datetime | None:
         """Queue the unseen versions of ``rows`` (echoes left out), remember them; the
         newest ``dateUpdated`` of the page."""
-        versions: dict[str, dict] = {}
+        versions: dict[str, dict[str, Any]] = {}
         newest: datetime | None = None
         for row in rows:
             version = seen_id(row)
@@ -170,7 +170,7 @@ class MirrorPoller:
         self.cursor.remember({version: _version_time(version) for version, _ in fresh})
         return newest
 
-    def _echoes(self, events: list[dict]) -> set[str]:
+    def _echoes(self, events: list[dict[str, Any]]) -> set[str]:
         """The ids of ``events`` whose contact is toky-ghl's own Toky → GHL write."""
         with_phone = [e for e in events if e["data"].get("phone")]
         stored = self.memory.last_many([e["data"]["phone"] for e in with_phone])

@@ -61,7 +61,7 @@ def read_contacts(client: Any, fingerprints: ContactFingerprints, sink: EventSin
         if page is None:
             break
         rows = page[paths.PAGE_RESULTS_KEY]
-        contacts: dict[str, dict] = {}
+        contacts: dict[str, dict[str, Any]] = {}
         errors: dict[str, str] = {}
         for row in rows:
             data = contact_data(row)

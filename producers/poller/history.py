@@ -23,10 +23,10 @@ from producers.toky import paths
 from producers.toky.filters import created_between
 
 #: ``(client, row)`` → the raw event of that row (``InvalidEvent`` when it cannot be mapped).
-RowMapper = Callable[[Any, dict], dict]
+RowMapper = Callable[[Any, dict[str, Any]], dict]
 
 
-def _call(client: Any, row: dict) -> dict:
+def _call(client: Any, row: dict[str, Any]) -> dict:
     callid = str(row.get("callid") or "").strip()
     if needs_recording(row) and not is_toky_id(callid):  # never put it in a URL path
         raise InvalidEvent(f"data.callid: not a valid id {callid[:40]!r}: {TOKY_ID_RULE}")
@@ -117,8 +117,8 @@ def read_history(resource: HistoryResource, client: Any, cursor: Cursor, sink: E
     return report
 
 
-def _fresh_rows(resource: HistoryResource, rows: list[dict], floor: datetime,
-                in_pass: set[str], sink: EventSink) -> tuple[list, bool, int]:
+def _fresh_rows(resource: HistoryResource, rows: list[dict[str, Any]], floor: datetime,
+                in_pass: set[str], sink: EventSink) -> tuple[list[Any], bool, int]:
     """``[(id, created, row)]`` of rows at or after ``floor`` not yet met in this read,
     whether a row older than ``floor`` was met, and how many rows had no id or time."""
     fresh, reached_older, unreadable = [], False, 0

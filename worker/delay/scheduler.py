@@ -121,7 +121,7 @@ class Scheduler:
     def _probe_marker(self, location: str) -> str:
         return f"{self.prefix}:delay:{location}:probe_released"
 
-    def _probe_allowance(self, location: str, state: dict) -> int:
+    def _probe_allowance(self, location: str, state: dict[str, Any]) -> int:
         """1 when a probe is due and no event was released for this probe slot yet.
 
         A slot is the probe's due time, its lease and the count of probes granted: a

@@ -94,13 +94,13 @@ class DelayStore:
         self._release = client.register_script(_RELEASE_LUA)
         self._origin = default_origin()
 
-    def message_for(self, event: dict, kwargs: dict[str, Any]) -> str:
+    def message_for(self, event: dict[str, Any], kwargs: dict[str, Any]) -> str:
         """The Celery message that re-applies ``event`` with ``kwargs`` (failures, history)."""
         return task_message(APPLY_EVENT_TASK, [event], kwargs=kwargs, queue=self.queue,
                             argsrepr=_label(event), origin=self._origin,
                             kwargsrepr=repr({"failures": kwargs.get("failures", 0)}))
 
-    def park(self, location: str, event: dict, *, reason: ParkReason | str, wait_ms: int,
+    def park(self, location: str, event: dict[str, Any], *, reason: ParkReason | str, wait_ms: int,
              kwargs: dict[str, Any]) -> int:
         """Park ``event`` for ``wait_ms`` (gate reasons: until the gate opens); its due time.
 

@@ -45,7 +45,7 @@ class GhlContactChanges:
             "searchAfter": [int(after[0]), str(after[1])],
         }
 
-    def page(self, after: tuple[int, str]) -> list[dict]:
+    def page(self, after: tuple[int, str]) -> list[dict[str, Any]]:
         try:
             answer = self.client.search_contacts(self.body(after))
         except GhlRateLimitedError as exc:
