@@ -18,7 +18,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 import structlog
@@ -43,6 +43,12 @@ from worker.sync.context import SyncContext
 from worker.sync.customer import customer_phone
 from worker.sync.outcome import Deferred, Unprocessable
 from worker.versions import Version, VersionStore, occurred_at_us
+
+if TYPE_CHECKING:
+    from worker.auth.source import TokenSource
+    from worker.fieldmap import FieldMap
+    from worker.ghl.api import GhlApi
+    from worker.rules import RuleSet
 
 log = structlog.get_logger("toky_ghl.pipeline")
 
@@ -90,12 +96,12 @@ HISTORY_KEEP = 10
 class PipelineDeps:
     settings: Settings
     redis: redis.Redis
-    client: Any
-    field_map: Any
+    client: GhlApi
+    field_map: FieldMap
     rand: Callable[[], float] = random.random
-    auth: Any = None  # worker.auth.TokenProvider (None: one over settings and redis)
+    auth: TokenSource | None = None  # None: a TokenProvider over settings and redis
     now_ms: Callable[[], int] = lambda: int(time.time() * 1000)
-    rules: Any = None  # a worker.rules.RuleSet (None: AUTOMATIONS or the built-in rules)
+    rules: RuleSet | None = None  # None: AUTOMATIONS or the built-in rules
     fired: list[str] | None = None  # receives each rule action run (dry runs show them)
 
     @property
@@ -141,7 +147,7 @@ def _version_keys(event: dict[str, Any]) -> list[str]:
     return [key]
 
 
-def _only_fresh(event: dict[str, Any], fresh: list[str]) -> dict:
+def _only_fresh(event: dict[str, Any], fresh: list[str]) -> dict[str, Any]:
     """The event reduced to its parts that are not stale (see ``_version_keys``)."""
     if event["type"] not in _TAG_EVENTS | _CONTACT_STATE:
         return event

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import redis
+
 from producers.mirror.mapping import ghl_contact_event, position, seen_id
 from producers.mirror.memory import TO_GHL, SyncMemory
 from producers.mirror.shared import fingerprint, from_ghl
@@ -29,6 +31,7 @@ from producers.mirror.source import ContactSource, SourceBusy, SourceFailed
 from producers.poller.cursor import Cursor
 from producers.poller.history import PassReport
 from producers.poller.sink import Counts, EventSink
+from producers.queue import Publisher
 from toky_ghl.logs import get_logger
 
 log = get_logger(__name__)
@@ -76,7 +79,7 @@ class MirrorPoller:
     command passes its stop event's ``wait``).
     """
 
-    def __init__(self, source: ContactSource, redis_client: Any, publisher: Any, *,
+    def __init__(self, source: ContactSource, redis_client: redis.Redis, publisher: Publisher, *,
                  key_prefix: str, backfill_since: datetime, overlap_s: int = 300,
                  progress: Callable[[str], None] = lambda _line: None,
                  wait: Callable[[float], Any] = time.sleep,

@@ -20,13 +20,14 @@ from producers.poller.message_mapping import sms_event, voicemail_event
 from producers.poller.sink import Counts, EventSink
 from producers.poller.toky_time import parse_toky_time
 from producers.toky import paths
+from producers.toky.client import TokyClient
 from producers.toky.filters import created_between
 
 #: ``(client, row)`` → the raw event of that row (``InvalidEvent`` when it cannot be mapped).
-RowMapper = Callable[[Any, dict[str, Any]], dict]
+RowMapper = Callable[[Any, dict[str, Any]], dict[str, Any]]
 
 
-def _call(client: Any, row: dict[str, Any]) -> dict:
+def _call(client: TokyClient, row: dict[str, Any]) -> dict[str, Any]:
     callid = str(row.get("callid") or "").strip()
     if needs_recording(row) and not is_toky_id(callid):  # never put it in a URL path
         raise InvalidEvent(f"data.callid: not a valid id {callid[:40]!r}: {TOKY_ID_RULE}")
@@ -72,7 +73,7 @@ class PassReport:
         return f"{text}, {self.echoes} echoes skipped" if self.echoes else text
 
 
-def read_history(resource: HistoryResource, client: Any, cursor: Cursor, sink: EventSink, *,
+def read_history(resource: HistoryResource, client: TokyClient, cursor: Cursor, sink: EventSink, *,
                  backfill_since: datetime, page_size: int,
                  on_page: Callable[[PassReport], None] = lambda _r: None,
                  check: Callable[[], None] = lambda: None) -> PassReport:

@@ -165,7 +165,8 @@ class TokyClient:
 
     # -- pagination --------------------------------------------------------
 
-    def iter_pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict]:
+    def iter_pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str,
+                                                                                           Any]]:
         """Each page of a list, as ``{"count", "next", "results"}``, following ``next`` until null.
 
         A bare JSON list is taken as one page. An empty page ends the walk even
@@ -238,11 +239,11 @@ class TokyClient:
         except TokyNotFoundError:
             return None
 
-    def create_contact(self, payload: dict[str, Any]) -> dict:
+    def create_contact(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Create a contact (``phone`` required); TokyConflictError if the phone is taken."""
         return self.request("POST", paths.CONTACTS, json=payload) or {}
 
-    def update_contact(self, phone: str, payload: dict[str, Any]) -> dict:
+    def update_contact(self, phone: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Change the contact with this phone; TokyNotFoundError if there is none."""
         return self.request("PUT", paths.contact_path(phone), json=payload) or {}
 

@@ -26,7 +26,8 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def suggest(agents: list[dict[str, Any]], users: list[dict] | None) -> dict[str, str | None]:
+def suggest(agents: list[dict[str, Any]], users: list[dict[str, Any]] | None) -> dict[str,
+                                                                                      str | None]:
     """Toky agent email (lower-cased) → the GHL user id with the same email (None: no match)."""
     by_email = {str(u.get("email") or "").strip().lower(): u.get("id") for u in users or []}
     emails = sorted({str(a.get("email") or "").strip().lower() for a in agents} - {""})

@@ -26,6 +26,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 import structlog
 
 from worker.circuit import Circuit, circuit_state
@@ -50,7 +51,7 @@ class Scheduler:
     limiter (its snapshot paces releases); ``auth``: the token provider (None: no pause
     check); ``queue_depth``: a function of the Redis client giving the queued count."""
 
-    redis: Any
+    redis: redis.Redis
     settings: Any
     limiter: Any = None
     auth: Any = None

@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import redis
+
 from producers.celery_message import default_origin, task_message
 from producers.events import event_label
 from toky_ghl.broker_keys import queue_key
@@ -85,7 +87,7 @@ class DelayStore:
     """Parks events per GHL location. ``queue``: the Celery queue released events go to
     (its Redis list is under the prefix: ``toky_ghl.broker_keys.queue_key``)."""
 
-    def __init__(self, client: Any, prefix: str, *, queue: str = EVENTS_QUEUE) -> None:
+    def __init__(self, client: redis.Redis, prefix: str, *, queue: str = EVENTS_QUEUE) -> None:
         self._redis = client
         self.prefix = prefix
         self.queue = queue

@@ -274,7 +274,8 @@ class GhlClient(EngagementEndpoints, GhlTransport):
         return company if isinstance(company, str) and company else None
 
 
-def _next_cursor(page: dict[str, Any], contacts: list[dict]) -> tuple[str | None, int | None]:
+def _next_cursor(page: dict[str, Any], contacts: list[dict[str, Any]]) -> tuple[str | None,
+                                                                                int | None]:
     """``(startAfterId, startAfter ms)`` for the next page: ``meta`` if given, else the last row."""
     meta = page.get("meta") if isinstance(page.get("meta"), dict) else {}
     if meta.get("startAfterId"):

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from worker.ghl.api import GhlRecords
 from worker.ghl.errors import (
     GhlAuthError,
     GhlConnectionError,
@@ -37,14 +38,15 @@ class ChildKind:
     """How one kind of GHL child is created, updated, deleted, listed and recognised."""
 
     name: str
-    create: Callable[[Any, str, dict[str, Any]], dict]  # (client, contact id, payload) → object
-    update: Callable[[Any, Child, dict[str, Any]], Any]
-    listing: Callable[[Any, str], list[dict[str, Any]]]  # (client, contact id) → objects
+    #: (client, contact id, payload) → object
+    create: Callable[[GhlRecords, str, dict[str, Any]], dict[str, Any]]
+    update: Callable[[GhlRecords, Child, dict[str, Any]], object]
+    listing: Callable[[GhlRecords, str], list[dict[str, Any]]]  # (client, contact id) → objects
     key_text: Callable[[dict[str, Any]], str | None]  # the text of an object carrying its Toky key
-    delete: Callable[[Any, Child], Any] | None = None  # None: GHL objects never deleted
+    delete: Callable[[GhlRecords, Child], object] | None = None  # None: GHL objects never deleted
     #: (listed object, create payload) → True when it is the object the payload makes,
     #: for a listing that may not show the key (None: the key alone recognises it).
-    same_object: Callable[[dict[str, Any], dict], bool] | None = None
+    same_object: Callable[[dict[str, Any], dict[str, Any]], bool] | None = None
 
 
 NOTE = ChildKind(

@@ -80,7 +80,8 @@ def apply_fields(contact: dict[str, Any], fields: Mapping[str, Any], now_s: floa
     contact["dateUpdated"] = iso_ms(now_s)
 
 
-def _merge_custom_fields(current: list[dict[str, Any]], written: list[dict]) -> list[dict]:
+def _merge_custom_fields(current: list[dict[str, Any]],
+                         written: list[dict[str, Any]]) -> list[dict[str, Any]]:
     merged = {item["id"]: item["value"] for item in current}
     for item in written:
         merged[item.get("id") or item["key"]] = item.get("field_value")

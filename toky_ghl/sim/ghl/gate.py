@@ -151,7 +151,7 @@ def endpoint(scope: str, version: str, *, write: bool = False) -> Callable[..., 
     ``write``: the view changes state, so its success may be answered 504 instead.
     """
 
-    def decorate(view: Callable[..., Any]) -> Callable:
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def guarded(**kwargs: Any) -> Response:
             sim = current_sim()

@@ -41,7 +41,7 @@ _EVENT_FIELDS = ("id", "address", "title", "calendarId", "locationId", "contactI
 bp = Blueprint("ghl_appointments", __name__)
 
 
-def _view(appointment: dict[str, Any], fields: tuple[str, ...]) -> dict:
+def _view(appointment: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     return {name: appointment.get(name) for name in fields}
 
 
@@ -52,13 +52,13 @@ _LISTED_FIELDS = ("id", "calendarId", "title", "assignedUserId", "startTime", "e
                   "dateAdded", "dateUpdated")
 
 
-def _event(appointment: dict[str, Any]) -> dict:
+def _event(appointment: dict[str, Any]) -> dict[str, Any]:
     """CalendarEventDTO; ``notes`` carries the description, ``status`` the appointment status."""
     return {**_view(appointment, _EVENT_FIELDS), "notes": appointment.get("description"),
             "status": appointment.get("appointmentStatus")}
 
 
-def _listed(appointment: dict[str, Any]) -> dict:
+def _listed(appointment: dict[str, Any]) -> dict[str, Any]:
     """GetEventSchema: no ``description``; ``notes`` carries it only when
     ``list_description_as_notes`` is on (UNCONFIRMED, see ``SimConfig``)."""
     notes = appointment.get("description") if current_sim().config.list_description_as_notes \
@@ -67,7 +67,8 @@ def _listed(appointment: dict[str, Any]) -> dict:
             "status": appointment.get("appointmentStatus")}
 
 
-def _automations(location: Location, appointment: dict[str, Any], body: dict, action: str) -> None:
+def _automations(location: Location, appointment: dict[str, Any], body: dict[str, Any],
+                 action: str) -> None:
     """Record the automations GHL runs unless the write said ``toNotify: false``."""
     if body.get("toNotify") is not False:
         location.automations.append({"appointmentId": appointment["id"], "action": action})
@@ -85,7 +86,7 @@ def _appointment_of(location: Location, event_id: str) -> dict[str, Any]:
     return appointment
 
 
-def _stored(body: dict[str, Any]) -> dict:
+def _stored(body: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k not in _NOT_STORED}
 
 

@@ -37,7 +37,7 @@ def _child(location: Location, kind: dict[str, dict[str, Any]], what: str, conta
     return item
 
 
-def _task_fields(body: dict[str, Any]) -> dict:
+def _task_fields(body: dict[str, Any]) -> dict[str, Any]:
     """Body fields as stored: ``dueDate`` is read back with milliseconds, as GHL does."""
     fields = dict(body)
     if fields.get("dueDate"):

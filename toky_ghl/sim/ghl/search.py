@@ -73,7 +73,8 @@ def filter_matches(contact: Mapping[str, Any], spec: Mapping[str, Any]) -> bool:
     return _contains(actual, wanted) == (operator == "contains")
 
 
-def search(contacts: list[dict[str, Any]], body: Mapping[str, Any]) -> tuple[list[dict], int]:
+def search(contacts: list[dict[str, Any]], body: Mapping[str, Any]) -> tuple[list[dict[str, Any]],
+                                                                             int]:
     """The page of contacts (each with its ``searchAfter`` cursor) and the total matching."""
     sort = (body.get("sort") or [{"field": "dateAdded", "direction": "asc"}])[0]
     field, direction = sort.get("field"), str(sort.get("direction", "asc")).lower()

@@ -58,7 +58,7 @@ class Location:
             kind.clear()
         self.automations.clear()
 
-    def children(self, kind: dict[str, dict[str, Any]], contact_id: str) -> list[dict]:
+    def children(self, kind: dict[str, dict[str, Any]], contact_id: str) -> list[dict[str, Any]]:
         """The tasks or notes (``kind``) of one contact, oldest first."""
         return [item for item in kind.values() if item["contactId"] == contact_id]
 

@@ -30,7 +30,8 @@ API_PREFIX = "/v1"
 
 
 def error(status: int, message: str, headers: dict[str, Any] | None = None) -> tuple[Response, int,
-                                                                                     dict]:
+                                                                                     dict[str,
+                                                                                          Any]]:
     return jsonify({"error": message}), status, headers or {}
 
 

@@ -103,7 +103,7 @@ class TokySim:
             message = f"time must look like 2017-07-05 21:46:44, got {moment!r}"
             raise SimError(400, message) from None
 
-    def _add(self, kind: str, row: dict[str, Any]) -> dict:
+    def _add(self, kind: str, row: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             self._rows[kind].append(row)
             return copy.deepcopy(row)
