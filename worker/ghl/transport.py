@@ -31,17 +31,13 @@ from worker.ghl.errors import (
     error_from_response,
 )
 from worker.ghl.scopes import check_scope
+from worker.ratelimit.base import Grant
 
 log = get_logger(__name__)
 
 CONTACTS_VERSION = "2021-07-28"  # contacts and users APIs (official spec's Version enum)
 CALENDARS_VERSION = "2021-04-15"  # calendars API, appointments included
 POOL_MAXSIZE = 32
-
-
-class Grant(Protocol):
-    ok: bool
-    wait_ms: int
 
 
 class Limiter(Protocol):
