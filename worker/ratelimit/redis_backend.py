@@ -15,8 +15,8 @@ from typing import Any
 
 import redis
 
+from clients.http_policy import RateLimitHeaders
 from worker.ratelimit.base import BudgetSnapshot, Grant, Limits
-from worker.ratelimit.headers import RateLimitHeaders
 
 _HERE = Path(__file__).parent
 
