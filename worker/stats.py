@@ -17,6 +17,7 @@ loses no count.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import redis
 
@@ -150,7 +151,7 @@ class Stats:
 
     def decision_parts(self, mode: str, event_id: str, outcome: str, event_type: str,
                        own: record.Tally, *, due_s: float = 0.0, reason: str = ""
-                       ) -> tuple[list[str], list]:
+                       ) -> tuple[list[str], list[Any]]:
         """The keys and arguments of ``DECISION_BODY`` for one decision. The total of an
         outcome is not written: ``snapshot`` adds up its per-type counts."""
         increments = [(self._counts, f"{outcome}:{event_type}", 1), *own.items(self._prefix)]
@@ -158,7 +159,7 @@ class Stats:
         if noted:
             increments += noted.items(self._prefix)
         keys = [self._retrying, self._retrying_reason, self._log]
-        args: list = [mode, event_id, repr(due_s), reason,
+        args: list[Any] = [mode, event_id, repr(due_s), reason,
                       encode_increments(self._prefix, increments)]
         return keys, args
 
@@ -184,7 +185,7 @@ class Stats:
         self._decision(keys=keys, args=args)
 
     def finish_parts(self, outcome: str, event_type: str, event_id: str, reason: str, *,
-                     occurred_at: str | None = None) -> tuple[list[str], list]:
+                     occurred_at: str | None = None) -> tuple[list[str], list[Any]]:
         """``finish``'s keys and arguments of ``DECISION_BODY``, for a caller that runs
         them in its own script (``worker.delivery``)."""
         own = record.Tally()
