@@ -76,7 +76,7 @@ class Registry:
             return
         pipe = client.pipeline(transaction=False)
         if add:
-            pipe.hset(inflight_key(prefix), mapping=add)
+            pipe.hset(inflight_key(prefix), items=[x for pair in add.items() for x in pair])
         if gone:
             pipe.hdel(inflight_key(prefix), *gone)
         pipe.execute()

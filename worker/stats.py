@@ -111,7 +111,7 @@ def log_key(prefix: str) -> str:
     return f"{prefix}:stats:log"
 
 
-_fold_scripts: dict[int, object] = {}
+_fold_scripts: dict[int, Any] = {}
 
 
 def fold(client: redis.Redis, prefix: str) -> int:
