@@ -80,6 +80,17 @@ def test_a_bad_duration_names_the_rule_the_action_and_the_parameter(tmp_path):
      "rules[0].do[0]: add_tags acts on the customer's GHL contact"),
     ({"when": {"event": "call.ended"}, "do": [{"add_to_workflow": {"workflow_id": "../users"}}]},
      "rules[0].do[0].workflow_id: expected a GHL id (letters, digits, '_' or '-'"),
+    ({"when": {"event": "call.ended"}, "do": [{"update_task": {"title": "x"}}]},
+     "rules[0].do[0]: update_task acts on task.created, task.updated, task.completed events, "
+     "not call.ended (unless given the key of an object a rule created)"),
+    ({"when": {"event": "sms.received"}, "do": [{"update_task": {"key": "cb"}}]},
+     "rules[0].do[0]: update_task needs at least one of title, body, due_in, assignee, "
+     "completed"),
+    ({"when": {"event": "call.ended"}, "do": [{"create_task": {"title": "x", "key": "a]b"}}]},
+     "rules[0].do[0].key: expected an object key (printable text without ']'), got 'a]b'"),
+    ({"when": {"event": "call.ended"},
+      "do": [{"complete_task": {"key": "{{ data.caller }}"}}]},
+     "rules[0].do[0].key: unknown template variable data.caller"),
     ({"when": {"event": "call.ended"}, "do": []},
      "rules[0].do: expected a non-empty list of actions"),
     ({"when": {"event": "call.ended"}, "do": [{"create_note": {"body": "x"}}], "then": 1},
