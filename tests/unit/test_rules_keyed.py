@@ -19,7 +19,8 @@ from worker.pipeline import PipelineDeps, process
 PHONE = "+15125550101"
 KEY = "cb-{{ data.from_number }}"
 RULES = {"rules": [
-    {"name": "callback", "when": {"event": "call.ended"},
+    {"name": "callback", "when": {"event": "call.ended", "if": {"field": "direction",
+                                                                "equals": "inbound"}},
      "do": [{"create_task": {"title": "Call back {{ data.callid }}", "key": KEY}}]},
     {"name": "texted", "when": {"event": "sms.received", "if": {"field": "text",
                                                                 "matches": "^title:"}},
@@ -27,6 +28,9 @@ RULES = {"rules": [
     {"name": "stop", "when": {"event": "sms.received", "if": {"field": "text",
                                                               "equals": "STOP"}},
      "do": [{"delete_task": {"key": KEY}}]},
+    {"name": "called back", "when": {"event": "call.ended", "if": {"field": "direction",
+                                                                   "equals": "outbound"}},
+     "do": [{"complete_task": {"key": "cb-{{ data.to_number }}", "if_missing": "skip"}}]},
 ]}
 
 
@@ -144,3 +148,19 @@ def test_a_lost_answer_on_a_named_create_adopts_what_ghl_made(dry, deps):
     later = process(sms("new", 10, "title:renamed"), deps)
     assert later.kind == "applied", later.detail
     assert [t["title"] for t in tasks(dry)] == ["renamed"]
+
+
+def test_if_missing_skip_completes_the_task_when_there_is_one_and_skips_otherwise(dry, deps):
+    back = validate_event({"id": "back-1", "type": "call.ended",
+                           "occurred_at": "2026-11-26T18:10:00Z",
+                           "data": {"callid": "b1", "direction": "outbound",
+                                    "state": "completed", "to_number": PHONE}})
+    none_yet = process(back, deps)
+    assert (none_yet.kind, none_yet.detail) == (
+        "skipped", f"GHL has no task 'cb-{PHONE}' (if_missing: skip)")
+
+    assert process(call("call", 20), deps).kind == "applied"
+    again = process({**back, "id": "back-2", "occurred_at": "2026-11-26T18:30:00Z"}, deps)
+
+    assert again.kind == "applied", again.detail
+    assert [(t["title"], t["completed"]) for t in tasks(dry)] == [("Call back c1", True)]

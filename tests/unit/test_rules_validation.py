@@ -135,4 +135,23 @@ def test_the_docs_example_file_is_valid(tmp_path):
 
     rules = load(tmp_path, docs_example())
     assert [r.rid for r in rules.for_event("call.ended")] == [
-        "call ended", "vip missed call", "long call moves the deal"]
+        "call ended", "vip missed call", "vip called back", "long call moves the deal"]
+
+
+def test_every_rules_example_in_the_docs_loads(tmp_path):
+    import re
+
+    from tests.unit.rules_support import DOCS
+
+    blocks = re.findall(r"```yaml\n(.*?)```", (DOCS / "automations.md").read_text(), re.S)
+    assert len(blocks) >= 2
+    for block in blocks:
+        assert load(tmp_path, yaml.safe_load(block)).rules
+
+
+def test_the_docs_name_every_action():
+    from tests.unit.rules_support import DOCS
+    from worker.rules import ACTIONS
+
+    text = (DOCS / "automations.md").read_text()
+    assert [name for name in ACTIONS if f"`{name}`" not in text] == []

@@ -36,8 +36,8 @@ def _keyed(action: Action) -> Action:
     """``action`` taking ``key:`` too, when it is one of ``KEYED_CHANGES``."""
     if action.name not in KEYED_CHANGES:
         return action
-    param, idempotent, run = KEYED_CHANGES[action.name]
-    return replace(action, params=(param,), idempotent=f"{action.idempotent}; {idempotent}",
+    params, idempotent, run = KEYED_CHANGES[action.name]
+    return replace(action, params=params, idempotent=f"{action.idempotent}; {idempotent}",
                    run=run, keyed=True)
 
 

@@ -85,6 +85,8 @@ def _apply(run: ActionRun, kind: ChildKind, key: str, what: str, write: Write,
     if child is None:
         if deleting:
             return Outcome.skipped(f"GHL has no {what}: nothing to delete")
+        if run.params.get("if_missing") == "skip":
+            return Outcome.skipped(f"GHL has no {what} (if_missing: skip)")
         raise Deferred(f"GHL has no {what} yet (the action creating it has not run)")
     try:
         done = write(run, child, key)
@@ -99,11 +101,17 @@ def _apply(run: ActionRun, kind: ChildKind, key: str, what: str, write: Write,
 
 def keyed_or_contract(action: Callable[[ActionRun], Outcome]) -> Callable[[ActionRun], Outcome]:
     """With ``key:``, ``action``; without, the contract's handler of the event (the
-    built-in rules' behaviour, on the event's own object)."""
+    built-in rules' behaviour, on the event's own object; ``if_missing: skip`` turns its
+    wait for an object not made yet into a skip)."""
     def run_it(run: ActionRun) -> Outcome:
         if run.params.get("key"):
             return action(run)
-        return HANDLERS[run.event["type"]](run.event, run.ctx)
+        try:
+            return HANDLERS[run.event["type"]](run.event, run.ctx)
+        except Deferred as exc:  # not a wait for a lock (retry_after_ms): an unknown object
+            if run.params.get("if_missing") == "skip" and exc.retry_after_ms is None:
+                return Outcome.skipped(f"{exc} (if_missing: skip)")
+            raise
     return run_it
 
 
@@ -202,13 +210,20 @@ def _key(what: str, events: tuple[str, ...]) -> Param:
                  f"({', '.join(events)} events only)")
 
 
+#: What an update, completion or cancellation does when its object is not known (yet).
+IF_MISSING = Param("if_missing", CHOICE, "when the object is not known (yet): wait (the event "
+                   "is parked and retried, for an out-of-order create; dead-lettered when the "
+                   "attempts run out) or skip (nothing to do)", default="wait",
+                   choices=("wait", "skip"))
+
 _KEYED = ("an update of the same values changes nothing; with key:, an event older than "
-          "the key's last write is skipped (latest wins) and an object not made yet makes "
-          "the event wait (parked, retried, then dead-lettered naming the rule and action)")
+          "the key's last write is skipped (latest wins); an object not made yet makes the "
+          "event wait (parked, retried, then dead-lettered naming the rule and action) or, "
+          "with if_missing: skip, is skipped")
 _GONE = ("with key:, the key keeps a tombstone, so an older create arriving later makes "
          "nothing")
 _AGAIN = ("with key:, an event older than the key's last write is skipped (latest wins) and "
-          "an object not made yet makes the event wait")
+          "an object not made yet makes the event wait (or, with if_missing: skip, is skipped)")
 
 UPDATE_ACTIONS: tuple[Action, ...] = (
     Action("update_task", "fields of a task changed: one a rule made (key:) or the event's own",
@@ -220,13 +235,13 @@ UPDATE_ACTIONS: tuple[Action, ...] = (
             Param("body", TEXT, "its new description (template)"),
             Param("due_in", DURATION, "due this long after the event's time"),
             Param("assignee", USER, "GHL user id or Toky agent email"),
-            Param("completed", BOOL, "completed or open")),
+            Param("completed", BOOL, "completed or open"), IF_MISSING),
            _KEYED, change(TASK, _task_update), events=TASK_EVENTS, keyed=True,
            needs_one_of=("title", "body", "due_in", "assignee", "completed")),
     Action("update_note", "the text of a note changed: one a rule made (key:) or the event's own",
            ("PUT /contacts/{contactId}/notes/{id}",), ("contacts.write",),
            (_key("note", NOTE_EVENTS),
-            Param("body", TEXT, "its new text (template)", required=True)),
+            Param("body", TEXT, "its new text (template)", required=True), IF_MISSING),
            _KEYED, change(NOTE, _note_update), events=NOTE_EVENTS, keyed=True),
     Action("update_appointment", "an appointment changed: one a rule made (key:) or the "
            "event's own",
@@ -239,19 +254,20 @@ UPDATE_ACTIONS: tuple[Action, ...] = (
             Param("assignee", USER, "GHL user id or Toky agent email"),
             Param("status", CHOICE, "its appointmentStatus", choices=APPOINTMENT_STATUSES),
             Param("notify", BOOL, "let GHL run the calendar's automations (toNotify; "
-                  "default GHL_APPOINTMENT_NOTIFY)")),
+                  "default GHL_APPOINTMENT_NOTIFY)"), IF_MISSING),
            _KEYED, change(APPOINTMENT, _appointment_update), events=APPOINTMENT_EVENTS,
            keyed=True, needs_one_of=("title", "start_in", "description", "assignee", "status")),
 )
 
-#: The contract's complete/delete/cancel actions also take ``key:`` (worker.rules.actions.contract).
-KEYED_CHANGES: dict[str, tuple[Param, str, Callable[[ActionRun], Outcome]]] = {
-    "complete_task": (_key("task", ("task.completed",)), _AGAIN,
+#: The contract's complete/delete/cancel actions also take ``key:`` (and, for those that
+#: wait for their object, ``if_missing``): worker.rules.actions.contract.
+KEYED_CHANGES: dict[str, tuple[tuple[Param, ...], str, Callable[[ActionRun], Outcome]]] = {
+    "complete_task": ((_key("task", ("task.completed",)), IF_MISSING), _AGAIN,
                       keyed_or_contract(change(TASK, _task_complete))),
-    "delete_task": (_key("task", ("task.deleted",)), _GONE,
+    "delete_task": ((_key("task", ("task.deleted",)),), _GONE,
                     keyed_or_contract(change(TASK, _task_delete, deleting=True))),
-    "delete_note": (_key("note", ("note.deleted",)), _GONE,
+    "delete_note": ((_key("note", ("note.deleted",)),), _GONE,
                     keyed_or_contract(change(NOTE, _note_delete, deleting=True))),
-    "cancel_appointment": (_key("appointment", ("appointment.cancelled",)), _AGAIN,
-                           keyed_or_contract(change(APPOINTMENT, _appointment_cancel))),
+    "cancel_appointment": ((_key("appointment", ("appointment.cancelled",)), IF_MISSING),
+                           _AGAIN, keyed_or_contract(change(APPOINTMENT, _appointment_cancel))),
 }
