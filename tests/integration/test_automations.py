@@ -102,10 +102,13 @@ MULTI_RULES = {"extends": "default", "rules": [{
     "name": "vip miss",
     "when": {"event": "call.ended", "if": {"all": [
         {"field": "state", "equals": "missed"}, {"field": "contact.tags", "contains": "vip"}]}},
-    "do": [{"create_task": {"title": "VIP {{ data.callid }}", "due_in": "15m"}},
+    "do": [{"create_task": {"title": "VIP {{ data.callid }}", "due_in": "15m",
+                            "key": "vip-{{ data.callid }}"}},
            {"create_note": {"body": "VIP miss {{ data.callid }}"}},
            {"move_opportunity": {"pipeline_id": "pipeVip", "stage_id": "stageMissed"}},
-           {"add_to_workflow": {"workflow_id": "wfVip"}}],
+           {"add_to_workflow": {"workflow_id": "wfVip"}},
+           {"update_task": {"key": "vip-{{ data.callid }}", "body": "missed at {{ data.date }}",
+                            "assignee": "bob@example.com"}}],
 }]}
 
 
@@ -142,6 +145,9 @@ def test_lost_answers_and_a_sigkill_mid_rule_apply_each_action_once(
     tasks = Counter(t["title"] for t in ghl.objects("tasks") if t["title"].startswith("VIP"))
     assert sorted(tasks) == sorted(f"VIP cid{i:03d}" for i in range(n))
     assert max(tasks.values()) == 1, tasks.most_common(3)
+    # the last action updated the task the first one made (by its key)
+    assert {t.get("assignedTo") for t in ghl.objects("tasks")
+            if t["title"].startswith("VIP")} == {AGENT_USER}
     notes = Counter(x["body"].split("\n")[0] for x in ghl.objects("notes")
                     if x["body"].startswith("VIP miss"))
     assert len(notes) == n and max(notes.values()) == 1, notes.most_common(3)
