@@ -23,6 +23,7 @@ from typing import Any
 import redis
 import structlog
 
+from clients.http_policy import backoff_ms
 from producers.events import InvalidEvent, event_label, object_key, validate_event
 from toky_ghl.metrics import record
 from toky_ghl.settings import Settings
@@ -34,7 +35,7 @@ from worker.delay.keys import ParkReason
 from worker.delivery import Delivery
 from worker.dlq import DeadLetterStore
 from worker.ghl import errors as ghl_errors
-from worker.ghl.retry import RetryPolicy, backoff_ms, is_retryable
+from worker.ghl.retry import RetryPolicy, is_retryable
 from worker.ghl.scopes import has_scope
 from worker.ghl.transport import one_event
 from worker.rules import failed_where, run_rules
