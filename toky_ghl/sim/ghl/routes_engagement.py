@@ -33,6 +33,8 @@ product retrying after a lost answer shows ``requests`` 2, ``entries`` 1).
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, request
 
 from toky_ghl.sim.ghl import validation as rules
@@ -121,7 +123,7 @@ def remove_followers(contact_id: str):
 
 
 # -- opportunities ---------------------------------------------------------------
-def _opportunity(opportunity_id: str) -> dict:
+def _opportunity(opportunity_id: str) -> dict[str, Any]:
     found = current_location().opportunities.get(opportunity_id)
     if found is None:
         raise not_found("Opportunity")
