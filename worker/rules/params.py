@@ -113,10 +113,10 @@ def _key(value: Any, fields: list[str], path: str) -> Resolver:
         if problem:
             raise RulesError(path, f"expected an object key (printable text without ']'), "
                                    f"got {value!r}: it {problem}")
-        return lambda variables: text(variables).strip()
+        return lambda variables: str(text(variables)).strip()
 
     def checked(variables: Mapping[str, Any]) -> str:
-        rendered = text(variables).strip()
+        rendered = str(text(variables)).strip()
         problem = key_problem(rendered)
         if problem:
             shown = rendered if len(rendered) <= 40 else rendered[:40] + "…"

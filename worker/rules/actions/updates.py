@@ -16,10 +16,12 @@ Endpoints (GoHighLevel/highlevel-api-docs): apps/contacts.json
 ``PUT /contacts/{contactId}/tasks/{taskId}`` (UpdateTaskBody: title, body, dueDate,
 completed, assignedTo), ``PUT /contacts/{contactId}/tasks/{taskId}/completed``
 (UpdateTaskStatusParams ``{completed}``), ``DELETE /contacts/{contactId}/tasks/{taskId}``,
-``PUT /contacts/{contactId}/notes/{id}`` (NotesDTO: body, userId),
+``PUT /contacts/{contactId}/notes/{id}`` (UpdateNoteDTO: body, userId, ...),
 ``DELETE /contacts/{contactId}/notes/{id}``; apps/calendars.json
-``PUT /calendars/events/appointments/{eventId}`` (EditAppointmentDto: title,
+``PUT /calendars/events/appointments/{eventId}`` (AppointmentEditSchema: title,
 appointmentStatus, assignedUserId, description, startTime, endTime, toNotify, ...).
+Scopes as the spec's ``security``: contacts.write (contacts.readonly for the GET of a
+task an update completes with its title and due date), calendars/events.write.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from worker.sync.outcome import Deferred, Outcome, Unprocessable
 TASK_EVENTS = ("task.created", "task.updated", "task.completed")
 NOTE_EVENTS = ("note.created", "note.updated")
 APPOINTMENT_EVENTS = ("appointment.created", "appointment.updated")
-#: appointmentStatus of EditAppointmentDto (apps/calendars.json).
+#: appointmentStatus of AppointmentEditSchema (apps/calendars.json).
 APPOINTMENT_STATUSES = ("new", "confirmed", "cancelled", "showed", "noshow", "invalid")
 _CALENDARS = "calendars/events.write"
 
