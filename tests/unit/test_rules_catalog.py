@@ -215,11 +215,18 @@ def test_every_action_in_the_registry_is_exercised():
         assert "ghl.contact" in (REPO / path).read_text()
 
 
-def _run(events, rules) -> tuple[DryRun, list]:
+def _exercise(events, rules, check) -> None:
+    """``events`` through ``rules`` against the simulator: each applied, the last one
+    writing, and ``check`` of the simulator's state true."""
     dry = DryRun(Settings.from_env({}), load_field_map(None), rules)
-    results = [dry.apply(ev(n, kind, **data)) for n, (kind, data) in enumerate(events)]
-    assert [r.kind for r in results] == ["applied"] * len(events), [r.detail for r in results]
-    return dry, results
+    try:
+        results = [dry.apply(ev(n, kind, **data)) for n, (kind, data) in enumerate(events)]
+        assert [r.kind for r in results] == ["applied"] * len(events), [r.detail
+                                                                         for r in results]
+        assert check(dry), loc(dry)
+        assert any(req.is_write for req in results[-1].requests)
+    finally:
+        dry.close()
 
 
 @pytest.mark.parametrize("name", sorted(KEYED_EXERCISES))
@@ -228,12 +235,7 @@ def test_keyed_action_reaches_what_a_rule_made_against_the_simulator(name):
     rules = compile_rules({"rules": [
         {"when": {"event": CONTACT[0]}, "do": [{"sync_contact": {}}]}, CREATES,
         {"when": {"event": SMS[0]}, "do": [{name: params}]}]}, "test")
-    dry, results = _run([CONTACT, CALL, SMS], rules)
-    try:
-        assert check(dry), loc(dry)
-        assert any(req.is_write for req in results[-1].requests)
-    finally:
-        dry.close()
+    _exercise([CONTACT, CALL, SMS], rules, check)
 
 
 @pytest.mark.parametrize("name", sorted(OWN_OBJECT_EXERCISES))
@@ -243,12 +245,7 @@ def test_update_action_on_the_events_own_object_against_the_simulator(name):
     rules = compile_rules({"rules": [{"when": {"event": last}, "do": [{name: params}]}]},
                           "test", base=[r for r in default_rules().rules
                                         if first in r.events])
-    dry, results = _run(events, rules)
-    try:
-        assert check(dry), loc(dry)
-        assert any(req.is_write for req in results[-1].requests)
-    finally:
-        dry.close()
+    _exercise(events, rules, check)
 
 
 @pytest.mark.parametrize("name", sorted(EXERCISES))

@@ -118,22 +118,31 @@ def keyed_or_contract(action: Callable[[ActionRun], Outcome]) -> Callable[[Actio
 
 
 # -- tasks -----------------------------------------------------------------------
-def _task_update(run: ActionRun, task: Child, key: str) -> str:
+def _changes(run: ActionRun, key: str, action: str, text: str, user_field: str
+             ) -> dict[str, Any]:
+    """The title, the ``text`` parameter (``body``, ``description``: ending with the
+    object's marker) and the assignee (as ``user_field``) an update sets, when given."""
     params = run.params
     payload: dict[str, Any] = {}
     if params.get("title") is not None:
         title = params["title"].strip()
         if not title:
-            raise Unprocessable("update_task: the title rendered empty")
+            raise Unprocessable(f"{action}: the title rendered empty")
         payload["title"] = title[:200]
-    if params.get("body") is not None:
-        payload["body"] = with_marker(params["body"], key)
-    if params.get("due_in") is not None:
-        payload["dueDate"] = ghl_utc_seconds(event_time(run) + params["due_in"])
+    if params.get(text) is not None:
+        payload[text] = with_marker(params[text], key)
     if params.get("assignee") is not None:
         user = assignee(run, params["assignee"])
         if user:
-            payload["assignedTo"] = user
+            payload[user_field] = user
+    return payload
+
+
+def _task_update(run: ActionRun, task: Child, key: str) -> str:
+    params = run.params
+    payload = _changes(run, key, "update_task", "body", "assignedTo")
+    if params.get("due_in") is not None:
+        payload["dueDate"] = ghl_utc_seconds(event_time(run) + params["due_in"])
     if params.get("completed") is not None:
         payload["completed"] = params["completed"]
     if not payload:
@@ -169,22 +178,11 @@ def _note_delete(run: ActionRun, note: Child, _key: str) -> str:
 # -- appointments ----------------------------------------------------------------
 def _appointment_update(run: ActionRun, appointment: Child, key: str) -> str:
     params = run.params
-    payload: dict[str, Any] = {}
-    if params.get("title") is not None:
-        title = params["title"].strip()
-        if not title:
-            raise Unprocessable("update_appointment: the title rendered empty")
-        payload["title"] = title[:200]
+    payload = _changes(run, key, "update_appointment", "description", "assignedUserId")
     if params.get("start_in") is not None:
         start = event_time(run) + params["start_in"]
         payload["startTime"] = start.isoformat()
         payload["endTime"] = (start + params["length"]).isoformat()
-    if params.get("description") is not None:
-        payload["description"] = with_marker(params["description"], key)
-    if params.get("assignee") is not None:
-        user = assignee(run, params["assignee"])
-        if user:
-            payload["assignedUserId"] = user
     if params.get("status") is not None:
         payload["appointmentStatus"] = params["status"]
     if not payload:
