@@ -18,12 +18,15 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
+
+import redis
 
 from producers.celery_message import default_origin, task_message
 from producers.events import event_label
 from toky_ghl.broker_keys import queue_key
 from toky_ghl.constants import APPLY_EVENT_TASK, EVENTS_QUEUE
+from toky_ghl.redis_conn import Scored, text
 from worker.delay.keys import GATE_REASONS, ParkReason, location_keys, locations_key
 
 # KEYS: due, items, since, reasons, locations. ARGV: id, wait_ms (-1: at the gate),
@@ -85,7 +88,7 @@ class DelayStore:
     """Parks events per GHL location. ``queue``: the Celery queue released events go to
     (its Redis list is under the prefix: ``toky_ghl.broker_keys.queue_key``)."""
 
-    def __init__(self, client: Any, prefix: str, *, queue: str = EVENTS_QUEUE) -> None:
+    def __init__(self, client: redis.Redis, prefix: str, *, queue: str = EVENTS_QUEUE) -> None:
         self._redis = client
         self.prefix = prefix
         self.queue = queue
@@ -94,13 +97,13 @@ class DelayStore:
         self._release = client.register_script(_RELEASE_LUA)
         self._origin = default_origin()
 
-    def message_for(self, event: dict, kwargs: dict[str, Any]) -> str:
+    def message_for(self, event: dict[str, Any], kwargs: dict[str, Any]) -> str:
         """The Celery message that re-applies ``event`` with ``kwargs`` (failures, history)."""
         return task_message(APPLY_EVENT_TASK, [event], kwargs=kwargs, queue=self.queue,
                             argsrepr=_label(event), origin=self._origin,
                             kwargsrepr=repr({"failures": kwargs.get("failures", 0)}))
 
-    def park(self, location: str, event: dict, *, reason: ParkReason | str, wait_ms: int,
+    def park(self, location: str, event: dict[str, Any], *, reason: ParkReason | str, wait_ms: int,
              kwargs: dict[str, Any]) -> int:
         """Park ``event`` for ``wait_ms`` (gate reasons: until the gate opens); its due time.
 
@@ -124,13 +127,13 @@ class DelayStore:
     def parked(self, location: str) -> list[Parked]:
         """Every parked event of ``location``, in release order (for tests and operators)."""
         due, items, since, _ = location_keys(self.prefix, location)
-        entries = self._redis.zrange(due, 0, -1, withscores=True)
+        entries = cast(Scored, self._redis.zrange(due, 0, -1, withscores=True))
         out = []
         for raw_id, due_ms in entries:
             record = self._redis.hget(items, raw_id)
             if record is None:
                 continue
-            reason, _, body = record.decode().partition("|")
+            reason, _, body = text(record).partition("|")
             first = self._redis.zscore(since, raw_id)
             out.append(Parked(raw_id.decode(), reason, int(due_ms), int(first or due_ms),
                               json.loads(body).get("label", "")))

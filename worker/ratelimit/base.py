@@ -11,7 +11,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
+
+import redis
 
 from clients.http_policy import RateLimitHeaders, rate_limit_headers
 
@@ -136,7 +138,8 @@ class RateLimiter:
         self.lease_ms = lease_ms
 
     @classmethod
-    def from_settings(cls, settings: Settings, redis_client: Any = None) -> RateLimiter:
+    def from_settings(cls, settings: Settings,
+                      redis_client: redis.Redis | None = None) -> RateLimiter:
         """A Redis-backed limiter; ``redis_client`` None means ``get_redis(settings.redis_url)``.
 
         The lease is at least twice the request timeouts (and at least 60 s).
