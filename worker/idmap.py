@@ -34,6 +34,7 @@ from typing import Any
 import redis
 
 from producers.ids import GHL_ID_RULE, is_ghl_id
+from toky_ghl.redis_conn import text
 from worker.versions import VERSION_TTL_S
 
 #: How long an id-map entry lives after its object was last written or read, in seconds.
@@ -261,7 +262,7 @@ class IdMap:
         """
         _drop_prefetched()
         index = self._key("phone", phone)
-        keys = [_text(k) for k in self._redis.smembers(index)]
+        keys = [text(k) for k in self._redis.smembers(index)]
         self._forget_owner(phone)
         with self._redis.pipeline() as pipe:
             for key in keys:
@@ -279,7 +280,7 @@ class IdMap:
             raw = self._read(self._key("obj", key), "hgetall")
         if not raw:
             return None
-        entry = {_text(k): _text(v) for k, v in raw.items()}
+        entry = {text(k): text(v) for k, v in raw.items()}
         return Child(ghl_id=entry["ghl_id"], contact_id=entry["contact_id"])
 
     def put(self, key: str, child: Child, phone: str, *, indexed: bool = False) -> None:
