@@ -20,6 +20,9 @@ if seen_daily and seen_daily ~= daily_max then
   redis.call('HSET', KEYS[3], 'daily_max', seen_daily)
   daily_max, changed = seen_daily, true
 end
+if changed and redis.call('HEXISTS', KEYS[2], 'day') == 1 then
+  redis.call('HSET', KEYS[2], 'lim', 1)  -- the next acquire reads them (acquire.lua)
+end
 if (changed or (stored and renewed_day ~= today)) and (seen_max or seen_interval or seen_daily) then
   -- kept a day after it was renewed, renewed at GHL's first answer of each UTC day (not
   -- on every answer); once expired, the next answer stores them again
