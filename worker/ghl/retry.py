@@ -1,6 +1,6 @@
 """When to retry a GHL call and how long to wait: small pure functions and a policy value.
 
-Randomness (``rand``) and the clock (``now_s``, ``sleep``) are injected so tests
+Randomness (``rand``) and the clock (``now_s``) are injected so tests
 pin them. ``attempt`` is 0-based everywhere: the index of the attempt that just
 failed (Celery's ``self.request.retries``), so the first retry waits about
 ``base_ms``.
@@ -9,18 +9,14 @@ failed (Celery's ``self.request.retries``), so the first retry waits about
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-from worker.ghl.errors import GhlConnectionError, GhlError, GhlRateLimitedError, GhlServerError
+from worker.ghl.errors import GhlConnectionError, GhlRateLimitedError, GhlServerError
 from worker.ghl.headers import retry_after_ms
 
-__all__ = ["RetryPolicy", "backoff_ms", "call_with_retries", "is_retryable", "retry_after_ms",
-           "wait_ms"]
-
-T = TypeVar("T")
+__all__ = ["RetryPolicy", "backoff_ms", "is_retryable", "retry_after_ms", "wait_ms"]
 
 _MAX_EXPONENT = 62  # 2**62 ms is far past any cap; keeps the maths on small ints
 
@@ -106,27 +102,3 @@ class RetryPolicy:
     ) -> int:
         """The wait before the retry that follows failed attempt ``attempt``, in ms."""
         return wait_ms(error, attempt, base_ms=self.base_ms, cap_ms=self.cap_ms, rand=rand)
-
-
-def call_with_retries(
-    fn: Callable[[], T],
-    policy: RetryPolicy,
-    *,
-    sleep: Callable[[float], Any] = time.sleep,
-    rand: Callable[[], float] = random.random,
-) -> T:
-    """Call ``fn`` until it returns, retrying retryable ``GhlError`` s as ``policy`` says.
-
-    For the CLI and benchmarks only: the worker retries through Celery instead of
-    sleeping in a worker slot. Non-retryable errors, and the last retryable one,
-    are raised unchanged; exceptions that are not ``GhlError`` are never caught.
-    """
-    attempt = 0
-    while True:
-        try:
-            return fn()
-        except GhlError as error:
-            if not policy.should_retry(error, attempt):
-                raise
-            sleep(policy.wait_ms(error, attempt, rand=rand) / 1000)
-            attempt += 1
