@@ -97,6 +97,7 @@ class PipelineDeps:
     now_ms: Callable[[], int] = lambda: int(time.time() * 1000)
     rules: Any = None  # a worker.rules.RuleSet (None: AUTOMATIONS or the built-in rules)
     fired: list[str] | None = None  # receives each rule action run (dry runs show them)
+    toky: Any = None  # the Toky client the mirror writes with (None: made when needed)
 
     @property
     def prefix(self) -> str:
@@ -270,7 +271,7 @@ def _apply_locked(event, deps, delivery, stored, at_us, keys, contact_key, dlq, 
     event = _only_fresh(event, fresh)
 
     ctx = SyncContext(client=deps.client, redis=deps.redis, settings=deps.settings,
-                      field_map=deps.field_map, log=bound)
+                      field_map=deps.field_map, log=bound, toky=deps.toky)
     try:
         # the rules: built-in (the contract) or AUTOMATIONS (a dry run may name its own)
         outcome = run_rules(event, ctx, deps.rules, fired=deps.fired)

@@ -39,29 +39,14 @@ class AuthVerdict:
 
 
 def auth_of(deps: Any) -> Any:
-    """The deps' token provider, else one over their settings and Redis, made once per
-    pair (all its state is in Redis); None when no location is configured."""
-    if getattr(deps, "auth", None) is not None:
-        return deps.auth
-    if not deps.settings.ghl_location_id:
-        return None
-    return _shared_provider(deps.settings, deps.redis)
+    """The deps' token provider: ``deps.auth``, else one over their settings and Redis,
+    built on first use and kept on the deps (all its state is in Redis); None when no
+    location is configured."""
+    if deps.auth is None and deps.settings.ghl_location_id:
+        from worker.auth.bootstrap import make_provider
 
-
-_providers: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
-
-
-def _shared_provider(settings: Any, client: Any) -> Any:
-    """One provider per (settings, redis) object pair (kept alive with them, at most 8)."""
-    from worker.auth.bootstrap import make_provider
-
-    key = (id(settings), id(client))
-    found = _providers.get(key)
-    if found is None:
-        if len(_providers) >= 8:
-            _providers.pop(next(iter(_providers)))
-        found = _providers[key] = (settings, client, make_provider(settings, client))
-    return found[2]
+        deps.auth = make_provider(deps.settings, deps.redis)
+    return deps.auth
 
 
 def _about_scope(error: GhlAuthError) -> bool:

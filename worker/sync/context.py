@@ -17,7 +17,9 @@ class SyncContext:
     ``client`` is a ``worker.ghl.client.GhlClient`` (or a test double with the
     same methods); ``redis`` holds the id map and other state under
     ``settings.key_prefix``; ``field_map`` is the loaded, validated field map;
-    ``log`` a structlog logger already bound to the event's id, type and key.
+    ``log`` a structlog logger already bound to the event's id, type and key;
+    ``toky`` the Toky client the mirror writes with (None: one made from the settings
+    when needed).
     """
 
     client: Any
@@ -25,6 +27,7 @@ class SyncContext:
     settings: Settings
     field_map: Any
     log: Any
+    toky: Any = None
 
     def key(self, *parts: str) -> str:
         """A Redis key under the configured prefix."""
