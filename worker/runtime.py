@@ -4,23 +4,30 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import redis
 
 from toky_ghl.redis_conn import get_redis
 from toky_ghl.settings import Settings, get_settings
 
+if TYPE_CHECKING:
+    from producers.toky import TokyClient
+    from worker.auth.source import TokenSource
+    from worker.fieldmap import FieldMap
+    from worker.ghl.api import GhlApi
+    from worker.ratelimit import RateLimiter
+
 
 @dataclass
 class Runtime:
     settings: Settings
     redis: redis.Redis
-    limiter: Any
-    client: Any
-    field_map: Any
-    auth: Any = None  # worker.auth.TokenProvider: the client's token source
-    toky: Any = None  # producers.toky.TokyClient: the mirror's (None without TOKY_API_KEY)
+    limiter: RateLimiter
+    client: GhlApi
+    field_map: FieldMap
+    auth: TokenSource | None = None  # the client's token source (a TokenProvider)
+    toky: TokyClient | None = None  # the mirror's Toky client (None without TOKY_API_KEY)
 
 
 _lock = threading.Lock()

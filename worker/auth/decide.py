@@ -14,10 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from worker.auth.errors import AuthError, AuthUnavailable, CredentialsRefused, LocationPaused
 from worker.ghl.errors import GhlAuthError
+
+if TYPE_CHECKING:
+    from worker.auth.source import TokenSource
+    from worker.pipeline import PipelineDeps
 
 #: How long a paused location's events wait before they look again, in ms.
 PAUSE_RECHECK_MS = 30_000
@@ -38,7 +42,7 @@ class AuthVerdict:
     kind: str = "auth"
 
 
-def auth_of(deps: Any) -> Any:
+def auth_of(deps: PipelineDeps) -> TokenSource | None:
     """The deps' token provider: ``deps.auth``, else one over their settings and Redis,
     built on first use and kept on the deps (all its state is in Redis); None when no
     location is configured."""
@@ -53,7 +57,7 @@ def _about_scope(error: GhlAuthError) -> bool:
     return "scope" in (error.message or "").lower()
 
 
-def decide(error: GhlAuthError, provider: Any, *, failures: int, max_attempts: int,
+def decide(error: GhlAuthError, provider: TokenSource | None, *, failures: int, max_attempts: int,
            backoff_ms: Callable[[], int], rand: Callable[[], float]) -> AuthVerdict:
     """What to do with an event whose handler met ``error`` (``failures``: earlier ones)."""
     jitter = int(rand() * _JITTER_MS)

@@ -88,7 +88,7 @@ def format_mirror(report: dict[str, Any]) -> str:
             f"{report['skipped_no_phone']} without a phone (skipped)")
 
 
-def _toky(ctx: SyncContext) -> Any:
+def _toky(ctx: SyncContext) -> TokyClient:
     """The Toky client: ``ctx.toky`` (the worker's, or a dry run's), else one for the
     settings (made for this call)."""
     if ctx.toky is None:
