@@ -6,9 +6,10 @@ from typing import Any
 
 import redis
 
-from toky_ghl.broker_keys import queue_key, unacked_key
+from toky_ghl.broker_keys import broker_keyprefix, queue_key, unacked_key
 from toky_ghl.settings import Settings
 from worker.auth.report import format_pause, pause_report
+from worker.broker_processing import processing_counts
 from worker.circuit import circuit_locations, circuit_state
 from worker.conflicts import ConflictStore
 from worker.delay.report import parked_report, server_now_ms
@@ -36,11 +37,13 @@ def collect_status(client: redis.Redis, settings: Settings) -> dict[str, Any]:
 
     counts = Stats(client, settings.key_prefix).snapshot()
     held = inflight_counts(client, settings.key_prefix)
+    # messages popped and not yet recorded (worker/broker_processing.py)
+    popped = processing_counts(client, broker_keyprefix(settings.key_prefix))
     report: dict[str, Any] = {
         "queued": queue_depth(client, settings.key_prefix),
         # what LIVE workers hold; a killed worker's messages are "awaiting_redelivery"
-        "in_flight": held["live"],
-        "awaiting_redelivery": held["dead_holders"],
+        "in_flight": held["live"] + popped["live"],
+        "awaiting_redelivery": held["dead_holders"] + popped["dead"],
         "unacked_in_broker": int(client.hlen(unacked_key(settings.key_prefix))),
         "parked": parked_report(client, settings.key_prefix),
         "circuits": _circuits(client, settings),
