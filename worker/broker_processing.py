@@ -107,10 +107,11 @@ def restore_dead(client: Any, global_prefix: str, *, scan: bool = False) -> int:
     return restored
 
 
-def processing_counts(client: Any, global_prefix: str) -> dict[str, int]:
+def processing_counts(client: Any, global_prefix: str, *, scan: bool = False
+                      ) -> dict[str, int]:
     """``{"live": n, "dead": m}``: messages in processing lists of live consumers (being
     recorded right now) and of dead ones (the sweep puts them back on the queue)."""
-    lists = processing_lists(client, global_prefix, scan=True)
+    lists = processing_lists(client, global_prefix, scan=scan)
     if not lists:
         return {"live": 0, "dead": 0}
     pipe = client.pipeline(transaction=False)

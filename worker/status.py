@@ -32,18 +32,28 @@ def queue_depth(client: redis.Redis, key_prefix: str) -> int:
     return sum(pipe.execute())
 
 
+def held_by_workers(client: redis.Redis, key_prefix: str, *, scan: bool = False
+                    ) -> dict[str, int]:
+    """``{"live": n, "dead": m}``: messages taken from the queue by live workers (tasks
+    running, and messages popped and not yet recorded: worker/broker_processing.py), and
+    by workers that are gone (they come back by themselves). ``scan`` also finds
+    processing lists no running version registered (``status``; the metrics do not)."""
+    tasks = inflight_counts(client, key_prefix)
+    popped = processing_counts(client, broker_keyprefix(key_prefix), scan=scan)
+    return {"live": tasks["live"] + popped["live"],
+            "dead": tasks["dead_holders"] + popped["dead"]}
+
+
 def collect_status(client: redis.Redis, settings: Settings) -> dict[str, Any]:
     from worker.ratelimit import RateLimiter
 
     counts = Stats(client, settings.key_prefix).snapshot()
-    held = inflight_counts(client, settings.key_prefix)
-    # messages popped and not yet recorded (worker/broker_processing.py)
-    popped = processing_counts(client, broker_keyprefix(settings.key_prefix))
+    held = held_by_workers(client, settings.key_prefix, scan=True)
     report: dict[str, Any] = {
         "queued": queue_depth(client, settings.key_prefix),
         # what LIVE workers hold; a killed worker's messages are "awaiting_redelivery"
-        "in_flight": held["live"] + popped["live"],
-        "awaiting_redelivery": held["dead_holders"] + popped["dead"],
+        "in_flight": held["live"],
+        "awaiting_redelivery": held["dead"],
         "unacked_in_broker": int(client.hlen(unacked_key(settings.key_prefix))),
         "parked": parked_report(client, settings.key_prefix),
         "circuits": _circuits(client, settings),

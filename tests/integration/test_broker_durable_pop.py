@@ -12,6 +12,7 @@ import pytest
 from tests.integration.harness import PREFIX
 from toky_ghl.broker_keys import broker_keyprefix, queue_key, unacked_key
 from toky_ghl.constants import EVENTS_QUEUE
+from toky_ghl.metrics.snapshot import read_snapshot
 from toky_ghl.settings import Settings
 from worker import broker_processing as bp
 from worker.status import collect_status, format_status
@@ -132,13 +133,16 @@ def test_status_counts_popped_messages_in_flight_or_awaiting_redelivery(pipeline
     popped_by(pipeline, "alive.3.ffff", alive=True)
     popped_by(pipeline, "gone.3.gggg", alive=False)
 
-    # When an operator runs status
-    report = collect_status(pipeline.redis, Settings(key_prefix=PREFIX, ghl_token="tok"))
+    # When an operator runs status, or the metrics are read
+    settings = Settings(key_prefix=PREFIX, ghl_token="tok")
+    report = collect_status(pipeline.redis, settings)
+    snap = read_snapshot(pipeline.redis, settings)
 
     # Then the live one is in flight, the dead one awaits re-delivery, none is queued
     assert report["queued"] == 0
     assert report["in_flight"] == 1 and report["awaiting_redelivery"] == 1
     assert "in flight     1 (+1 held by stopped workers" in format_status(report)
+    assert (snap.in_flight, snap.awaiting_redelivery) == (1, 1)
 
 
 def test_a_worker_starting_restores_a_processing_list_of_a_version_that_is_gone(
