@@ -24,6 +24,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import redis
+
 from toky_ghl.constants import EVENT_ID_TTL_S
 from worker.stats import DECISION_BODY
 from worker.versions import VERSION_TTL_S, Version
@@ -96,7 +98,7 @@ class Begun:
 class Delivery:
     """The begin and end of one event's delivery, over the key prefix ``prefix``."""
 
-    def __init__(self, client: Any, prefix: str, *, lock_ttl_s: float, lock_wait_s: float,
+    def __init__(self, client: redis.Redis, prefix: str, *, lock_ttl_s: float, lock_wait_s: float,
                  sleep: Any = time.sleep) -> None:
         self._redis = client
         self.prefix = prefix
@@ -142,7 +144,7 @@ class Delivery:
                      auth_version=_text(answer[2]) or None)
 
     def end(self, event_id: str, object_key: str, handled: str,
-            versions: dict[str, Version], decision: tuple[list[str], list]) -> bool:
+            versions: dict[str, Version], decision: tuple[list[str], list[Any]]) -> bool:
         """Record the versions and the handled id, unlock, and count ``decision`` (keys
         and arguments of ``DECISION_BODY``, from ``Stats.finish_parts``); False when
         the lock had expired."""
@@ -161,7 +163,7 @@ class Delivery:
 _registered: dict[int, tuple[Any, Any, Any]] = {}
 
 
-def _scripts(client: Any) -> tuple[Any, Any, Any]:
+def _scripts(client: redis.Redis) -> tuple[Any, Any, Any]:
     """The three scripts registered on ``client`` (once per client object)."""
     found = _registered.get(id(client))
     if found is None or found[0].registered_client is not client:

@@ -162,7 +162,7 @@ class DryRun:
         install_toky_client(self.settings, TokyClient(
             base_url=DRY_RUN_TOKY_BASE, api_key=api_key, session=session, max_attempts=1))
 
-    def apply(self, event: dict) -> DryRunResult:
+    def apply(self, event: dict[str, Any]) -> DryRunResult:
         """Run ``event`` through the worker's pipeline; never raises for it."""
         from worker.pipeline import PipelineDeps, process
 

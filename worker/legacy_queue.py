@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
 import redis
 
@@ -36,7 +35,7 @@ def legacy_queues(queue: str = EVENTS_QUEUE) -> list[str]:
     return [queue] + [f"{queue}{_PRIORITY_SEPARATOR}{p}" for p in (3, 6, 9)]
 
 
-def adopt_legacy_messages(client: Any, prefix: str, *, visibility_timeout_s: float,
+def adopt_legacy_messages(client: redis.Redis, prefix: str, *, visibility_timeout_s: float,
                           now_s: float | None = None) -> int:
     """Move the old keys' messages into ``prefix``'s events queue; how many were moved."""
     target = queue_key(prefix)
@@ -52,7 +51,7 @@ def adopt_legacy_messages(client: Any, prefix: str, *, visibility_timeout_s: flo
     return moved
 
 
-def _restore(client: Any, tag: bytes, target: str) -> int:
+def _restore(client: redis.Redis, tag: bytes, target: str) -> int:
     """Put one old unacknowledged message back on ``target`` as kombu restores one (the
     payload, RPUSH: taken first), removing it from the old hash in the same transaction."""
     with client.pipeline(transaction=True) as pipe:

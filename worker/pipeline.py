@@ -18,11 +18,12 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 import structlog
 
+from clients.http_policy import backoff_ms
 from producers.events import InvalidEvent, event_label, object_key, validate_event
 from toky_ghl.metrics import record
 from toky_ghl.settings import Settings
@@ -34,7 +35,7 @@ from worker.delay.keys import ParkReason
 from worker.delivery import Delivery
 from worker.dlq import DeadLetterStore
 from worker.ghl import errors as ghl_errors
-from worker.ghl.retry import RetryPolicy, backoff_ms, is_retryable
+from worker.ghl.retry import RetryPolicy, is_retryable
 from worker.ghl.scopes import has_scope
 from worker.ghl.transport import one_event
 from worker.rules import failed_where, run_rules
@@ -43,6 +44,12 @@ from worker.sync.context import SyncContext
 from worker.sync.customer import customer_phone
 from worker.sync.outcome import Deferred, Unprocessable
 from worker.versions import Version, VersionStore, occurred_at_us
+
+if TYPE_CHECKING:
+    from worker.auth.source import TokenSource
+    from worker.fieldmap import FieldMap
+    from worker.ghl.api import GhlApi
+    from worker.rules import RuleSet
 
 log = structlog.get_logger("toky_ghl.pipeline")
 
@@ -90,12 +97,12 @@ HISTORY_KEEP = 10
 class PipelineDeps:
     settings: Settings
     redis: redis.Redis
-    client: Any
-    field_map: Any
+    client: GhlApi
+    field_map: FieldMap
     rand: Callable[[], float] = random.random
-    auth: Any = None  # worker.auth.TokenProvider (None: one over settings and redis)
+    auth: TokenSource | None = None  # None: a TokenProvider over settings and redis
     now_ms: Callable[[], int] = lambda: int(time.time() * 1000)
-    rules: Any = None  # a worker.rules.RuleSet (None: AUTOMATIONS or the built-in rules)
+    rules: RuleSet | None = None  # None: AUTOMATIONS or the built-in rules
     fired: list[str] | None = None  # receives each rule action run (dry runs show them)
 
     @property
@@ -124,7 +131,7 @@ def missing_scopes(event_type: str, granted: frozenset[str]) -> list[str]:
     return [s for s in needed if not has_scope(granted, s)]
 
 
-def _version_keys(event: dict) -> list[str]:
+def _version_keys(event: dict[str, Any]) -> list[str]:
     """The objects whose versions this event is checked against and sets.
 
     Tags are versioned one by one (``contact:+1…#tag:vip``): a tag event, and the
@@ -141,7 +148,7 @@ def _version_keys(event: dict) -> list[str]:
     return [key]
 
 
-def _only_fresh(event: dict, fresh: list[str]) -> dict:
+def _only_fresh(event: dict[str, Any], fresh: list[str]) -> dict[str, Any]:
     """The event reduced to its parts that are not stale (see ``_version_keys``)."""
     if event["type"] not in _TAG_EVENTS | _CONTACT_STATE:
         return event
@@ -384,7 +391,7 @@ def _dead_letter(raw, reason, kind, dlq, stats, task_id, bound=None, history=())
     return Decision("dead_lettered", reason)
 
 
-def _finish(decision: Decision, event: dict, stats: Stats, bound) -> Decision:
+def _finish(decision: Decision, event: dict[str, Any], stats: Stats, bound) -> Decision:
     applied = decision.kind == "applied"
     stats.finish(decision.kind, event["type"], event["id"],
                  "" if applied else skip_reason(decision.detail),
@@ -393,7 +400,7 @@ def _finish(decision: Decision, event: dict, stats: Stats, bound) -> Decision:
     return decision
 
 
-def _end(decision: Decision, event: dict, delivery: Delivery, stats: Stats, bound,
+def _end(decision: Decision, event: dict[str, Any], delivery: Delivery, stats: Stats, bound,
          handled: str, versions: dict[str, Version] | None = None) -> tuple[Decision, bool]:
     """Record, unlock and count in one script (``worker.delivery``)."""
     applied = decision.kind == "applied"
@@ -406,6 +413,6 @@ def _end(decision: Decision, event: dict, delivery: Delivery, stats: Stats, boun
     return decision, True
 
 
-def _log_decision(decision: Decision, event: dict, bound) -> None:
+def _log_decision(decision: Decision, event: dict[str, Any], bound) -> None:
     bound.info(f"event {decision.kind}", detail=decision.detail, label=event_label(event),
                **({"ghl_ids": decision.ghl_ids} if decision.ghl_ids else {}))

@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import redis
 
 from toky_ghl.redis_conn import get_redis
 from toky_ghl.settings import Settings, get_settings
 
+if TYPE_CHECKING:
+    from worker.auth.source import TokenSource
+    from worker.fieldmap import FieldMap
+    from worker.ghl.api import GhlApi
+    from worker.ratelimit import RateLimiter
+
 
 @dataclass
 class Runtime:
     settings: Settings
     redis: redis.Redis
-    limiter: Any
-    client: Any
-    field_map: Any
-    auth: Any = None  # worker.auth.TokenProvider: the client's token source
+    limiter: RateLimiter
+    client: GhlApi
+    field_map: FieldMap
+    auth: TokenSource | None = None  # the client's token source (a TokenProvider)
 
 
 _lock = threading.Lock()

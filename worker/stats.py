@@ -10,6 +10,7 @@ metrics add no command and no round trip per event.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import redis
 
@@ -79,7 +80,7 @@ class Stats:
 
     def decision_parts(self, mode: str, event_id: str, outcome: str, event_type: str,
                        own: record.Tally, *, due_s: float = 0.0, reason: str = ""
-                       ) -> tuple[list[str], list]:
+                       ) -> tuple[list[str], list[Any]]:
         """The keys and arguments of ``DECISION_BODY`` for one decision. The total of an
         outcome is not written: ``snapshot`` adds up its per-type counts."""
         increments = [(self._counts, f"{outcome}:{event_type}", 1), *own.items(self._prefix)]
@@ -87,7 +88,7 @@ class Stats:
         if noted:
             increments += noted.items(self._prefix)
         keys = [self._retrying, self._retrying_reason, *(k for k, _, _ in increments)]
-        args: list = [mode, event_id, repr(due_s), reason]
+        args: list[Any] = [mode, event_id, repr(due_s), reason]
         for _, field_name, amount in increments:
             args += [field_name, amount]
         return keys, args
@@ -114,7 +115,7 @@ class Stats:
         self._decision(keys=keys, args=args)
 
     def finish_parts(self, outcome: str, event_type: str, event_id: str, reason: str, *,
-                     occurred_at: str | None = None) -> tuple[list[str], list]:
+                     occurred_at: str | None = None) -> tuple[list[str], list[Any]]:
         """``finish``'s keys and arguments of ``DECISION_BODY``, for a caller that runs
         them in its own script (``worker.delivery``)."""
         own = record.Tally()

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import redis
+
 from producers.events import event_id_for
 from producers.toky import paths
 
@@ -51,7 +53,7 @@ class ContactChange:
 class ContactFingerprints:
     """The saved fingerprints, in one Redis hash."""
 
-    def __init__(self, redis_client: Any, key: str) -> None:
+    def __init__(self, redis_client: redis.Redis, key: str) -> None:
         self.redis = redis_client
         self.key = key
 

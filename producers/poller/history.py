@@ -8,7 +8,7 @@ mark moves once the whole list was read (see ``cursor``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,16 +17,18 @@ from producers.ids import TOKY_ID_RULE, is_toky_id
 from producers.poller.cdr_mapping import cdr_event, needs_recording
 from producers.poller.cursor import Cursor
 from producers.poller.message_mapping import sms_event, voicemail_event
-from producers.poller.sink import Counts, EventSink
+from producers.poller.report import PassReport
+from producers.poller.sink import EventSink
 from producers.poller.toky_time import parse_toky_time
 from producers.toky import paths
+from producers.toky.client import TokyClient
 from producers.toky.filters import created_between
 
 #: ``(client, row)`` → the raw event of that row (``InvalidEvent`` when it cannot be mapped).
-RowMapper = Callable[[Any, dict], dict]
+RowMapper = Callable[[Any, dict[str, Any]], dict[str, Any]]
 
 
-def _call(client: Any, row: dict) -> dict:
+def _call(client: TokyClient, row: dict[str, Any]) -> dict[str, Any]:
     callid = str(row.get("callid") or "").strip()
     if needs_recording(row) and not is_toky_id(callid):  # never put it in a URL path
         raise InvalidEvent(f"data.callid: not a valid id {callid[:40]!r}: {TOKY_ID_RULE}")
@@ -55,24 +57,7 @@ SMS = HistoryResource("sms", paths.SMS, "id", paths.SMS_CREATED_KEY, True,
                       lambda _client, row: sms_event(row))
 
 
-@dataclass
-class PassReport:
-    """What one read of a list did: pages and rows read, event counts, the new mark."""
-
-    name: str
-    pages: int = 0
-    records: int = 0
-    counts: Counts = field(default_factory=Counts)
-    mark: datetime | None = None
-    #: Contacts left out as the GHL → Toky mirror's own writes (``contacts.mirror_echoes``).
-    echoes: int = 0
-
-    def text(self) -> str:
-        text = f"{self.name}: {self.pages} pages, {self.records} records, {self.counts.text()}"
-        return f"{text}, {self.echoes} echoes skipped" if self.echoes else text
-
-
-def read_history(resource: HistoryResource, client: Any, cursor: Cursor, sink: EventSink, *,
+def read_history(resource: HistoryResource, client: TokyClient, cursor: Cursor, sink: EventSink, *,
                  backfill_since: datetime, page_size: int,
                  on_page: Callable[[PassReport], None] = lambda _r: None,
                  check: Callable[[], None] = lambda: None) -> PassReport:
@@ -117,8 +102,8 @@ def read_history(resource: HistoryResource, client: Any, cursor: Cursor, sink: E
     return report
 
 
-def _fresh_rows(resource: HistoryResource, rows: list[dict], floor: datetime,
-                in_pass: set[str], sink: EventSink) -> tuple[list, bool, int]:
+def _fresh_rows(resource: HistoryResource, rows: list[dict[str, Any]], floor: datetime,
+                in_pass: set[str], sink: EventSink) -> tuple[list[Any], bool, int]:
     """``[(id, created, row)]`` of rows at or after ``floor`` not yet met in this read,
     whether a row older than ``floor`` was met, and how many rows had no id or time."""
     fresh, reached_older, unreadable = [], False, 0

@@ -8,9 +8,9 @@ failed one is read again from its unchanged cursor at the next poll.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+
+import redis
 
 from producers.mirror.memory import SyncMemory
 from producers.poller.contacts import read_contacts
@@ -21,12 +21,14 @@ from producers.poller.history import (
     SMS,
     VOICEMAILS,
     HistoryResource,
-    PassReport,
     read_history,
 )
-from producers.poller.sink import Counts, EventSink
+from producers.poller.report import PassReport, PollReport
+from producers.poller.sink import EventSink
+from producers.queue import Publisher
 from producers.times import parse_timestamp
 from producers.toky import TokyAuthError, TokyError, paths
+from producers.toky.client import TokyClient
 from toky_ghl.errors import ConfigError
 from toky_ghl.logs import get_logger
 
@@ -53,26 +55,6 @@ def backfill_start(raw: str | None, now: datetime, *,
             f"2026-11-01T00:00:00Z), got {raw!r}") from None
 
 
-@dataclass
-class PollReport:
-    """One poll: a report per resource read, and the error of each that failed."""
-
-    passes: list[PassReport] = field(default_factory=list)
-    failures: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def counts(self) -> Counts:
-        total = Counts()
-        for report in self.passes:
-            total.add(report.counts)
-        return total
-
-    def text(self) -> str:
-        parts = [p.text() for p in self.passes]
-        parts += [f"{name}: FAILED ({error})" for name, error in self.failures.items()]
-        return "; ".join(parts) or "nothing read"
-
-
 class Poller:
     """Polls Toky and queues events.
 
@@ -83,7 +65,8 @@ class Poller:
     with a line after each page of a first read (a backfill). ``clock``: now, UTC.
     """
 
-    def __init__(self, client: Any, redis_client: Any, publisher: Any, *, key_prefix: str,
+    def __init__(self, client: TokyClient, redis_client: redis.Redis, publisher: Publisher, *,
+                 key_prefix: str,
                  backfill_since: datetime, overlap_s: int = 3600,
                  page_size: int = paths.MAX_PAGE_SIZE,
                  resources: tuple[str, ...] = RESOURCES,

@@ -16,8 +16,8 @@ from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 
+from clients.http_policy import parse_retry_after_s, pooled_session
 from producers.times import parse_toky_date
 from producers.toky import paths, retry
 from producers.toky.errors import (
@@ -32,15 +32,6 @@ from toky_ghl.logs import get_logger, register_secrets
 
 log = get_logger(__name__)
 Moment = date | datetime
-
-
-def pooled_session(pool_maxsize: int = 10) -> requests.Session:
-    """A session keeping up to ``pool_maxsize`` connections open per host, no hidden retries."""
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool_maxsize, max_retries=0)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
 
 
 class TokyClient:
@@ -66,7 +57,7 @@ class TokyClient:
         register_secrets([api_key])
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
-        self._session = session or pooled_session()
+        self._session = session or pooled_session(pool_maxsize=10, pool_connections=2)
         self._timeout_s = timeout_s
         self._max_attempts = max_attempts
         self._base_ms = backoff_base_ms
@@ -95,7 +86,7 @@ class TokyClient:
 
     # -- transport ---------------------------------------------------------
 
-    def request(self, method: str, path: str, *, params: dict | None = None,
+    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
                 json: Any = None) -> Any:
         """Send ``method path`` (retrying what is safe) and return the JSON answer (None: empty).
 
@@ -104,17 +95,17 @@ class TokyClient:
         """
         url = self._url(path, params)
         shown = url[len(self.base_url):] if url.startswith(self.base_url) else url
-        attempt = 1
+        attempt = 0  # the 0-based index of the attempt being made
         while True:
             try:
                 return self._send_once(method, url, shown, json)
             except TokyError as error:
-                if attempt >= self._max_attempts or not retry.should_retry(error, method):
+                if attempt + 1 >= self._max_attempts or not retry.should_retry(error, method):
                     raise
                 wait_ms = retry.wait_ms(
                     error, attempt, base_ms=self._base_ms, cap_ms=self._cap_ms, rand=self._rand
                 )
-                log.warning("toky.retry", method=method, path=shown, attempt=attempt,
+                log.warning("toky.retry", method=method, path=shown, attempt=attempt + 1,
                             status=error.status, error=type(error).__name__, wait_ms=wait_ms)
                 self._sleep(wait_ms / 1000)
                 attempt += 1
@@ -140,8 +131,7 @@ class TokyClient:
                 f"{urlsplit(self.base_url).netloc} (check TOKY_API_BASE)",
                 status=response.status_code, method=method, path=shown)
         if not response.ok:
-            hint_s = retry.parse_retry_after_s(response.headers.get("Retry-After"),
-                                               now_s=time.time())
+            hint_s = parse_retry_after_s(response.headers.get("Retry-After"))
             raise error_for_response(response, method=method, path=shown,
                                      secret=self._api_key, retry_after_s=hint_s)
         if not response.content:
@@ -152,7 +142,7 @@ class TokyClient:
             raise TokyError("Toky answered with a body that is not JSON",
                             status=response.status_code, method=method, path=shown) from None
 
-    def _url(self, path: str, params: dict | None) -> str:
+    def _url(self, path: str, params: dict[str, Any] | None) -> str:
         if path.startswith(("http://", "https://")):
             # Never send the key elsewhere: keep Toky's path and query, our scheme and host.
             base, link = urlsplit(self.base_url), urlsplit(path)
@@ -165,7 +155,8 @@ class TokyClient:
 
     # -- pagination --------------------------------------------------------
 
-    def iter_pages(self, path: str, params: dict | None = None) -> Iterator[dict]:
+    def iter_pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str,
+                                                                                           Any]]:
         """Each page of a list, as ``{"count", "next", "results"}``, following ``next`` until null.
 
         A bare JSON list is taken as one page. An empty page ends the walk even
@@ -183,8 +174,8 @@ class TokyClient:
             if url in seen:
                 raise TokyError(f"Toky's next link repeats a page: {link}", method="GET", path=path)
 
-    def iter_results(self, path: str, *, params: dict | None = None,
-                     page_size: int = paths.MAX_PAGE_SIZE) -> Iterator[dict]:
+    def iter_results(self, path: str, *, params: dict[str, Any] | None = None,
+                     page_size: int = paths.MAX_PAGE_SIZE) -> Iterator[dict[str, Any]]:
         """Every row of a list, page by page; ``page_size`` is capped at 500 (Toky's maximum)."""
         if page_size < 1:
             raise ValueError(f"page_size must be at least 1, got {page_size}")
@@ -194,12 +185,12 @@ class TokyClient:
 
     # -- resources ---------------------------------------------------------
 
-    def agents(self) -> list[dict]:
+    def agents(self) -> list[dict[str, Any]]:
         """Every agent of the account."""
         return list(self.iter_results(paths.AGENTS))
 
     def cdrs(self, *, since: Moment | None = None, until: Moment | None = None,
-             page_size: int = paths.MAX_PAGE_SIZE) -> Iterator[dict]:
+             page_size: int = paths.MAX_PAGE_SIZE) -> Iterator[dict[str, Any]]:
         """Call records, newest first, created in [since, until] (GMT; None: open end).
 
         Toky is asked by date only (``filters``); rows outside the exact range are dropped here.
@@ -217,40 +208,40 @@ class TokyClient:
         return recording_url_of(body)
 
     def sms(self, *, since: Moment | None = None, until: Moment | None = None,
-            page_size: int = paths.MAX_PAGE_SIZE) -> Iterator[dict]:
+            page_size: int = paths.MAX_PAGE_SIZE) -> Iterator[dict[str, Any]]:
         """SMS messages, newest first, created in [since, until] (GMT; None: open end)."""
         rows = self.iter_results(paths.SMS, params=_date_filter(since, until),
                                  page_size=page_size)
         return _within(rows, paths.SMS_CREATED_KEY, since, until)
 
-    def voicemails(self, *, page_size: int = paths.MAX_PAGE_SIZE) -> Iterator[dict]:
+    def voicemails(self, *, page_size: int = paths.MAX_PAGE_SIZE) -> Iterator[dict[str, Any]]:
         """Voicemails, newest first."""
         return self.iter_results(paths.VOICEMAILS, page_size=page_size)
 
-    def contacts(self, *, page_size: int = paths.MAX_PAGE_SIZE) -> Iterator[dict]:
+    def contacts(self, *, page_size: int = paths.MAX_PAGE_SIZE) -> Iterator[dict[str, Any]]:
         """Every contact of the phone directory."""
         return self.iter_results(paths.CONTACTS, page_size=page_size)
 
-    def get_contact(self, phone: str) -> dict | None:
+    def get_contact(self, phone: str) -> dict[str, Any] | None:
         """The contact with this E.164 phone; None when there is none."""
         try:
             return self.request("GET", paths.contact_path(phone))
         except TokyNotFoundError:
             return None
 
-    def create_contact(self, payload: dict) -> dict:
+    def create_contact(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Create a contact (``phone`` required); TokyConflictError if the phone is taken."""
         return self.request("POST", paths.CONTACTS, json=payload) or {}
 
-    def update_contact(self, phone: str, payload: dict) -> dict:
+    def update_contact(self, phone: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Change the contact with this phone; TokyNotFoundError if there is none."""
         return self.request("PUT", paths.contact_path(phone), json=payload) or {}
 
-    def webhooks(self) -> list[dict]:
+    def webhooks(self) -> list[dict[str, Any]]:
         """Every registered webhook."""
         return list(self.iter_results(paths.WEBHOOKS))
 
-    def register_webhook(self, event: str, hook_url: str) -> dict:
+    def register_webhook(self, event: str, hook_url: str) -> dict[str, Any]:
         """Have Toky POST ``event`` to ``hook_url``; returns Toky's answer (``{"id": ...}``)."""
         body = {paths.WEBHOOK_EVENT_KEY: event, paths.WEBHOOK_URL_KEY: hook_url}
         return self.request("POST", paths.WEBHOOKS, json=body) or {}
@@ -276,8 +267,8 @@ def _created(raw: Any) -> datetime | None:
         return None
 
 
-def _within(rows: Iterator[dict], created_key: str, since: Moment | None,
-            until: Moment | None) -> Iterator[dict]:
+def _within(rows: Iterator[dict[str, Any]], created_key: str, since: Moment | None,
+            until: Moment | None) -> Iterator[dict[str, Any]]:
     """The rows created in [since, until] (a row whose time is unreadable is kept: the
     caller names it). A date ``until`` includes its whole day."""
     low = _bound(since)
@@ -303,13 +294,13 @@ def recording_url_of(body: Any) -> str | None:
     return None
 
 
-def _date_filter(since: Moment | None, until: Moment | None) -> dict | None:
+def _date_filter(since: Moment | None, until: Moment | None) -> dict[str, Any] | None:
     if since is None and until is None:
         return None
     return {paths.FILTER_PARAM: created_between(since, until)}
 
 
-def _as_page(body: Any, path: str) -> dict:
+def _as_page(body: Any, path: str) -> dict[str, Any]:
     if isinstance(body, list):
         return {paths.PAGE_COUNT_KEY: len(body), paths.PAGE_NEXT_KEY: None,
                 paths.PAGE_RESULTS_KEY: body}

@@ -31,6 +31,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from producers.events import InvalidEvent, validate_event
 from producers.poller.toky_time import iso_z
+from producers.queue import OnePublisher
 from producers.webhook.body import BadPayload, parse_body
 from producers.webhook.mapping import HANDLED_EVENTS, event_for
 from producers.webhook.token import ENVIRON_KEY, HideToken, check_secret, check_tokens
@@ -61,7 +62,7 @@ def _answer(http_status: int, **body: Any) -> tuple[Any, int]:
     return jsonify(body), http_status
 
 
-def create_app(*, secret: str | None, publisher: Any, redis_client: Any,
+def create_app(*, secret: str | None, publisher: OnePublisher, redis_client: redis.Redis,
                max_body_bytes: int = 262_144,
                clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                key_prefix: str | None = None) -> Flask:

@@ -20,7 +20,7 @@ _REFUSED_ARGUMENT = (
 )
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("auth", help="GHL credentials: OAuth login, status, PIT rotation",
                             description="Manage the GHL credentials kept (encrypted) in Redis.")
     parser.set_defaults(func=lambda _args: parser.print_help(sys.stderr) or 2)

@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "dlq",
         help="list, show, replay or purge dead-lettered events",

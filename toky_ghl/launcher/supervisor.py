@@ -19,7 +19,7 @@ class Child:
     name: str
     cmd: list[str]
     env: dict[str, str]
-    proc: subprocess.Popen | None = None
+    proc: subprocess.Popen[bytes] | None = None
     lines: list[str] = field(default_factory=list)
 
 

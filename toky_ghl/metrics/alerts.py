@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
 
@@ -57,8 +58,8 @@ class Rule:
     #: decides the rule on the state now (True fires); None: it needs history
     now: Callable[[Snapshot], bool] | None = None
 
-    def as_prometheus(self) -> dict:
-        rule: dict = {"alert": self.name, "expr": self.expr}
+    def as_prometheus(self) -> dict[str, Any]:
+        rule: dict[str, Any] = {"alert": self.name, "expr": self.expr}
         if self.for_:
             rule["for"] = self.for_
         rule["labels"] = {"severity": self.severity}
@@ -217,7 +218,7 @@ def render() -> str:
     return head + yaml.safe_dump(groups, sort_keys=False, width=100, allow_unicode=True)
 
 
-def evaluate_now(snap: Snapshot) -> list[dict]:
+def evaluate_now(snap: Snapshot) -> list[dict[str, Any]]:
     """Each rule's state now: ``firing``, ``ok`` or ``needs history`` (a rate)."""
     out = []
     for rule in RULES:
@@ -231,7 +232,7 @@ if __name__ == "__main__":  # pragma: no cover
     print(render(), end="")
 
 
-def format_alerts(alerts: list[dict]) -> list[str]:
+def format_alerts(alerts: list[dict[str, Any]]) -> list[str]:
     """The status lines: each alert firing now, then how many were judged."""
     firing = [a for a in alerts if a["state"] == "firing"]
     judged = sum(1 for a in alerts if a["state"] != "needs history")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import redis
 from prometheus_client.core import (
@@ -17,6 +18,7 @@ from prometheus_client.core import (
     GaugeMetricFamily,
     HistogramMetricFamily,
 )
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from toky_ghl.logs import get_logger
@@ -30,7 +32,7 @@ NS = "tokyghl"
 
 def _histogram(snap: Snapshot, name: str, label_names: list[str],
                buckets: tuple[float, ...], zeros: list[tuple[str, ...]] = ()
-               ) -> dict[tuple[str, ...], tuple[list, float]]:
+               ) -> dict[tuple[str, ...], tuple[list[Any], float]]:
     """Cumulative buckets and the sum (seconds) per series of a bucket-counter hash;
     ``zeros``: label values shown with empty buckets until observed."""
     series: dict[tuple[str, ...], dict[str, float]] = {tuple(z): {} for z in zeros}
@@ -52,7 +54,7 @@ def _histogram(snap: Snapshot, name: str, label_names: list[str],
     return out
 
 
-def _ghl_families(snap: Snapshot) -> Iterator:
+def _ghl_families(snap: Snapshot) -> Iterator[Metric]:
     """Requests by status, durations by route and 429s: sums of the one GHL histogram."""
     per_request = _histogram(snap, record.GHL, ["location", "method", "route", "status"],
                              record.GHL_DURATION_BUCKETS_S)
@@ -89,7 +91,7 @@ def _ghl_families(snap: Snapshot) -> Iterator:
     yield limited
 
 
-def families(snap: Snapshot) -> Iterator:
+def families(snap: Snapshot) -> Iterator[Metric]:
     """Every metric family of a snapshot.
 
     Counters an alert or panel takes the rate of start at 0 for every known label
@@ -172,7 +174,7 @@ def families(snap: Snapshot) -> Iterator:
     yield dead
 
 
-def _location_families(snap: Snapshot) -> Iterator:
+def _location_families(snap: Snapshot) -> Iterator[Metric]:
     remaining = GaugeMetricFamily(f"{NS}_ghl_budget_remaining", "GHL requests left in the "
                                   "location's budget (burst: the sliding window; day: the UTC "
                                   "day)", labels=["location", "window"])
@@ -227,7 +229,7 @@ class RedisCollector(Collector):
         self._client = client
         self._settings = settings
 
-    def collect(self) -> Iterator:
+    def collect(self) -> Iterator[Metric]:
         started = time.monotonic()
         up = GaugeMetricFamily(f"{NS}_up", "1 when the exporter could read the shared Redis")
         try:
@@ -244,5 +246,5 @@ class RedisCollector(Collector):
                                 "How long reading Redis took for this scrape",
                                 value=time.monotonic() - started)
 
-    def describe(self) -> Iterator:
+    def describe(self) -> Iterator[Metric]:
         return iter(())  # read at scrape time only: never at registration

@@ -33,7 +33,7 @@ class RunningServer:
 
 
 def serve_in_thread(
-    app: Callable, *, host: str = "127.0.0.1", port: int = 0, threads: int = 32
+    app: Callable[..., Any], *, host: str = "127.0.0.1", port: int = 0, threads: int = 32
 ) -> RunningServer:
     """Start ``app`` on ``host:port`` (0: a free port) and return at once."""
     server = create_server(app, host=host, port=port, threads=threads, ident="toky-ghl-sim")
@@ -54,7 +54,7 @@ def serve_in_thread(
 
 
 def serve_forever(
-    app: Callable, *, host: str = "127.0.0.1", port: int = 0, threads: int = 32,
+    app: Callable[..., Any], *, host: str = "127.0.0.1", port: int = 0, threads: int = 32,
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Serve ``app`` in the foreground until interrupted; ``on_ready(url)`` is called first."""

@@ -14,10 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
+import redis
+
+from toky_ghl.settings import Settings
 from worker.auth.errors import AuthError, AuthUnavailable, CredentialsRefused, LocationPaused
 from worker.ghl.errors import GhlAuthError
+
+if TYPE_CHECKING:
+    from worker.auth.provider import TokenProvider
+    from worker.auth.source import TokenSource
+    from worker.pipeline import PipelineDeps
 
 #: How long a paused location's events wait before they look again, in ms.
 PAUSE_RECHECK_MS = 30_000
@@ -38,7 +46,7 @@ class AuthVerdict:
     kind: str = "auth"
 
 
-def auth_of(deps: Any) -> Any:
+def auth_of(deps: PipelineDeps) -> TokenSource | None:
     """The deps' token provider, else one over their settings and Redis, made once per
     pair (all its state is in Redis); None when no location is configured."""
     if getattr(deps, "auth", None) is not None:
@@ -48,10 +56,10 @@ def auth_of(deps: Any) -> Any:
     return _shared_provider(deps.settings, deps.redis)
 
 
-_providers: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
+_providers: dict[tuple[int, int], tuple[Settings, redis.Redis, TokenProvider]] = {}
 
 
-def _shared_provider(settings: Any, client: Any) -> Any:
+def _shared_provider(settings: Settings, client: redis.Redis) -> TokenProvider:
     """One provider per (settings, redis) object pair (kept alive with them, at most 8)."""
     from worker.auth.bootstrap import make_provider
 
@@ -68,7 +76,7 @@ def _about_scope(error: GhlAuthError) -> bool:
     return "scope" in (error.message or "").lower()
 
 
-def decide(error: GhlAuthError, provider: Any, *, failures: int, max_attempts: int,
+def decide(error: GhlAuthError, provider: TokenSource | None, *, failures: int, max_attempts: int,
            backoff_ms: Callable[[], int], rand: Callable[[], float]) -> AuthVerdict:
     """What to do with an event whose handler met ``error`` (``failures``: earlier ones)."""
     jitter = int(rand() * _JITTER_MS)

@@ -26,6 +26,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 import structlog
 
 from worker.circuit import Circuit, circuit_state
@@ -50,7 +51,7 @@ class Scheduler:
     limiter (its snapshot paces releases); ``auth``: the token provider (None: no pause
     check); ``queue_depth``: a function of the Redis client giving the queued count."""
 
-    redis: Any
+    redis: redis.Redis
     settings: Any
     limiter: Any = None
     auth: Any = None
@@ -121,7 +122,7 @@ class Scheduler:
     def _probe_marker(self, location: str) -> str:
         return f"{self.prefix}:delay:{location}:probe_released"
 
-    def _probe_allowance(self, location: str, state: dict) -> int:
+    def _probe_allowance(self, location: str, state: dict[str, Any]) -> int:
         """1 when a probe is due and no event was released for this probe slot yet.
 
         A slot is the probe's due time, its lease and the count of probes granted: a

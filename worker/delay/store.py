@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import redis
+
 from producers.celery_message import default_origin, task_message
 from producers.events import event_label
 from toky_ghl.broker_keys import queue_key
@@ -85,7 +87,7 @@ class DelayStore:
     """Parks events per GHL location. ``queue``: the Celery queue released events go to
     (its Redis list is under the prefix: ``toky_ghl.broker_keys.queue_key``)."""
 
-    def __init__(self, client: Any, prefix: str, *, queue: str = EVENTS_QUEUE) -> None:
+    def __init__(self, client: redis.Redis, prefix: str, *, queue: str = EVENTS_QUEUE) -> None:
         self._redis = client
         self.prefix = prefix
         self.queue = queue
@@ -94,13 +96,13 @@ class DelayStore:
         self._release = client.register_script(_RELEASE_LUA)
         self._origin = default_origin()
 
-    def message_for(self, event: dict, kwargs: dict[str, Any]) -> str:
+    def message_for(self, event: dict[str, Any], kwargs: dict[str, Any]) -> str:
         """The Celery message that re-applies ``event`` with ``kwargs`` (failures, history)."""
         return task_message(APPLY_EVENT_TASK, [event], kwargs=kwargs, queue=self.queue,
                             argsrepr=_label(event), origin=self._origin,
                             kwargsrepr=repr({"failures": kwargs.get("failures", 0)}))
 
-    def park(self, location: str, event: dict, *, reason: ParkReason | str, wait_ms: int,
+    def park(self, location: str, event: dict[str, Any], *, reason: ParkReason | str, wait_ms: int,
              kwargs: dict[str, Any]) -> int:
         """Park ``event`` for ``wait_ms`` (gate reasons: until the gate opens); its due time.
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from worker.ratelimit.headers import RateLimitHeaders, parse_headers
+import redis
+
+from clients.http_policy import RateLimitHeaders, rate_limit_headers
 
 if TYPE_CHECKING:
     from toky_ghl.settings import Settings
@@ -136,7 +138,8 @@ class RateLimiter:
         self.lease_ms = lease_ms
 
     @classmethod
-    def from_settings(cls, settings: Settings, redis_client: Any = None) -> RateLimiter:
+    def from_settings(cls, settings: Settings,
+                      redis_client: redis.Redis | None = None) -> RateLimiter:
         """A Redis-backed limiter; ``redis_client`` None means ``get_redis(settings.redis_url)``.
 
         The lease is at least twice the request timeouts (and at least 60 s).
@@ -169,7 +172,7 @@ class RateLimiter:
 
     def observe(self, location_id: str, headers: Mapping[str, str]) -> None:
         """Correct the budget from a GHL answer's ``X-RateLimit-*`` headers."""
-        seen = parse_headers(headers)
+        seen = rate_limit_headers(headers)
         if seen != RateLimitHeaders():
             self.backend.observe(location_id, seen, self.limits)
 
@@ -179,7 +182,7 @@ class RateLimiter:
         if not (grant.ok and grant.slot_id):
             self.observe(grant.location_id, headers)
             return
-        self.backend.finish(grant.location_id, grant.slot_id, parse_headers(headers),
+        self.backend.finish(grant.location_id, grant.slot_id, rate_limit_headers(headers),
                             self.limits, grant.known_limits)
 
     def snapshot(self, location_id: str) -> BudgetSnapshot:

@@ -13,8 +13,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import redis
+
+from clients.http_policy import RateLimitHeaders
 from worker.ratelimit.base import BudgetSnapshot, Grant, Limits
-from worker.ratelimit.headers import RateLimitHeaders
 
 _HERE = Path(__file__).parent
 
@@ -50,7 +52,7 @@ class RedisBackend:
     ``prefix``: the first part of every key (the settings' ``key_prefix``).
     """
 
-    def __init__(self, client: Any, prefix: str = "tokyghl"):
+    def __init__(self, client: redis.Redis, prefix: str = "tokyghl"):
         self.client = client
         self.prefix = prefix
         self._scripts = {

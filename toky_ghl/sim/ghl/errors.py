@@ -6,6 +6,8 @@ message for 4xx; a LIST of messages and ``"error"`` for 422.
 
 from __future__ import annotations
 
+from typing import Any
+
 CONTACTS_VERSION = "2021-07-28"
 CALENDARS_VERSION = "2021-04-15"
 
@@ -13,7 +15,7 @@ CALENDARS_VERSION = "2021-04-15"
 class ApiError(Exception):
     """Answer ``status`` with JSON ``body`` instead of running the endpoint."""
 
-    def __init__(self, status: int, body: dict) -> None:
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
         super().__init__(f"{status}: {body.get('message')}")
         self.status = status
         self.body = body

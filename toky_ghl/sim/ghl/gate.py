@@ -145,13 +145,13 @@ def install_gate(app: Flask, sim: GhlSim) -> None:
         return response
 
 
-def endpoint(scope: str, version: str, *, write: bool = False) -> Callable:
+def endpoint(scope: str, version: str, *, write: bool = False) -> Callable[..., Any]:
     """Guard a view: ``Version`` must equal ``version`` and the token must hold ``scope``.
 
     ``write``: the view changes state, so its success may be answered 504 instead.
     """
 
-    def decorate(view: Callable) -> Callable:
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def guarded(**kwargs: Any) -> Response:
             sim = current_sim()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint
 
 from toky_ghl.sim.ghl.contacts import apply_fields
@@ -11,7 +13,7 @@ from toky_ghl.sim.ghl.gate import current_sim, json_body
 bp = Blueprint("ghl_admin", __name__, url_prefix="/_sim")
 
 
-def _fields(*names: str) -> list:
+def _fields(*names: str) -> list[Any]:
     """The named body fields, or 400 naming those missing."""
     body = json_body()
     missing = [name for name in names if not body.get(name)]

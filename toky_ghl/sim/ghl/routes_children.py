@@ -12,6 +12,8 @@ task or note is answered as ``SimConfig.missing_status`` says (400 or 404).
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint
 
 from toky_ghl.sim.ghl import validation as rules
@@ -25,8 +27,8 @@ from toky_ghl.sim.ghl.state import Location
 bp = Blueprint("ghl_children", __name__)
 
 
-def _child(location: Location, kind: dict[str, dict], what: str, contact_id: str,
-           item_id: str) -> dict:
+def _child(location: Location, kind: dict[str, dict[str, Any]], what: str, contact_id: str,
+           item_id: str) -> dict[str, Any]:
     """Task or note ``item_id`` of the contact, or 404 naming the contact or the ``what``."""
     contact_of(location, contact_id)
     item = kind.get(item_id)
@@ -35,7 +37,7 @@ def _child(location: Location, kind: dict[str, dict], what: str, contact_id: str
     return item
 
 
-def _task_fields(body: dict) -> dict:
+def _task_fields(body: dict[str, Any]) -> dict[str, Any]:
     """Body fields as stored: ``dueDate`` is read back with milliseconds, as GHL does."""
     fields = dict(body)
     if fields.get("dueDate"):

@@ -14,6 +14,7 @@ A missing contact is answered as ``SimConfig.missing_status`` says (400 or 404).
 from __future__ import annotations
 
 import uuid
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, request
@@ -42,7 +43,7 @@ READ, WRITE = "contacts.readonly", "contacts.write"
 bp = Blueprint("ghl_contacts", __name__)
 
 
-def contact_of(location: Location, contact_id: str) -> dict:
+def contact_of(location: Location, contact_id: str) -> dict[str, Any]:
     """The location's contact ``contact_id``, or 404 (also for another location's contact)."""
     contact = location.contacts.get(contact_id)
     if contact is None:
@@ -50,7 +51,8 @@ def contact_of(location: Location, contact_id: str) -> dict:
     return contact
 
 
-def _refuse_duplicate(location: Location, body: dict, exclude_id: str | None = None) -> None:
+def _refuse_duplicate(location: Location, body: dict[str, Any],
+                      exclude_id: str | None = None) -> None:
     """400 when the location forbids duplicates and ``body``'s email or phone is taken."""
     if location.allow_duplicates:
         return
@@ -60,7 +62,7 @@ def _refuse_duplicate(location: Location, body: dict, exclude_id: str | None = N
                           meta={"contactId": match[0]["id"], "matchingField": match[1]})
 
 
-def _check_custom_fields(location: Location, body: dict) -> None:
+def _check_custom_fields(location: Location, body: dict[str, Any]) -> None:
     """ASSUMPTION (GHL's answer to an unknown custom-field id is not documented): when
     the location defines custom fields, an id or key it does not have is refused
     with 400 ``"Custom field with id X not found"``, so the product's refresh of

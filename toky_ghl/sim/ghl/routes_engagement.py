@@ -27,6 +27,8 @@ that enrolled.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, request
 
 from toky_ghl.sim.ghl import validation as rules
@@ -114,7 +116,7 @@ def remove_followers(contact_id: str):
 
 
 # -- opportunities ---------------------------------------------------------------
-def _opportunity(opportunity_id: str) -> dict:
+def _opportunity(opportunity_id: str) -> dict[str, Any]:
     found = current_location().opportunities.get(opportunity_id)
     if found is None:
         raise not_found("Opportunity")

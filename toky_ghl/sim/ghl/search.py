@@ -73,7 +73,8 @@ def filter_matches(contact: Mapping[str, Any], spec: Mapping[str, Any]) -> bool:
     return _contains(actual, wanted) == (operator == "contains")
 
 
-def search(contacts: list[dict], body: Mapping[str, Any]) -> tuple[list[dict], int]:
+def search(contacts: list[dict[str, Any]], body: Mapping[str, Any]) -> tuple[list[dict[str, Any]],
+                                                                             int]:
     """The page of contacts (each with its ``searchAfter`` cursor) and the total matching."""
     sort = (body.get("sort") or [{"field": "dateAdded", "direction": "asc"}])[0]
     field, direction = sort.get("field"), str(sort.get("direction", "asc")).lower()
@@ -88,7 +89,7 @@ def search(contacts: list[dict], body: Mapping[str, Any]) -> tuple[list[dict], i
     found = [c for c in contacts if matches_query(c, body.get("query"))
              and all(filter_matches(c, f) for f in filters)]
 
-    def key(contact: dict) -> tuple[int, str]:
+    def key(contact: dict[str, Any]) -> tuple[int, str]:
         return epoch_ms(contact[field]), contact["id"]
 
     found.sort(key=key, reverse=direction == "desc")

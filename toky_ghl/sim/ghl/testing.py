@@ -42,8 +42,8 @@ class GhlTestClient:
         self.token = token
         self.flask = create_app(sim).test_client()
 
-    def call(self, method: str, path: str, json: Any = None, *, query: dict | None = None,
-             token: Any = _DEFAULT, version: Any = _DEFAULT, headers: dict | None = None):
+    def call(self, method: str, path: str, json: Any = None, *, query: dict[str, Any] | None = None,
+             token: Any = _DEFAULT, version: Any = _DEFAULT, headers: dict[str, Any] | None = None):
         token = self.token if token is self._DEFAULT else token
         if version is self._DEFAULT:
             version = CALENDARS_VERSION if path.startswith("/calendars/") else CONTACTS_VERSION

@@ -10,6 +10,7 @@ disagree: ``POST /_sim/settings {"recording_key": "record_url", "filter_times": 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, jsonify, request
 
@@ -17,7 +18,7 @@ from toky_ghl.sim.toky.demo import seed_demo
 from toky_ghl.sim.toky.state import SimError, TokySim
 
 
-def _kwargs() -> dict:
+def _kwargs() -> dict[str, Any]:
     body = request.get_json(silent=True)
     if body is None:
         return {}
@@ -26,7 +27,7 @@ def _kwargs() -> dict:
     return body
 
 
-def _call(helper: Callable, *args: object) -> dict:
+def _call(helper: Callable[..., Any], *args: object) -> dict[str, Any]:
     try:
         return helper(*args, **_kwargs())
     except TypeError as exc:  # a missing or unknown keyword argument

@@ -17,6 +17,7 @@ where what is UNCONFIRMED is flagged.
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request
 
@@ -28,14 +29,16 @@ from toky_ghl.sim.toky.state import SimError, TokySim
 API_PREFIX = "/v1"
 
 
-def error(status: int, message: str, headers: dict | None = None) -> tuple[Response, int, dict]:
+def error(status: int, message: str, headers: dict[str, Any] | None = None) -> tuple[Response, int,
+                                                                                     dict[str,
+                                                                                          Any]]:
     return jsonify({"error": message}), status, headers or {}
 
 
 def api_blueprint(sim: TokySim) -> Blueprint:
     api = Blueprint("toky_api", __name__)
 
-    def listing(rows: list[dict], created_key: str | None = None):
+    def listing(rows: list[dict[str, Any]], created_key: str | None = None):
         if created_key:
             keep = filter_predicate(request.args.get(paths.FILTER_PARAM), sim.filter_times)
             rows = [row for row in rows if keep(row[created_key])]
@@ -121,7 +124,7 @@ def contact_fields() -> dict[str, str]:
             if k in paths.CONTACT_FIELDS}
 
 
-def json_object() -> dict:
+def json_object() -> dict[str, Any]:
     """The request's JSON object body; SimError 400 otherwise."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
