@@ -28,13 +28,16 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+from queue import Empty
 from time import monotonic, time
+from typing import Any, cast
 
 import redis
 import structlog
 from kombu.exceptions import KombuError
 from kombu.transport import redis as kombu_redis
 from kombu.transport import virtual
+from kombu.utils.encoding import bytes_to_str
 from kombu.utils.json import dumps, loads
 
 from worker import broker_processing as bp
@@ -62,32 +65,43 @@ def alive_ttl_s(visibility_timeout_s: float) -> int:
 
 
 class QoS(kombu_redis.QoS):
-    def append(self, message, delivery_tag):
-        pending = self.channel.take_pending_pop()
+    @property
+    def durable(self) -> Channel:
+        return cast(Channel, self.channel)
+
+    def append(self, message: Any, delivery_tag: str) -> None:
+        pending = self.durable.take_pending_pop()
         if pending is None:  # not popped by this channel's BRPOPLPUSH (basic_get)
-            return super().append(message, delivery_tag)
+            super().append(message, delivery_tag)
+            return
         processing, raw = pending
         delivery = message.delivery_info
         entry = dumps([message._raw, delivery["exchange"], delivery["routing_key"]])
-        gp = self.channel.global_keyprefix
-        claimed = self.channel.claim_script(
+        gp = self.durable.global_keyprefix
+        claimed = self.durable.claim_script(
             keys=[processing, gp + self.unacked_index_key, gp + self.unacked_key],
             args=[raw, time(), delivery_tag, entry])
         if not claimed:
             raise PopTakenBack(delivery_tag)
         virtual.QoS.append(self, message, delivery_tag)
 
-    def restore_visible(self, start=0, num=10, interval=10):
+    def restore_visible(self, start: int = 0, num: int = 10, interval: int = 10) -> None:
         super().restore_visible(start=start, num=num, interval=interval)
-        self.channel.maybe_sweep_processing()
+        self.durable.maybe_sweep_processing()
 
 
 class Channel(kombu_redis.Channel):
     QoS = QoS
     #: one list to pop from: the queue itself (every priority maps to it)
     priority_steps = [0]
+    # set by kombu's untyped __init__ (kombu/transport/redis.py), used here
+    _queue_cycle: Any
+    connection_errors: Any
+    global_keyprefix: str
+    visibility_timeout: int
+    _fanout_queues: dict[str, Any]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if list(self.priority_steps) != [0]:
             raise DurablePopConfigError(
@@ -111,7 +125,7 @@ class Channel(kombu_redis.Channel):
     def processing_key(self, queue: str) -> str:
         return bp.processing_key(self.global_keyprefix, queue, self.consumer_id)
 
-    def basic_consume(self, queue, *args, **kwargs):
+    def basic_consume(self, queue: str, *args: Any, **kwargs: Any) -> Any:
         others = [q for q in self.active_queues if q != queue]
         if others and queue not in self._fanout_queues:
             raise DurablePopConfigError(
@@ -136,7 +150,7 @@ class Channel(kombu_redis.Channel):
         pipe.execute()
         self._alive_at = now
 
-    def _brpop_start(self, timeout=None):
+    def _brpop_start(self, timeout: float | None = None) -> None:
         if timeout is None:
             timeout = self.brpop_timeout
         queues = self._queue_cycle.consume(len(self.active_queues))
@@ -145,32 +159,32 @@ class Channel(kombu_redis.Channel):
         (queue,) = queues  # basic_consume allows one
         self._refresh_alive(queue)
         self._pop_queue = queue
-        self._in_poll = self.client.connection
+        client: Any = self.client
+        self._in_poll = client.connection
         self._brpop_sent_at = monotonic()
-        self.client.connection.send_command(
-            "BRPOPLPUSH", self.global_keyprefix + self._q_for_pri(queue, 0),
-            self.processing_key(queue), timeout or 0)
+        client.connection.send_command("BRPOPLPUSH", self.global_keyprefix + queue,
+                                       self.processing_key(queue), timeout or 0)
 
-    def _brpop_read(self, **options):
+    def _brpop_read(self, **options: Any) -> bool:
+        client: Any = self.client
         try:
             try:
-                item = self.client.parse_response(self.client.connection, "BRPOPLPUSH",
-                                                  **options)
+                item = client.parse_response(client.connection, "BRPOPLPUSH", **options)
             except self.connection_errors:
-                self.client.connection.disconnect()
+                client.connection.disconnect()
                 raise
             if not item:
-                raise kombu_redis.Empty()
-            queue = self._pop_queue
+                raise Empty()
+            queue = cast(str, self._pop_queue)
             processing = self.processing_key(queue)
             self._pending_pop = (processing, item)
             try:
-                self.connection._deliver(loads(kombu_redis.bytes_to_str(item)), queue)
+                self.connection._deliver(loads(bytes_to_str(item)), queue)
             except PopTakenBack as taken:
                 log.warning("popped message was put back on the queue by a sweep before "
                             "this worker recorded it; not delivered here",
                             delivery_tag=str(taken))
-                raise kombu_redis.Empty() from None
+                raise Empty() from None
             finally:
                 left = self.take_pending_pop()
                 if left is not None:
@@ -181,13 +195,14 @@ class Channel(kombu_redis.Channel):
             return True
         finally:
             self._in_poll = None
-            self._flush_brpop_reauth()
+            cast(Any, self)._flush_brpop_reauth()
 
-    def _poll_error(self, type, **options):
+    def _poll_error(self, type: str, **options: Any) -> None:
         if type == "BRPOP":
-            self.client.parse_response(self.client.connection, "BRPOPLPUSH")
+            client: Any = self.client
+            client.parse_response(client.connection, "BRPOPLPUSH")
         else:
-            super()._poll_error(type, **options)
+            cast(Any, super())._poll_error(type, **options)
 
     def maybe_sweep_processing(self) -> None:
         """Restore dead consumers' processing lists, at most every third of the alive

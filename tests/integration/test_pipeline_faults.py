@@ -97,9 +97,11 @@ def freeze_with_a_message_popped(pipeline, victim) -> None:
     import signal
     import time
 
-    def pop_outstanding() -> bool:
+    db = str(pipeline.redis.connection_pool.connection_kwargs.get("db", 0))
+
+    def pop_outstanding() -> bool:  # in this test's database (other runs may share Redis)
         return any(c.get("cmd") == "brpoplpush" and "b" in c.get("flags", "")
-                   for c in pipeline.redis.client_list())
+                   and c.get("db") == db for c in pipeline.redis.client_list())
 
     for _ in range(100):
         os.kill(victim.proc.pid, signal.SIGSTOP)
