@@ -18,11 +18,17 @@ Source: the official spec, GoHighLevel/highlevel-api-docs.
   SearchSuccessfulResponseDto ``{opportunities, meta}``). Scopes opportunities.write /
   opportunities.readonly, Version 2021-07-28.
 
-A workflow enrolls a contact once: a second POST for a contact already in it
-changes nothing. UNCONFIRMED: the spec says nothing about a repeated POST; this
-follows GHL's workflow setting "Allow re-entry" (off by default, per GHL's
-workflow builder; not checked against the API). ``entries`` counts the POSTs
-that enrolled.
+A workflow enrolls a contact once: a second POST for a contact already in it is
+answered 200 ``{"succeded": true}`` and enrolls nothing more. Sources: the spec
+documents no error for a contact already in the workflow (its answers are 200
+ContactsWorkflowSuccessfulResponseDto, 400, 401, 422 only), and GHL's v1 API
+documentation of the same call (rest.gohighlevel.com ``POST /v1/contacts/:contactId/
+workflow/:workflowId``) says the request "will add contact in queue to be added in
+workflow", i.e. an asynchronous enrolment the API never refuses. Whether a repeat
+enrolls again is GHL's per-workflow setting "Allow re-entry" (off by default in
+GHL's workflow builder): UNCONFIRMED against the API; this models it off.
+``entries`` counts the enrolments, ``requests`` the POSTs for the contact (a
+product retrying after a lost answer shows ``requests`` 2, ``entries`` 1).
 """
 
 from __future__ import annotations
@@ -55,7 +61,8 @@ def add_to_workflow(contact_id: str, workflow_id: str):
     enrolled = location.workflows.setdefault(workflow_id, {})
     if contact_id not in enrolled:
         enrolled[contact_id] = {"contactId": contact_id, "enrolledAt": _now(), "entries": 1,
-                                "eventStartTime": body.get("eventStartTime")}
+                                "requests": 0, "eventStartTime": body.get("eventStartTime")}
+    enrolled[contact_id]["requests"] += 1
     return {"succeded": True}
 
 
