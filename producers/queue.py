@@ -22,6 +22,7 @@ from itertools import islice
 from typing import Protocol
 
 import redis
+from redis.typing import EncodableT
 
 from producers.celery_message import default_origin, task_message
 from producers.events import Event, event_label
@@ -182,7 +183,8 @@ class EventPublisher:
         keys = [self.queue_key, metrics_key(self.key_prefix, ENQUEUED),
                 *(self.queued_key(event["id"]) for event in batch),
                 *(metrics_key(self.key_prefix, name) for name, _ in counts)]
-        args = [self.ttl_s, mode, len(batch), *(self.message_for(event) for event in batch),
-                *(field(event["type"], self.source) for event in batch),
-                *(field_name for _, field_name in counts)]
+        args: list[EncodableT] = [
+            self.ttl_s, mode, len(batch), *(self.message_for(event) for event in batch),
+            *(field(event["type"], self.source) for event in batch),
+            *(field_name for _, field_name in counts)]
         return [int(flag) for flag in self._script(keys=keys, args=args)]

@@ -35,6 +35,7 @@ from typing import Any
 
 import redis
 
+from toky_ghl.redis_conn import text
 from toky_ghl.settings import Settings
 from worker.ghl.errors import GhlConnectionError, GhlError, GhlServerError
 
@@ -226,7 +227,7 @@ def circuit_state(client: redis.Redis, prefix: str, location: str) -> dict[str, 
     "probe_until_ms", "probes", "last_error"}`` of ``location`` (closed, 0 failures, when
     never touched)."""
     stored = client.hgetall(circuit_key(prefix, location))
-    raw = {k.decode(): v.decode() for k, v in stored.items()}
+    raw = {text(k): text(v) for k, v in stored.items()}
 
     def number(name: str) -> int | None:
         return int(float(raw[name])) if raw.get(name) not in (None, "") else None
@@ -245,4 +246,4 @@ def circuit_state(client: redis.Redis, prefix: str, location: str) -> dict[str, 
 
 def circuit_locations(client: redis.Redis, prefix: str) -> list[str]:
     """Locations whose circuit was ever touched, sorted."""
-    return sorted(m.decode() for m in client.smembers(circuit_locations_key(prefix)))
+    return sorted(text(m) for m in client.smembers(circuit_locations_key(prefix)))

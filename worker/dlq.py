@@ -8,12 +8,13 @@ what kind of failure it was, the time and how often it was dead-lettered.
 
 from __future__ import annotations
 
+import builtins
 import json
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -70,7 +71,7 @@ class DeadLetterStore:
     def entry_id(event: Any) -> str:
         """The entry's id: the event's own id when it has one, else a new one."""
         if isinstance(event, dict) and isinstance(event.get("id"), str) and event["id"]:
-            return event["id"]
+            return cast(str, event["id"])
         return f"noid-{uuid.uuid4().hex[:12]}"
 
     def add(self, event: Any, reason: str, kind: str, *, task_id: str | None = None,
@@ -98,7 +99,7 @@ class DeadLetterStore:
         ids = self._redis.zrange(self._index, 0, -1 if limit is None else limit - 1)
         if not ids:
             return []
-        raws = self._redis.hmget(self._items, ids)
+        raws = self._redis.hmget(self._items, cast(list[bytes], ids))
         return [DeadLetter(**json.loads(r)) for r in raws if r]
 
     def count(self) -> int:
@@ -120,7 +121,7 @@ class DeadLetterStore:
                 counts[entry.kind] = counts.get(entry.kind, 0) + 1
         return counts
 
-    def remove(self, entry_ids: list[str]) -> int:
+    def remove(self, entry_ids: builtins.list[str]) -> int:
         if not entry_ids:
             return 0
         pipe = self._redis.pipeline()

@@ -18,6 +18,8 @@ import time
 
 import redis
 
+from toky_ghl.redis_conn import text
+
 HEARTBEAT_S = 5
 HEARTBEAT_TTL_S = 15
 
@@ -45,8 +47,8 @@ def ended(client: redis.Redis, prefix: str, task_id: str) -> None:
 def _entries(client: redis.Redis, prefix: str) -> list[tuple[str, str, int]]:
     out = []
     for task_id, value in client.hgetall(inflight_key(prefix)).items():
-        host, _, at = value.decode().partition("|")
-        out.append((task_id.decode(), host, int(at or 0)))
+        host, _, at = text(value).partition("|")
+        out.append((text(task_id), host, int(at or 0)))
     return out
 
 

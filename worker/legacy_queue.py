@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import cast
 
 import redis
 
@@ -46,7 +47,7 @@ def adopt_legacy_messages(client: redis.Redis, prefix: str, *, visibility_timeou
         while client.rpoplpush(legacy, target) is not None:
             moved += 1
     cutoff = (time.time() if now_s is None else now_s) - visibility_timeout_s
-    for tag in client.zrangebyscore(LEGACY_UNACKED_INDEX, "-inf", cutoff):
+    for tag in cast(list[bytes], client.zrangebyscore(LEGACY_UNACKED_INDEX, "-inf", cutoff)):
         moved += _restore(client, tag, target)
     return moved
 

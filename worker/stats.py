@@ -16,6 +16,7 @@ import redis
 
 from producers.schemas import EVENT_TYPES
 from toky_ghl.metrics import record
+from toky_ghl.redis_conn import text
 from worker.versions import occurred_at_us
 
 OUTCOMES = ("applied", "skipped", "dead_lettered", "retried")
@@ -154,7 +155,7 @@ class Stats:
 
     def snapshot(self) -> dict[str, int]:
         raw = self._redis.hgetall(self._counts)
-        counts = {k.decode(): int(v) for k, v in raw.items()}
+        counts = {text(k): int(v) for k, v in raw.items()}
         # an outcome's total is the sum of its per-type counts ("applied:call.ended");
         # a total stored by an older version (written with every per-type count) is
         # replaced by that sum

@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
@@ -225,7 +225,7 @@ class TokyClient:
     def get_contact(self, phone: str) -> dict[str, Any] | None:
         """The contact with this E.164 phone; None when there is none."""
         try:
-            return self.request("GET", paths.contact_path(phone))
+            return cast(dict[str, Any] | None, self.request("GET", paths.contact_path(phone)))
         except TokyNotFoundError:
             return None
 

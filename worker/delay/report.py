@@ -6,10 +6,11 @@ in ``worker.delay.keys``. Nothing here writes.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import redis
 
+from toky_ghl.redis_conn import Scored
 from worker.delay.keys import ParkReason, due_key, locations_key, reasons_key, since_key
 
 
@@ -38,7 +39,7 @@ def oldest_parked_age_s(client: redis.Redis, prefix: str, location: str,
                         now_ms: int) -> float | None:
     """Seconds since the longest-waiting parked event of ``location`` was first parked,
     or None when nothing is parked. ``now_ms``: epoch ms (``server_now_ms`` for Redis's clock)."""
-    first = client.zrange(since_key(prefix, location), 0, 0, withscores=True)
+    first = cast(Scored, client.zrange(since_key(prefix, location), 0, 0, withscores=True))
     if not first:
         return None
     return max(0.0, (now_ms - first[0][1]) / 1000)

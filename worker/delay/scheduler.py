@@ -23,15 +23,29 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import redis
 import structlog
+from redis import Redis
 
+from toky_ghl.redis_conn import text
 from worker.circuit import Circuit, circuit_state
 from worker.delay.report import parked_locations, server_now_ms
 from worker.delay.store import DelayStore
+
+if TYPE_CHECKING:
+    from toky_ghl.settings import Settings
+    from worker.auth.source import TokenSource
+    from worker.ratelimit.base import BudgetSnapshot
+
+
+class Budgets(Protocol):
+    """What the scheduler needs of the rate limiter (``worker.ratelimit.RateLimiter``)."""
+
+    def snapshot(self, location_id: str) -> BudgetSnapshot: ...
 
 log = structlog.get_logger("toky_ghl.scheduler")
 
@@ -52,12 +66,12 @@ class Scheduler:
     check); ``queue_depth``: a function of the Redis client giving the queued count."""
 
     redis: redis.Redis
-    settings: Any
-    limiter: Any = None
-    auth: Any = None
+    settings: Settings
+    limiter: Budgets | None = None
+    auth: TokenSource | None = None
     circuit: Circuit | None = None
     store: DelayStore | None = None
-    queue_depth: Any = None
+    queue_depth: Callable[[Redis], int] | None = None
 
     def __post_init__(self) -> None:
         self.store = self.store or DelayStore(self.redis, self.settings.key_prefix)
@@ -86,10 +100,10 @@ class Scheduler:
 
     def release(self, location: str) -> int:
         """Release ``location``'s due events, as many as its gates and budget allow."""
-        self._probe_slot = None
-        allowance = self.allowance(location)
+        allowance = self.allowance(location)  # (sets _probe_slot)
         if allowance <= 0:
             return 0
+        assert self.store is not None and self.circuit is not None  # (set by __post_init__)
         released = self.store.release_due(location, allowance)
         if released and self._probe_slot is not None:
             # this probe slot is spent only once an event really went to carry it
@@ -116,6 +130,7 @@ class Scheduler:
         budget = self.limiter.snapshot(location)
         if budget.daily_remaining <= 0:
             return 0
+        assert self.queue_depth is not None  # (set by __post_init__)
         room = budget.remaining_in_window - int(self.queue_depth(self.redis))
         return max(0, min(MAX_RELEASE_PER_TICK, room))
 
@@ -133,7 +148,7 @@ class Scheduler:
             return 0
         key = f"{slot[0]}:{slot[1]}:{state['probes']}"
         seen = self.redis.get(self._probe_marker(location))
-        if seen is not None and seen.decode() == key:
+        if seen is not None and text(seen) == key:
             return 0  # released already; if it never reached GHL, the marker expires
         self._probe_slot = key
         return 1

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -26,6 +26,7 @@ from producers.celery_message import default_origin, task_message
 from producers.events import event_label
 from toky_ghl.broker_keys import queue_key
 from toky_ghl.constants import APPLY_EVENT_TASK, EVENTS_QUEUE
+from toky_ghl.redis_conn import Scored, text
 from worker.delay.keys import GATE_REASONS, ParkReason, location_keys, locations_key
 
 # KEYS: due, items, since, reasons, locations. ARGV: id, wait_ms (-1: at the gate),
@@ -126,13 +127,13 @@ class DelayStore:
     def parked(self, location: str) -> list[Parked]:
         """Every parked event of ``location``, in release order (for tests and operators)."""
         due, items, since, _ = location_keys(self.prefix, location)
-        entries = self._redis.zrange(due, 0, -1, withscores=True)
+        entries = cast(Scored, self._redis.zrange(due, 0, -1, withscores=True))
         out = []
         for raw_id, due_ms in entries:
             record = self._redis.hget(items, raw_id)
             if record is None:
                 continue
-            reason, _, body = record.decode().partition("|")
+            reason, _, body = text(record).partition("|")
             first = self._redis.zscore(since, raw_id)
             out.append(Parked(raw_id.decode(), reason, int(due_ms), int(first or due_ms),
                               json.loads(body).get("label", "")))

@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from producers.ids import GHL_ID_RULE, is_ghl_id
 from worker.rules.errors import RulesError
@@ -91,7 +91,7 @@ def _ghl_id(value: Any, fields: list[str], path: str) -> Resolver:
             shown = rendered if len(rendered) <= 40 else rendered[:40] + "…"
             raise Unprocessable(f"{path.rsplit('.', 1)[-1]} rendered {shown!r}, not a GHL id "
                                 f"({GHL_ID_RULE})")
-        return rendered
+        return cast(str, rendered)
     return checked
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from worker.ghl.api import GhlRecords
 from worker.ghl.errors import (
@@ -87,13 +87,13 @@ def _find(ctx: SyncContext, kind: ChildKind, key: str, contact_id: str,
         return None
     for obj in objects or []:
         if carries_marker(kind.key_text(obj), key):
-            return obj["id"]
+            return cast(str | None, obj["id"])
     if kind.same_object is None:
         return None
     for obj in objects or []:  # no key shown: the same object by what it is (never one
         # that carries another Toky key)
         if MARKER_PREFIX not in (kind.key_text(obj) or "") and kind.same_object(obj, payload):
-            return obj["id"]
+            return cast(str | None, obj["id"])
     return None
 
 

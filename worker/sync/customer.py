@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 
 def customer_phone(event: Mapping[str, Any]) -> str | None:
@@ -13,9 +13,10 @@ def customer_phone(event: Mapping[str, Any]) -> str | None:
     data = event["data"]
     kind = event["type"]
     if kind == "call.ended":
-        return data.get("from_number" if data["direction"] == "inbound" else "to_number")
+        side = "from_number" if data["direction"] == "inbound" else "to_number"
+        return cast(str | None, data.get(side))
     if kind in ("voicemail.created", "sms.received"):
-        return data.get("from_number")
+        return cast(str | None, data.get("from_number"))
     if kind == "sms.sent":
-        return data.get("to_number")
-    return data.get("phone")
+        return cast(str | None, data.get("to_number"))
+    return cast(str | None, data.get("phone"))

@@ -10,7 +10,7 @@ disagree: ``POST /_sim/settings {"recording_key": "record_url", "filter_times": 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from flask import Blueprint, jsonify, request
 
@@ -29,7 +29,7 @@ def _kwargs() -> dict[str, Any]:
 
 def _call(helper: Callable[..., Any], *args: object) -> dict[str, Any]:
     try:
-        return helper(*args, **_kwargs())
+        return cast(dict[str, Any], helper(*args, **_kwargs()))
     except TypeError as exc:  # a missing or unknown keyword argument
         raise SimError(400, str(exc)) from None
 
