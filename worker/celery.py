@@ -15,12 +15,18 @@ from toky_ghl.broker_keys import broker_keyprefix
 from toky_ghl.constants import EVENTS_QUEUE
 from toky_ghl.settings import Settings, get_settings
 from worker import lifecycle, log_context  # noqa: F401  (scheduler thread; task log context)
+from worker.broker import broker_ssl_options
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
     """The app's configuration for ``settings`` (read when Celery first needs it)."""
     return dict(
         broker_url=settings.redis_url,
+        # kombu's Redis transport with a durable pop (worker/broker.py): a worker killed
+        # between taking a message and recording it in 'unacked' loses nothing (guarantee 1).
+        # REDIS_URL still says where Redis is.
+        broker_transport="worker.broker:Transport",
+        **broker_ssl_options(settings.redis_url),
         # JSON only: task arguments are JSON primitives (the event), never pickles.
         task_serializer="json",
         accept_content=["json"],
@@ -52,6 +58,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             # unacked, _kombu.binding.*, events, remote control): deployments with
             # different prefixes share a Redis database apart (toky_ghl/broker_keys.py).
             "global_keyprefix": broker_keyprefix(settings.key_prefix),
+            # One list per queue: the durable pop moves from one list (BRPOPLPUSH); no
+            # message is published with a priority (producers/celery_message.py).
+            "priority_steps": [0],
         },
         broker_connection_retry_on_startup=True,
         task_default_queue=EVENTS_QUEUE,
@@ -130,8 +139,9 @@ def _check_configuration(**_kwargs: object) -> None:
 
 
 def _adopt_legacy_messages(rt: object) -> None:
-    """Events an earlier version left in the unprefixed Celery keys join this deployment's
-    queue (worker/legacy_queue.py), so an upgrade loses nothing."""
+    """Events an earlier version left in the unprefixed Celery keys or in the priority
+    sub-lists join this deployment's queue (worker/legacy_queue.py), and so do those left
+    in dead consumers' processing lists: an upgrade or a kill loses nothing."""
     from worker.legacy_queue import adopt_legacy_messages
 
     settings = rt.settings  # type: ignore[attr-defined]
@@ -141,3 +151,12 @@ def _adopt_legacy_messages(rt: object) -> None:
         logs.get_logger("toky_ghl.worker").warning(
             "moved events queued by an earlier version into this deployment's queue",
             count=moved, queue=f"{settings.key_prefix}:{EVENTS_QUEUE}")
+    # A processing list whose consumer is gone (killed, or of a version that is gone)
+    # goes back on its queue now, not only at the next sweep (worker/broker_processing.py).
+    from worker.broker_processing import restore_dead
+
+    restored = restore_dead(rt.redis, broker_keyprefix(settings.key_prefix),  # type: ignore[attr-defined]
+                            scan=True)
+    if restored:
+        logs.get_logger("toky_ghl.worker").warning(
+            "messages popped by stopped workers put back on the queue", count=restored)

@@ -13,7 +13,7 @@ from worker.circuit import circuit_locations, circuit_state
 from worker.conflicts import ConflictStore
 from worker.delay.report import parked_report, server_now_ms
 from worker.dlq import DeadLetterStore
-from worker.inflight import inflight_counts
+from worker.inflight import held_by_workers
 from worker.stats import Stats
 from worker.sync.mirror import format_mirror, mirror_report
 
@@ -22,12 +22,12 @@ def collect_status(client: redis.Redis, settings: Settings) -> dict[str, Any]:
     from worker.ratelimit.shared import shared_limiter
 
     counts = Stats(client, settings.key_prefix).snapshot()
-    held = inflight_counts(client, settings.key_prefix)
+    held = held_by_workers(client, settings.key_prefix, scan=True)
     report: dict[str, Any] = {
         "queued": queue_depth(client, settings.key_prefix),
         # what LIVE workers hold; a killed worker's messages are "awaiting_redelivery"
         "in_flight": held["live"],
-        "awaiting_redelivery": held["dead_holders"],
+        "awaiting_redelivery": held["dead"],
         "unacked_in_broker": int(client.hlen(unacked_key(settings.key_prefix))),
         "parked": parked_report(client, settings.key_prefix),
         "circuits": _circuits(client, settings),

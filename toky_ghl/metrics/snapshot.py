@@ -110,7 +110,7 @@ def read_snapshot(client: redis.Redis, settings: Settings, *, now_s: float | Non
     """Read every metric's current value; raises ``redis.RedisError`` when Redis fails."""
     from toky_ghl.broker_keys import queue_depth, queue_key
     from worker.dlq import DeadLetterStore
-    from worker.inflight import inflight_counts
+    from worker.inflight import held_by_workers
     from worker.stats import Stats
 
     now_s = time.time() if now_s is None else now_s
@@ -122,8 +122,8 @@ def read_snapshot(client: redis.Redis, settings: Settings, *, now_s: float | Non
     snap = Snapshot(at_s=now_s)
     snap.hashes = {name: {k.decode(): _number(v) for k, v in raw.items()}
                    for name, raw in zip(_HASHES, hashes, strict=True)}
-    held = inflight_counts(client, prefix)
-    snap.in_flight, snap.awaiting_redelivery = held["live"], held["dead_holders"]
+    held = held_by_workers(client, prefix)
+    snap.in_flight, snap.awaiting_redelivery = held["live"], held["dead"]
     snap.queued = queue_depth(client, prefix)
     snap.oldest_queued_age_s = oldest_queued_age_s(client, queue_key(prefix), now_s)
     snap.retrying = Stats(client, prefix).retrying_by_reason()
