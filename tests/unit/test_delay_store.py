@@ -121,6 +121,7 @@ def test_the_scheduler_releases_at_the_budgets_pace(r):
     class Budget:
         daily_remaining = 100
         remaining_in_window = 3
+        interval_ms = 60_000
 
     class Limiter:
         def snapshot(self, _location):
@@ -249,3 +250,33 @@ def test_a_slow_tick_does_not_remove_the_lock_another_scheduler_took_meanwhile(r
     r.delete("p:delay:scheduler")
     store.slow = False
     assert sched.tick() == 0 and r.get("p:delay:scheduler") is None  # its own is removed
+
+
+def test_parked_events_still_go_one_a_tick_when_a_steady_stream_keeps_the_queue_full(r):
+    class Budget:
+        daily_remaining = 100
+        remaining_in_window = 5
+        interval_ms = 1000
+
+    class Limiter:
+        def snapshot(self, _location):
+            return Budget()
+
+    # Given two events parked and due, and a queue a steady stream keeps 50 deep
+    store = DelayStore(r, "p")
+    for i in range(2):
+        store.park(LOC, event(i), reason=ParkReason.BACKOFF, wait_ms=0, kwargs={})
+    sched = Scheduler(r, settings(), limiter=Limiter(), store=store, queue_depth=lambda _r: 50)
+    # When they have just come due: nothing goes (the queued events take the window)
+    assert sched.tick() == 0
+    # When the oldest has waited a whole rate window past its due time: one a tick goes,
+    # oldest first
+    r.zadd(f"p:delay:{LOC}:due", {"e0": 1, "e1": 2})
+    assert sched.tick() == 1
+    assert [args[0]["id"] for args, _ in queued(r)] == ["e0"]
+    assert sched.tick() == 1
+    # but never while the window is spent
+    store.park(LOC, event(3), reason=ParkReason.BACKOFF, wait_ms=0, kwargs={})
+    r.zadd(f"p:delay:{LOC}:due", {"e3": 3})
+    Budget.remaining_in_window = 0
+    assert sched.tick() == 0

@@ -12,7 +12,9 @@ Per location, a tick releases nothing while a gate is shut:
   released to carry the probe (and not again within the probe lease);
 - its daily budget is spent.
 Otherwise it releases at most what the rate window has left minus what is
-already queued, oldest due first, so a backlog drains at the budget's pace.
+already queued, oldest due first, so a backlog drains at the budget's pace; when
+a steady stream keeps the queue that full, still one event a tick once the oldest
+has waited a whole rate window past its due time, so parked events never starve.
 
 Keys (besides ``worker.delay.keys``): ``P:delay:scheduler`` (STRING, the tick
 lock, expires by itself) and ``P:delay:L:probe_released`` (STRING, set while a
@@ -33,6 +35,7 @@ from redis import Redis
 
 from toky_ghl.redis_conn import text
 from worker.circuit import Circuit, circuit_state
+from worker.delay.keys import due_key
 from worker.delay.report import parked_locations, server_now_ms
 from worker.delay.store import DelayStore
 
@@ -132,7 +135,17 @@ class Scheduler:
             return 0
         assert self.queue_depth is not None  # (set by __post_init__)
         room = budget.remaining_in_window - int(self.queue_depth(self.redis))
+        if room <= 0 and budget.remaining_in_window > 0 and self._overdue(
+                location, budget.interval_ms):
+            # a queue kept full by a steady stream leaves no room: one event a tick still
+            # goes once the oldest has waited a window past its due time (no starvation)
+            return 1
         return max(0, min(MAX_RELEASE_PER_TICK, room))
+
+    def _overdue(self, location: str, by_ms: int) -> bool:
+        """Has ``location``'s oldest due event waited ``by_ms`` past its due time?"""
+        oldest = self.redis.zrange(due_key(self.prefix, location), 0, 0, withscores=True)
+        return bool(oldest) and oldest[0][1] <= server_now_ms(self.redis) - by_ms
 
     def _probe_marker(self, location: str) -> str:
         return f"{self.prefix}:delay:{location}:probe_released"
