@@ -59,7 +59,7 @@ TOKY_LOCK_WAIT_S = 2.0
 TOKY_MAX_ATTEMPTS = 2
 TOKY_BACKOFF_CAP_MS = 2000
 
-_clients: dict[tuple[str, str], TokyClient] = {}
+_clients: dict[tuple[str, str | None], TokyClient] = {}
 _clients_lock = threading.Lock()
 
 
