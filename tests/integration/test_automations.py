@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 import yaml
 
-from tests.integration.harness import KILLED_WORKER_POP_WINDOW, WRITE_SCOPES, wait_until
+from tests.integration.harness import WRITE_SCOPES, wait_until
 from tests.unit.rules_support import docs_example
 
 pytestmark = pytest.mark.integration
@@ -112,7 +112,6 @@ MULTI_RULES = {"extends": "default", "rules": [{
 }]}
 
 
-@KILLED_WORKER_POP_WINDOW
 def test_lost_answers_and_a_sigkill_mid_rule_apply_each_action_once(
         ghl, pipeline, start_worker, files, tmp_path):
     rules = tmp_path / "multi.yaml"

@@ -142,7 +142,7 @@ def run_status(args: argparse.Namespace) -> int:
     if report["warning"]:
         print(f"toky-ghl auth status: warning: {report['warning']}", file=sys.stderr)
     if report["in_force"] is None:
-        from worker.auth.report import NO_CREDENTIALS
+        from worker.auth.errors import NO_CREDENTIALS
 
         print(f"toky-ghl auth status: {NO_CREDENTIALS}", file=sys.stderr)
         return 1
