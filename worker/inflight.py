@@ -18,7 +18,9 @@ import time
 
 import redis
 
+from toky_ghl.broker_keys import broker_keyprefix
 from toky_ghl.redis_conn import text
+from worker.broker_processing import processing_counts
 
 HEARTBEAT_S = 5
 HEARTBEAT_TTL_S = 15
@@ -71,3 +73,15 @@ def prune(client: redis.Redis, prefix: str, older_than_s: float) -> int:
     if stale:
         client.hdel(inflight_key(prefix), *stale)
     return len(stale)
+
+
+def held_by_workers(client: redis.Redis, key_prefix: str, *, scan: bool = False
+                    ) -> dict[str, int]:
+    """``{"live": n, "dead": m}``: messages taken from the queue by live workers (tasks
+    running, and messages popped and not yet recorded: worker/broker_processing.py), and
+    by workers that are gone (they come back by themselves). ``scan`` also finds
+    processing lists no running version registered (``status``; the metrics do not)."""
+    tasks = inflight_counts(client, key_prefix)
+    popped = processing_counts(client, broker_keyprefix(key_prefix), scan=scan)
+    return {"live": tasks["live"] + popped["live"],
+            "dead": tasks["dead_holders"] + popped["dead"]}

@@ -46,6 +46,7 @@ from worker.sync.outcome import Deferred, Unprocessable
 from worker.versions import Version, VersionStore, occurred_at_us
 
 if TYPE_CHECKING:
+    from producers.toky import TokyClient
     from worker.auth.source import TokenSource
     from worker.fieldmap import FieldMap
     from worker.ghl.api import GhlApi
@@ -104,6 +105,7 @@ class PipelineDeps:
     now_ms: Callable[[], int] = lambda: int(time.time() * 1000)
     rules: RuleSet | None = None  # None: AUTOMATIONS or the built-in rules
     fired: list[str] | None = None  # receives each rule action run (dry runs show them)
+    toky: TokyClient | None = None  # the mirror's Toky client (None: made when needed)
 
     @property
     def prefix(self) -> str:
@@ -277,7 +279,7 @@ def _apply_locked(event, deps, delivery, stored, at_us, keys, contact_key, dlq, 
     event = _only_fresh(event, fresh)
 
     ctx = SyncContext(client=deps.client, redis=deps.redis, settings=deps.settings,
-                      field_map=deps.field_map, log=bound)
+                      field_map=deps.field_map, log=bound, toky=deps.toky)
     try:
         # the rules: built-in (the contract) or AUTOMATIONS (a dry run may name its own)
         outcome = run_rules(event, ctx, deps.rules, fired=deps.fired)

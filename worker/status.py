@@ -6,46 +6,20 @@ from typing import Any
 
 import redis
 
-from toky_ghl.broker_keys import broker_keyprefix, queue_key, unacked_key
+from toky_ghl.broker_keys import queue_depth, unacked_key
 from toky_ghl.settings import Settings
 from worker.auth.report import format_pause, pause_report
-from worker.broker_processing import processing_counts
 from worker.circuit import circuit_locations, circuit_state
 from worker.conflicts import ConflictStore
 from worker.delay.report import parked_report, server_now_ms
 from worker.dlq import DeadLetterStore
-from worker.inflight import inflight_counts
+from worker.inflight import held_by_workers
 from worker.stats import Stats
 from worker.sync.mirror import format_mirror, mirror_report
 
-#: kombu's priority sub-queues: "<queue>", "<queue>\x06\x163", ... (see kombu's _q_for_pri)
-_PRIORITY_SEPARATOR = "\x06\x16"
-
-
-def queue_depth(client: redis.Redis, key_prefix: str) -> int:
-    """Messages waiting in the events queue (every priority sub-list) of ``key_prefix``."""
-    queue = queue_key(key_prefix)
-    keys = [queue] + [f"{queue}{_PRIORITY_SEPARATOR}{p}" for p in (3, 6, 9)]
-    pipe = client.pipeline(transaction=False)
-    for k in keys:
-        pipe.llen(k)
-    return sum(pipe.execute())
-
-
-def held_by_workers(client: redis.Redis, key_prefix: str, *, scan: bool = False
-                    ) -> dict[str, int]:
-    """``{"live": n, "dead": m}``: messages taken from the queue by live workers (tasks
-    running, and messages popped and not yet recorded: worker/broker_processing.py), and
-    by workers that are gone (they come back by themselves). ``scan`` also finds
-    processing lists no running version registered (``status``; the metrics do not)."""
-    tasks = inflight_counts(client, key_prefix)
-    popped = processing_counts(client, broker_keyprefix(key_prefix), scan=scan)
-    return {"live": tasks["live"] + popped["live"],
-            "dead": tasks["dead_holders"] + popped["dead"]}
-
 
 def collect_status(client: redis.Redis, settings: Settings) -> dict[str, Any]:
-    from worker.ratelimit import RateLimiter
+    from worker.ratelimit.shared import shared_limiter
 
     counts = Stats(client, settings.key_prefix).snapshot()
     held = held_by_workers(client, settings.key_prefix, scan=True)
@@ -72,7 +46,7 @@ def collect_status(client: redis.Redis, settings: Settings) -> dict[str, Any]:
     report["alerts"] = evaluate_now(read_snapshot(client, settings))
     location = settings.ghl_location_id
     if location:
-        snap = RateLimiter.from_settings(settings, client).snapshot(location)
+        snap = shared_limiter(settings, client).snapshot(location)
         report["rate_budget"][location] = {
             "window_max": snap.max_requests,
             "window_ms": snap.interval_ms,

@@ -52,7 +52,7 @@ def apply_event(self: Task[Any, Any], event: dict[str, Any], failures: int = 0,
     try:
         rt = get_runtime()
         deps = PipelineDeps(settings=rt.settings, redis=rt.redis, client=rt.client,
-                            field_map=rt.field_map, auth=rt.auth)
+                            field_map=rt.field_map, auth=rt.auth, toky=rt.toky)
         decision = process(event, deps, failures=failures, task_id=self.request.id,
                            since_ms=since_ms, history=history or ())
     except Exception as exc:  # outside the pipeline's decisions: an attempt like any other

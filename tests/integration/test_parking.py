@@ -14,11 +14,12 @@ from collections import Counter
 import pytest
 
 from tests.integration.harness import PREFIX, REPO, wait_until, worker_env
+from toky_ghl.broker_keys import queue_depth
 from toky_ghl.settings import Settings
 from worker.circuit import circuit_state
 from worker.delay import DelayStore, ParkReason
 from worker.delay.report import parked_by_reason, parked_total
-from worker.status import collect_status, queue_depth
+from worker.status import collect_status
 
 pytestmark = pytest.mark.integration
 

@@ -171,7 +171,8 @@ def test_a_probe_refused_by_the_rate_limiter_is_given_back_and_another_event_pro
     out the circuit stayed open, and the scheduler released nothing: a stall)."""
     import responses as responses_lib
 
-    from worker.ghl import GhlClient, GhlRateLimitedError
+    from worker.ghl.client import GhlClient
+    from worker.ghl.errors import GhlRateLimitedError
     from worker.ratelimit.base import Grant
 
     class FullWindow:  # the limiter's answer while the window is full

@@ -16,14 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import redis
-
-from toky_ghl.settings import Settings
 from worker.auth.errors import AuthError, AuthUnavailable, CredentialsRefused, LocationPaused
 from worker.ghl.errors import GhlAuthError
 
 if TYPE_CHECKING:
-    from worker.auth.provider import TokenProvider
     from worker.auth.source import TokenSource
     from worker.pipeline import PipelineDeps
 
@@ -47,29 +43,14 @@ class AuthVerdict:
 
 
 def auth_of(deps: PipelineDeps) -> TokenSource | None:
-    """The deps' token provider, else one over their settings and Redis, made once per
-    pair (all its state is in Redis); None when no location is configured."""
-    if getattr(deps, "auth", None) is not None:
-        return deps.auth
-    if not deps.settings.ghl_location_id:
-        return None
-    return _shared_provider(deps.settings, deps.redis)
+    """The deps' token provider: ``deps.auth``, else one over their settings and Redis,
+    built on first use and kept on the deps (all its state is in Redis); None when no
+    location is configured."""
+    if deps.auth is None and deps.settings.ghl_location_id:
+        from worker.auth.bootstrap import make_provider
 
-
-_providers: dict[tuple[int, int], tuple[Settings, redis.Redis, TokenProvider]] = {}
-
-
-def _shared_provider(settings: Settings, client: redis.Redis) -> TokenProvider:
-    """One provider per (settings, redis) object pair (kept alive with them, at most 8)."""
-    from worker.auth.bootstrap import make_provider
-
-    key = (id(settings), id(client))
-    found = _providers.get(key)
-    if found is None:
-        if len(_providers) >= 8:
-            _providers.pop(next(iter(_providers)))
-        found = _providers[key] = (settings, client, make_provider(settings, client))
-    return found[2]
+        deps.auth = make_provider(deps.settings, deps.redis)
+    return deps.auth
 
 
 def _about_scope(error: GhlAuthError) -> bool:

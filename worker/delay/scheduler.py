@@ -86,7 +86,7 @@ class Scheduler:
         self.store = self.store or DelayStore(self.redis, self.settings.key_prefix)
         self.circuit = self.circuit or Circuit.from_settings(self.settings, self.redis)
         if self.queue_depth is None:
-            from worker.status import queue_depth
+            from toky_ghl.broker_keys import queue_depth
 
             prefix = self.settings.key_prefix
             self.queue_depth = lambda client: queue_depth(client, prefix)

@@ -15,7 +15,7 @@ from typing import Any
 from toky_ghl.logs import get_logger
 from worker.ghl.engagement import EngagementEndpoints
 from worker.ghl.errors import GhlError, GhlNotFoundError, GhlValidationError
-from worker.ghl.transport import GhlTransport, Limiter, segment
+from worker.ghl.transport import GhlTransport, segment
 
 log = get_logger(__name__)
 
@@ -34,19 +34,6 @@ class GhlClient(EngagementEndpoints, GhlTransport):
     the longest total wait on the limiter before raising ``GhlRateLimitedError``
     (0: never wait inline); ``sleep``, injectable for tests.
     """
-
-    @classmethod
-    def from_settings(cls, settings: Any, limiter: Limiter | None = None) -> GhlClient:
-        return cls(
-            base_url=settings.ghl_api_base,
-            token=settings.ghl_token,
-            location_id=settings.ghl_location_id,
-            scopes=settings.ghl_scopes,
-            limiter=limiter,
-            connect_timeout_s=settings.ghl_connect_timeout_s,
-            read_timeout_s=settings.ghl_read_timeout_s,
-            max_inline_wait_ms=settings.rate_wait_inline_max_ms,
-        )
 
     def _located(self, payload: dict[str, Any]) -> dict[str, Any]:
         return {**payload, "locationId": self.location_id}

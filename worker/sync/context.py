@@ -11,6 +11,7 @@ import structlog
 from toky_ghl.settings import Settings
 
 if TYPE_CHECKING:
+    from producers.toky import TokyClient
     from worker.fieldmap import FieldMap
     from worker.ghl.api import GhlApi
 
@@ -23,7 +24,8 @@ class SyncContext:
     ``worker.ghl.api.GhlRecords``, the part the handlers write through); ``redis``
     holds the id map and other state under ``settings.key_prefix``; ``field_map`` is
     the loaded, validated field map; ``log`` a structlog logger already bound to the
-    event's id, type and key.
+    event's id, type and key; ``toky`` the Toky client the mirror writes with (None:
+    one made from the settings when needed).
     """
 
     client: GhlApi
@@ -31,6 +33,7 @@ class SyncContext:
     settings: Settings
     field_map: FieldMap
     log: structlog.stdlib.BoundLogger
+    toky: TokyClient | None = None
 
     def key(self, *parts: str) -> str:
         """A Redis key under the configured prefix."""

@@ -51,9 +51,10 @@ def not_found(what: str, object_id: str | None = None, *, status: int = 404) -> 
 
 def missing(what: str, object_id: str | None = None) -> ApiError:
     """``not_found`` answered as the running simulator's ``missing_status`` says."""
-    from toky_ghl.sim.ghl.gate import current_sim
+    from flask import current_app
 
-    return not_found(what, object_id, status=current_sim().config.missing_status)
+    sim = current_app.extensions["ghl_sim"]  # the running simulator (gate.current_sim)
+    return not_found(what, object_id, status=sim.config.missing_status)
 
 
 def no_route(method: str, path: str) -> ApiError:
