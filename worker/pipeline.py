@@ -259,7 +259,7 @@ def _process(raw_event: Any, deps: PipelineDeps, *, failures: int, task_id: str 
             bound.warning("object lock expired before release", lock_ttl_s=OBJECT_LOCK_TTL_S)
 
 
-def _idmap_ahead(event: dict, phone: str | None, deps: PipelineDeps
+def _idmap_ahead(event: dict[str, Any], phone: str | None, deps: PipelineDeps
                  ) -> tuple[list[str], list[str]]:
     """The id map keys the event's handler reads first: its contact's, and for a child
     (a call, note, task, appointment…) the child's entry and, unless deleted, intent."""
