@@ -15,6 +15,7 @@ from worker.ghl.errors import (
     GhlRateLimitedError,
     GhlScopeError,
     GhlServerError,
+    GhlTokenScopeError,
     GhlValidationError,
     error_from_response,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "GhlPermissionError",
     "GhlRateLimitedError",
     "GhlScopeError",
+    "GhlTokenScopeError",
     "GhlServerError",
     "GhlValidationError",
     "RetryPolicy",
