@@ -12,6 +12,7 @@ COPY pyproject.toml README.md ./
 COPY toky_ghl ./toky_ghl
 COPY worker ./worker
 COPY producers ./producers
+COPY clients ./clients
 RUN pip install . \
     && useradd --create-home --uid 10001 --shell /usr/sbin/nologin app
 

@@ -8,16 +8,27 @@ into a one-line message and exit status 2.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from functools import lru_cache
-from urllib.parse import urlparse
 
 from toky_ghl.errors import ConfigError
 from toky_ghl.logs import mask_url
+from toky_ghl.options import (
+    choice,
+    fernet_keys,
+    flag,
+    markdown_table,
+    number,
+    option,
+    options_of,
+    redis_address,
+    scope_set,
+    text,
+    url,
+    whole,
+)
 
 KNOWN_SCOPES = frozenset(
     {
@@ -39,182 +50,202 @@ KNOWN_SCOPES = frozenset(
 #: Values of CONTACT_EMAIL_CONFLICT (see ``Settings.contact_email_conflict``).
 EMAIL_CONFLICT_POLICIES = ("separate", "omit-email")
 
-
-def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
-    return value
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
-def _float(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.0) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
-    return value
-
-
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
-    raise ConfigError(f"{name} must be 1/0, true/false, yes/no or on/off, got {raw!r}")
-
-
-def _url(env: Mapping[str, str], name: str, default: str, schemes: tuple[str, ...]) -> str:
-    raw = env.get(name, "").strip() or default
-    parsed = urlparse(raw)
-    if parsed.scheme not in schemes or not (parsed.netloc or parsed.path):
-        raise ConfigError(
-            f"{name} must be a URL starting with {' or '.join(s + '://' for s in schemes)}, "
-            f"got {mask_url(raw)!r}"  # the password never shown
-        )
-    return raw.rstrip("/") if parsed.scheme.startswith("http") else raw
-
-
-def _redis_url(env: Mapping[str, str]) -> str:
-    """``REDIS_URL``, checked as redis-py reads it; errors show it without its password."""
-    import redis
-
-    url = _url(env, "REDIS_URL", "redis://localhost:6379/0", ("redis", "rediss", "unix"))
-    try:
-        redis.ConnectionPool.from_url(url)
-    except (ValueError, TypeError):  # redis-py's own text may quote part of the password
-        raise ConfigError(
-            f"REDIS_URL is not a Redis URL redis-py can read: {mask_url(url)!r}; expected "
-            "redis://[[user]:password@]host[:port][/db] (percent-encode '/', '@' or ':' "
-            "in the password)") from None
-    return url
-
-
-def _secret(env: Mapping[str, str], name: str) -> str | None:
-    raw = env.get(name, "").strip()
-    return raw or None
-
-
-def _fernet_keys(env: Mapping[str, str], name: str) -> str | None:
-    """Comma-separated Fernet keys (the first encrypts, all decrypt), or None when unset."""
-    raw = env.get(name, "").strip()
-    if not raw:
-        return None
-    for position, part in enumerate(raw.split(","), start=1):
-        try:
-            ok = len(base64.urlsafe_b64decode(part.strip().encode())) == 32
-        except (binascii.Error, ValueError):
-            ok = False
-        if not ok:
-            raise ConfigError(
-                f"{name} key #{position} is not a Fernet key (32 url-safe base64-encoded bytes); "
-                "make one with `toky-ghl auth new-key`"
-            )
-    return raw
-
-
-def _scopes(env: Mapping[str, str], name: str, default: str) -> frozenset[str]:
-    raw = env.get(name, "").strip() or default
-    scopes = frozenset(raw.replace(",", " ").split())
-    unknown = sorted(s for s in scopes if s not in KNOWN_SCOPES)
-    if unknown:
-        raise ConfigError(
-            f"{name} has unknown scope(s) {', '.join(unknown)}; "
-            f"known scopes: {' '.join(sorted(KNOWN_SCOPES))}"
-        )
-    return scopes
+MARKETPLACE_AUTHORIZE_URL = "https://marketplace.gohighlevel.com/v2/oauth/chooselocation"
+_HTTP = ("http", "https")
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything configurable, with units in the names.
+    """Everything configurable, with units in the names: THE settings table.
+
+    Each setting is declared once, here: its type (the annotation), and in
+    ``option(...)`` its variable, default, parser (the validation, whose error
+    names the variable) and help (the README's configuration table is generated
+    from it: ``toky-ghl settings --markdown``). To add one, add a line.
 
     Secrets are kept out of ``repr`` so that printing the settings, or a
     traceback that shows them, never reveals a token.
     """
 
-    redis_url: str = "redis://localhost:6379/0"  # shown by repr() without its password
-    redis_url_set: bool = False
-    ghl_api_base: str = "https://services.leadconnectorhq.com"
-    ghl_token: str | None = field(default=None, repr=False)
-    ghl_location_id: str | None = None
-    ghl_scopes: frozenset[str] = frozenset({"contacts.readonly"})
-    ghl_calendar_id: str | None = None
+    redis_url: str = option(  # shown by repr() without its password
+        "REDIS_URL", "redis://localhost:6379/0", redis_address,
+        "broker, rate-limit state, id map, versions, dead letters (`toky-ghl run`: unset = "
+        "embedded Redis)")
+    key_prefix: str = option(
+        "TOKY_GHL_KEY_PREFIX", "tokyghl", text,
+        "prefix of every key toky-ghl writes, Celery's included (the queue `toky-ghl.events` is "
+        "the list `<prefix>:toky-ghl.events`; `unacked`, `_kombu.*`, task events and remote "
+        "control too, through kombu's `global_keyprefix`): deployments with different prefixes "
+        "share one Redis database without sharing a queue, a worker or a Flower")
+    ghl_api_base: str = option(
+        "GHL_API_BASE", "https://services.leadconnectorhq.com", url(*_HTTP),
+        "GHL's API (a simulator's in tests and `toky-ghl sandbox`)")
+    ghl_token: str | None = option(
+        "GHL_TOKEN", None, text,
+        "Bearer token: Private Integration Token or OAuth access token", secret=True)
+    ghl_location_id: str | None = option("GHL_LOCATION_ID", None, text, "the sub-account")
+    ghl_scopes: frozenset[str] = option(
+        "GHL_SCOPES", frozenset({"contacts.readonly"}), scope_set(KNOWN_SCOPES),
+        "granted scopes; a write they don't allow is refused before it is sent. Full sync: "
+        "`contacts.readonly contacts.write calendars/events.readonly calendars/events.write`")
+    ghl_calendar_id: str | None = option(
+        "GHL_CALENDAR_ID", None, text, "calendar for appointments")
     #: Let GHL run its appointment automations (confirmations, reminders) for synced
     #: appointments: ``toNotify`` is sent false unless this is on.
-    ghl_appointment_notify: bool = False
-    ghl_scopes_set: bool = False
-    ghl_client_id: str | None = None
-    ghl_client_secret: str | None = field(default=None, repr=False)
-    ghl_refresh_token: str | None = field(default=None, repr=False)
-    ghl_oauth_redirect_uri: str | None = None
-    ghl_oauth_authorize_url: str = "https://marketplace.gohighlevel.com/v2/oauth/chooselocation"
-    ghl_token_refresh_margin_s: float = 30.0
-    token_encryption_key: str | None = field(default=None, repr=False)
-    ghl_rate_limit_max: int = 100
-    ghl_rate_limit_interval_ms: int = 10_000
-    ghl_rate_limit_daily: int = 200_000
-    ghl_connect_timeout_s: float = 5.0
-    ghl_read_timeout_s: float = 30.0
-    ghl_retry_max_attempts: int = 8
-    ghl_backoff_base_ms: int = 500
-    ghl_backoff_cap_ms: int = 300_000
+    ghl_appointment_notify: bool = option(
+        "GHL_APPOINTMENT_NOTIFY", False, flag,
+        "`1`: let GHL run its appointment automations (confirmations, reminders) for synced "
+        "appointments; by default they are written with `toNotify: false`")
+    ghl_rate_limit_max: int = option(
+        "GHL_RATE_LIMIT_MAX", 100, whole(minimum=1),
+        "requests per window, per location, across all workers")
+    ghl_rate_limit_interval_ms: int = option(
+        "GHL_RATE_LIMIT_INTERVAL_MS", 10_000, whole(minimum=1), "the window")
+    ghl_rate_limit_daily: int = option(
+        "GHL_RATE_LIMIT_DAILY", 200_000, whole(minimum=1), "requests per UTC day, per location")
+    rate_wait_inline_max_ms: int = option(
+        "RATE_WAIT_INLINE_MAX_MS", 2000, whole(minimum=0),
+        "longest wait on the limiter inside a task before the event's first request; a longer "
+        "wait parks the event (see \"Waiting is parked\"). Once a request of the event was sent, "
+        "its next ones wait for their slots up to two windows (20 s at most per event): parking "
+        "then would restart the event and waste the slots it spent")
+    ghl_connect_timeout_s: float = option(
+        "GHL_CONNECT_TIMEOUT_S", 5.0, number(minimum=0.1), "HTTP connect timeout")
+    ghl_read_timeout_s: float = option(
+        "GHL_READ_TIMEOUT_S", 30.0, number(minimum=0.1), "HTTP read timeout")
     #: Transient failures (5xx, timeouts, 429, auth pause, open circuit) are retried
     #: until this long after the first one, then dead-lettered with their history.
-    ghl_retry_horizon_s: int = 86_400
+    ghl_retry_horizon_s: int = option(
+        "GHL_RETRY_HORIZON_S", 86_400, whole(minimum=1),
+        "transient failures (5xx, timeouts, 429, auth pause, open circuit) are retried until "
+        "this long after the first one, then dead-lettered (`horizon`) with their history")
+    ghl_retry_max_attempts: int = option(
+        "GHL_RETRY_MAX_ATTEMPTS", 8, whole(minimum=1),
+        "attempts (first included) before a NON-transient failure is dead-lettered: a 404 that "
+        "persists, an error of our own (`internal`)")
+    ghl_backoff_base_ms: int = option(
+        "GHL_BACKOFF_BASE_MS", 500, whole(minimum=1),
+        "first retry backoff: exponential with full jitter; the event is parked meanwhile")
+    ghl_backoff_cap_ms: int = option(
+        "GHL_BACKOFF_CAP_MS", 300_000, whole(minimum=1),
+        "the longest retry backoff (not below `GHL_BACKOFF_BASE_MS`)")
     #: Consecutive failures (5xx, timeouts, token endpoint down) that open a location's circuit.
-    circuit_failure_threshold: int = 5
+    circuit_failure_threshold: int = option(
+        "CIRCUIT_FAILURE_THRESHOLD", 5, whole(minimum=1),
+        "consecutive failures (5xx, timeouts, token endpoint down) that open a location's "
+        "circuit")
     #: First wait before probing an open circuit; doubles per failed probe up to the max.
-    circuit_probe_interval_ms: int = 15_000
-    circuit_probe_max_ms: int = 240_000
+    circuit_probe_interval_ms: int = option(
+        "CIRCUIT_PROBE_INTERVAL_MS", 15_000, whole(minimum=10),
+        "first wait before probing an open circuit, doubling after each failed probe up to "
+        "`CIRCUIT_PROBE_MAX_MS`")
+    circuit_probe_max_ms: int = option(
+        "CIRCUIT_PROBE_MAX_MS", 240_000, whole(minimum=10),
+        "the longest wait between probes of an open circuit (also the longest delay between "
+        "GHL's recovery and the first event sent)")
     #: How often each worker's scheduler looks for due parked events, in ms.
-    delay_poll_interval_ms: int = 500
+    delay_poll_interval_ms: int = option(
+        "DELAY_POLL_INTERVAL_MS", 500, whole(minimum=10),
+        "how often the scheduler re-publishes due parked events")
     #: Each worker runs the scheduler in a thread (off: run `toky-ghl scheduler` instead).
-    delay_scheduler_in_worker: bool = True
-    toky_api_base: str = "https://api.toky.co/v1"
-    toky_api_key: str | None = field(default=None, repr=False)
-    toky_poll_interval_s: float = 30.0
-    toky_backfill_since: str | None = None
-    toky_poll_overlap_s: int = 3600
-    toky_poll_lock_ttl_s: int = 60
+    delay_scheduler_in_worker: bool = option(
+        "DELAY_SCHEDULER_IN_WORKER", True, flag,
+        "each worker runs the scheduler in a thread; `0`: run `toky-ghl scheduler` instead")
+    ghl_client_id: str | None = option(
+        "GHL_CLIENT_ID", None, text, "OAuth instead of a fixed token: the app's client id")
+    ghl_client_secret: str | None = option(
+        "GHL_CLIENT_SECRET", None, text, "the OAuth app's client secret", secret=True)
+    ghl_refresh_token: str | None = option(
+        "GHL_REFRESH_TOKEN", None, text, "an OAuth refresh token to start from", secret=True)
+    ghl_oauth_redirect_uri: str | None = option(
+        "GHL_OAUTH_REDIRECT_URI", None, url(*_HTTP), "for `toky-ghl auth login`")
+    ghl_oauth_authorize_url: str = option(
+        "GHL_OAUTH_AUTHORIZE_URL", MARKETPLACE_AUTHORIZE_URL, url(*_HTTP),
+        "for `toky-ghl auth login`", shown_default="marketplace URL")
+    ghl_token_refresh_margin_s: float = option(
+        "GHL_TOKEN_REFRESH_MARGIN_S", 30.0, number(minimum=0),
+        "refresh this long before expiry")
+    token_encryption_key: str | None = option(
+        "TOKEN_ENCRYPTION_KEY", None, fernet_keys,
+        "Fernet key(s) encrypting tokens kept in Redis (`toky-ghl auth new-key`)", secret=True)
+    toky_api_base: str = option(
+        "TOKY_API_BASE", "https://api.toky.co/v1", url(*_HTTP),
+        "Toky's API (a simulator's in tests and `toky-ghl sandbox`)")
+    toky_api_key: str | None = option(
+        "TOKY_API_KEY", None, text, "Toky account key", secret=True)
+    toky_poll_interval_s: float = option(
+        "TOKY_POLL_INTERVAL_S", 30.0, number(minimum=1.0), "seconds between polls")
+    toky_backfill_since: str | None = option(
+        "TOKY_BACKFILL_SINCE", None, text, "first poll starts here (ISO date or time)",
+        shown_default="7 days back")
+    toky_poll_overlap_s: int = option(
+        "TOKY_POLL_OVERLAP_S", 3600, whole(minimum=0), "re-read window of each poll")
+    toky_poll_lock_ttl_s: int = option(
+        "TOKY_POLL_LOCK_TTL_S", 60, whole(minimum=5), "single-poller lock lifetime")
     #: GHL → Toky contact mirror (``toky-ghl mirror``), opt-in.
-    mirror_ghl_to_toky: bool = False
-    mirror_poll_interval_s: float = 30.0
-    mirror_backfill_since: str | None = None
-    mirror_poll_overlap_s: int = 300
-    followup_due_minutes: int = 60
+    mirror_ghl_to_toky: bool = option(
+        "MIRROR_GHL_TO_TOKY", False, flag,
+        "`1`: mirror GHL contacts added or changed into Toky (`toky-ghl mirror`; `toky-ghl run` "
+        "starts it, and does by default in the demo)")
+    mirror_poll_interval_s: float = option(
+        "MIRROR_POLL_INTERVAL_S", 30.0, number(minimum=1.0),
+        "seconds between polls of GHL by the mirror")
+    mirror_backfill_since: str | None = option(
+        "MIRROR_BACKFILL_SINCE", None, text,
+        "the mirror's first poll reads GHL contacts changed since (ISO date or time)",
+        shown_default="7 days back")
+    mirror_poll_overlap_s: int = option(
+        "MIRROR_POLL_OVERLAP_S", 300, whole(minimum=0),
+        "re-read window of each mirror poll (GHL's search may list a change late); its lock "
+        "lives `TOKY_POLL_LOCK_TTL_S`")
+    followup_due_minutes: int = option(
+        "FOLLOWUP_DUE_MINUTES", 60, whole(minimum=0),
+        "follow-up task due after a missed call / voicemail")
     #: A contact whose email belongs to another phone's GHL contact (see
     #: worker/sync/contact_upsert.py): "separate" (the default: a contact of its
     #: own, with the email when the location allows duplicates, else without it) or
     #: "omit-email" (a contact of its own, never with the other phone's email).
-    contact_email_conflict: str = "separate"
-    field_map: str | None = None
+    contact_email_conflict: str = option(
+        "CONTACT_EMAIL_CONFLICT", EMAIL_CONFLICT_POLICIES[0], choice(EMAIL_CONFLICT_POLICIES),
+        "a contact whose email is another phone's GHL contact's: `separate` (its own contact, "
+        "with the email where the location allows duplicates) or `omit-email` (its own "
+        "contact, never with that email); see \"One phone, one contact\"")
+    field_map: str | None = option(
+        "FIELD_MAP", None, text, "path of the field-map file (YAML or JSON)",
+        shown_default="built-in")
     #: The rules file (AUTOMATIONS); None: the built-in rules (the contract's table).
-    automations: str | None = None
-    webhook_secret: str | None = field(default=None, repr=False)
-    webhook_max_body_bytes: int = 262_144
-    flower_basic_auth: str | None = field(default=None, repr=False)
+    automations: str | None = option(
+        "AUTOMATIONS", None, text,
+        "path of the rules file (YAML or JSON, `docs/automations.md`); `extends: default` adds "
+        "to the built-in rules, otherwise it replaces them", shown_default="built-in rules")
+    webhook_secret: str | None = option(
+        "WEBHOOK_SECRET", None, text,
+        "secret the webhook receiver requires, at least 24 characters", secret=True)
+    webhook_max_body_bytes: int = option(
+        "WEBHOOK_MAX_BODY_BYTES", 262_144, whole(minimum=1024), "larger bodies get 413")
+    flower_basic_auth: str | None = option(
+        "FLOWER_BASIC_AUTH", None, text, "`user:password` for Flower", secret=True)
     #: Waits are parked, so a message is held only while its task runs: a short
     #: timeout brings a SIGKILLed worker's events back fast (README, "Killed workers").
-    visibility_timeout_s: int = 90
-    rate_wait_inline_max_ms: int = 2000
-    log_level: str = "INFO"
+    visibility_timeout_s: int = option(
+        "CELERY_VISIBILITY_TIMEOUT_S", 90, whole(minimum=10),
+        "Redis re-delivers a task not acknowledged within this: a SIGKILLed worker's events are "
+        "applied by the others within this + 10 s (see \"Killed workers\")")
+    log_level: str = option(
+        "LOG_LEVEL", "INFO", choice(LOG_LEVELS, upper=True),
+        "`DEBUG`, `INFO`, `WARNING`, `ERROR` or `CRITICAL`; at `INFO` a worker logs two lines "
+        "per event (ours, with the outcome and reason, and Celery's \"succeeded\"); "
+        "Celery's \"received\" line at `DEBUG`")
     #: "auto": JSON lines unless stderr is a terminal (readable lines); or "json", "console".
-    log_format: str = "auto"
-    key_prefix: str = "tokyghl"
+    log_format: str = option(
+        "LOG_FORMAT", "auto", choice(("auto", "json", "console"), listed="or"),
+        "`auto`: JSON lines off a terminal, coloured lines on one; or `json`, `console`")
+    # Not settings: whether REDIS_URL / GHL_SCOPES were set at all (from_env fills them in).
+    redis_url_set: bool = False
+    ghl_scopes_set: bool = False
 
     def __repr__(self) -> str:
         """The dataclass's repr (secrets left out), with REDIS_URL's password masked."""
@@ -226,79 +257,13 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings of ``env`` (default ``os.environ``); the first bad value raises
+        ``ConfigError`` naming its variable."""
         env = os.environ if env is None else env
-        log_level = (env.get("LOG_LEVEL", "").strip() or "INFO").upper()
-        if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-            raise ConfigError(
-                f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got {log_level!r}"
-            )
-        log_format = (env.get("LOG_FORMAT", "").strip() or "auto").lower()
-        if log_format not in {"auto", "json", "console"}:
-            raise ConfigError(f"LOG_FORMAT must be auto, json or console, got {log_format!r}")
-        followup = _int(env, "FOLLOWUP_DUE_MINUTES", 60, minimum=0)
-        email_conflict = (env.get("CONTACT_EMAIL_CONFLICT", "").strip() or "separate").lower()
-        if email_conflict not in EMAIL_CONFLICT_POLICIES:
-            raise ConfigError("CONTACT_EMAIL_CONFLICT must be one of "
-                              f"{', '.join(EMAIL_CONFLICT_POLICIES)}, got {email_conflict!r}")
-        settings = cls(
-            redis_url=_redis_url(env),
-            redis_url_set=bool(env.get("REDIS_URL", "").strip()),
-            ghl_api_base=_url(
-                env, "GHL_API_BASE", "https://services.leadconnectorhq.com", ("http", "https")
-            ),
-            ghl_token=_secret(env, "GHL_TOKEN"),
-            ghl_location_id=env.get("GHL_LOCATION_ID", "").strip() or None,
-            ghl_scopes=_scopes(env, "GHL_SCOPES", "contacts.readonly"),
-            ghl_calendar_id=env.get("GHL_CALENDAR_ID", "").strip() or None,
-            ghl_appointment_notify=_bool(env, "GHL_APPOINTMENT_NOTIFY", False),
-            ghl_scopes_set=bool(env.get("GHL_SCOPES", "").strip()),
-            ghl_client_id=env.get("GHL_CLIENT_ID", "").strip() or None,
-            ghl_client_secret=_secret(env, "GHL_CLIENT_SECRET"),
-            ghl_refresh_token=_secret(env, "GHL_REFRESH_TOKEN"),
-            ghl_oauth_redirect_uri=(_url(env, "GHL_OAUTH_REDIRECT_URI", "", ("http", "https"))
-                                    if env.get("GHL_OAUTH_REDIRECT_URI", "").strip() else None),
-            ghl_oauth_authorize_url=_url(
-                env, "GHL_OAUTH_AUTHORIZE_URL",
-                "https://marketplace.gohighlevel.com/v2/oauth/chooselocation", ("http", "https")),
-            ghl_token_refresh_margin_s=_float(env, "GHL_TOKEN_REFRESH_MARGIN_S", 30.0, minimum=0),
-            token_encryption_key=_fernet_keys(env, "TOKEN_ENCRYPTION_KEY"),
-            ghl_rate_limit_max=_int(env, "GHL_RATE_LIMIT_MAX", 100, minimum=1),
-            ghl_rate_limit_interval_ms=_int(env, "GHL_RATE_LIMIT_INTERVAL_MS", 10_000, minimum=1),
-            ghl_rate_limit_daily=_int(env, "GHL_RATE_LIMIT_DAILY", 200_000, minimum=1),
-            ghl_connect_timeout_s=_float(env, "GHL_CONNECT_TIMEOUT_S", 5.0, minimum=0.1),
-            ghl_read_timeout_s=_float(env, "GHL_READ_TIMEOUT_S", 30.0, minimum=0.1),
-            ghl_retry_max_attempts=_int(env, "GHL_RETRY_MAX_ATTEMPTS", 8, minimum=1),
-            ghl_backoff_base_ms=_int(env, "GHL_BACKOFF_BASE_MS", 500, minimum=1),
-            ghl_backoff_cap_ms=_int(env, "GHL_BACKOFF_CAP_MS", 300_000, minimum=1),
-            ghl_retry_horizon_s=_int(env, "GHL_RETRY_HORIZON_S", 86_400, minimum=1),
-            circuit_failure_threshold=_int(env, "CIRCUIT_FAILURE_THRESHOLD", 5, minimum=1),
-            circuit_probe_interval_ms=_int(env, "CIRCUIT_PROBE_INTERVAL_MS", 15_000, minimum=10),
-            circuit_probe_max_ms=_int(env, "CIRCUIT_PROBE_MAX_MS", 240_000, minimum=10),
-            delay_poll_interval_ms=_int(env, "DELAY_POLL_INTERVAL_MS", 500, minimum=10),
-            delay_scheduler_in_worker=_bool(env, "DELAY_SCHEDULER_IN_WORKER", True),
-            toky_api_base=_url(env, "TOKY_API_BASE", "https://api.toky.co/v1", ("http", "https")),
-            toky_api_key=_secret(env, "TOKY_API_KEY"),
-            toky_poll_interval_s=_float(env, "TOKY_POLL_INTERVAL_S", 30.0, minimum=1.0),
-            toky_backfill_since=env.get("TOKY_BACKFILL_SINCE", "").strip() or None,
-            toky_poll_overlap_s=_int(env, "TOKY_POLL_OVERLAP_S", 3600, minimum=0),
-            toky_poll_lock_ttl_s=_int(env, "TOKY_POLL_LOCK_TTL_S", 60, minimum=5),
-            mirror_ghl_to_toky=_bool(env, "MIRROR_GHL_TO_TOKY", False),
-            mirror_poll_interval_s=_float(env, "MIRROR_POLL_INTERVAL_S", 30.0, minimum=1.0),
-            mirror_backfill_since=env.get("MIRROR_BACKFILL_SINCE", "").strip() or None,
-            mirror_poll_overlap_s=_int(env, "MIRROR_POLL_OVERLAP_S", 300, minimum=0),
-            followup_due_minutes=followup,
-            contact_email_conflict=email_conflict,
-            field_map=env.get("FIELD_MAP", "").strip() or None,
-            automations=env.get("AUTOMATIONS", "").strip() or None,
-            webhook_secret=_secret(env, "WEBHOOK_SECRET"),
-            webhook_max_body_bytes=_int(env, "WEBHOOK_MAX_BODY_BYTES", 262_144, minimum=1024),
-            flower_basic_auth=_secret(env, "FLOWER_BASIC_AUTH"),
-            visibility_timeout_s=_int(env, "CELERY_VISIBILITY_TIMEOUT_S", 90, minimum=10),
-            rate_wait_inline_max_ms=_int(env, "RATE_WAIT_INLINE_MAX_MS", 2000, minimum=0),
-            log_level=log_level,
-            log_format=log_format,
-            key_prefix=env.get("TOKY_GHL_KEY_PREFIX", "").strip() or "tokyghl",
-        )
+        values = {opt.attr: opt.read(env) for opt in OPTIONS}
+        settings = cls(**values,  # type: ignore[arg-type]  # each parser returns its field's type
+                       redis_url_set=_OPTION["redis_url"].is_set(env),
+                       ghl_scopes_set=_OPTION["ghl_scopes"].is_set(env))
         settings._check_consistency()
         return settings
 
@@ -340,6 +305,16 @@ class Settings:
                 value = " ".join(sorted(value))
             out[f.name] = value
         return out
+
+
+#: The settings table (see ``Settings``), in the README's order.
+OPTIONS = options_of(Settings)
+_OPTION = {opt.attr: opt for opt in OPTIONS}
+
+
+def settings_markdown() -> str:
+    """The README's configuration table (``toky-ghl settings --markdown``)."""
+    return markdown_table(OPTIONS)
 
 
 @lru_cache(maxsize=1)

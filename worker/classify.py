@@ -22,13 +22,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from clients import http_policy
 from toky_ghl.settings import Settings
 from worker.auth.errors import AuthUnavailable, CredentialsRefused, LocationPaused
 from worker.circuit import CircuitOpen
 from worker.delay.keys import ParkReason
 from worker.dlq import DeadKind
 from worker.ghl import errors as ghl_errors
-from worker.ghl.retry import RetryPolicy, is_retryable
+from worker.ghl.retry import RetryPolicy, hint_ms, is_retryable
 from worker.sync.outcome import Deferred, Unprocessable
 
 #: How long a paused location's events wait before they look again, in ms.
@@ -131,12 +132,11 @@ def _dead(detail: str, kind: DeadKind, history: History = History.NONE, *,
 
 
 def _server_wait(error: ghl_errors.GhlError, policy: RetryPolicy) -> Wait:
-    """A 429's own wait (``Retry-After``, else its window), capped; else backoff."""
-    if isinstance(error, ghl_errors.GhlRateLimitedError):
-        for hint_ms in (error.retry_after_ms, error.interval_ms):
-            if hint_ms is not None:
-                return Wait(max(0, min(policy.cap_ms, hint_ms)))
-    return Wait(backoff=True)
+    """A 429's own wait (``Retry-After``, else its window), cut to the cap; else backoff."""
+    hint = hint_ms(error)
+    if hint is None:
+        return Wait(backoff=True)
+    return Wait(http_policy.wait_ms(hint, 0, base_ms=policy.base_ms, cap_ms=policy.cap_ms))
 
 
 def classify(error: BaseException, attempt: Attempt, policy: FailurePolicy) -> Verdict:

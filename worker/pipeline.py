@@ -26,6 +26,7 @@ from typing import Any
 import redis
 import structlog
 
+from clients.http_policy import backoff_ms
 from producers.event_types import EVENT_SPECS, EventKind
 from producers.events import (
     Event,
@@ -46,7 +47,6 @@ from worker.delivery import Begun
 from worker.delivery import Delivery as RedisDelivery
 from worker.dlq import DeadKind, DeadLetterStore
 from worker.ghl.errors import GhlAuthError
-from worker.ghl.retry import backoff_ms
 from worker.ghl.scopes import has_scope
 from worker.ghl.transport import one_event
 from worker.rules import failed_where, run_rules

@@ -17,11 +17,11 @@ from __future__ import annotations
 import structlog
 from celery import Task
 
+from clients.http_policy import backoff_ms
 from toky_ghl.constants import APPLY_EVENT_TASK
 from worker.celery import app
 from worker.delay import DelayStore, ParkReason
 from worker.dlq import DeadKind, DeadLetterStore
-from worker.ghl.retry import backoff_ms
 from worker.pipeline import Decision, DecisionKind, PipelineDeps, process, safe_label
 from worker.runtime import get_runtime
 

@@ -9,7 +9,7 @@ the two directions from echoing each other's writes. See docs/mirror.md.
 """
 
 from producers.mirror.memory import TO_GHL, TO_TOKY, SyncMemory
-from producers.mirror.poller import MirrorPoller, MirrorReport
+from producers.mirror.poller import MirrorPoller
 from producers.mirror.shared import fingerprint, from_ghl, from_toky
 from producers.mirror.source import ContactSource, SourceBusy, SourceError, SourceFailed
 
@@ -18,7 +18,6 @@ __all__ = [
     "TO_TOKY",
     "ContactSource",
     "MirrorPoller",
-    "MirrorReport",
     "SourceBusy",
     "SourceError",
     "SourceFailed",

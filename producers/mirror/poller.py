@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,8 +26,8 @@ from producers.mirror.memory import TO_GHL, SyncMemory
 from producers.mirror.shared import fingerprint, from_ghl
 from producers.mirror.source import ContactSource, SourceBusy, SourceFailed
 from producers.poller.cursor import Cursor
-from producers.poller.history import PassReport
-from producers.poller.sink import Counts, EventSink
+from producers.poller.report import PassReport, PollReport
+from producers.poller.sink import EventSink
 from toky_ghl.logs import get_logger
 
 log = get_logger(__name__)
@@ -36,27 +35,6 @@ log = get_logger(__name__)
 NAME = "ghl contacts"
 #: How many times one page waits for the shared rate budget before the poll gives up.
 MAX_BUSY_WAITS = 20
-
-
-@dataclass
-class MirrorReport:
-    """One poll: what was read and queued, the echoes skipped, and the failure if any."""
-
-    passes: list[PassReport] = field(default_factory=list)
-    failures: dict[str, str] = field(default_factory=dict)
-    echoes: int = 0
-
-    @property
-    def counts(self) -> Counts:
-        total = Counts()
-        for report in self.passes:
-            total.add(report.counts)
-        return total
-
-    def text(self) -> str:
-        parts = [f"{p.text()}, {self.echoes} echoes skipped" for p in self.passes]
-        parts += [f"{name}: FAILED ({error})" for name, error in self.failures.items()]
-        return "; ".join(parts) or "nothing read"
 
 
 def _version_time(version: str) -> datetime:
@@ -90,22 +68,21 @@ class MirrorPoller:
         self.wait = wait
         self.max_busy_waits = max_busy_waits
 
-    def poll_once(self, check: Callable[[], None] = lambda: None) -> MirrorReport:
+    def poll_once(self, check: Callable[[], None] = lambda: None) -> PollReport:
         """Read once to the end of GHL's list. ``check`` runs before each page and may raise
         to stop (the lock was lost); a page that cannot be read fails the poll (reported)."""
-        report = MirrorReport()
-        current = PassReport(NAME)
+        report = PollReport()
+        current = PassReport(NAME, shows_echoes=True)
         report.passes.append(current)
         try:
-            self._read(current, report, check)
+            self._read(current, check)
         except SourceFailed as exc:
             report.failures[NAME] = str(exc)
             log.error("mirror.read_failed", error=str(exc))
         log.info("mirror.polled", summary=report.text())
         return report
 
-    def _read(self, current: PassReport, report: MirrorReport,
-              check: Callable[[], None]) -> None:
+    def _read(self, current: PassReport, check: Callable[[], None]) -> None:
         floor = self.cursor.floor(self.backfill_since)
         backfilling = self.cursor.mark() is None
         after = (int(floor.timestamp() * 1000), "")
@@ -113,13 +90,13 @@ class MirrorPoller:
         while True:
             check()
             rows = self._page(after)
-            page_newest = self._take(rows, current, report)
+            page_newest = self._take(rows, current)
             if page_newest and (newest is None or page_newest > newest):
                 newest = page_newest
             current.pages += 1
             current.records += len(rows)
             if backfilling:
-                self.progress(f"backfill {current.text()}, {report.echoes} echoes skipped")
+                self.progress(f"backfill {current.text()}")
             if len(rows) < self.source.page_size:
                 break
             following = position(rows[-1])
@@ -141,8 +118,7 @@ class MirrorPoller:
         except SourceBusy as exc:
             raise SourceFailed(f"the shared rate budget stayed busy: {exc}") from None
 
-    def _take(self, rows: list[dict], current: PassReport,
-              report: MirrorReport) -> datetime | None:
+    def _take(self, rows: list[dict], current: PassReport) -> datetime | None:
         """Queue the unseen versions of ``rows`` (echoes left out), remember them; the
         newest ``dateUpdated`` of the page."""
         versions: dict[str, dict] = {}
@@ -161,7 +137,7 @@ class MirrorPoller:
         fresh = [(version, row) for version, row in versions.items() if version in unseen]
         events = [ghl_contact_event(row) for _, row in fresh]
         echo_ids = self._echoes(events)
-        report.echoes += len(echo_ids)
+        current.echoes += len(echo_ids)
         for event in events:
             if event["id"] in echo_ids:
                 log.info("mirror.echo_skipped", event_id=event["id"],

@@ -7,7 +7,8 @@ cursor and the lock.
 
 from producers.poller.cdr_mapping import call_state, cdr_event
 from producers.poller.lock import LockLost, PollerLock
-from producers.poller.poller import Poller, PollReport, backfill_start
+from producers.poller.poller import Poller, backfill_start
+from producers.poller.report import PollReport
 from producers.poller.runner import run_poller
 
 __all__ = [

@@ -17,7 +17,7 @@ from producers.mirror.memory import TO_TOKY, SyncMemory
 from producers.mirror.shared import fingerprint, from_toky
 from producers.phones import normalize_phone
 from producers.poller.fingerprints import ContactFingerprints, contact_data
-from producers.poller.history import PassReport
+from producers.poller.report import PassReport
 from producers.poller.sink import EventSink
 from producers.poller.toky_time import iso_z
 from producers.toky import paths

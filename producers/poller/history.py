@@ -8,7 +8,7 @@ mark moves once the whole list was read (see ``cursor``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +17,8 @@ from producers.ids import TOKY_ID_RULE, is_toky_id
 from producers.poller.cdr_mapping import cdr_event, needs_recording
 from producers.poller.cursor import Cursor
 from producers.poller.message_mapping import sms_event, voicemail_event
-from producers.poller.sink import Counts, EventSink
+from producers.poller.report import PassReport
+from producers.poller.sink import EventSink
 from producers.poller.toky_time import parse_toky_time
 from producers.toky import paths
 from producers.toky.filters import created_between
@@ -53,23 +54,6 @@ VOICEMAILS = HistoryResource("voicemails", paths.VOICEMAILS, "id", paths.VOICEMA
                              False, lambda _client, row: voicemail_event(row))
 SMS = HistoryResource("sms", paths.SMS, "id", paths.SMS_CREATED_KEY, True,
                       lambda _client, row: sms_event(row))
-
-
-@dataclass
-class PassReport:
-    """What one read of a list did: pages and rows read, event counts, the new mark."""
-
-    name: str
-    pages: int = 0
-    records: int = 0
-    counts: Counts = field(default_factory=Counts)
-    mark: datetime | None = None
-    #: Contacts left out as the GHL → Toky mirror's own writes (``contacts.mirror_echoes``).
-    echoes: int = 0
-
-    def text(self) -> str:
-        text = f"{self.name}: {self.pages} pages, {self.records} records, {self.counts.text()}"
-        return f"{text}, {self.echoes} echoes skipped" if self.echoes else text
 
 
 def read_history(resource: HistoryResource, client: Any, cursor: Cursor, sink: EventSink, *,

@@ -8,7 +8,6 @@ failed one is read again from its unchanged cursor at the next poll.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,10 +20,10 @@ from producers.poller.history import (
     SMS,
     VOICEMAILS,
     HistoryResource,
-    PassReport,
     read_history,
 )
-from producers.poller.sink import Counts, EventSink
+from producers.poller.report import PassReport, PollReport
+from producers.poller.sink import EventSink
 from producers.times import parse_timestamp
 from producers.toky import TokyAuthError, TokyError, paths
 from toky_ghl.errors import ConfigError
@@ -51,26 +50,6 @@ def backfill_start(raw: str | None, now: datetime, *,
         raise ConfigError(
             f"{variable} must be an ISO date or time (2026-11-01 or "
             f"2026-11-01T00:00:00Z), got {raw!r}") from None
-
-
-@dataclass
-class PollReport:
-    """One poll: a report per resource read, and the error of each that failed."""
-
-    passes: list[PassReport] = field(default_factory=list)
-    failures: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def counts(self) -> Counts:
-        total = Counts()
-        for report in self.passes:
-            total.add(report.counts)
-        return total
-
-    def text(self) -> str:
-        parts = [p.text() for p in self.passes]
-        parts += [f"{name}: FAILED ({error})" for name, error in self.failures.items()]
-        return "; ".join(parts) or "nothing read"
 
 
 class Poller:

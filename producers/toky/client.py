@@ -16,8 +16,8 @@ from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 
+from clients.http_policy import parse_retry_after_s, pooled_session
 from producers.times import parse_toky_date
 from producers.toky import paths, retry
 from producers.toky.errors import (
@@ -32,15 +32,6 @@ from toky_ghl.logs import get_logger, register_secrets
 
 log = get_logger(__name__)
 Moment = date | datetime
-
-
-def pooled_session(pool_maxsize: int = 10) -> requests.Session:
-    """A session keeping up to ``pool_maxsize`` connections open per host, no hidden retries."""
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool_maxsize, max_retries=0)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
 
 
 class TokyClient:
@@ -66,7 +57,7 @@ class TokyClient:
         register_secrets([api_key])
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
-        self._session = session or pooled_session()
+        self._session = session or pooled_session(pool_maxsize=10, pool_connections=2)
         self._timeout_s = timeout_s
         self._max_attempts = max_attempts
         self._base_ms = backoff_base_ms
@@ -104,17 +95,17 @@ class TokyClient:
         """
         url = self._url(path, params)
         shown = url[len(self.base_url):] if url.startswith(self.base_url) else url
-        attempt = 1
+        attempt = 0  # the 0-based index of the attempt being made
         while True:
             try:
                 return self._send_once(method, url, shown, json)
             except TokyError as error:
-                if attempt >= self._max_attempts or not retry.should_retry(error, method):
+                if attempt + 1 >= self._max_attempts or not retry.should_retry(error, method):
                     raise
                 wait_ms = retry.wait_ms(
                     error, attempt, base_ms=self._base_ms, cap_ms=self._cap_ms, rand=self._rand
                 )
-                log.warning("toky.retry", method=method, path=shown, attempt=attempt,
+                log.warning("toky.retry", method=method, path=shown, attempt=attempt + 1,
                             status=error.status, error=type(error).__name__, wait_ms=wait_ms)
                 self._sleep(wait_ms / 1000)
                 attempt += 1
@@ -140,8 +131,7 @@ class TokyClient:
                 f"{urlsplit(self.base_url).netloc} (check TOKY_API_BASE)",
                 status=response.status_code, method=method, path=shown)
         if not response.ok:
-            hint_s = retry.parse_retry_after_s(response.headers.get("Retry-After"),
-                                               now_s=time.time())
+            hint_s = parse_retry_after_s(response.headers.get("Retry-After"))
             raise error_for_response(response, method=method, path=shown,
                                      secret=self._api_key, retry_after_s=hint_s)
         if not response.content:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import requests
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
+from clients.http_policy import may_have_arrived
 from toky_ghl.logs import REDACTED, scrub
 
 
@@ -71,7 +71,8 @@ class TokyServerError(TokyError):
 
 
 class TokyConnectionError(TokyError):
-    """No answer came. ``request_sent`` False: the request surely never arrived."""
+    """No answer came. ``request_sent`` False: the request surely never arrived
+    (``clients.http_policy.may_have_arrived``)."""
 
     def __init__(self, message: str, *, request_sent: bool = True, **kw: Any) -> None:
         super().__init__(message, **kw)
@@ -129,22 +130,11 @@ def error_for_response(
     return cls(said or response.reason or f"HTTP {status}", **kw)
 
 
-def _never_arrived(exc: requests.RequestException) -> bool:
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    if not isinstance(exc, requests.exceptions.ConnectionError) or not exc.args:
-        return False
-    reason = getattr(exc.args[0], "reason", None)  # urllib3 MaxRetryError.reason
-    return isinstance(reason, NewConnectionError | ConnectTimeoutError)
-
-
 def error_for_exception(
     exc: requests.RequestException, *, method: str, path: str, secret: str | None = None
 ) -> TokyConnectionError:
     """The error for a request that got no answer (refused, reset, timed out)."""
-    never_arrived = _never_arrived(exc)
-    what = "could not connect" if never_arrived else "no answer (the request may have arrived)"
+    sent = may_have_arrived(exc)
+    what = "no answer (the request may have arrived)" if sent else "could not connect"
     message = _scrub(f"{what}: {type(exc).__name__}: {exc}", secret)
-    return TokyConnectionError(
-        message, request_sent=not never_arrived, method=method, path=path
-    )
+    return TokyConnectionError(message, request_sent=sent, method=method, path=path)

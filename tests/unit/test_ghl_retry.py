@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from clients.http_policy import backoff_ms, retry_after_ms
 from toky_ghl.settings import Settings
 from worker.ghl.errors import (
     GhlAuthError,
@@ -21,10 +22,8 @@ from worker.ghl.errors import (
 )
 from worker.ghl.retry import (
     RetryPolicy,
-    backoff_ms,
     call_with_retries,
     is_retryable,
-    retry_after_ms,
     wait_ms,
 )
 

@@ -7,6 +7,7 @@ import fakeredis
 import pytest
 import structlog
 
+from clients.http_policy import backoff_ms
 from tests.unit.fake_ghl import FakeGhl
 from toky_ghl.settings import Settings
 from worker.circuit import CircuitOpen
@@ -19,7 +20,6 @@ from worker.ghl.errors import (
     GhlScopeError,
     GhlServerError,
 )
-from worker.ghl.retry import backoff_ms
 from worker.pipeline import HISTORY_KEEP, PipelineDeps, process
 from worker.stats import Stats
 from worker.sync.outcome import Deferred, Unprocessable

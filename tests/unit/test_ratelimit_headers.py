@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from worker.ratelimit.headers import RateLimitHeaders, parse_headers
+from clients.http_policy import RateLimitHeaders
+from clients.http_policy import rate_limit_headers as parse_headers
 
 ALL = {
     "X-RateLimit-Max": "100",

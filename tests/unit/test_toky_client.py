@@ -10,6 +10,7 @@ import requests
 import responses
 from responses import matchers
 
+from clients.http_policy import parse_retry_after_s
 from producers.toky import (
     TokyAuthError,
     TokyClient,
@@ -22,7 +23,6 @@ from producers.toky import (
     TokyValidationError,
     created_between,
 )
-from producers.toky.retry import parse_retry_after_s
 from toky_ghl.errors import ConfigError
 from toky_ghl.settings import Settings
 

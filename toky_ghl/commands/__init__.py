@@ -27,4 +27,5 @@ COMMAND_MODULES = [
     "toky_ghl.commands.catalog",
     "toky_ghl.commands.try_rules",
     "toky_ghl.commands.metrics",
+    "toky_ghl.commands.settings",
 ]

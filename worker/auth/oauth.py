@@ -17,9 +17,9 @@ from urllib.parse import quote, urlencode
 
 import requests
 
+from clients.http_policy import retry_after_ms
 from toky_ghl.logs import register_secrets, scrub
 from worker.auth.errors import AuthUnavailable, CredentialsRefused
-from worker.ghl.headers import retry_after_ms
 
 TOKEN_PATH = "/oauth/token"
 USER_TYPE = "Location"

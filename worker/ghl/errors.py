@@ -13,10 +13,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from urllib3.exceptions import MaxRetryError, NewConnectionError
 
+from clients.http_policy import header, may_have_arrived, rate_limit_headers, retry_after_ms
 from toky_ghl.logs import scrub
-from worker.ghl import headers as hdr
+
+#: Headers that may carry an id for the request, first found wins. GHL's own
+#: request-id header is UNCONFIRMED (not in the official spec): these are guesses.
+REQUEST_ID_HEADERS = ("X-Request-Id", "X-Trace-Id", "Request-Id", "CF-Ray")
 
 #: Answer headers never kept on an error (they may carry session material).
 _DROPPED_HEADERS = frozenset({"set-cookie", "authorization", "proxy-authorization", "cookie"})
@@ -59,7 +62,7 @@ class GhlError(Exception):
             str(k): str(v) for k, v in (headers or {}).items()
             if str(k).lower() not in _DROPPED_HEADERS
         }
-        self.request_id = request_id or hdr.request_id(self.headers) or _trace_id(body)
+        self.request_id = request_id or _request_id(self.headers) or _trace_id(body)
         super().__init__(self.message)
 
     def _label(self) -> str:
@@ -201,6 +204,11 @@ def _path_only(path: str | None) -> str | None:
     return urlsplit(path).path or path.split("?", 1)[0]
 
 
+def _request_id(headers: Mapping[str, str]) -> str | None:
+    """The first request-id-like header of the answer, or None."""
+    return next((v for v in (header(headers, n) for n in REQUEST_ID_HEADERS) if v), None)
+
+
 def _trace_id(body: Any) -> str | None:
     value = body.get("traceId") if isinstance(body, dict) else None
     return value if isinstance(value, str) and value else None
@@ -254,8 +262,9 @@ def error_from_response(response: requests.Response, method: str, path: str) -> 
     }
     if status == 429:
         return GhlRateLimitedError(
-            message, retry_after_ms=hdr.retry_after_ms(response.headers),
-            interval_ms=hdr.interval_ms(response.headers), from_server=True, **common,
+            message, retry_after_ms=retry_after_ms(response.headers),
+            interval_ms=rate_limit_headers(response.headers).interval_ms, from_server=True,
+            **common,
         )
     if status >= 500:
         return GhlServerError(message, **common)
@@ -270,25 +279,10 @@ def error_from_response(response: requests.Response, method: str, path: str) -> 
 
 
 def error_from_exception(exc: requests.RequestException, method: str, path: str) -> GhlError:
-    """The ``GhlConnectionError`` for a failure of ``requests`` itself (no answer)."""
-    sent = _maybe_sent(exc)
+    """The ``GhlConnectionError`` for a failure of ``requests`` itself (no answer);
+    ``maybe_sent`` follows ``clients.http_policy.may_have_arrived``."""
+    sent = may_have_arrived(exc)
     note = "the request may have reached GHL" if sent else "the request was not sent"
     return GhlConnectionError(
         f"{type(exc).__name__} ({note})", maybe_sent=sent, method=method, path=path
     )
-
-
-def _maybe_sent(exc: BaseException) -> bool:
-    """False only when the failure surely came before the request left (safe default: True)."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout | requests.exceptions.SSLError):
-        return False
-    if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
-        return False
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        # requests wraps urllib3's MaxRetryError(reason=NewConnectionError) for
-        # refused / unresolvable hosts; a dropped answer arrives as ProtocolError.
-        cause = exc.args[0] if exc.args else None
-        if isinstance(cause, MaxRetryError):
-            cause = cause.reason
-        return not isinstance(cause, NewConnectionError)
-    return True

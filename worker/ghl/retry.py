@@ -1,9 +1,10 @@
 """When to retry a GHL call and how long to wait: small pure functions and a policy value.
 
-Randomness (``rand``) and the clock (``now_s``, ``sleep``) are injected so tests
-pin them. ``attempt`` is 0-based everywhere: the index of the attempt that just
-failed (Celery's ``self.request.retries``), so the first retry waits about
-``base_ms``.
+The waits follow the policy both clients share (``clients.http_policy``: the
+``Retry-After`` rule, full-jitter backoff). Randomness (``rand``) and the clock
+(``sleep``) are injected so tests pin them. ``attempt`` is 0-based everywhere: the
+index of the attempt that just failed (Celery's ``self.request.retries``), so the
+first retry waits about ``base_ms``.
 """
 
 from __future__ import annotations
@@ -14,15 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from clients import http_policy
 from worker.ghl.errors import GhlConnectionError, GhlError, GhlRateLimitedError, GhlServerError
-from worker.ghl.headers import retry_after_ms
 
-__all__ = ["RetryPolicy", "backoff_ms", "call_with_retries", "is_retryable", "retry_after_ms",
-           "wait_ms"]
+__all__ = ["RetryPolicy", "call_with_retries", "hint_ms", "is_retryable", "wait_ms"]
 
 T = TypeVar("T")
-
-_MAX_EXPONENT = 62  # 2**62 ms is far past any cap; keeps the maths on small ints
 
 
 def is_retryable(error: BaseException) -> bool:
@@ -32,17 +30,6 @@ def is_retryable(error: BaseException) -> bool:
     waiting: they go to the dead-letter store (401: after one token refresh).
     """
     return isinstance(error, GhlRateLimitedError | GhlServerError | GhlConnectionError)
-
-
-def backoff_ms(
-    attempt: int, *, base_ms: int, cap_ms: int, rand: Callable[[], float] = random.random
-) -> int:
-    """Exponential backoff with FULL jitter: ``rand() * min(cap_ms, base_ms * 2**attempt)``.
-
-    ``rand`` returns a float in [0, 1); the result is in [0, cap_ms].
-    """
-    ceiling = min(cap_ms, base_ms * 2 ** min(max(attempt, 0), _MAX_EXPONENT))
-    return max(0, min(cap_ms, int(rand() * ceiling)))
 
 
 def wait_ms(
@@ -61,11 +48,16 @@ def wait_ms(
     ``cap_ms`` (countdowns must stay far below the broker's visibility timeout);
     the next attempt then meets the limiter again.
     """
-    if isinstance(error, GhlRateLimitedError):
-        for hint in (error.retry_after_ms, error.interval_ms):
-            if hint is not None:
-                return max(0, min(cap_ms, hint))
-    return backoff_ms(attempt, base_ms=base_ms, cap_ms=cap_ms, rand=rand)
+    return http_policy.wait_ms(hint_ms(error), attempt, base_ms=base_ms, cap_ms=cap_ms,
+                               rand=rand)
+
+
+def hint_ms(error: BaseException) -> int | None:
+    """The wait a 429 asks for: ``retry_after_ms``, else the server's window
+    (``interval_ms``); None for any other error or when neither is known."""
+    if not isinstance(error, GhlRateLimitedError):
+        return None
+    return next((h for h in (error.retry_after_ms, error.interval_ms) if h is not None), None)
 
 
 @dataclass(frozen=True)

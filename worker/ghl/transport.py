@@ -6,19 +6,18 @@ There is no retry loop here: the caller decides (``worker.ghl.retry``).
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 import requests
-from requests.adapters import HTTPAdapter
 
+from clients.http_policy import pooled_session
 from producers.ids import GHL_ID_RULE, is_ghl_id
 from toky_ghl.logs import get_logger, register_secrets
 from toky_ghl.metrics import record
@@ -32,6 +31,9 @@ from worker.ghl.errors import (
 )
 from worker.ghl.scopes import check_scope
 
+if TYPE_CHECKING:
+    from worker.ratelimit.base import Grant
+
 log = get_logger(__name__)
 
 CONTACTS_VERSION = "2021-07-28"  # contacts and users APIs (official spec's Version enum)
@@ -39,13 +41,9 @@ CALENDARS_VERSION = "2021-04-15"  # calendars API, appointments included
 POOL_MAXSIZE = 32
 
 
-class Grant(Protocol):
-    ok: bool
-    wait_ms: int
-
-
 class Limiter(Protocol):
-    """The shared rate limiter's interface (``worker/ratelimit/``)."""
+    """The shared rate limiter's interface (``worker/ratelimit/``, whose ``Grant`` it hands
+    out; a grant's ``reason`` is optional here)."""
 
     def acquire(self, location_id: str) -> Grant: ...
     def release(self, grant: Grant) -> None: ...
@@ -66,24 +64,6 @@ def segment(value: Any, what: str) -> str:
     return quote(text, safe="")
 
 
-#: Environment variables requests reads on every request while ``trust_env`` is on.
-_REQUESTS_ENV = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "requests_ca_bundle",
-                 "curl_ca_bundle")
-
-
-def new_session() -> requests.Session:
-    """A session whose pool keeps up to ``POOL_MAXSIZE`` connections per host (kept
-    alive between requests), no retries. Without proxy or CA bundle variables in the
-    environment, requests does not look for them again on every request."""
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_MAXSIZE, max_retries=0)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    if not any(k.lower() in _REQUESTS_ENV for k in os.environ):
-        session.trust_env = False
-    return session
-
-
 class _ThreadSessions(threading.local):
     """One ``requests.Session`` per thread (a session is not thread-safe), each keeping
     its connections alive."""
@@ -92,7 +72,7 @@ class _ThreadSessions(threading.local):
 
     def get(self) -> requests.Session:
         if self.session is None:
-            self.session = new_session()
+            self.session = pooled_session(pool_maxsize=POOL_MAXSIZE, pool_connections=4)
         return self.session
 
 

@@ -7,7 +7,6 @@ in one call), or ``limiter.release(grant)`` when no answer came; otherwise wait
 """
 
 from worker.ratelimit.base import Backend, BudgetSnapshot, Grant, Limits, RateLimiter
-from worker.ratelimit.headers import RateLimitHeaders, parse_headers
 from worker.ratelimit.memory_backend import MemoryBackend
 from worker.ratelimit.redis_backend import RedisBackend
 
@@ -17,8 +16,6 @@ __all__ = [
     "Grant",
     "Limits",
     "MemoryBackend",
-    "RateLimitHeaders",
     "RateLimiter",
     "RedisBackend",
-    "parse_headers",
 ]

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from worker.ratelimit.headers import RateLimitHeaders, parse_headers
+from clients.http_policy import RateLimitHeaders, rate_limit_headers
 
 if TYPE_CHECKING:
     from toky_ghl.settings import Settings
@@ -169,7 +169,7 @@ class RateLimiter:
 
     def observe(self, location_id: str, headers: Mapping[str, str]) -> None:
         """Correct the budget from a GHL answer's ``X-RateLimit-*`` headers."""
-        seen = parse_headers(headers)
+        seen = rate_limit_headers(headers)
         if seen != RateLimitHeaders():
             self.backend.observe(location_id, seen, self.limits)
 
@@ -179,7 +179,7 @@ class RateLimiter:
         if not (grant.ok and grant.slot_id):
             self.observe(grant.location_id, headers)
             return
-        self.backend.finish(grant.location_id, grant.slot_id, parse_headers(headers),
+        self.backend.finish(grant.location_id, grant.slot_id, rate_limit_headers(headers),
                             self.limits, grant.known_limits)
 
     def snapshot(self, location_id: str) -> BudgetSnapshot:

@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from clients.http_policy import RateLimitHeaders
 from worker.ratelimit.base import DAY_MS, BudgetSnapshot, Grant, Limits
-from worker.ratelimit.headers import RateLimitHeaders
 
 MAX_PHANTOMS = 10_000  # per observe, as in observe.lua
 

@@ -13,8 +13,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from clients.http_policy import RateLimitHeaders
 from worker.ratelimit.base import BudgetSnapshot, Grant, Limits
-from worker.ratelimit.headers import RateLimitHeaders
 
 _HERE = Path(__file__).parent
 

@@ -1,0 +1,222 @@
+"""The HTTP policy both clients (GHL and Toky) follow, as small pure functions.
+
+One rule each, whoever calls:
+
+- ``Retry-After`` (``parse_retry_after_s``, ``retry_after_ms``): delay-seconds
+  (fractions accepted) or an HTTP-date; a date without a zone (``-0000``) is UTC
+  (RFC 9110: HTTP-dates are always GMT); a date in the past is 0; absent, blank,
+  unreadable, NaN or infinite is None. In milliseconds it is rounded UP to a
+  whole millisecond, so a hint is never cut short.
+- Backoff (``backoff_ms``): full jitter, ``rand() * min(cap_ms, base_ms * 2**attempt)``
+  in whole ms, where ``attempt`` is the 0-based index of the attempt that just
+  failed: after the first attempt the ceiling is ``base_ms``.
+- The wait before a retry (``wait_ms``): the server's hint when there is one,
+  clamped to [0, ``cap_ms``], else the backoff.
+- Whether a failed request may have reached the server (``may_have_arrived``):
+  False only when the failure surely came before the request left (the connection
+  was never opened: refused, unresolvable, connect timeout, TLS handshake, a URL
+  requests cannot send); True otherwise (read timeout, connection dropped
+  mid-answer), the safe default, since a write that may have arrived must not be
+  sent twice. The GHL error calls it ``maybe_sent``, the Toky error
+  ``request_sent``: the same value.
+- ``X-RateLimit-*`` (``rate_limit_headers``): whole non-negative numbers only; a
+  limit or window of 0 (``max``, ``interval``, ``daily limit``) is garbage (None).
+- Sessions (``pooled_session``): connections kept alive per host, no hidden
+  retries in the adapter (each client decides), and requests does not look for
+  proxy or CA-bundle variables on every request when none is set.
+
+Header names are matched without regard to case (``requests`` gives a
+case-insensitive dict, tests may give a plain one). Randomness (``rand``) and the
+clock (``now_s``) are injected so tests pin them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC
+from email.utils import parsedate_to_datetime
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+
+__all__ = [
+    "RateLimitHeaders",
+    "backoff_ms",
+    "header",
+    "may_have_arrived",
+    "parse_retry_after_s",
+    "pooled_session",
+    "rate_limit_headers",
+    "retry_after_ms",
+    "wait_ms",
+]
+
+_MAX_EXPONENT = 62  # 2**62 ms is far past any cap; keeps the maths on small ints
+
+
+def header(headers: Mapping[str, str] | None, name: str) -> str | None:
+    """The value of header ``name`` (any case), stripped; None when absent or blank."""
+    if not headers:
+        return None
+    wanted = name.lower()
+    for key, value in headers.items():
+        if str(key).lower() == wanted:
+            value = str(value).strip()
+            return value or None
+    return None
+
+
+# -- Retry-After -----------------------------------------------------------------------
+
+
+def parse_retry_after_s(value: str | None, *, now_s: float | None = None) -> float | None:
+    """A ``Retry-After`` value (delay-seconds or an HTTP-date) as seconds from ``now_s``.
+
+    ``now_s``: epoch seconds (None: ``time.time()``). None when the value is absent,
+    blank or unreadable; never negative.
+    """
+    raw = (value or "").strip()
+    if not raw:
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:  # "-0000" zone: HTTP-dates are always UTC (RFC 9110)
+            when = when.replace(tzinfo=UTC)
+        seconds = when.timestamp() - (time.time() if now_s is None else now_s)
+    if math.isnan(seconds) or math.isinf(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def retry_after_ms(headers: Mapping[str, str] | None, now_s: float | None = None) -> int | None:
+    """The ``Retry-After`` header of ``headers`` in whole milliseconds (rounded up), or None."""
+    seconds = parse_retry_after_s(header(headers, "Retry-After"), now_s=now_s)
+    return None if seconds is None else math.ceil(seconds * 1000)
+
+
+# -- waiting before a retry --------------------------------------------------------------
+
+
+def backoff_ms(
+    attempt: int, *, base_ms: int, cap_ms: int, rand: Callable[[], float] = random.random
+) -> int:
+    """Full-jitter backoff after failed attempt ``attempt`` (0-based), in whole ms.
+
+    ``rand() * min(cap_ms, base_ms * 2**attempt)``; ``rand`` returns a float in
+    [0, 1); the result is in [0, cap_ms].
+    """
+    ceiling = min(cap_ms, base_ms * 2 ** min(max(attempt, 0), _MAX_EXPONENT))
+    return max(0, min(cap_ms, int(rand() * ceiling)))
+
+
+def wait_ms(
+    hint_ms: float | None,
+    attempt: int,
+    *,
+    base_ms: int,
+    cap_ms: int,
+    rand: Callable[[], float] = random.random,
+) -> int:
+    """The wait before retrying failed attempt ``attempt`` (0-based), in ms, never above
+    ``cap_ms``: the server's ``hint_ms`` when given (a longer hint is cut to the cap),
+    else ``backoff_ms``."""
+    if hint_ms is not None:
+        return max(0, min(cap_ms, math.ceil(hint_ms)))
+    return backoff_ms(attempt, base_ms=base_ms, cap_ms=cap_ms, rand=rand)
+
+
+# -- was the request sent ----------------------------------------------------------------
+
+
+def may_have_arrived(exc: BaseException) -> bool:
+    """False only when the failure surely came before the request left; else True."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout | requests.exceptions.SSLError):
+        return False
+    if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
+        return False
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        # requests wraps urllib3's MaxRetryError(reason=NewConnectionError) for refused
+        # or unresolvable hosts; a dropped answer arrives as a ProtocolError.
+        cause = exc.args[0] if exc.args else None
+        if isinstance(cause, MaxRetryError):
+            cause = cause.reason
+        return not isinstance(cause, NewConnectionError | ConnectTimeoutError)
+    return True
+
+
+# -- X-RateLimit-* -----------------------------------------------------------------------
+
+_RATE_LIMIT_NAMES = {
+    "x-ratelimit-max": "max_requests",
+    "x-ratelimit-remaining": "remaining",
+    "x-ratelimit-interval-milliseconds": "interval_ms",
+    "x-ratelimit-limit-daily": "daily_limit",
+    "x-ratelimit-daily-remaining": "daily_remaining",
+}
+# A limit or window of 0 would mean "nothing ever allowed": treat it as garbage.
+_POSITIVE = {"max_requests", "interval_ms", "daily_limit"}
+
+
+@dataclass(frozen=True)
+class RateLimitHeaders:
+    """What the server said about the budget; every field None when absent or unreadable.
+
+    ``max_requests``: requests per window (>= 1). ``remaining``: left in the
+    window (>= 0). ``interval_ms``: the window in milliseconds (>= 1).
+    ``daily_limit``: requests per day (>= 1). ``daily_remaining``: left today (>= 0).
+    """
+
+    max_requests: int | None = None
+    remaining: int | None = None
+    interval_ms: int | None = None
+    daily_limit: int | None = None
+    daily_remaining: int | None = None
+
+
+def _whole(raw: object) -> int | None:
+    text = str(raw).strip()
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def rate_limit_headers(headers: Mapping[str, str] | None) -> RateLimitHeaders:
+    """Read the five ``X-RateLimit-*`` headers, names in any case; missing or garbage
+    values give None."""
+    found: dict[str, int] = {}
+    for name, raw in (headers or {}).items():
+        field = _RATE_LIMIT_NAMES.get(str(name).strip().lower())
+        value = _whole(raw) if field else None
+        if field and value is not None and (value > 0 or field not in _POSITIVE):
+            found[field] = value
+    return RateLimitHeaders(**found)
+
+
+# -- sessions ----------------------------------------------------------------------------
+
+#: Environment variables requests reads on every request while ``trust_env`` is on.
+_REQUESTS_ENV = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "requests_ca_bundle",
+                 "curl_ca_bundle")
+
+
+def pooled_session(*, pool_maxsize: int, pool_connections: int) -> requests.Session:
+    """A session keeping up to ``pool_maxsize`` connections alive per host, for up to
+    ``pool_connections`` hosts, with no retries of its own. Without proxy or CA-bundle
+    variables in the environment, requests does not look for them on every request."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=pool_connections, pool_maxsize=pool_maxsize,
+                          max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    if not any(k.lower() in _REQUESTS_ENV for k in os.environ):
+        session.trust_env = False
+    return session
