@@ -100,7 +100,7 @@ class EventSpec:
     scopes its writes need (none: it writes nothing to GHL); ``customer`` the customer's
     phone from ``data`` (None when the event does not give it)."""
 
-    type: str
+    event_type: str
     schema: type[TokyData]
     id_field: str
     action: str
@@ -110,7 +110,7 @@ class EventSpec:
 
     @property
     def family(self) -> str:
-        return family_of(self.type)
+        return family_of(self.event_type)
 
 
 _APPOINTMENTS = (CONTACTS_WRITE, CALENDARS_WRITE)
@@ -145,7 +145,7 @@ _SPECS = (
 )
 
 #: Every event type, in the contract's order, and its spec.
-EVENT_SPECS: dict[str, EventSpec] = {spec.type: spec for spec in _SPECS}
+EVENT_SPECS: dict[str, EventSpec] = {spec.event_type: spec for spec in _SPECS}
 #: Every event type of the contract (and the mirror's extension).
 EVENT_TYPES: tuple[str, ...] = tuple(EVENT_SPECS)
 #: Every event type and the schema of its ``data``.

@@ -137,7 +137,7 @@ def missing_scopes(event_type: str, granted: frozenset[str]) -> list[str]:
     return [s for s in EVENT_SPECS[event_type].scopes if not has_scope(granted, s)]
 
 
-def _version_keys(event: dict) -> list[str]:
+def _version_keys(event: Event) -> list[str]:
     """The objects whose versions this event is checked against and sets.
 
     Tags are versioned one by one (``contact:+1…#tag:vip``): a tag event, and the
@@ -155,7 +155,7 @@ def _version_keys(event: dict) -> list[str]:
     return [key]
 
 
-def _only_fresh(event: dict, fresh: list[str]) -> dict:
+def _only_fresh(event: Event, fresh: list[str]) -> Event:
     """The event reduced to its parts that are not stale (see ``_version_keys``)."""
     kind = EVENT_SPECS[event["type"]].kind
     if kind not in (EventKind.TAGS, EventKind.CONTACT_STATE):
@@ -196,7 +196,7 @@ class Delivery:
     event: Event
     key: str
 
-    def __init__(self, raw: Any, deps: PipelineDeps, tried: Carried,
+    def __init__(self, raw: object, deps: PipelineDeps, tried: Carried,
                  task_id: str | None) -> None:
         self.raw = raw
         self.deps = deps
@@ -373,7 +373,7 @@ class Delivery:
                         failures=failures, reason=verdict.park_reason, since_ms=since_ms,
                         history=self.history_with(verdict, now_ms))
 
-    def dead_letter(self, kept: Any, reason: str, kind: DeadKind,
+    def dead_letter(self, kept: object, reason: str, kind: DeadKind,
                     history: tuple[str, ...] = ()) -> Decision:
         """Keep ``kept`` (the event as it arrived, or as validated) in the dead-letter store."""
         entry = self.dlq.add(kept, reason, kind, task_id=self.task_id, history=list(history))

@@ -18,7 +18,7 @@ ALL_GRANTED = frozenset({"contacts.write", "calendars/events.write"})
 
 def test_the_registry_lists_every_type_the_contract_table_has():
     assert set(EVENT_TYPES) == set(MINIMAL)
-    assert all(spec.type == event_type for event_type, spec in EVENT_SPECS.items())
+    assert all(spec.event_type == event_type for event_type, spec in EVENT_SPECS.items())
 
 
 @pytest.mark.parametrize("event_type", EVENT_TYPES)
