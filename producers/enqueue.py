@@ -81,7 +81,10 @@ class Enqueuer:
         for number, raw in enumerate(lines, start=1):
             self.summary.lines = number
             if number == 1:  # a byte order mark some editors write
-                raw = raw.removeprefix("\ufeff" if isinstance(raw, str) else b"\xef\xbb\xbf")
+                if isinstance(raw, str):
+                    raw = raw.removeprefix("\ufeff")
+                else:
+                    raw = raw.removeprefix(b"\xef\xbb\xbf")
             if raw.strip():
                 self._take(number, raw, batch)
             if len(batch) >= self.batch_size:

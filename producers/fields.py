@@ -77,7 +77,9 @@ class Phone(Text):
     An optional phone given as ``""`` loads as ``None`` (Toky's "no number").
     """
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
+    # (a Text that may load None: the one field whose blank means "not given")
+    def _deserialize(  # type: ignore[override]
+            self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
         if not self.required and isinstance(value, str) and not value.strip():
             return None
         text = super()._deserialize(value, attr, data, **kwargs)
@@ -162,7 +164,7 @@ class GhlId(Identifier):
     rule = GHL_ID_RULE
 
 
-class NonNegativeNumber(fields.Field):
+class NonNegativeNumber(fields.Field[int | float]):
     """A number ≥ 0 and ≤ ``maximum``, also given as a numeric string; whole numbers load
     as ``int``. ``NaN``, infinities and numbers too large for a float are refused."""
 
@@ -193,7 +195,7 @@ class NonNegativeNumber(fields.Field):
         return int(number) if number.is_integer() else number
 
 
-class Flag(fields.Field):
+class Flag(fields.Field[bool]):
     """A boolean: ``true``/``false`` (JSON) or the strings ``"true"``/``"false"``."""
 
     default_error_messages = {**_BASE_MESSAGES, "invalid": "must be true or false, got {input!r}"}
@@ -206,7 +208,7 @@ class Flag(fields.Field):
         raise self.make_error("invalid", input=value)
 
 
-class Tags(fields.List):
+class Tags(fields.List[str]):
     """A list of non-empty strings."""
 
     default_error_messages = {**_BASE_MESSAGES, "invalid": "must be a list of strings"}

@@ -19,7 +19,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any
+from typing import Protocol
+
+import redis
+from redis.typing import EncodableT
 
 from producers.celery_message import default_origin, task_message
 from producers.events import Event, event_label
@@ -92,6 +95,20 @@ def _batches(items: Iterable[Event], size: int) -> Iterator[list[Event]]:
         yield batch
 
 
+class Publisher(Protocol):
+    """What the poller, the mirror and ``enqueue`` need of a publisher (``EventPublisher``;
+    tests pass recording ones): queue a batch of accepted events, deduplicated by id."""
+
+    def publish(self, events: Iterable[Event]) -> PublishResult: ...
+
+
+class OnePublisher(Protocol):
+    """What the webhook receiver needs of a publisher (``EventPublisher``): queue one
+    accepted event (False: its id was queued before), adding ``counts`` to the metrics."""
+
+    def publish_one(self, event: Event, counts: Iterable[tuple[str, str]] = ()) -> bool: ...
+
+
 class EventPublisher:
     """Publishes accepted events (from ``validate_event``) to the Celery queue.
 
@@ -105,7 +122,7 @@ class EventPublisher:
 
     def __init__(
         self,
-        redis_client: Any,
+        redis_client: redis.Redis,
         *,
         key_prefix: str = "tokyghl",
         queue: str = EVENTS_QUEUE,
@@ -166,7 +183,8 @@ class EventPublisher:
         keys = [self.queue_key, metrics_key(self.key_prefix, ENQUEUED),
                 *(self.queued_key(event["id"]) for event in batch),
                 *(metrics_key(self.key_prefix, name) for name, _ in counts)]
-        args = [self.ttl_s, mode, len(batch), *(self.message_for(event) for event in batch),
-                *(field(event["type"], self.source) for event in batch),
-                *(field_name for _, field_name in counts)]
+        args: list[EncodableT] = [
+            self.ttl_s, mode, len(batch), *(self.message_for(event) for event in batch),
+            *(field(event["type"], self.source) for event in batch),
+            *(field_name for _, field_name in counts)]
         return [int(flag) for flag in self._script(keys=keys, args=args)]

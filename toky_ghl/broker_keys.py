@@ -15,7 +15,12 @@ keys directly (the batched publisher, ``toky-ghl status``) takes them from here.
 
 from __future__ import annotations
 
+import redis
+
 from toky_ghl.constants import EVENTS_QUEUE
+
+#: kombu's priority sub-queues: "<queue>", "<queue>\x06\x163", ... (see kombu's _q_for_pri)
+_PRIORITY_SEPARATOR = "\x06\x16"
 
 
 def broker_keyprefix(key_prefix: str) -> str:
@@ -31,3 +36,13 @@ def queue_key(key_prefix: str, queue: str = EVENTS_QUEUE) -> str:
 def unacked_key(key_prefix: str) -> str:
     """kombu's hash of delivered, not yet acknowledged messages (in flight)."""
     return broker_keyprefix(key_prefix) + "unacked"
+
+
+def queue_depth(client: redis.Redis, key_prefix: str) -> int:
+    """Messages waiting in the events queue (every priority sub-list) of ``key_prefix``."""
+    queue = queue_key(key_prefix)
+    keys = [queue] + [f"{queue}{_PRIORITY_SEPARATOR}{p}" for p in (3, 6, 9)]
+    pipe = client.pipeline(transaction=False)
+    for k in keys:
+        pipe.llen(k)
+    return sum(pipe.execute())

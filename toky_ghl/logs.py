@@ -23,7 +23,8 @@ from typing import Any
 
 import structlog
 
-REDACTED = "***"
+from toky_ghl.url_mask import REDACTED, url_password
+
 #: The longest string value a log line keeps (a traceback: ``MAX_TRACEBACK_CHARS``); the
 #: rest is cut BEFORE scrubbing, so no value costs more than a bounded amount of work.
 MAX_VALUE_CHARS = 4_000
@@ -74,26 +75,6 @@ def register_secrets(values: Iterable[str | None]) -> None:
             added = True
     if added:
         _secrets_longest_first = tuple(sorted(_secret_values, key=len, reverse=True))
-
-
-def url_password(url: str | None) -> str | None:
-    """The password of ``scheme://user:password@host...`` (None when it has none)."""
-    if not url or "://" not in url:
-        return None
-    authority = url.split("://", 1)[1]
-    if "@" not in authority:
-        return None
-    credentials = authority.rsplit("@", 1)[0]  # a stray '@' in the password stays in it
-    return credentials.partition(":")[2] or None
-
-
-def mask_url(url: str) -> str:
-    """``url`` with its password (if any) shown as ``***``: ``redis://:***@host:6379/0``."""
-    password = url_password(url)
-    if not password:
-        return url
-    head, _, tail = url.rpartition(password + "@")
-    return f"{head}{REDACTED}@{tail}"
 
 
 def register_settings_secrets(settings: Any) -> None:
@@ -229,5 +210,5 @@ def configure(level: str = "INFO", *, json: bool | None = None) -> None:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 
-def get_logger(name: str | None = None) -> Any:
-    return structlog.get_logger(name)
+def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
+    return structlog.stdlib.get_logger(name)

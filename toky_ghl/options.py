@@ -21,7 +21,7 @@ from typing import Any, TypeVar, cast
 from urllib.parse import urlparse
 
 from toky_ghl.errors import ConfigError
-from toky_ghl.logs import mask_url
+from toky_ghl.url_mask import mask_url
 
 T = TypeVar("T")
 N = TypeVar("N", int, float)

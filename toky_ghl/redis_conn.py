@@ -3,10 +3,12 @@ so, the same way for every command, when Redis cannot be reached."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
+from redis.typing import EncodableT, FieldT
 
 from toky_ghl.errors import RedisUnreachable
 from toky_ghl.settings import get_settings
@@ -67,3 +69,15 @@ def require_redis(url: str | None = None) -> redis.Redis:
     except UNREACHABLE_ERRORS as exc:
         raise unreachable(url, exc) from None
     return client
+
+
+def text(raw: bytes | str) -> str:
+    """A Redis reply as text: our clients answer bytes, redis-py's types say either."""
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
+#: ``ZRANGE ... WITHSCORES``'s answer as our clients give it (redis-py's types say more).
+Scored = list[tuple[bytes, float]]
+#: What ``HSET ... mapping=`` takes (redis-py's key type is invariant: a dict[str, str]
+#: does not pass as it is).
+HashFields = Mapping[FieldT, EncodableT]

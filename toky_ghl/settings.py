@@ -14,7 +14,6 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 
 from toky_ghl.errors import ConfigError
-from toky_ghl.logs import mask_url
 from toky_ghl.options import (
     choice,
     fernet_keys,
@@ -29,6 +28,7 @@ from toky_ghl.options import (
     url,
     whole,
 )
+from toky_ghl.url_mask import mask_url
 
 KNOWN_SCOPES = frozenset(
     {

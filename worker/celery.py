@@ -6,68 +6,100 @@ https://docs.celeryq.dev/en/stable/userguide/configuration.html
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery, signals
 
 from toky_ghl import logs
 from toky_ghl.broker_keys import broker_keyprefix
 from toky_ghl.constants import EVENTS_QUEUE
-from toky_ghl.settings import get_settings
+from toky_ghl.settings import Settings, get_settings
 from worker import lifecycle, log_context  # noqa: F401  (scheduler thread; task log context)
+from worker.broker import broker_ssl_options
 
-_settings = get_settings()
 
-app = Celery("toky_ghl", broker=_settings.redis_url, include=["worker.tasks"])
-app.conf.update(
-    # JSON only: task arguments are JSON primitives (the event), never pickles.
-    task_serializer="json",
-    accept_content=["json"],
-    result_serializer="json",
-    # No result backend: outcomes live in our own Redis state and in task events.
-    task_ignore_result=True,
-    # Guarantee 1: acknowledge after the task ran, and give a killed worker's
-    # task back to the queue (task_acks_late / task_reject_on_worker_lost).
-    task_acks_late=True,
-    task_reject_on_worker_lost=True,
-    # One message reserved per worker slot: a killed worker holds little.
-    worker_prefetch_multiplier=1,
-    # Redis re-delivers a message not acknowledged within the visibility
-    # timeout (also the delay before a SIGKILLed worker's tasks come back).
-    # No message waits in the broker (waits are parked in worker.delay), so a
-    # message is held only while its task runs and the timeout can be short:
-    # 90 s by default, so a killed worker's events are applied within 2 minutes.
-    # kombu sweeps for such messages every unacked_restore_interval seconds
-    # (times the throttle, set to 1 here): a tenth of the timeout, 1-10 s.
-    broker_transport_options={
-        "visibility_timeout": _settings.visibility_timeout_s,
-        "unacked_restore_interval": max(1, min(10, _settings.visibility_timeout_s // 10)),
-        "unacked_restore_throttle": 1,
-        # The sweep takes a Redis mutex for milliseconds; kombu's default expiry
-        # (300 s) would stop every sweep for five minutes after a worker is killed
-        # while holding it.
-        "unacked_mutex_expire": 10,
-        # Every kombu key and channel under TOKY_GHL_KEY_PREFIX (the queue list,
-        # unacked, _kombu.binding.*, events, remote control): deployments with
-        # different prefixes share a Redis database apart (toky_ghl/broker_keys.py).
-        "global_keyprefix": broker_keyprefix(_settings.key_prefix),
-    },
-    broker_connection_retry_on_startup=True,
-    task_default_queue=EVENTS_QUEUE,
-    task_routes={"toky_ghl.*": {"queue": EVENTS_QUEUE}},
-    # I/O-bound work (HTTP to GHL): threads, many per process; see README.
-    worker_pool="threads",
-    worker_concurrency=8,
-    # Prefork pool: a task is stopped before Redis would re-deliver it.
-    # The threads pool does not enforce time limits: there a task is bounded by
-    # the GHL timeouts (see README, "Killed workers and the visibility timeout").
-    task_soft_time_limit=max(5, _settings.visibility_timeout_s // 2),
-    task_time_limit=max(8, _settings.visibility_timeout_s * 2 // 3),
-    # Flower needs task events.
-    worker_send_task_events=True,
-    task_send_sent_event=True,
-    # Our structlog set-up, not Celery's (see setup_logging below).
-    worker_hijack_root_logger=False,
-    worker_redirect_stdouts=False,
-)
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """The app's configuration for ``settings`` (read when Celery first needs it)."""
+    return dict(
+        broker_url=settings.redis_url,
+        # kombu's Redis transport with a durable pop (worker/broker.py): a worker killed
+        # between taking a message and recording it in 'unacked' loses nothing (guarantee 1).
+        # REDIS_URL still says where Redis is.
+        broker_transport="worker.broker:Transport",
+        **broker_ssl_options(settings.redis_url),
+        # JSON only: task arguments are JSON primitives (the event), never pickles.
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        # No result backend: outcomes live in our own Redis state and in task events.
+        task_ignore_result=True,
+        # Guarantee 1: acknowledge after the task ran, and give a killed worker's
+        # task back to the queue (task_acks_late / task_reject_on_worker_lost).
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        # One message reserved per worker slot: a killed worker holds little.
+        worker_prefetch_multiplier=1,
+        # Redis re-delivers a message not acknowledged within the visibility
+        # timeout (also the delay before a SIGKILLed worker's tasks come back).
+        # No message waits in the broker (waits are parked in worker.delay), so a
+        # message is held only while its task runs and the timeout can be short:
+        # 90 s by default, so a killed worker's events are applied within 2 minutes.
+        # kombu sweeps for such messages every unacked_restore_interval seconds
+        # (times the throttle, set to 1 here): a tenth of the timeout, 1-10 s.
+        broker_transport_options={
+            "visibility_timeout": settings.visibility_timeout_s,
+            "unacked_restore_interval": max(1, min(10, settings.visibility_timeout_s // 10)),
+            "unacked_restore_throttle": 1,
+            # The sweep takes a Redis mutex for milliseconds; kombu's default expiry
+            # (300 s) would stop every sweep for five minutes after a worker is killed
+            # while holding it.
+            "unacked_mutex_expire": 10,
+            # Every kombu key and channel under TOKY_GHL_KEY_PREFIX (the queue list,
+            # unacked, _kombu.binding.*, events, remote control): deployments with
+            # different prefixes share a Redis database apart (toky_ghl/broker_keys.py).
+            "global_keyprefix": broker_keyprefix(settings.key_prefix),
+            # One list per queue: the durable pop moves from one list (BRPOPLPUSH); no
+            # message is published with a priority (producers/celery_message.py).
+            "priority_steps": [0],
+        },
+        broker_connection_retry_on_startup=True,
+        task_default_queue=EVENTS_QUEUE,
+        task_routes={"toky_ghl.*": {"queue": EVENTS_QUEUE}},
+        # I/O-bound work (HTTP to GHL): threads, many per process; see README.
+        worker_pool="threads",
+        worker_concurrency=8,
+        # Prefork pool: a task is stopped before Redis would re-deliver it.
+        # The threads pool does not enforce time limits: there a task is bounded by
+        # the GHL timeouts (see README, "Killed workers and the visibility timeout").
+        task_soft_time_limit=max(5, settings.visibility_timeout_s // 2),
+        task_time_limit=max(8, settings.visibility_timeout_s * 2 // 3),
+        # Flower needs task events.
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        # Our structlog set-up, not Celery's (see setup_logging below).
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
+    )
+
+
+def _configuration() -> dict[str, Any]:
+    """``celery_config`` of the process's settings; a bad setting stops the process with
+    its one-line message (``celery -A worker ...``; ``toky-ghl`` checked it already)."""
+    import sys
+
+    from toky_ghl.errors import ConfigError
+
+    try:
+        return celery_config(get_settings())
+    except ConfigError as exc:
+        print(f"toky-ghl worker: configuration error: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+
+
+# Configured lazily: importing this module reads no settings (a test, a command that
+# only publishes); Celery calls _configuration when it first reads app.conf.
+app = Celery("toky_ghl", include=["worker.tasks"])
+app.add_defaults(_configuration)
 
 
 @signals.setup_logging.connect
@@ -107,8 +139,9 @@ def _check_configuration(**_kwargs: object) -> None:
 
 
 def _adopt_legacy_messages(rt: object) -> None:
-    """Events an earlier version left in the unprefixed Celery keys join this deployment's
-    queue (worker/legacy_queue.py), so an upgrade loses nothing."""
+    """Events an earlier version left in the unprefixed Celery keys or in the priority
+    sub-lists join this deployment's queue (worker/legacy_queue.py), and so do those left
+    in dead consumers' processing lists: an upgrade or a kill loses nothing."""
     from worker.legacy_queue import adopt_legacy_messages
 
     settings = rt.settings  # type: ignore[attr-defined]
@@ -118,3 +151,12 @@ def _adopt_legacy_messages(rt: object) -> None:
         logs.get_logger("toky_ghl.worker").warning(
             "moved events queued by an earlier version into this deployment's queue",
             count=moved, queue=f"{settings.key_prefix}:{EVENTS_QUEUE}")
+    # A processing list whose consumer is gone (killed, or of a version that is gone)
+    # goes back on its queue now, not only at the next sweep (worker/broker_processing.py).
+    from worker.broker_processing import restore_dead
+
+    restored = restore_dead(rt.redis, broker_keyprefix(settings.key_prefix),  # type: ignore[attr-defined]
+                            scan=True)
+    if restored:
+        logs.get_logger("toky_ghl.worker").warning(
+            "messages popped by stopped workers put back on the queue", count=restored)

@@ -33,6 +33,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+import redis
+
+from toky_ghl.redis_conn import text
+from toky_ghl.settings import Settings
 from worker.ghl.errors import GhlConnectionError, GhlError, GhlServerError
 
 
@@ -161,7 +165,7 @@ def circuit_locations_key(prefix: str) -> str:
 class Circuit:
     """The circuits of every location, in Redis (shared by all workers on all hosts)."""
 
-    def __init__(self, client: Any, prefix: str, *, failure_threshold: int = 5,
+    def __init__(self, client: redis.Redis, prefix: str, *, failure_threshold: int = 5,
                  probe_interval_ms: int = 15_000, probe_max_ms: int = 240_000,
                  probe_lease_ms: int = 60_000) -> None:
         if failure_threshold < 1 or probe_interval_ms < 1 or probe_max_ms < probe_interval_ms:
@@ -178,7 +182,7 @@ class Circuit:
         self._give_back = client.register_script(_GIVE_BACK_LUA)
 
     @classmethod
-    def from_settings(cls, settings: Any, client: Any) -> Circuit:
+    def from_settings(cls, settings: Settings, client: redis.Redis) -> Circuit:
         lease_ms = int((settings.ghl_connect_timeout_s + settings.ghl_read_timeout_s) * 1000)
         return cls(client, settings.key_prefix,
                    failure_threshold=settings.circuit_failure_threshold,
@@ -218,12 +222,12 @@ class Circuit:
         return bool(self._give_back(keys=[circuit_key(self.prefix, location)]))
 
 
-def circuit_state(client: Any, prefix: str, location: str) -> dict[str, Any]:
+def circuit_state(client: redis.Redis, prefix: str, location: str) -> dict[str, Any]:
     """``{"state", "failures", "opened_at_ms", "next_probe_ms", "interval_ms",
     "probe_until_ms", "probes", "last_error"}`` of ``location`` (closed, 0 failures, when
     never touched)."""
     stored = client.hgetall(circuit_key(prefix, location))
-    raw = {k.decode(): v.decode() for k, v in stored.items()}
+    raw = {text(k): text(v) for k, v in stored.items()}
 
     def number(name: str) -> int | None:
         return int(float(raw[name])) if raw.get(name) not in (None, "") else None
@@ -240,6 +244,6 @@ def circuit_state(client: Any, prefix: str, location: str) -> dict[str, Any]:
     }
 
 
-def circuit_locations(client: Any, prefix: str) -> list[str]:
+def circuit_locations(client: redis.Redis, prefix: str) -> list[str]:
     """Locations whose circuit was ever touched, sorted."""
-    return sorted(m.decode() for m in client.smembers(circuit_locations_key(prefix)))
+    return sorted(text(m) for m in client.smembers(circuit_locations_key(prefix)))

@@ -14,10 +14,12 @@ and clears it with ``toky-ghl conflicts clear``.
 
 from __future__ import annotations
 
+import builtins
 import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import cast
 
 import redis
 
@@ -83,12 +85,12 @@ class ConflictStore:
         if not keys:
             return []
         return [EmailConflict(**json.loads(raw))
-                for raw in self._redis.hmget(self._items, keys) if raw]
+                for raw in self._redis.hmget(self._items, cast(list[bytes], keys)) if raw]
 
     def count(self) -> int:
         return int(self._redis.zcard(self._index))
 
-    def clear(self, emails: list[str] | None = None) -> int:
+    def clear(self, emails: builtins.list[str] | None = None) -> int:
         """Forget ``emails``' entries (all when None); returns how many were removed."""
         if emails is None:
             removed = self.count()

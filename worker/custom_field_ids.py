@@ -18,10 +18,12 @@ import json
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+
+import redis
 
 from toky_ghl.errors import ConfigError
 from worker.fieldmap import FieldMap
+from worker.ghl.api import GhlApi
 from worker.ghl.errors import (
     GhlConnectionError,
     GhlError,
@@ -42,13 +44,13 @@ def cache_key(prefix: str) -> str:
     return f"{prefix}:ghl:custom-field-ids"
 
 
-def _fetch(client: Any) -> dict[str, str]:
+def _fetch(client: GhlApi) -> dict[str, str]:
     fields = client.list_custom_fields("contact") or []
     return {str(f["fieldKey"]): str(f["id"]) for f in fields
             if isinstance(f, dict) and f.get("fieldKey") and f.get("id")}
 
 
-def _cached(redis: Any, prefix: str) -> tuple[dict[str, str], float] | None:
+def _cached(redis: redis.Redis, prefix: str) -> tuple[dict[str, str], float] | None:
     """The cached answer and when it was read (epoch s), or None."""
     raw = redis.get(cache_key(prefix))
     if not raw:
@@ -60,7 +62,7 @@ def _cached(redis: Any, prefix: str) -> tuple[dict[str, str], float] | None:
         return None  # unreadable: read GHL again
 
 
-def _known_ids(client: Any, redis: Any, prefix: str, refresh: bool,
+def _known_ids(client: GhlApi, redis: redis.Redis, prefix: str, refresh: bool,
                now_s: float) -> dict[str, str]:
     """fieldKey → id: the cache while it is younger than ``CACHE_TTL_S`` (and not
     ``refresh``), else GHL's answer. When GHL cannot answer (down, rate limited), an
@@ -83,7 +85,8 @@ def _lookup(ids: dict[str, str], key: str) -> str | None:
     return ids.get(key) or ids.get(f"contact.{key}")
 
 
-def resolve_custom_field_keys(field_map: FieldMap, client: Any, redis: Any, prefix: str, *,
+def resolve_custom_field_keys(field_map: FieldMap, client: GhlApi, redis: redis.Redis, prefix: str,
+                              *,
                               refresh: bool = False,
                               clock: Callable[[], float] = time.time) -> FieldMap:
     """Fill ``field_map.key_ids`` for every ``ghl_key`` entry; ``field_map`` itself is

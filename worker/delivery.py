@@ -24,6 +24,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import redis
+from redis.commands.core import Script
+from redis.typing import EncodableT
+
 from toky_ghl.constants import EVENT_ID_TTL_S
 from worker.stats import DECISION_BODY
 from worker.versions import VERSION_TTL_S, Version
@@ -96,7 +100,7 @@ class Begun:
 class Delivery:
     """The begin and end of one event's delivery, over the key prefix ``prefix``."""
 
-    def __init__(self, client: Any, prefix: str, *, lock_ttl_s: float, lock_wait_s: float,
+    def __init__(self, client: redis.Redis, prefix: str, *, lock_ttl_s: float, lock_wait_s: float,
                  sleep: Any = time.sleep) -> None:
         self._redis = client
         self.prefix = prefix
@@ -122,7 +126,7 @@ class Delivery:
         delivery, ask again every 100 ms up to ``lock_wait_s``."""
         keys = [self._handled_key(event_id), self.lock_key(object_key),
                 *(auth_keys or ("", "")), *(self._version_key(k) for k in version_keys)]
-        args = [self.token, self.lock_ttl_ms, "1" if auth_keys else "0"]
+        args: list[EncodableT] = [self.token, self.lock_ttl_ms, "1" if auth_keys else "0"]
         deadline = time.monotonic() + self.lock_wait_s
         while True:
             answer = self._begin(keys=keys, args=args)
@@ -142,7 +146,7 @@ class Delivery:
                      auth_version=_text(answer[2]) or None)
 
     def end(self, event_id: str, object_key: str, handled: str,
-            versions: dict[str, Version], decision: tuple[list[str], list]) -> bool:
+            versions: dict[str, Version], decision: tuple[list[str], list[Any]]) -> bool:
         """Record the versions and the handled id, unlock, and count ``decision`` (keys
         and arguments of ``DECISION_BODY``, from ``Stats.finish_parts``); False when
         the lock had expired."""
@@ -158,14 +162,16 @@ class Delivery:
         return bool(self._unlock(keys=[self.lock_key(object_key)], args=[self.token]))
 
 
-_registered: dict[int, tuple[Any, Any, Any]] = {}
+_registered: dict[int, tuple[Script, Script, Script]] = {}
 
 
-def _scripts(client: Any) -> tuple[Any, Any, Any]:
+def _scripts(client: redis.Redis) -> tuple[Script, Script, Script]:
     """The three scripts registered on ``client`` (once per client object)."""
     found = _registered.get(id(client))
     if found is None or found[0].registered_client is not client:
-        found = tuple(client.register_script(s) for s in (_BEGIN_LUA, _END_LUA, _UNLOCK_LUA))
+        begin, end, unlock = (client.register_script(s) for s in (_BEGIN_LUA, _END_LUA,
+                                                                    _UNLOCK_LUA))
+        found = (begin, end, unlock)
         if len(_registered) > 16:
             _registered.clear()
         _registered[id(client)] = found

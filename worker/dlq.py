@@ -8,13 +8,14 @@ what kind of failure it was, the time and how often it was dead-lettered.
 
 from __future__ import annotations
 
+import builtins
 import json
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -91,7 +92,7 @@ class DeadLetterStore:
     def entry_id(event: Any) -> str:
         """The entry's id: the event's own id when it has one, else a new one."""
         if isinstance(event, dict) and isinstance(event.get("id"), str) and event["id"]:
-            return event["id"]
+            return cast(str, event["id"])
         return f"noid-{uuid.uuid4().hex[:12]}"
 
     def add(self, event: Any, reason: str, kind: DeadKind, *, task_id: str | None = None,
@@ -110,6 +111,18 @@ class DeadLetterStore:
         pipe.execute()
         return entry
 
+    def add_parts(self, event: Any, reason: str, kind: DeadKind, *,
+                  history: list[str] | None = None) -> tuple[list[str], list[Any]]:
+        """``add``'s writes as keys and arguments (entry id, entry JSON, time, kind) for a
+        caller that makes them in its own script (``DelayStore.dead_letter``)."""
+        entry_id = self.entry_id(event)
+        previous = self.get(entry_id)
+        entry = DeadLetter(id=entry_id, event=event, reason=reason, kind=kind,
+                           at_s=self._clock(), count=(previous.count + 1) if previous else 1,
+                           history=list(history) if history else None)
+        return ([self._items, self._index, self._kinds],
+                [entry_id, json.dumps(asdict(entry)), entry.at_s, kind])
+
     def get(self, entry_id: str) -> DeadLetter | None:
         raw = self._redis.hget(self._items, entry_id)
         return DeadLetter(**json.loads(raw)) if raw else None
@@ -119,7 +132,7 @@ class DeadLetterStore:
         ids = self._redis.zrange(self._index, 0, -1 if limit is None else limit - 1)
         if not ids:
             return []
-        raws = self._redis.hmget(self._items, ids)
+        raws = self._redis.hmget(self._items, cast(list[bytes], ids))
         return [DeadLetter(**json.loads(r)) for r in raws if r]
 
     def count(self) -> int:
@@ -141,7 +154,7 @@ class DeadLetterStore:
                 counts[entry.kind] = counts.get(entry.kind, 0) + 1
         return counts
 
-    def remove(self, entry_ids: list[str]) -> int:
+    def remove(self, entry_ids: builtins.list[str]) -> int:
         if not entry_ids:
             return 0
         pipe = self._redis.pipeline()

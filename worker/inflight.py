@@ -15,7 +15,12 @@ registers itself while it runs:
 from __future__ import annotations
 
 import time
-from typing import Any
+
+import redis
+
+from toky_ghl.broker_keys import broker_keyprefix
+from toky_ghl.redis_conn import text
+from worker.broker_processing import processing_counts
 
 HEARTBEAT_S = 5
 HEARTBEAT_TTL_S = 15
@@ -29,27 +34,27 @@ def worker_key(prefix: str, hostname: str) -> str:
     return f"{prefix}:workers:{hostname}"
 
 
-def beat(client: Any, prefix: str, hostname: str) -> None:
+def beat(client: redis.Redis, prefix: str, hostname: str) -> None:
     client.set(worker_key(prefix, hostname), int(time.time()), ex=HEARTBEAT_TTL_S)
 
 
-def started(client: Any, prefix: str, task_id: str, hostname: str) -> None:
+def started(client: redis.Redis, prefix: str, task_id: str, hostname: str) -> None:
     client.hset(inflight_key(prefix), task_id, f"{hostname}|{int(time.time() * 1000)}")
 
 
-def ended(client: Any, prefix: str, task_id: str) -> None:
+def ended(client: redis.Redis, prefix: str, task_id: str) -> None:
     client.hdel(inflight_key(prefix), task_id)
 
 
-def _entries(client: Any, prefix: str) -> list[tuple[str, str, int]]:
+def _entries(client: redis.Redis, prefix: str) -> list[tuple[str, str, int]]:
     out = []
     for task_id, value in client.hgetall(inflight_key(prefix)).items():
-        host, _, at = value.decode().partition("|")
-        out.append((task_id.decode(), host, int(at or 0)))
+        host, _, at = text(value).partition("|")
+        out.append((text(task_id), host, int(at or 0)))
     return out
 
 
-def inflight_counts(client: Any, prefix: str) -> dict[str, int]:
+def inflight_counts(client: redis.Redis, prefix: str) -> dict[str, int]:
     """``{"live": n, "dead_holders": m}``: tasks running on live workers, and entries
     left by workers whose heartbeat is gone (their messages come back by themselves)."""
     entries = _entries(client, prefix)
@@ -60,7 +65,7 @@ def inflight_counts(client: Any, prefix: str) -> dict[str, int]:
     return {"live": live, "dead_holders": len(entries) - live}
 
 
-def prune(client: Any, prefix: str, older_than_s: float) -> int:
+def prune(client: redis.Redis, prefix: str, older_than_s: float) -> int:
     """Remove entries of dead workers started more than ``older_than_s`` ago; how many."""
     cutoff_ms = (time.time() - older_than_s) * 1000
     stale = [task_id for task_id, host, at in _entries(client, prefix)
@@ -68,3 +73,15 @@ def prune(client: Any, prefix: str, older_than_s: float) -> int:
     if stale:
         client.hdel(inflight_key(prefix), *stale)
     return len(stale)
+
+
+def held_by_workers(client: redis.Redis, key_prefix: str, *, scan: bool = False
+                    ) -> dict[str, int]:
+    """``{"live": n, "dead": m}``: messages taken from the queue by live workers (tasks
+    running, and messages popped and not yet recorded: worker/broker_processing.py), and
+    by workers that are gone (they come back by themselves). ``scan`` also finds
+    processing lists no running version registered (``status``; the metrics do not)."""
+    tasks = inflight_counts(client, key_prefix)
+    popped = processing_counts(client, broker_keyprefix(key_prefix), scan=scan)
+    return {"live": tasks["live"] + popped["live"],
+            "dead": tasks["dead_holders"] + popped["dead"]}

@@ -7,7 +7,9 @@ sub-lists), and messages delivered but not acknowledged sat in kombu's unprefixe
 ``unacked`` hash (``unacked_index``: their delivery times). Now every kombu key is
 under ``<prefix>:`` (``toky_ghl.broker_keys``). A worker starting moves:
 
-- every message of the old lists (oldest first, one atomic ``RPOPLPUSH`` each);
+- every message of the old lists (oldest first, one atomic ``RPOPLPUSH`` each), and of
+  the priority sub-lists of the prefixed queue, which the durable pop of
+  ``worker/broker.py`` does not read (``priority_steps`` ``[0]``);
 - every old ``unacked`` message delivered longer than the visibility timeout ago
   (what kombu itself would restore: its worker is gone), one transaction each.
 
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import cast
 
 import redis
 
@@ -34,21 +36,23 @@ def legacy_queues(queue: str = EVENTS_QUEUE) -> list[str]:
     return [queue] + [f"{queue}{_PRIORITY_SEPARATOR}{p}" for p in (3, 6, 9)]
 
 
-def adopt_legacy_messages(client: Any, prefix: str, *, visibility_timeout_s: float,
+def adopt_legacy_messages(client: redis.Redis, prefix: str, *, visibility_timeout_s: float,
                           now_s: float | None = None) -> int:
     """Move the old keys' messages into ``prefix``'s events queue; how many were moved."""
     target = queue_key(prefix)
     moved = 0
-    for legacy in legacy_queues():
+    # the priority sub-lists of this deployment's queue: the durable pop takes the queue
+    # itself only (priority_steps [0], worker/broker.py)
+    for legacy in legacy_queues() + legacy_queues(target)[1:]:
         while client.rpoplpush(legacy, target) is not None:
             moved += 1
     cutoff = (time.time() if now_s is None else now_s) - visibility_timeout_s
-    for tag in client.zrangebyscore(LEGACY_UNACKED_INDEX, "-inf", cutoff):
+    for tag in cast(list[bytes], client.zrangebyscore(LEGACY_UNACKED_INDEX, "-inf", cutoff)):
         moved += _restore(client, tag, target)
     return moved
 
 
-def _restore(client: Any, tag: bytes, target: str) -> int:
+def _restore(client: redis.Redis, tag: bytes, target: str) -> int:
     """Put one old unacknowledged message back on ``target`` as kombu restores one (the
     payload, RPUSH: taken first), removing it from the old hash in the same transaction."""
     with client.pipeline(transaction=True) as pipe:

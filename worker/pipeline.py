@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 import structlog
@@ -53,6 +53,13 @@ from worker.rules import failed_where, run_rules
 from worker.stats import Counted, Stats, skip_reason
 from worker.sync.context import SyncContext
 from worker.versions import Version, VersionStore, occurred_at_us
+
+if TYPE_CHECKING:
+    from producers.toky import TokyClient
+    from worker.auth.source import TokenSource
+    from worker.fieldmap import FieldMap
+    from worker.ghl.api import GhlApi
+    from worker.rules import RuleSet
 
 log = structlog.get_logger("toky_ghl.pipeline")
 
@@ -108,13 +115,14 @@ BUSY = "busy"
 class PipelineDeps:
     settings: Settings
     redis: redis.Redis
-    client: Any
-    field_map: Any
+    client: GhlApi
+    field_map: FieldMap
     rand: Callable[[], float] = random.random
-    auth: Any = None  # worker.auth.TokenProvider (None: one over settings and redis)
+    auth: TokenSource | None = None  # None: a TokenProvider over settings and redis
     now_ms: Callable[[], int] = lambda: int(time.time() * 1000)
-    rules: Any = None  # a worker.rules.RuleSet (None: AUTOMATIONS or the built-in rules)
+    rules: RuleSet | None = None  # None: AUTOMATIONS or the built-in rules
     fired: list[str] | None = None  # receives each rule action run (dry runs show them)
+    toky: TokyClient | None = None  # the mirror's Toky client (None: made when needed)
 
     @property
     def prefix(self) -> str:
@@ -243,10 +251,11 @@ class Delivery:
         phone = customer_phone(self.event)
         contact_key = f"contact:{phone}" if phone else None
         read_keys = list(dict.fromkeys(keys + ([contact_key] if contact_key else [])))
-        probe_keys = auth.probe_keys() if hasattr(auth, "probe_keys") else None
+        probe_keys = (auth.probe_keys() if auth is not None and hasattr(auth, "probe_keys")
+                      else None)
         begun = self.redis.begin(self.event["id"], self.key, read_keys, probe_keys)
         probed = probe_keys is not None
-        if begun.state == "paused":
+        if begun.state == "paused" and auth is not None:  # only a probe finds a pause
             try:  # a paused location sends nothing: the event waits (see worker.auth.decide)
                 version = begun.auth_version
                 auth.check_probed(int(version) if version else None,
@@ -266,14 +275,14 @@ class Delivery:
                                         f"duplicate: event already {begun.handled}"))
         if begun.state == "busy":
             return self.busy()
-        if probed and begun.state == "go":  # the first GHL call's token probe, already read
+        if probed and begun.state == "go" and auth is not None:  # the first call's probe
             auth.prime(int(begun.auth_version) if begun.auth_version else None, None)
         ended = False
         try:
             decision, ended = self.apply_locked(begun, keys, contact_key)
             return decision
         finally:
-            if probe_keys is not None:
+            if probe_keys is not None and auth is not None:
                 auth.unprime()
             if not ended and not self.redis.unlock(self.key):
                 self.log.warning("object lock expired before release",
@@ -306,7 +315,7 @@ class Delivery:
         self.event = _only_fresh(self.event, fresh)
         ctx = SyncContext(client=self.deps.client, redis=self.deps.redis,
                           settings=self.deps.settings, field_map=self.deps.field_map,
-                          log=self.log)
+                          log=self.log, toky=self.deps.toky)
         try:
             # the rules: built-in (the contract) or AUTOMATIONS (a dry run may name its own)
             outcome = run_rules(self.event, ctx, self.deps.rules, fired=self.deps.fired)

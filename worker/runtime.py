@@ -4,22 +4,30 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import redis
 
 from toky_ghl.redis_conn import get_redis
 from toky_ghl.settings import Settings, get_settings
 
+if TYPE_CHECKING:
+    from producers.toky import TokyClient
+    from worker.auth.source import TokenSource
+    from worker.fieldmap import FieldMap
+    from worker.ghl.api import GhlApi
+    from worker.ratelimit import RateLimiter
+
 
 @dataclass
 class Runtime:
     settings: Settings
     redis: redis.Redis
-    limiter: Any
-    client: Any
-    field_map: Any
-    auth: Any = None  # worker.auth.TokenProvider: the client's token source
+    limiter: RateLimiter
+    client: GhlApi
+    field_map: FieldMap
+    auth: TokenSource | None = None  # the client's token source (a TokenProvider)
+    toky: TokyClient | None = None  # the mirror's Toky client (None without TOKY_API_KEY)
 
 
 _lock = threading.Lock()
@@ -33,8 +41,9 @@ def build_runtime(settings: Settings, redis_client: redis.Redis | None = None) -
     from worker.custom_field_ids import resolve_custom_field_keys
     from worker.fieldmap import load_field_map
     from worker.ghl.client import GhlClient
-    from worker.ratelimit import RateLimiter
+    from worker.ratelimit.shared import shared_limiter
     from worker.rules import active_rules
+    from worker.sync.mirror import toky_client
 
     settings.require("GHL_LOCATION_ID")
     field_map = load_field_map(settings.field_map)
@@ -43,7 +52,7 @@ def build_runtime(settings: Settings, redis_client: redis.Redis | None = None) -
     auth = build_token_provider(settings, client_redis)
     settings = with_granted_scopes(settings, auth)
     active_rules(settings)  # a bad AUTOMATIONS file stops start-up, naming the rule
-    limiter = RateLimiter.from_settings(settings, client_redis)
+    limiter = shared_limiter(settings, client_redis)
     client = GhlClient(
         base_url=settings.ghl_api_base, token=auth, location_id=settings.ghl_location_id,
         scopes=settings.ghl_scopes, limiter=limiter,
@@ -54,7 +63,9 @@ def build_runtime(settings: Settings, redis_client: redis.Redis | None = None) -
     )
     # Keys of custom fields → their ids (GHL needs ids): an unknown key stops here.
     resolve_custom_field_keys(field_map, client, client_redis, settings.key_prefix)
-    return Runtime(settings, client_redis, limiter, client, field_map, auth)
+    # The mirror's writes to Toky (ghl.contact.* events); without a key they dead-letter.
+    toky = toky_client(settings) if settings.toky_api_key else None
+    return Runtime(settings, client_redis, limiter, client, field_map, auth, toky)
 
 
 def get_runtime() -> Runtime:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import time
 from enum import StrEnum
+from typing import Any
 
 import redis
 
 from producers.event_types import EVENT_TYPES
 from toky_ghl.metrics import record
+from toky_ghl.redis_conn import text
 from worker.versions import occurred_at_us
 
 
@@ -91,7 +93,7 @@ class Stats:
 
     def decision_parts(self, mode: str, event_id: str, outcome: str, event_type: str,
                        own: record.Tally, *, due_s: float = 0.0, reason: str = ""
-                       ) -> tuple[list[str], list]:
+                       ) -> tuple[list[str], list[Any]]:
         """The keys and arguments of ``DECISION_BODY`` for one decision. The total of an
         outcome is not written: ``snapshot`` adds up its per-type counts."""
         increments = [(self._counts, f"{outcome}:{event_type}", 1), *own.items(self._prefix)]
@@ -99,7 +101,7 @@ class Stats:
         if noted:
             increments += noted.items(self._prefix)
         keys = [self._retrying, self._retrying_reason, *(k for k, _, _ in increments)]
-        args: list = [mode, event_id, repr(due_s), reason]
+        args: list[Any] = [mode, event_id, repr(due_s), reason]
         for _, field_name, amount in increments:
             args += [field_name, amount]
         return keys, args
@@ -126,7 +128,7 @@ class Stats:
         self._decision(keys=keys, args=args)
 
     def finish_parts(self, outcome: Counted, event_type: str, event_id: str, reason: str, *,
-                     occurred_at: str | None = None) -> tuple[list[str], list]:
+                     occurred_at: str | None = None) -> tuple[list[str], list[Any]]:
         """``finish``'s keys and arguments of ``DECISION_BODY``, for a caller that runs
         them in its own script (``worker.delivery``)."""
         own = record.Tally()
@@ -165,7 +167,7 @@ class Stats:
 
     def snapshot(self) -> dict[str, int]:
         raw = self._redis.hgetall(self._counts)
-        counts = {k.decode(): int(v) for k, v in raw.items()}
+        counts = {text(k): int(v) for k, v in raw.items()}
         # an outcome's total is the sum of its per-type counts ("applied:call.ended");
         # a total stored by an older version (written with every per-type count) is
         # replaced by that sum

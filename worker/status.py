@@ -6,41 +6,28 @@ from typing import Any
 
 import redis
 
-from toky_ghl.broker_keys import queue_key, unacked_key
+from toky_ghl.broker_keys import queue_depth, unacked_key
 from toky_ghl.settings import Settings
 from worker.auth.report import format_pause, pause_report
 from worker.circuit import circuit_locations, circuit_state
 from worker.conflicts import ConflictStore
 from worker.delay.report import parked_report, server_now_ms
 from worker.dlq import DeadLetterStore
-from worker.inflight import inflight_counts
+from worker.inflight import held_by_workers
 from worker.stats import Stats
 from worker.sync.mirror import format_mirror, mirror_report
 
-#: kombu's priority sub-queues: "<queue>", "<queue>\x06\x163", ... (see kombu's _q_for_pri)
-_PRIORITY_SEPARATOR = "\x06\x16"
-
-
-def queue_depth(client: redis.Redis, key_prefix: str) -> int:
-    """Messages waiting in the events queue (every priority sub-list) of ``key_prefix``."""
-    queue = queue_key(key_prefix)
-    keys = [queue] + [f"{queue}{_PRIORITY_SEPARATOR}{p}" for p in (3, 6, 9)]
-    pipe = client.pipeline(transaction=False)
-    for k in keys:
-        pipe.llen(k)
-    return sum(pipe.execute())
-
 
 def collect_status(client: redis.Redis, settings: Settings) -> dict[str, Any]:
-    from worker.ratelimit import RateLimiter
+    from worker.ratelimit.shared import shared_limiter
 
     counts = Stats(client, settings.key_prefix).snapshot()
-    held = inflight_counts(client, settings.key_prefix)
+    held = held_by_workers(client, settings.key_prefix, scan=True)
     report: dict[str, Any] = {
         "queued": queue_depth(client, settings.key_prefix),
         # what LIVE workers hold; a killed worker's messages are "awaiting_redelivery"
         "in_flight": held["live"],
-        "awaiting_redelivery": held["dead_holders"],
+        "awaiting_redelivery": held["dead"],
         "unacked_in_broker": int(client.hlen(unacked_key(settings.key_prefix))),
         "parked": parked_report(client, settings.key_prefix),
         "circuits": _circuits(client, settings),
@@ -59,7 +46,7 @@ def collect_status(client: redis.Redis, settings: Settings) -> dict[str, Any]:
     report["alerts"] = evaluate_now(read_snapshot(client, settings))
     location = settings.ghl_location_id
     if location:
-        snap = RateLimiter.from_settings(settings, client).snapshot(location)
+        snap = shared_limiter(settings, client).snapshot(location)
         report["rate_budget"][location] = {
             "window_max": snap.max_requests,
             "window_ms": snap.interval_ms,

@@ -14,6 +14,8 @@ broker gives it back after the visibility timeout.
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
 from celery import Task
 
@@ -42,14 +44,15 @@ class NotKept(Exception):
 # its reason, so Celery logs the task's failure at INFO without a traceback (not an ERROR).
 @app.task(name=APPLY_EVENT_TASK, bind=True, max_retries=None, acks_late=True,
           throws=(DeadLettered,))
-def apply_event(self: Task, event: dict, failures: int = 0, since_ms: int | None = None,
+def apply_event(self: Task[Any, Any], event: dict[str, Any], failures: int = 0,
+                since_ms: int | None = None,
                 history: list[str] | None = None) -> str:
     """Apply one Toky event to GHL. ``failures`` counts earlier failed attempts,
     ``since_ms`` is when its transient failures began, ``history`` what they were."""
     try:
         rt = get_runtime()
         deps = PipelineDeps(settings=rt.settings, redis=rt.redis, client=rt.client,
-                            field_map=rt.field_map, auth=rt.auth)
+                            field_map=rt.field_map, auth=rt.auth, toky=rt.toky)
         decision = process(event, deps, failures=failures, task_id=self.request.id,
                            since_ms=since_ms, history=history or ())
     except Exception as exc:  # outside the pipeline's decisions: an attempt like any other
@@ -69,7 +72,7 @@ def apply_event(self: Task, event: dict, failures: int = 0, since_ms: int | None
     return f"{decision.kind}: {decision.detail}"
 
 
-def _internal_failure(event: dict, failures: int, since_ms: int | None, history,
+def _internal_failure(event: dict[str, Any], failures: int, since_ms: int | None, history,
                       exc: Exception, task_id: str | None) -> Decision:
     """Count the failure; dead-letter as ``internal`` when the attempts ran out, else park."""
     rt = get_runtime()
@@ -87,7 +90,7 @@ def _internal_failure(event: dict, failures: int, since_ms: int | None, history,
                     reason=ParkReason.BACKOFF, since_ms=since_ms, history=history)
 
 
-def _park(task: Task, event: dict, decision: Decision) -> str:
+def _park(task: Task[Any, Any], event: dict[str, Any], decision: Decision) -> str:
     """Park the event in the delay store; if that fails, dead-letter it; if that fails
     too, leave its message unacknowledged (raises ``NotKept``)."""
     rt = get_runtime()
@@ -108,7 +111,8 @@ def _park(task: Task, event: dict, decision: Decision) -> str:
     return f"parked ({decision.reason}) for {decision.retry_in_ms} ms: {decision.detail}"
 
 
-def _keep_in_dlq(event: dict, reason: str, kind: DeadKind, task_id: str | None, history) -> None:
+def _keep_in_dlq(event: dict[str, Any], reason: str, kind: DeadKind, task_id: str | None,
+                 history) -> None:
     """Write the dead letter; if Redis refuses, leave the message unacknowledged."""
     try:
         rt = get_runtime()

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import redis
 
 from toky_ghl.constants import EVENT_ID_TTL_S
+from toky_ghl.redis_conn import text
 
 #: How long an object's version is kept, in seconds (a year: older events
 #: arriving after that are applied as if new).
@@ -69,13 +70,13 @@ class VersionStore:
         if not object_keys:
             return {}
         raws = self._redis.mget([self._version_key(k) for k in object_keys])
-        return {k: Version.decode(raws[i]) if raws[i] else None
+        return {k: Version.decode(raw) if (raw := raws[i]) else None
                 for i, k in enumerate(object_keys)}
 
     def handled(self, event_id: str) -> str | None:
         """How the event id was handled before ("applied", "skipped: …"), or None."""
         raw = self._redis.get(self._handled_key(event_id))
-        return raw.decode() if raw else None
+        return text(raw) if raw else None
 
     def record(
         self, event_id: str, outcome: str, versions: dict[str, Version] | None = None

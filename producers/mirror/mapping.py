@@ -39,7 +39,7 @@ def epoch_ms(value: Any) -> int | None:
     return int(round(moment.timestamp() * 1000))
 
 
-def position(contact: dict) -> tuple[int, str] | None:
+def position(contact: dict[str, Any]) -> tuple[int, str] | None:
     """The ``(dateUpdated ms, id)`` sort position of a listed contact (GHL's ``searchAfter``
     when it sent one); None when the contact has no readable ``dateUpdated`` or id."""
     after = contact.get("searchAfter")
@@ -52,13 +52,13 @@ def position(contact: dict) -> tuple[int, str] | None:
     return ms, str(contact_id)
 
 
-def seen_id(contact: dict) -> str | None:
+def seen_id(contact: dict[str, Any]) -> str | None:
     """The cursor's id of one version of a contact: ``"<id>@<dateUpdated ms>"``."""
     ms = epoch_ms(contact.get("dateUpdated"))
     return f"{contact.get('id')}@{ms}" if ms is not None and contact.get("id") else None
 
 
-def contact_phone(contact: dict) -> tuple[str | None, str | None]:
+def contact_phone(contact: dict[str, Any]) -> tuple[str | None, str | None]:
     """``(E.164 phone, None)``, ``(None, the unreadable text)``, or ``(None, None)``: no phone."""
     raw = contact.get("phone")
     if not isinstance(raw, str) or not raw.strip():
@@ -69,7 +69,7 @@ def contact_phone(contact: dict) -> tuple[str | None, str | None]:
         return None, raw.strip()
 
 
-def ghl_contact_event(contact: dict) -> dict[str, Any]:
+def ghl_contact_event(contact: dict[str, Any]) -> dict[str, Any]:
     """The raw (not yet validated) event of one listed GHL contact."""
     data: dict[str, Any] = {k: contact[k] for k in DATA_FIELDS
                             if isinstance(contact.get(k), str) and contact[k].strip()}

@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import redis
+
 TO_GHL = "toky>ghl"
 TO_TOKY = "ghl>toky"
 DIRECTIONS = (TO_GHL, TO_TOKY)
@@ -32,7 +34,7 @@ def _text(raw: Any) -> str | None:
 class SyncMemory:
     """The ``mirror:last`` hash under ``prefix``."""
 
-    def __init__(self, redis_client: Any, prefix: str) -> None:
+    def __init__(self, redis_client: redis.Redis, prefix: str) -> None:
         self.redis = redis_client
         self.key = f"{prefix}:mirror:last"
 

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import redis
+
 from producers.mirror.mapping import ghl_contact_event, position, seen_id
 from producers.mirror.memory import TO_GHL, SyncMemory
 from producers.mirror.shared import fingerprint, from_ghl
@@ -28,6 +30,7 @@ from producers.mirror.source import ContactSource, SourceBusy, SourceFailed
 from producers.poller.cursor import Cursor
 from producers.poller.report import PassReport, PollReport
 from producers.poller.sink import EventSink
+from producers.queue import Publisher
 from toky_ghl.logs import get_logger
 
 log = get_logger(__name__)
@@ -54,7 +57,7 @@ class MirrorPoller:
     command passes its stop event's ``wait``).
     """
 
-    def __init__(self, source: ContactSource, redis_client: Any, publisher: Any, *,
+    def __init__(self, source: ContactSource, redis_client: redis.Redis, publisher: Publisher, *,
                  key_prefix: str, backfill_since: datetime, overlap_s: int = 300,
                  progress: Callable[[str], None] = lambda _line: None,
                  wait: Callable[[float], Any] = time.sleep,
@@ -106,7 +109,7 @@ class MirrorPoller:
             after = following
         current.mark = self.cursor.advance(newest, floor)
 
-    def _page(self, after: tuple[int, str]) -> list[dict]:
+    def _page(self, after: tuple[int, str]) -> list[dict[str, Any]]:
         for _ in range(self.max_busy_waits):
             try:
                 return self.source.page(after)
@@ -118,10 +121,10 @@ class MirrorPoller:
         except SourceBusy as exc:
             raise SourceFailed(f"the shared rate budget stayed busy: {exc}") from None
 
-    def _take(self, rows: list[dict], current: PassReport) -> datetime | None:
+    def _take(self, rows: list[dict[str, Any]], current: PassReport) -> datetime | None:
         """Queue the unseen versions of ``rows`` (echoes left out), remember them; the
         newest ``dateUpdated`` of the page."""
-        versions: dict[str, dict] = {}
+        versions: dict[str, dict[str, Any]] = {}
         newest: datetime | None = None
         for row in rows:
             version = seen_id(row)
@@ -146,7 +149,7 @@ class MirrorPoller:
         self.cursor.remember({version: _version_time(version) for version, _ in fresh})
         return newest
 
-    def _echoes(self, events: list[dict]) -> set[str]:
+    def _echoes(self, events: list[dict[str, Any]]) -> set[str]:
         """The ids of ``events`` whose contact is toky-ghl's own Toky → GHL write."""
         with_phone = [e for e in events if e["data"].get("phone")]
         stored = self.memory.last_many([e["data"]["phone"] for e in with_phone])

@@ -3,7 +3,7 @@ imports the worker (the command wires ``worker.ghl.contact_changes.GhlContactCha
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class SourceError(Exception):
@@ -28,7 +28,7 @@ class ContactSource(Protocol):
 
     page_size: int
 
-    def page(self, after: tuple[int, str]) -> list[dict]:
+    def page(self, after: tuple[int, str]) -> list[dict[str, Any]]:
         """The next ``page_size`` contacts strictly after ``(dateUpdated epoch ms, id)``.
 
         Raises ``SourceBusy`` or ``SourceFailed``.

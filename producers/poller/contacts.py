@@ -21,6 +21,7 @@ from producers.poller.report import PassReport
 from producers.poller.sink import EventSink
 from producers.poller.toky_time import iso_z
 from producers.toky import paths
+from producers.toky.client import TokyClient
 from toky_ghl.logs import get_logger
 
 log = get_logger(__name__)
@@ -41,7 +42,7 @@ def mirror_echoes(memory: SyncMemory | None, contacts: dict[str, dict[str, Any]]
     return memory.matching(wanted, TO_TOKY)
 
 
-def read_contacts(client: Any, fingerprints: ContactFingerprints, sink: EventSink, *,
+def read_contacts(client: TokyClient, fingerprints: ContactFingerprints, sink: EventSink, *,
                   now: datetime, page_size: int,
                   on_page: Callable[[PassReport], None] = lambda _r: None,
                   check: Callable[[], None] = lambda: None,
@@ -61,7 +62,7 @@ def read_contacts(client: Any, fingerprints: ContactFingerprints, sink: EventSin
         if page is None:
             break
         rows = page[paths.PAGE_RESULTS_KEY]
-        contacts: dict[str, dict] = {}
+        contacts: dict[str, dict[str, Any]] = {}
         errors: dict[str, str] = {}
         for row in rows:
             data = contact_data(row)

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+
+import redis
 
 
 class Cursor:
     """The cursor of one resource. ``overlap_s``: seconds re-read before the mark (≥ 0)."""
 
-    def __init__(self, redis_client: Any, base_key: str, *, overlap_s: int = 0) -> None:
+    def __init__(self, redis_client: redis.Redis, base_key: str, *, overlap_s: int = 0) -> None:
         if overlap_s < 0:
             raise ValueError(f"overlap_s must not be negative, got {overlap_s}")
         self.redis = redis_client

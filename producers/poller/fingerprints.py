@@ -15,8 +15,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import redis
+from redis.typing import EncodableT, FieldT
+
 from producers.events import event_id_for
 from producers.toky import paths
+from toky_ghl.redis_conn import text
 
 HASH_CHARS = 12
 
@@ -51,7 +55,7 @@ class ContactChange:
 class ContactFingerprints:
     """The saved fingerprints, in one Redis hash."""
 
-    def __init__(self, redis_client: Any, key: str) -> None:
+    def __init__(self, redis_client: redis.Redis, key: str) -> None:
         self.redis = redis_client
         self.key = key
 
@@ -65,13 +69,14 @@ class ContactFingerprints:
             if raw is None:
                 out[phone] = ContactChange(phone, 1, new, "contact.created")
                 continue
-            version, _, old = raw.decode().partition(":")
+            version, _, old = text(raw).partition(":")
             if old != new:
                 out[phone] = ContactChange(phone, int(version) + 1, new, "contact.updated")
         return out
 
     def save(self, changes: Iterable[ContactChange]) -> None:
         """Remember these changes as seen (call after they were queued)."""
-        mapping = {c.phone: f"{c.version}:{c.fingerprint}" for c in changes}
+        mapping: dict[FieldT, EncodableT] = {c.phone: f"{c.version}:{c.fingerprint}"
+                                             for c in changes}
         if mapping:
             self.redis.hset(self.key, mapping=mapping)

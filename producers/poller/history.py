@@ -21,13 +21,14 @@ from producers.poller.report import PassReport
 from producers.poller.sink import EventSink
 from producers.poller.toky_time import parse_toky_time
 from producers.toky import paths
+from producers.toky.client import TokyClient
 from producers.toky.filters import created_between
 
 #: ``(client, row)`` → the raw event of that row (``InvalidEvent`` when it cannot be mapped).
-RowMapper = Callable[[Any, dict], dict]
+RowMapper = Callable[[Any, dict[str, Any]], dict[str, Any]]
 
 
-def _call(client: Any, row: dict) -> dict:
+def _call(client: TokyClient, row: dict[str, Any]) -> dict[str, Any]:
     callid = str(row.get("callid") or "").strip()
     if needs_recording(row) and not is_toky_id(callid):  # never put it in a URL path
         raise InvalidEvent(f"data.callid: not a valid id {callid[:40]!r}: {TOKY_ID_RULE}")
@@ -56,7 +57,7 @@ SMS = HistoryResource("sms", paths.SMS, "id", paths.SMS_CREATED_KEY, True,
                       lambda _client, row: sms_event(row))
 
 
-def read_history(resource: HistoryResource, client: Any, cursor: Cursor, sink: EventSink, *,
+def read_history(resource: HistoryResource, client: TokyClient, cursor: Cursor, sink: EventSink, *,
                  backfill_since: datetime, page_size: int,
                  on_page: Callable[[PassReport], None] = lambda _r: None,
                  check: Callable[[], None] = lambda: None) -> PassReport:
@@ -101,8 +102,8 @@ def read_history(resource: HistoryResource, client: Any, cursor: Cursor, sink: E
     return report
 
 
-def _fresh_rows(resource: HistoryResource, rows: list[dict], floor: datetime,
-                in_pass: set[str], sink: EventSink) -> tuple[list, bool, int]:
+def _fresh_rows(resource: HistoryResource, rows: list[dict[str, Any]], floor: datetime,
+                in_pass: set[str], sink: EventSink) -> tuple[list[Any], bool, int]:
     """``[(id, created, row)]`` of rows at or after ``floor`` not yet met in this read,
     whether a row older than ``floor`` was met, and how many rows had no id or time."""
     fresh, reached_older, unreadable = [], False, 0

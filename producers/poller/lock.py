@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import redis
+
 from toky_ghl.logs import get_logger
 
 log = get_logger(__name__)
@@ -44,7 +46,7 @@ class LockLost(RuntimeError):
 class PollerLock:
     """The poller's lock. ``ttl_s``: expiry in seconds; renewed every ``ttl_s / 3``."""
 
-    def __init__(self, redis_client: Any, key: str, *, ttl_s: int = 60) -> None:
+    def __init__(self, redis_client: redis.Redis, key: str, *, ttl_s: int = 60) -> None:
         if ttl_s < 1:
             raise ValueError(f"ttl_s must be at least 1, got {ttl_s}")
         self.redis = redis_client

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+
+import redis
 
 from producers.mirror.memory import SyncMemory
 from producers.poller.contacts import read_contacts
@@ -24,8 +25,10 @@ from producers.poller.history import (
 )
 from producers.poller.report import PassReport, PollReport
 from producers.poller.sink import EventSink
+from producers.queue import Publisher
 from producers.times import parse_timestamp
 from producers.toky import TokyAuthError, TokyError, paths
+from producers.toky.client import TokyClient
 from toky_ghl.errors import ConfigError
 from toky_ghl.logs import get_logger
 
@@ -62,7 +65,8 @@ class Poller:
     with a line after each page of a first read (a backfill). ``clock``: now, UTC.
     """
 
-    def __init__(self, client: Any, redis_client: Any, publisher: Any, *, key_prefix: str,
+    def __init__(self, client: TokyClient, redis_client: redis.Redis, publisher: Publisher, *,
+                 key_prefix: str,
                  backfill_since: datetime, overlap_s: int = 3600,
                  page_size: int = paths.MAX_PAGE_SIZE,
                  resources: tuple[str, ...] = RESOURCES,

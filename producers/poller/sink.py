@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from producers.events import InvalidEvent, validate_event
+from producers.events import Event, InvalidEvent, validate_event
+from producers.queue import Publisher
 from toky_ghl.logs import get_logger
 
 log = get_logger(__name__)
@@ -34,7 +35,7 @@ class EventSink:
     publisher (``producers.queue.EventPublisher``, batched and deduplicated by id).
     """
 
-    def __init__(self, publisher: Any, *, source: str = "poller") -> None:
+    def __init__(self, publisher: Publisher, *, source: str = "poller") -> None:
         self.publisher = publisher
         self.source = source
         self.total = Counts()
@@ -42,7 +43,7 @@ class EventSink:
     def submit(self, events: Iterable[dict[str, Any]]) -> Counts:
         """Queue ``events`` (raw, not yet validated); the counts of this call."""
         counts = Counts()
-        accepted = []
+        accepted: list[Event] = []
         for raw in events:
             try:
                 accepted.append(validate_event(raw))

@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
@@ -86,7 +86,7 @@ class TokyClient:
 
     # -- transport ---------------------------------------------------------
 
-    def request(self, method: str, path: str, *, params: dict | None = None,
+    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
                 json: Any = None) -> Any:
         """Send ``method path`` (retrying what is safe) and return the JSON answer (None: empty).
 
@@ -142,7 +142,7 @@ class TokyClient:
             raise TokyError("Toky answered with a body that is not JSON",
                             status=response.status_code, method=method, path=shown) from None
 
-    def _url(self, path: str, params: dict | None) -> str:
+    def _url(self, path: str, params: dict[str, Any] | None) -> str:
         if path.startswith(("http://", "https://")):
             # Never send the key elsewhere: keep Toky's path and query, our scheme and host.
             base, link = urlsplit(self.base_url), urlsplit(path)
@@ -155,7 +155,8 @@ class TokyClient:
 
     # -- pagination --------------------------------------------------------
 
-    def iter_pages(self, path: str, params: dict | None = None) -> Iterator[dict]:
+    def iter_pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str,
+                                                                                           Any]]:
         """Each page of a list, as ``{"count", "next", "results"}``, following ``next`` until null.
 
         A bare JSON list is taken as one page. An empty page ends the walk even
@@ -173,8 +174,8 @@ class TokyClient:
             if url in seen:
                 raise TokyError(f"Toky's next link repeats a page: {link}", method="GET", path=path)
 
-    def iter_results(self, path: str, *, params: dict | None = None,
-                     page_size: int = paths.MAX_PAGE_SIZE) -> Iterator[dict]:
+    def iter_results(self, path: str, *, params: dict[str, Any] | None = None,
+                     page_size: int = paths.MAX_PAGE_SIZE) -> Iterator[dict[str, Any]]:
         """Every row of a list, page by page; ``page_size`` is capped at 500 (Toky's maximum)."""
         if page_size < 1:
             raise ValueError(f"page_size must be at least 1, got {page_size}")
@@ -184,12 +185,12 @@ class TokyClient:
 
     # -- resources ---------------------------------------------------------
 
-    def agents(self) -> list[dict]:
+    def agents(self) -> list[dict[str, Any]]:
         """Every agent of the account."""
         return list(self.iter_results(paths.AGENTS))
 
     def cdrs(self, *, since: Moment | None = None, until: Moment | None = None,
-             page_size: int = paths.MAX_PAGE_SIZE) -> Iterator[dict]:
+             page_size: int = paths.MAX_PAGE_SIZE) -> Iterator[dict[str, Any]]:
         """Call records, newest first, created in [since, until] (GMT; None: open end).
 
         Toky is asked by date only (``filters``); rows outside the exact range are dropped here.
@@ -207,40 +208,40 @@ class TokyClient:
         return recording_url_of(body)
 
     def sms(self, *, since: Moment | None = None, until: Moment | None = None,
-            page_size: int = paths.MAX_PAGE_SIZE) -> Iterator[dict]:
+            page_size: int = paths.MAX_PAGE_SIZE) -> Iterator[dict[str, Any]]:
         """SMS messages, newest first, created in [since, until] (GMT; None: open end)."""
         rows = self.iter_results(paths.SMS, params=_date_filter(since, until),
                                  page_size=page_size)
         return _within(rows, paths.SMS_CREATED_KEY, since, until)
 
-    def voicemails(self, *, page_size: int = paths.MAX_PAGE_SIZE) -> Iterator[dict]:
+    def voicemails(self, *, page_size: int = paths.MAX_PAGE_SIZE) -> Iterator[dict[str, Any]]:
         """Voicemails, newest first."""
         return self.iter_results(paths.VOICEMAILS, page_size=page_size)
 
-    def contacts(self, *, page_size: int = paths.MAX_PAGE_SIZE) -> Iterator[dict]:
+    def contacts(self, *, page_size: int = paths.MAX_PAGE_SIZE) -> Iterator[dict[str, Any]]:
         """Every contact of the phone directory."""
         return self.iter_results(paths.CONTACTS, page_size=page_size)
 
-    def get_contact(self, phone: str) -> dict | None:
+    def get_contact(self, phone: str) -> dict[str, Any] | None:
         """The contact with this E.164 phone; None when there is none."""
         try:
-            return self.request("GET", paths.contact_path(phone))
+            return cast(dict[str, Any] | None, self.request("GET", paths.contact_path(phone)))
         except TokyNotFoundError:
             return None
 
-    def create_contact(self, payload: dict) -> dict:
+    def create_contact(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Create a contact (``phone`` required); TokyConflictError if the phone is taken."""
         return self.request("POST", paths.CONTACTS, json=payload) or {}
 
-    def update_contact(self, phone: str, payload: dict) -> dict:
+    def update_contact(self, phone: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Change the contact with this phone; TokyNotFoundError if there is none."""
         return self.request("PUT", paths.contact_path(phone), json=payload) or {}
 
-    def webhooks(self) -> list[dict]:
+    def webhooks(self) -> list[dict[str, Any]]:
         """Every registered webhook."""
         return list(self.iter_results(paths.WEBHOOKS))
 
-    def register_webhook(self, event: str, hook_url: str) -> dict:
+    def register_webhook(self, event: str, hook_url: str) -> dict[str, Any]:
         """Have Toky POST ``event`` to ``hook_url``; returns Toky's answer (``{"id": ...}``)."""
         body = {paths.WEBHOOK_EVENT_KEY: event, paths.WEBHOOK_URL_KEY: hook_url}
         return self.request("POST", paths.WEBHOOKS, json=body) or {}
@@ -266,8 +267,8 @@ def _created(raw: Any) -> datetime | None:
         return None
 
 
-def _within(rows: Iterator[dict], created_key: str, since: Moment | None,
-            until: Moment | None) -> Iterator[dict]:
+def _within(rows: Iterator[dict[str, Any]], created_key: str, since: Moment | None,
+            until: Moment | None) -> Iterator[dict[str, Any]]:
     """The rows created in [since, until] (a row whose time is unreadable is kept: the
     caller names it). A date ``until`` includes its whole day."""
     low = _bound(since)
@@ -293,13 +294,13 @@ def recording_url_of(body: Any) -> str | None:
     return None
 
 
-def _date_filter(since: Moment | None, until: Moment | None) -> dict | None:
+def _date_filter(since: Moment | None, until: Moment | None) -> dict[str, Any] | None:
     if since is None and until is None:
         return None
     return {paths.FILTER_PARAM: created_between(since, until)}
 
 
-def _as_page(body: Any, path: str) -> dict:
+def _as_page(body: Any, path: str) -> dict[str, Any]:
     if isinstance(body, list):
         return {paths.PAGE_COUNT_KEY: len(body), paths.PAGE_NEXT_KEY: None,
                 paths.PAGE_RESULTS_KEY: body}

@@ -11,7 +11,8 @@ from typing import Any
 import requests
 
 from clients.http_policy import may_have_arrived
-from toky_ghl.logs import REDACTED, scrub
+from toky_ghl.logs import scrub
+from toky_ghl.url_mask import REDACTED
 
 
 class TokyError(Exception):

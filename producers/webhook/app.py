@@ -26,11 +26,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis
-from flask import Flask, g, jsonify, request
+from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from producers.events import InvalidEvent, validate_event
 from producers.poller.toky_time import iso_z
+from producers.queue import OnePublisher
 from producers.webhook.body import BadPayload, parse_body
 from producers.webhook.mapping import HANDLED_EVENTS, event_for
 from producers.webhook.token import ENVIRON_KEY, HideToken, check_secret, check_tokens
@@ -57,11 +58,15 @@ def shown_event(event: str) -> str:
     return f"{event[:SHOWN_EVENT_CHARS]}… ({len(event)} characters)"
 
 
-def _answer(http_status: int, **body: Any) -> tuple[Any, int]:
+#: A view's answer: the JSON response and its HTTP status.
+Answer = tuple[Response, int]
+
+
+def _answer(http_status: int, **body: Any) -> Answer:
     return jsonify(body), http_status
 
 
-def create_app(*, secret: str | None, publisher: Any, redis_client: Any,
+def create_app(*, secret: str | None, publisher: OnePublisher, redis_client: redis.Redis,
                max_body_bytes: int = 262_144,
                clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                key_prefix: str | None = None) -> Flask:
@@ -77,14 +82,14 @@ def create_app(*, secret: str | None, publisher: Any, redis_client: Any,
     app = Flask("toky_ghl_webhook")
     app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
     app.wsgi_app = HideToken(app.wsgi_app)  # type: ignore[method-assign]
-    prefix = key_prefix or getattr(publisher, "key_prefix", "tokyghl")
+    prefix = key_prefix or str(getattr(publisher, "key_prefix", "tokyghl"))
 
     def counted(event: str, http_status: int) -> tuple[str, str]:
         name = event if event in HANDLED_EVENTS else "other"
         return record.WEBHOOK, record.field(name, http_status)
 
     @app.post(ROUTE)
-    def receive(event: str):
+    def receive(event: str) -> Answer:
         refused = check_tokens(request.environ.get(ENVIRON_KEY, []), secret)
         if refused:
             log.warning("webhook.unauthorized", toky_event=shown_event(event), token=refused,
@@ -116,7 +121,7 @@ def create_app(*, secret: str | None, publisher: Any, redis_client: Any,
         return _answer(202, status=status, event_id=accepted["id"])
 
     @app.after_request
-    def count_answer(response):
+    def count_answer(response: Response) -> Response:
         rule = request.url_rule.rule if request.url_rule else None
         if rule == ROUTE and not g.get("webhook_counted"):
             name, field_name = counted((request.view_args or {}).get("event", ""),
@@ -128,7 +133,7 @@ def create_app(*, secret: str | None, publisher: Any, redis_client: Any,
         return response
 
     @app.get("/healthz")
-    def healthz():
+    def healthz() -> Answer:
         try:
             redis_client.ping()
         except redis.RedisError as exc:
@@ -137,11 +142,11 @@ def create_app(*, secret: str | None, publisher: Any, redis_client: Any,
         return _answer(200, status="ok", redis="ok")
 
     @app.errorhandler(RequestEntityTooLarge)
-    def too_large(_exc: HTTPException):
+    def too_large(_exc: HTTPException) -> Answer:
         return _answer(413, error=f"the body is larger than {max_body_bytes} bytes")
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
+    def http_error(exc: HTTPException) -> Answer:
         return _answer(exc.code or 500, error=exc.description or exc.name)
 
     return app

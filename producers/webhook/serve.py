@@ -21,7 +21,7 @@ CLEANUP_INTERVAL_S = 2
 CONNECTION_LIMIT = 200
 
 
-def make_server(app: Callable, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+def make_server(app: Callable[..., Any], *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
                 threads: int = DEFAULT_THREADS, max_body_bytes: int = 262_144) -> Any:
     """A waitress server for ``app`` (not started: call ``.run()``); port 0 picks a free one.
 

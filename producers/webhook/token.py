@@ -10,9 +10,9 @@ error page or log line downstream (Flask's, waitress's, ours) can print it.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlencode
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 TOKEN_PARAM = "token"
 TOKEN_HEADER = "X-Webhook-Token"
@@ -27,10 +27,11 @@ class HideToken:
     in ``environ[ENVIRON_KEY]``.
     """
 
-    def __init__(self, app: Callable) -> None:
+    def __init__(self, app: WSGIApplication) -> None:
         self.app = app
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+    def __call__(self, environ: WSGIEnvironment,
+                 start_response: StartResponse) -> Iterable[bytes]:
         query = environ.get("QUERY_STRING") or ""
         pairs = parse_qsl(query, keep_blank_values=True)  # "token=" is a token too (empty)
         tokens = [v for k, v in pairs if k == TOKEN_PARAM]

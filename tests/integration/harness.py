@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
 import redis
 
 from producers.queue import EventPublisher
@@ -30,15 +29,6 @@ from toky_ghl.sim.ghl.demo import DEMO_CALENDAR, DEMO_LOCATION, DEMO_TOKEN, seed
 from toky_ghl.sim.ghl.sim import GhlSim
 from toky_ghl.sim.serve import RunningServer, serve_in_thread
 from worker.stats import Stats
-
-# Known loss, tracked by the strict xfail
-# test_pipeline_faults.py::test_a_message_popped_by_a_worker_killed_before_reading_it_is_not_lost:
-# kombu's Redis transport pops a message with BRPOP and records it in 'unacked' only after
-# the worker has read the reply, so a SIGKILL in that window loses the message (guarantee 1,
-# issue 11 left open for it). Tests that SIGKILL busy workers hit the window by chance; they
-# are run once more ONLY when events are missing at their time-out (never on a duplicate or
-# any other failure). Remove this marker with the fix.
-KILLED_WORKER_POP_WINDOW = pytest.mark.flaky(reruns=1, only_rerun=[r"timed out after"])
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "tests" / "unit" / "contract_samples.ndjson"

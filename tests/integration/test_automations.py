@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 import yaml
 
-from tests.integration.harness import KILLED_WORKER_POP_WINDOW, WRITE_SCOPES, wait_until
+from tests.integration.harness import WRITE_SCOPES, wait_until
 from tests.unit.rules_support import docs_example
 
 pytestmark = pytest.mark.integration
@@ -44,10 +44,22 @@ def test_the_docs_examples_end_to_end(ghl, pipeline, start_worker, files):
                    phone=VIP, contact_name="Ana Lopez", tags=["vip"])]
     pipeline.enqueue(first)
     pipeline.wait_finished(["c1"])
-    # When it misses a call, texts STOP, then has a completed 6-minute call
+    # and an open opportunity of theirs in the sales pipeline's first stage
+    vip_id = ghl.contact_by_phone(VIP)["id"]
+    with ghl.sim.lock:
+        ghl.sim.location(ghl.location_id).opportunities["oppVip00000000000001"] = {
+            "id": "oppVip00000000000001", "name": "Ana's deal", "status": "open",
+            "pipelineId": "pipeSales0000000001", "pipelineStageId": "stageNew000000000001",
+            "contactId": vip_id, "locationId": ghl.location_id}
+    # When it misses a call
+    missed = event("call-1", "call.ended", "2026-11-26T18:04:05Z", callid="c-1",
+                   direction="inbound", state="missed", from_number=VIP, agent="bob@example.com")
+    pipeline.enqueue([missed])
+    pipeline.wait_finished(["call-1"])
+    [task] = [t for t in ghl.children_of("tasks", VIP) if t["title"].startswith("VIP missed")]
+    assert task["completed"] is False
+    # then texts STOP, then has a completed 6-minute call
     later = [
-        event("call-1", "call.ended", "2026-11-26T18:04:05Z", callid="c-1",
-              direction="inbound", state="missed", from_number=VIP, agent="bob@example.com"),
         event("sms-1", "sms.received", "2026-11-26T18:05:00Z", id="s-1", from_number=VIP,
               to_number="+15125550199", text="STOP"),
         event("call-2", "call.ended", "2026-11-26T18:10:00Z", callid="c-2",
@@ -61,9 +73,11 @@ def test_the_docs_examples_end_to_end(ghl, pipeline, start_worker, files):
     assert pipeline.dead_letters() == []
 
     vip = ghl.contact_by_phone(VIP)
-    # Then the vip's missed call made a task for the agent, due 15 minutes after the call
+    # Then the vip's missed call made a task for the agent, due 15 minutes after the call,
+    # which the call back (a completed outbound call) completed
     [task] = [t for t in ghl.children_of("tasks", VIP) if t["title"].startswith("VIP missed")]
     assert task["assignedTo"] == AGENT_USER
+    assert task["completed"] is True
     due = datetime.fromisoformat(task["dueDate"].replace("Z", "+00:00"))
     assert due - datetime.fromisoformat("2026-11-26T18:04:05+00:00") == timedelta(minutes=15)
     # and added the contact to the workflow
@@ -72,9 +86,9 @@ def test_the_docs_examples_end_to_end(ghl, pipeline, start_worker, files):
     assert vip["dndSettings"]["SMS"]["status"] == "active"
     # the long completed call moved the contact's opportunity to the stage
     [opportunity] = location(ghl)["opportunities"]
-    assert (opportunity["contactId"], opportunity["pipelineId"],
-            opportunity["pipelineStageId"]) == (vip["id"], "pipeSales0000000001",
-                                                "stageTalked00000001")
+    assert (opportunity["id"], opportunity["contactId"], opportunity["pipelineId"],
+            opportunity["pipelineStageId"]) == ("oppVip00000000000001", vip["id"],
+                                                "pipeSales0000000001", "stageTalked00000001")
     # the built-in rules still ran: one note per call and sms, the contract's follow-ups
     assert len(ghl.children_of("notes", VIP)) == 3
     assert [t["title"] for t in ghl.children_of("tasks", "+15125550177")] == [
@@ -88,14 +102,16 @@ MULTI_RULES = {"extends": "default", "rules": [{
     "name": "vip miss",
     "when": {"event": "call.ended", "if": {"all": [
         {"field": "state", "equals": "missed"}, {"field": "contact.tags", "contains": "vip"}]}},
-    "do": [{"create_task": {"title": "VIP {{ data.callid }}", "due_in": "15m"}},
+    "do": [{"create_task": {"title": "VIP {{ data.callid }}", "due_in": "15m",
+                            "key": "vip-{{ data.callid }}"}},
            {"create_note": {"body": "VIP miss {{ data.callid }}"}},
            {"move_opportunity": {"pipeline_id": "pipeVip", "stage_id": "stageMissed"}},
-           {"add_to_workflow": {"workflow_id": "wfVip"}}],
+           {"add_to_workflow": {"workflow_id": "wfVip"}},
+           {"update_task": {"key": "vip-{{ data.callid }}", "body": "missed at {{ data.date }}",
+                            "assignee": "bob@example.com"}}],
 }]}
 
 
-@KILLED_WORKER_POP_WINDOW
 def test_lost_answers_and_a_sigkill_mid_rule_apply_each_action_once(
         ghl, pipeline, start_worker, files, tmp_path):
     rules = tmp_path / "multi.yaml"
@@ -128,6 +144,9 @@ def test_lost_answers_and_a_sigkill_mid_rule_apply_each_action_once(
     tasks = Counter(t["title"] for t in ghl.objects("tasks") if t["title"].startswith("VIP"))
     assert sorted(tasks) == sorted(f"VIP cid{i:03d}" for i in range(n))
     assert max(tasks.values()) == 1, tasks.most_common(3)
+    # the last action updated the task the first one made (by its key)
+    assert {t.get("assignedTo") for t in ghl.objects("tasks")
+            if t["title"].startswith("VIP")} == {AGENT_USER}
     notes = Counter(x["body"].split("\n")[0] for x in ghl.objects("notes")
                     if x["body"].startswith("VIP miss"))
     assert len(notes) == n and max(notes.values()) == 1, notes.most_common(3)
@@ -136,3 +155,42 @@ def test_lost_answers_and_a_sigkill_mid_rule_apply_each_action_once(
     assert len(location(ghl)["workflows"]["wfVip"]) == n
     followups = [t for t in ghl.objects("tasks") if t["title"].startswith("Call back")]
     assert len(followups) == n  # the built-in rule's follow-up, once per missed call
+
+
+WORKFLOW_POST = "POST /contacts/{contactId}/workflow/{workflowId}"
+ENROL_ONLY = {"rules": [
+    {"when": {"event": "contact.created"}, "do": [{"sync_contact": {}}]},
+    {"name": "enrol", "when": {"event": "call.ended"},
+     "do": [{"add_to_workflow": {"workflow_id": "wfLostAnswer0000001"}}]},
+]}
+
+
+def test_add_to_workflow_after_a_lost_answer_enrols_once_and_does_not_fail(
+        ghl, pipeline, start_worker, files, tmp_path):
+    rules = tmp_path / "enrol.yaml"
+    rules.write_text(yaml.safe_dump(ENROL_ONLY))
+    files["AUTOMATIONS"] = str(rules)
+    worker = start_worker(**files)
+    pipeline.enqueue([event("c1", "contact.created", "2026-11-26T18:00:00Z", phone=VIP)])
+    pipeline.wait_finished(["c1"], workers=[worker])
+
+    # Given GHL applying every write and losing its answer (a 504 after the work)
+    ghl.sim.update_config(lost_answer_rate=1.0)
+    pipeline.enqueue([event("call-1", "call.ended", "2026-11-26T18:04:05Z", callid="c-1",
+                            direction="inbound", state="missed", from_number=VIP)])
+    # When the worker's POST to the workflow is applied and its answer lost
+    wait_until(lambda: ghl.sim.stats_snapshot()["lost_answers"] >= 1, 60,
+               "the workflow POST's answer lost")
+    # and GHL answers again: the worker retries the POST
+    ghl.sim.update_config(lost_answer_rate=0.0)
+    pipeline.wait_finished(["call-1"], workers=[worker])
+
+    # Then the event is applied, not dead-lettered, the POST was sent again after the lost
+    # answer, and the contact is enrolled once
+    assert pipeline.dead_letters() == []
+    posts = ghl.sim.stats_snapshot()["by_route"][WORKFLOW_POST]
+    assert posts >= 2
+    vip = ghl.contact_by_phone(VIP)
+    enrolled = location(ghl)["workflows"]["wfLostAnswer0000001"]
+    assert list(enrolled) == [vip["id"]]
+    assert (enrolled[vip["id"]]["requests"], enrolled[vip["id"]]["entries"]) == (posts, 1)

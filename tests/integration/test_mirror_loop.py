@@ -27,7 +27,7 @@ from toky_ghl.sim.serve import serve_in_thread
 from toky_ghl.sim.toky import TokySim
 from toky_ghl.sim.toky import create_app as create_toky_app
 from worker.ghl.contact_changes import GhlContactChanges
-from worker.ratelimit import RateLimiter
+from worker.ratelimit.shared import shared_limiter
 from worker.runtime import build_runtime
 from worker.status import collect_status, format_status
 
@@ -212,7 +212,7 @@ def test_the_mirror_command_reads_through_the_shared_budget(redis_url, real_redi
         _add_ghl_contact(ghl, name=f"User {i}", phone=f"+1512555030{i}")
     env = worker_env(redis_url, ghl, MIRROR_GHL_TO_TOKY="1", LOG_LEVEL="WARNING")
     settings = Settings.from_env(env)
-    limiter = RateLimiter.from_settings(settings, pipeline.redis)
+    limiter = shared_limiter(settings, pipeline.redis)
     before = limiter.snapshot(ghl.location_id).daily_remaining
     searches = ghl.sim.stats_snapshot()["by_route"].get("POST /contacts/search", 0)
     # When `toky-ghl mirror --once` runs with pages of 2

@@ -13,12 +13,13 @@ from collections import Counter
 
 import pytest
 
-from tests.integration.harness import KILLED_WORKER_POP_WINDOW, PREFIX, REPO, wait_until, worker_env
+from tests.integration.harness import PREFIX, REPO, wait_until, worker_env
+from toky_ghl.broker_keys import queue_depth
 from toky_ghl.settings import Settings
 from worker.circuit import circuit_state
 from worker.delay import DelayStore, ParkReason
 from worker.delay.report import parked_by_reason, parked_total
-from worker.status import collect_status, queue_depth
+from worker.status import collect_status
 
 pytestmark = pytest.mark.integration
 
@@ -84,7 +85,6 @@ def test_ghl_down_longer_than_the_attempt_budget_parks_probes_and_recovers(
     assert circuit_state(pipeline.redis, PREFIX, ghl.location_id)["state"] == "closed"
 
 
-@KILLED_WORKER_POP_WINDOW
 def test_a_sigkilled_workers_events_are_applied_by_the_other_within_the_bound(
         ghl, pipeline, start_worker):
     # Given two workers, GHL slow enough that each holds events for seconds, and a
@@ -245,7 +245,6 @@ def test_the_oauth_token_endpoint_down_parks_events_and_pauses_like_an_outage(
     assert len(phones) == n and max(phones.values()) == 1
 
 
-@KILLED_WORKER_POP_WINDOW
 def test_workers_sigkilled_while_parking_lose_and_double_nothing(ghl, pipeline, start_worker):
     # Given GHL failing 40% of requests, so events park and come back all along
     ghl.sim.update_config(error_rate=0.4, seed=11)

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from tests.integration.harness import KILLED_WORKER_POP_WINDOW, wait_until
+from tests.integration.harness import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +42,6 @@ def assert_no_duplicates(ghl, n: int, missed: int = 0) -> None:
     assert len(followups) == missed, f"{len(followups)} follow-ups for {missed} missed calls"
 
 
-@KILLED_WORKER_POP_WINDOW
 def test_sigkilled_workers_lose_nothing_and_duplicate_nothing(ghl, pipeline, start_worker):
     # Given several hundred events and GHL answering slowly (so kills land mid-request)
     ghl.sim.update_config(latency_ms=20)
@@ -87,41 +86,73 @@ def test_server_errors_and_lost_answers_leave_no_duplicate(ghl, pipeline, start_
     assert_no_duplicates(ghl, n, missed=n // 4)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "known loss: kombu's Redis transport takes a message with BRPOP and records it in "
-    "'unacked' only after the worker has read the reply; a SIGKILL in between loses it "
-    "(guarantee 1). Remove this mark with the fix."))
-def test_a_message_popped_by_a_worker_killed_before_reading_it_is_not_lost(
-        ghl, pipeline, start_worker):
+LATE = {"id": "c-late", "type": "contact.created", "occurred_at": "2026-11-02T09:00:00Z",
+        "data": {"phone": "+15125557777", "contact_name": "Late Person"}}
+
+
+def freeze_with_a_message_popped(pipeline, victim) -> None:
+    """SIGSTOP ``victim`` while its pop (BRPOPLPUSH, worker/broker.py) waits in Redis,
+    then queue ``LATE``: Redis hands it to the frozen worker at once."""
     import os
     import signal
     import time
 
-    # Given a worker waiting for work (its BRPOP outstanding in Redis)
+    db = str(pipeline.redis.connection_pool.connection_kwargs.get("db", 0))
+
+    def pop_outstanding() -> bool:  # in this test's database (other runs may share Redis)
+        return any(c.get("cmd") == "brpoplpush" and "b" in c.get("flags", "")
+                   and c.get("db") == db for c in pipeline.redis.client_list())
+
+    for _ in range(100):
+        os.kill(victim.proc.pid, signal.SIGSTOP)
+        if pop_outstanding():
+            pipeline.enqueue([LATE])
+            wait_until(lambda: not pop_outstanding(), 10, "Redis answering the frozen pop")
+            return
+        os.kill(victim.proc.pid, signal.SIGCONT)
+        time.sleep(0.1)
+    pytest.fail("the worker never had a pop outstanding")
+
+
+def test_a_message_popped_by_a_worker_killed_before_reading_it_is_not_lost(
+        ghl, pipeline, start_worker):
+    # Given a worker waiting for work (its pop outstanding in Redis)
     victim = start_worker(name="victim")
     pipeline.enqueue(contacts_then_calls(1)[:1])
     pipeline.wait_finished(["c-0"], timeout_s=90, workers=[victim])
 
-    # When it is frozen with its BRPOP outstanding, an event is queued (Redis pops it
-    # into the frozen worker's socket at once) and the worker is killed with SIGKILL
-    late = {"id": "c-late", "type": "contact.created", "occurred_at": "2026-11-02T09:00:00Z",
-            "data": {"phone": "+15125557777", "contact_name": "Late Person"}}
-
-    def brpop_outstanding() -> bool:
-        return any(c.get("cmd") == "brpop" and "b" in c.get("flags", "")
-                   for c in pipeline.redis.client_list())
-
-    for _ in range(100):
-        os.kill(victim.proc.pid, signal.SIGSTOP)
-        if brpop_outstanding():
-            pipeline.enqueue([late])
-            break
-        os.kill(victim.proc.pid, signal.SIGCONT)
-        time.sleep(0.1)
-    else:
-        pytest.fail("the worker never had a BRPOP outstanding")
+    # When it is frozen with its pop outstanding, an event is queued (Redis pops it
+    # into the frozen worker's processing list) and the worker is killed with SIGKILL
+    freeze_with_a_message_popped(pipeline, victim)
     victim.kill()
     survivor = start_worker(name="survivor")
 
-    # Then another worker applies it within minutes (the harness's visibility timeout is 10 s)
+    # Then another worker applies it within seconds (the popped message's consumer has no
+    # alive key after a third of the harness's 10 s visibility timeout), once
     pipeline.wait_finished(["c-late"], timeout_s=60, workers=[victim, survivor])
+    assert ghl.contact_by_phone("+15125557777") is not None
+
+
+def test_a_worker_frozen_after_its_pop_and_resumed_does_not_apply_the_message_twice(
+        ghl, pipeline, start_worker):
+    import os
+    import signal
+
+    # Given a worker frozen (SIGSTOP) after Redis answered its pop with an event
+    victim = start_worker(name="victim")
+    pipeline.enqueue(contacts_then_calls(1)[:1])
+    pipeline.wait_finished(["c-0"], timeout_s=90, workers=[victim])
+    freeze_with_a_message_popped(pipeline, victim)
+
+    # When another worker puts it back on the queue (the frozen one's alive key expired)
+    # and applies it, and then the frozen worker resumes
+    survivor = start_worker(name="survivor")
+    pipeline.wait_finished(["c-late"], timeout_s=60, workers=[victim, survivor])
+    os.kill(victim.proc.pid, signal.SIGCONT)
+
+    # Then the resumed worker finds the message taken back and does not deliver it again
+    wait_until(lambda: "put back on the queue by a sweep" in victim.log(), 30,
+               "the resumed worker's claim refused")
+    assert '"c-late"' not in victim.log()  # no task of it ran there
+    assert len([c for c in ghl.objects("contacts") if c["phone"] == "+15125557777"]) == 1
+    wait_until(lambda: pipeline.redis.hlen("tokyghl:unacked") == 0, 30, "nothing left unacked")

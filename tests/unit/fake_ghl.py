@@ -18,9 +18,9 @@ from __future__ import annotations
 import copy
 import itertools
 import re
-from typing import Any
 
-from tests.unit.ghl_double import GhlDouble
+from tests.unit.ghl_double import GhlDouble, T
+from worker.ghl.api import GhlRecords, Json
 from worker.ghl.errors import (
     GhlDuplicateContactError,
     GhlNotFoundError,
@@ -32,27 +32,27 @@ _DUE_DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 class FakeGhl(GhlDouble):
     def __init__(self) -> None:
-        self.contacts: dict[str, dict] = {}
-        self.notes: dict[str, dict] = {}
-        self.tasks: dict[str, dict] = {}
-        self.appointments: dict[str, dict] = {}
+        self.contacts: dict[str, Json] = {}
+        self.notes: dict[str, Json] = {}
+        self.tasks: dict[str, Json] = {}
+        self.appointments: dict[str, Json] = {}
         self._start_recording()
         self._ids = itertools.count(1)
         self.allow_duplicates = False  # GHL's "Allow Duplicate Contact" location setting
 
-    def _leave(self, method: str, result: Any) -> Any:
+    def _leave(self, method: str, result: T) -> T:
         return copy.deepcopy(super()._leave(method, result))
 
     def _new_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids)}"
 
-    def _contact(self, contact_id: str) -> dict:
+    def _contact(self, contact_id: str) -> Json:
         if contact_id not in self.contacts:
             raise GhlNotFoundError("Contact not found", status=404, path=f"/contacts/{contact_id}")
         return self.contacts[contact_id]
 
     @staticmethod
-    def _child(store: dict, child_id: str, contact_id: str, kind: str) -> dict:
+    def _child(store: dict[str, Json], child_id: str, contact_id: str, kind: str) -> Json:
         obj = store.get(child_id)
         if obj is None or obj.get("contactId") != contact_id:
             raise GhlNotFoundError(f"{kind} not found", status=404, path=f"/{kind}s/{child_id}")
@@ -60,12 +60,12 @@ class FakeGhl(GhlDouble):
 
     # -- contacts ---------------------------------------------------------------
 
-    def get_contact(self, contact_id: str) -> dict:
+    def get_contact(self, contact_id: str) -> Json:
         self._enter("get_contact")
         return self._leave("get_contact", self._contact(contact_id))
 
     def _match(self, email: str | None, phone: str | None, exclude: str | None = None
-               ) -> tuple[dict, str] | None:
+               ) -> tuple[Json, str] | None:
         """The contact with this email (any case), else with this phone, and the field."""
         wanted = (("email", email.strip().lower() if email else None), ("phone", phone))
         for name, value in wanted:
@@ -76,7 +76,7 @@ class FakeGhl(GhlDouble):
                     return contact, name
         return None
 
-    def _refuse_duplicate(self, payload: dict, exclude: str | None = None) -> None:
+    def _refuse_duplicate(self, payload: Json, exclude: str | None = None) -> None:
         match = None if self.allow_duplicates else self._match(
             payload.get("email"), payload.get("phone"), exclude)
         if match:
@@ -86,29 +86,30 @@ class FakeGhl(GhlDouble):
                       "contacts.", "meta": {"contactId": match[0]["id"],
                                             "matchingField": match[1]}})
 
-    def search_duplicate(self, *, number: str | None = None, email: str | None = None):
+    def search_duplicate(self, *, number: str | None = None,
+                         email: str | None = None) -> Json | None:
         self._enter("search_duplicate", {"number": number, "email": email})
         match = self._match(email, number)
         return self._leave("search_duplicate", match[0] if match else None)
 
-    def create_contact(self, payload: dict) -> dict:
+    def create_contact(self, payload: Json) -> Json:
         self._enter("create_contact", payload)
         self._refuse_duplicate(payload)
         contact = {"id": self._new_id("c"), "tags": [], **copy.deepcopy(payload)}
         self.contacts[contact["id"]] = contact
         return self._leave("create_contact", contact)
 
-    def upsert_contact(self, payload: dict) -> tuple[dict, bool]:
+    def upsert_contact(self, payload: Json) -> tuple[Json, bool]:
         self._enter("upsert_contact", payload)
         match = self._match(payload.get("email"), payload.get("phone"))
         new = match is None
-        found = {"id": self._new_id("c"), "tags": []} if new else match[0]
+        found: Json = {"id": self._new_id("c"), "tags": []} if match is None else match[0]
         if new:
             self.contacts[found["id"]] = found
         found.update(copy.deepcopy(payload))
         return self._leave("upsert_contact", (found, new))
 
-    def update_contact(self, contact_id: str, payload: dict) -> dict:
+    def update_contact(self, contact_id: str, payload: Json) -> Json:
         self._enter("update_contact", payload)
         refused = [f for f in ("locationId", "companyName", "gender") if f in payload]
         if refused:
@@ -143,20 +144,20 @@ class FakeGhl(GhlDouble):
     # -- tasks --------------------------------------------------------------------
 
     @staticmethod
-    def _check_due(payload: dict) -> None:
+    def _check_due(payload: Json) -> None:
         if "dueDate" in payload and not _DUE_DATE.match(payload["dueDate"]):
             raise GhlValidationError(["dueDate must be YYYY-MM-DDTHH:MM:SSZ"], status=422)
 
-    def list_tasks(self, contact_id: str) -> list[dict]:
+    def list_tasks(self, contact_id: str) -> list[Json]:
         self._enter("list_tasks")
         self._contact(contact_id)
         return self._leave("list_tasks", self.tasks_of(contact_id))
 
-    def get_task(self, contact_id: str, task_id: str) -> dict:
+    def get_task(self, contact_id: str, task_id: str) -> Json:
         self._enter("get_task")
         return self._leave("get_task", self._child(self.tasks, task_id, contact_id, "task"))
 
-    def create_task(self, contact_id: str, payload: dict) -> dict:
+    def create_task(self, contact_id: str, payload: Json) -> Json:
         self._enter("create_task", payload)
         self._contact(contact_id)
         missing = [f for f in ("title", "dueDate", "completed") if f not in payload]
@@ -167,14 +168,14 @@ class FakeGhl(GhlDouble):
         self.tasks[task["id"]] = task
         return self._leave("create_task", task)
 
-    def update_task(self, contact_id: str, task_id: str, payload: dict) -> dict:
+    def update_task(self, contact_id: str, task_id: str, payload: Json) -> Json:
         self._enter("update_task", payload)
         self._check_due(payload)
         task = self._child(self.tasks, task_id, contact_id, "task")
         task.update(copy.deepcopy(payload))
         return self._leave("update_task", task)
 
-    def complete_task(self, contact_id: str, task_id: str, completed: bool = True) -> dict:
+    def complete_task(self, contact_id: str, task_id: str, completed: bool = True) -> Json:
         self._enter("complete_task", {"completed": completed})
         task = self._child(self.tasks, task_id, contact_id, "task")
         task["completed"] = bool(completed)
@@ -188,16 +189,16 @@ class FakeGhl(GhlDouble):
 
     # -- notes --------------------------------------------------------------------
 
-    def list_notes(self, contact_id: str) -> list[dict]:
+    def list_notes(self, contact_id: str) -> list[Json]:
         self._enter("list_notes")
         self._contact(contact_id)
         return self._leave("list_notes", self.notes_of(contact_id))
 
-    def get_note(self, contact_id: str, note_id: str) -> dict:
+    def get_note(self, contact_id: str, note_id: str) -> Json:
         self._enter("get_note")
         return self._leave("get_note", self._child(self.notes, note_id, contact_id, "note"))
 
-    def create_note(self, contact_id: str, payload: dict) -> dict:
+    def create_note(self, contact_id: str, payload: Json) -> Json:
         self._enter("create_note", payload)
         self._contact(contact_id)
         if not payload.get("body"):
@@ -206,7 +207,7 @@ class FakeGhl(GhlDouble):
         self.notes[note["id"]] = note
         return self._leave("create_note", note)
 
-    def update_note(self, contact_id: str, note_id: str, payload: dict) -> dict:
+    def update_note(self, contact_id: str, note_id: str, payload: Json) -> Json:
         self._enter("update_note", payload)
         note = self._child(self.notes, note_id, contact_id, "note")
         note.update(copy.deepcopy(payload))
@@ -220,13 +221,13 @@ class FakeGhl(GhlDouble):
 
     # -- appointments ---------------------------------------------------------------
 
-    def list_contact_appointments(self, contact_id: str) -> list[dict]:
+    def list_contact_appointments(self, contact_id: str) -> list[Json]:
         self._enter("list_contact_appointments")
         self._contact(contact_id)
         found = [a for a in self.appointments.values() if a["contactId"] == contact_id]
         return self._leave("list_contact_appointments", found)
 
-    def create_appointment(self, payload: dict) -> dict:
+    def create_appointment(self, payload: Json) -> Json:
         self._enter("create_appointment", payload)
         missing = [f for f in ("calendarId", "contactId", "startTime") if f not in payload]
         if missing:
@@ -236,7 +237,7 @@ class FakeGhl(GhlDouble):
         self.appointments[appointment["id"]] = appointment
         return self._leave("create_appointment", appointment)
 
-    def update_appointment(self, event_id: str, payload: dict) -> dict:
+    def update_appointment(self, event_id: str, payload: Json) -> Json:
         self._enter("update_appointment", payload)
         if event_id not in self.appointments:
             raise GhlNotFoundError("Appointment not found", status=404,
@@ -244,8 +245,14 @@ class FakeGhl(GhlDouble):
         self.appointments[event_id].update(copy.deepcopy(payload))
         return self._leave("update_appointment", self.appointments[event_id])
 
-    def get_appointment(self, event_id: str) -> dict:
+    def get_appointment(self, event_id: str) -> Json:
         self._enter("get_appointment")
         if event_id not in self.appointments:
             raise GhlNotFoundError("Appointment not found", status=404)
         return self._leave("get_appointment", self.appointments[event_id])
+
+
+def _meets_the_client_protocol(fake: FakeGhl) -> GhlRecords:
+    """Never called: mypy (``make test``) checks here that every method of the fake takes
+    and answers what ``GhlClient``'s does (``worker.ghl.api.GhlRecords``)."""
+    return fake

@@ -6,18 +6,21 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from typing import Any
+from typing import Any, TypeVar
 
+from worker.ghl.api import Json
 from worker.ghl.errors import GhlConnectionError, GhlError
+
+T = TypeVar("T")
 
 
 class GhlDouble:
     """Base of the doubles: each subclass has ``contacts``, ``notes`` and ``tasks`` (id →
     object) and calls ``_enter`` before and ``_leave`` after doing a client method's work."""
 
-    contacts: dict[str, dict]
-    notes: dict[str, dict]
-    tasks: dict[str, dict]
+    contacts: dict[str, Json]
+    notes: dict[str, Json]
+    tasks: dict[str, Json]
 
     def _start_recording(self) -> None:
         self.calls: list[str] = []
@@ -40,13 +43,13 @@ class GhlDouble:
 
     # -- what GHL holds -----------------------------------------------------------------
 
-    def contact_by_phone(self, phone: str) -> dict | None:
+    def contact_by_phone(self, phone: str) -> Json | None:
         return next((c for c in self.contacts.values() if c.get("phone") == phone), None)
 
-    def notes_of(self, contact_id: str) -> list[dict]:
+    def notes_of(self, contact_id: str) -> list[Json]:
         return [n for n in self.notes.values() if n["contactId"] == contact_id]
 
-    def tasks_of(self, contact_id: str) -> list[dict]:
+    def tasks_of(self, contact_id: str) -> list[Json]:
         return [t for t in self.tasks.values() if t["contactId"] == contact_id]
 
     # -- around each call ---------------------------------------------------------------
@@ -57,7 +60,7 @@ class GhlDouble:
         if self._failures[method]:
             raise self._failures[method].pop(0)
 
-    def _leave(self, method: str, result: Any) -> Any:
+    def _leave(self, method: str, result: T) -> T:
         if self._lost[method]:
             self._lost[method] -= 1
             raise GhlConnectionError("ReadTimeout (the request may have reached GHL)",

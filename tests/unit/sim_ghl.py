@@ -17,6 +17,7 @@ from tests.unit.ghl_double import GhlDouble
 from toky_ghl.sim.ghl import GhlSim, SimConfig, create_app
 from toky_ghl.sim.ghl.testing import ALL_SCOPES
 from toky_ghl.sim.serve import RunningServer, serve_in_thread
+from worker.ghl.api import Json
 from worker.ghl.client import GhlClient
 
 LOCATION = "locSIMSIMSIMSIMSIMSI"
@@ -43,7 +44,7 @@ class SimServer:
         self.server.stop()
 
 
-def _recorded_payload(args: tuple, kwargs: dict) -> Any:
+def _recorded_payload(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """What FakeGhl records as a call's payload: its last dict or list argument."""
     found = [a for a in args if isinstance(a, dict | list)]
     if found:
@@ -71,24 +72,24 @@ class SimGhl(GhlDouble):
 
     # -- what GHL holds ---------------------------------------------------------------
 
-    def _objects(self, kind: str) -> dict[str, dict]:
+    def _objects(self, kind: str) -> dict[str, Json]:
         with self.sim.lock:
             return copy.deepcopy(getattr(self.sim.location(LOCATION), kind))
 
-    @property
-    def contacts(self) -> dict[str, dict]:
+    @property  # (the fake keeps them as attributes; here a copy of the simulator's)
+    def contacts(self) -> dict[str, Json]:  # type: ignore[override]
         return self._objects("contacts")
 
-    @property
-    def notes(self) -> dict[str, dict]:
+    @property  # (the fake keeps them as attributes; here a copy of the simulator's)
+    def notes(self) -> dict[str, Json]:  # type: ignore[override]
         return self._objects("notes")
 
-    @property
-    def tasks(self) -> dict[str, dict]:
+    @property  # (the fake keeps them as attributes; here a copy of the simulator's)
+    def tasks(self) -> dict[str, Json]:  # type: ignore[override]
         return self._objects("tasks")
 
     @property
-    def appointments(self) -> dict[str, dict]:
+    def appointments(self) -> dict[str, Json]:
         return self._objects("appointments")
 
     # -- the client's methods, recorded -------------------------------------------------

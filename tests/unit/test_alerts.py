@@ -89,9 +89,9 @@ def test_status_judges_the_level_rules_now_with_the_same_thresholds():
     client = fakeredis.FakeRedis()
     assert firing_now(client) == set()
     # Given GHL saying the day's budget is nearly spent (95 of 1000 left: below 10 %)
-    from worker.ratelimit import RateLimiter
+    from worker.ratelimit.shared import shared_limiter
 
-    RateLimiter.from_settings(SETTINGS, client).observe(
+    shared_limiter(SETTINGS, client).observe(
         "loc", {"X-RateLimit-Limit-Daily": "1000", "X-RateLimit-Daily-Remaining": "95"})
     assert read_snapshot(client, SETTINGS).budgets["loc"].daily_remaining == 95
     # And a poller whose last success was 20 minutes ago

@@ -16,7 +16,8 @@ from worker.auth.errors import AuthUnavailable
 from worker.auth.manage import resume, rotate_pit
 from worker.dlq import DeadLetterStore
 from worker.fieldmap import load_field_map
-from worker.ghl import GhlAuthError, GhlClient
+from worker.ghl.client import GhlClient
+from worker.ghl.errors import GhlAuthError
 from worker.pipeline import PipelineDeps, process
 from worker.status import collect_status, format_status
 

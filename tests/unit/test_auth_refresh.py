@@ -27,7 +27,8 @@ from tests.unit.auth_support import (
 )
 from worker.auth.bootstrap import build_token_provider, with_granted_scopes
 from worker.auth.errors import AuthUnavailable, CredentialsRefused, LocationPaused
-from worker.ghl import GhlAuthError, GhlClient
+from worker.ghl.client import GhlClient
+from worker.ghl.errors import GhlAuthError
 
 CONTACT_URL = f"{BASE}/contacts/c1"
 

@@ -24,7 +24,8 @@ from worker.auth.bootstrap import build_token_provider
 from worker.auth.errors import AuthUnavailable, CredentialsRefused, LocationPaused
 from worker.auth.manage import forget, rotate_pit
 from worker.auth.pause import Pause
-from worker.ghl import GhlAuthError, GhlClient
+from worker.ghl.client import GhlClient
+from worker.ghl.errors import GhlAuthError
 
 PIT_SETTINGS = {"ghl_client_id": None, "ghl_client_secret": None}
 

@@ -10,7 +10,8 @@ import responses
 
 from worker.auth.errors import AuthUnavailable
 from worker.circuit import Circuit, CircuitOpen, circuit_state
-from worker.ghl import GhlClient, GhlConnectionError, GhlServerError, GhlValidationError
+from worker.ghl.client import GhlClient
+from worker.ghl.errors import GhlConnectionError, GhlServerError, GhlValidationError
 
 BASE = "https://ghl.test"
 LOC = "loc123"

@@ -12,9 +12,9 @@ import responses
 import structlog
 from responses import matchers
 
-from worker.ghl import (
+from worker.ghl.client import GhlClient
+from worker.ghl.errors import (
     GhlAuthError,
-    GhlClient,
     GhlConnectionError,
     GhlDuplicateContactError,
     GhlError,
@@ -518,13 +518,16 @@ def test_requests_use_explicit_timeouts_and_a_large_pool(stub):
     assert adapter._pool_maxsize >= 32
 
 
-def test_from_settings_builds_a_working_client(stub):
+def test_the_worker_runtime_builds_a_working_client_from_settings(stub):
+    import fakeredis
+
     from toky_ghl.settings import Settings
+    from worker.runtime import build_runtime
 
     settings = Settings(ghl_api_base=BASE, ghl_token=TOKEN, ghl_location_id=LOC,
                         ghl_scopes=frozenset({"users.readonly"}), rate_wait_inline_max_ms=0)
     stub.get(BASE + "/users/", json={"users": []}, match=[expect_headers(CONTACTS_V)])
-    client = GhlClient.from_settings(settings)
+    client = build_runtime(settings, fakeredis.FakeRedis()).client
     assert client.list_users() == []
     assert TOKEN not in repr(client)
 

@@ -22,7 +22,6 @@ from worker.ghl.errors import (
 )
 from worker.ghl.retry import (
     RetryPolicy,
-    call_with_retries,
     is_retryable,
     wait_ms,
 )
@@ -148,53 +147,20 @@ def test_policy_refuses_nonsense(kwargs):
         RetryPolicy(**kwargs)
 
 
-def test_call_with_retries_retries_then_returns():
-    # Given a call failing twice with retryable errors, then succeeding
-    outcomes = [GhlServerError("x", status=502), rate_limited(retry_after=700), "done"]
-    slept: list[float] = []
-
-    def fn():
-        outcome = outcomes.pop(0)
-        if isinstance(outcome, Exception):
-            raise outcome
-        return outcome
-
-    # When called with retries
-    result = call_with_retries(fn, RetryPolicy(max_attempts=5, base_ms=100, cap_ms=1000),
-                               sleep=slept.append, rand=lambda: 0.5)
-    # Then it slept the backoff, then Retry-After, and returned
-    assert result == "done"
-    assert slept == [0.05, 0.7]
+def test_the_policy_retries_with_backoff_then_retry_after_and_gives_up_after_max_attempts():
+    # Given the policy the pipeline takes its retry decisions from
+    policy = RetryPolicy(max_attempts=3, base_ms=100, cap_ms=1000)
+    # When a call failed with a 502, then a 429 saying Retry-After 700 ms
+    # Then each is retried: first after the backoff, then after Retry-After
+    assert policy.should_retry(GhlServerError("x", status=502), 0)
+    assert policy.wait_ms(GhlServerError("x", status=502), 0, rand=lambda: 0.5) == 50
+    assert policy.should_retry(rate_limited(retry_after=700), 1)
+    assert policy.wait_ms(rate_limited(retry_after=700), 1, rand=lambda: 0.5) == 700
+    # And the third failure (the last attempt) is not retried, whatever it is
+    assert not policy.should_retry(GhlConnectionError("x", maybe_sent=False), 2)
 
 
-def test_call_with_retries_raises_a_non_retryable_error_at_once():
-    calls = []
-
-    def fn():
-        calls.append(1)
-        raise GhlValidationError("bad", status=422)
-
-    with pytest.raises(GhlValidationError):
-        call_with_retries(fn, RetryPolicy(max_attempts=5), sleep=lambda s: pytest.fail("slept"))
-    assert len(calls) == 1
-
-
-def test_call_with_retries_gives_up_after_max_attempts():
-    calls = []
-
-    def fn():
-        calls.append(1)
-        raise GhlConnectionError("x", maybe_sent=False)
-
-    with pytest.raises(GhlConnectionError):
-        call_with_retries(fn, RetryPolicy(max_attempts=3, base_ms=10, cap_ms=10),
-                          sleep=lambda s: None, rand=lambda: 0.0)
-    assert len(calls) == 3
-
-
-def test_call_with_retries_never_catches_foreign_exceptions():
-    def fn():
-        raise KeyError("bug")
-
-    with pytest.raises(KeyError):
-        call_with_retries(fn, RetryPolicy(), sleep=lambda s: pytest.fail("slept"))
+def test_the_policy_never_retries_a_refusal_or_an_error_of_our_own():
+    policy = RetryPolicy(max_attempts=5)
+    assert not policy.should_retry(GhlValidationError("bad", status=422), 0)
+    assert not policy.should_retry(KeyError("bug"), 0)

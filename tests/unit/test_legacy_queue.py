@@ -52,3 +52,19 @@ def test_queued_and_abandoned_messages_of_the_old_keys_join_the_prefixed_queue()
     assert client.hkeys("unacked") == [b"tag-new"]
     # And starting again moves nothing more
     assert adopt_legacy_messages(client, "tokyghl", visibility_timeout_s=1800, now_s=5010) == 0
+
+
+def test_messages_in_the_prefixed_queues_priority_sub_lists_join_the_queue():
+    client = fakeredis.FakeRedis()
+    publisher = EventPublisher(client, key_prefix="tokyghl")
+    events = samples()[:2]
+    # Given a message a version with priority levels left in a priority sub-list, which
+    # the durable pop (priority_steps [0]) does not read, and one in the queue
+    client.lpush(f"{QUEUE}\x06\x169", publisher.message_for(events[0]))
+    client.lpush(QUEUE, publisher.message_for(events[1]))
+    # When a worker starts
+    moved = adopt_legacy_messages(client, "tokyghl", visibility_timeout_s=1800)
+    # Then both are in the queue, and the sub-list is empty
+    assert moved == 1
+    assert sorted(ids_in(client, QUEUE)) == sorted(e["id"] for e in events)
+    assert client.llen(f"{QUEUE}\x06\x169") == 0

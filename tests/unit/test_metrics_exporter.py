@@ -21,8 +21,8 @@ from toky_ghl.metrics.collector import RedisCollector
 from toky_ghl.settings import Settings
 from worker.dlq import DeadLetterStore
 from worker.fieldmap import load_field_map
-from worker.ghl import GhlClient, GhlRateLimitedError
-from worker.ghl.errors import GhlServerError
+from worker.ghl.client import GhlClient
+from worker.ghl.errors import GhlRateLimitedError, GhlServerError
 from worker.pipeline import PipelineDeps, process
 from worker.stats import Stats
 

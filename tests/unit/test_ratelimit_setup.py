@@ -7,6 +7,7 @@ import pytest
 
 from toky_ghl.settings import Settings
 from worker.ratelimit import Limits, RateLimiter, RedisBackend
+from worker.ratelimit.shared import shared_limiter
 
 
 def test_limits_come_from_settings():
@@ -35,7 +36,7 @@ def test_from_settings_uses_the_key_prefix_and_a_lease_above_the_timeouts():
     )
     client = fakeredis.FakeRedis()
     # When a limiter is built and used
-    limiter = RateLimiter.from_settings(settings, client)
+    limiter = shared_limiter(settings, client)
     limiter.acquire("loc1")
     # Then its keys are under the prefix and the lease covers twice the timeouts
     assert {k.decode() for k in client.keys("*")} == {

@@ -17,7 +17,7 @@ from worker.dryrun import DryRun
 from worker.fieldmap import load_field_map
 from worker.rules import ACTIONS, TRIGGERS
 from worker.rules.catalog import catalog_markdown
-from worker.rules.loader import compile_rules
+from worker.rules.loader import compile_rules, default_rules
 
 PHONE = "+15125550101"
 REPO = Path(__file__).resolve().parents[2]
@@ -141,11 +141,111 @@ EXERCISES = {
 #: Exercised elsewhere against the Toky simulator (the GHL → Toky direction).
 ELSEWHERE = {"mirror_contact_to_toky": "tests/integration/test_mirror_loop.py"}
 
+SMS = ("sms.received", {"id": "s1", "from_number": PHONE, "to_number": "+15125550199",
+                        "text": "hi"})
+#: A missed call creates a task, a note and an appointment, each named by a key.
+CREATES = {"name": "named on the call", "when": {"event": "call.ended"}, "do": [
+    {"create_task": {"title": "Call back", "key": "cb-{{ data.from_number }}"}},
+    {"create_note": {"body": "Missed {{ data.callid }}", "key": "miss-{{ data.from_number }}"}},
+    {"book_appointment": {"title": "Callback", "start_in": "1d",
+                          "key": "appt-{{ data.from_number }}"}}]}
+TASK_KEY, NOTE_KEY, APPT_KEY = ("cb-{{ data.from_number }}", "miss-{{ data.from_number }}",
+                                "appt-{{ data.from_number }}")
+
+
+def only(d: DryRun, kind: str) -> dict:
+    [found] = loc(d)[kind]
+    return found
+
+
+#: action → (the action's parameters on the SMS that follows the call, a check): the
+#: actions that change an object a rule made, reaching it by its key on another event.
+KEYED_EXERCISES = {
+    "update_task": ({"key": TASK_KEY, "title": "Texted: {{ data.text }}", "due_in": "2h",
+                     "completed": True},
+                    lambda d: (only(d, "tasks")["title"], only(d, "tasks")["dueDate"][:19],
+                               only(d, "tasks")["completed"])
+                    == ("Texted: hi", "2026-11-26T20:02:00", True)),
+    "complete_task": ({"key": TASK_KEY}, lambda d: only(d, "tasks")["completed"] is True),
+    "delete_task": ({"key": TASK_KEY}, lambda d: loc(d)["tasks"] == []),
+    "update_note": ({"key": NOTE_KEY, "body": "Then texted {{ data.text }}"},
+                    lambda d: only(d, "notes")["body"].startswith("Then texted hi\n")),
+    "delete_note": ({"key": NOTE_KEY}, lambda d: loc(d)["notes"] == []),
+    "update_appointment": ({"key": APPT_KEY, "title": "Moved", "start_in": "2h",
+                            "length": "15m", "status": "confirmed"},
+                           lambda d: (only(d, "appointments")["title"],
+                                      only(d, "appointments")["startTime"][:19],
+                                      only(d, "appointments")["endTime"][:19],
+                                      only(d, "appointments")["appointmentStatus"])
+                           == ("Moved", "2026-11-26T20:02:00", "2026-11-26T20:17:00",
+                               "confirmed")),
+    "cancel_appointment": ({"key": APPT_KEY},
+                           lambda d: only(d, "appointments")["appointmentStatus"]
+                           == "cancelled"),
+}
+#: action → (events, its parameters on the last one, a check): the update actions on
+#: the object the event itself is about (no key), after the built-in rules made it.
+OWN_OBJECT_EXERCISES = {
+    "update_task": ([("task.created", {"task_id": "t1", "phone": PHONE, "title": "Quote"}),
+                     ("task.updated", {"task_id": "t1", "phone": PHONE, "title": "Quote 2"})],
+                    {"assignee": "userA000000000000001", "due_in": "1d"},
+                    lambda d: (only(d, "tasks")["assignedTo"], only(d, "tasks")["dueDate"][:19])
+                    == ("userA000000000000001", "2026-11-27T18:01:00")),
+    "update_note": ([("note.created", {"note_id": "n1", "phone": PHONE, "body": "Nice"}),
+                     ("note.updated", {"note_id": "n1", "phone": PHONE, "body": "Nicer"})],
+                    {"body": "Rewritten: {{ data.body }}"},
+                    lambda d: only(d, "notes")["body"].startswith("Rewritten: Nicer")),
+    "update_appointment": ([("appointment.created", {"appointment_id": "a1", "phone": PHONE,
+                                                     "start": "2026-12-01T15:00:00Z"}),
+                            ("appointment.updated", {"appointment_id": "a1", "phone": PHONE,
+                                                     "start": "2026-12-01T15:00:00Z"})],
+                           {"status": "showed"},
+                           lambda d: only(d, "appointments")["appointmentStatus"] == "showed"),
+}
+
 
 def test_every_action_in_the_registry_is_exercised():
-    assert set(EXERCISES) | set(ELSEWHERE) == set(ACTIONS)
+    """Fails when an action is added to the registry without a test against the simulator
+    (and an action taking key: without one reaching an object by its key)."""
+    assert set(EXERCISES) | set(KEYED_EXERCISES) | set(ELSEWHERE) == set(ACTIONS)
+    assert set(KEYED_EXERCISES) == {a.name for a in ACTIONS.values() if a.keyed}
+    assert set(OWN_OBJECT_EXERCISES) == {a.name for a in ACTIONS.values()
+                                         if a.keyed and a.name not in EXERCISES}
     for path in ELSEWHERE.values():
         assert "ghl.contact" in (REPO / path).read_text()
+
+
+def _exercise(events, rules, check) -> None:
+    """``events`` through ``rules`` against the simulator: each applied, the last one
+    writing, and ``check`` of the simulator's state true."""
+    dry = DryRun(Settings.from_env({}), load_field_map(None), rules)
+    try:
+        results = [dry.apply(ev(n, kind, **data)) for n, (kind, data) in enumerate(events)]
+        assert [r.kind for r in results] == ["applied"] * len(events), [r.detail
+                                                                         for r in results]
+        assert check(dry), loc(dry)
+        assert any(req.is_write for req in results[-1].requests)
+    finally:
+        dry.close()
+
+
+@pytest.mark.parametrize("name", sorted(KEYED_EXERCISES))
+def test_keyed_action_reaches_what_a_rule_made_against_the_simulator(name):
+    params, check = KEYED_EXERCISES[name]
+    rules = compile_rules({"rules": [
+        {"when": {"event": CONTACT[0]}, "do": [{"sync_contact": {}}]}, CREATES,
+        {"when": {"event": SMS[0]}, "do": [{name: params}]}]}, "test")
+    _exercise([CONTACT, CALL, SMS], rules, check)
+
+
+@pytest.mark.parametrize("name", sorted(OWN_OBJECT_EXERCISES))
+def test_update_action_on_the_events_own_object_against_the_simulator(name):
+    events, params, check = OWN_OBJECT_EXERCISES[name]
+    first, last = events[0][0], events[-1][0]
+    rules = compile_rules({"rules": [{"when": {"event": last}, "do": [{name: params}]}]},
+                          "test", base=[r for r in default_rules().rules
+                                        if first in r.events])
+    _exercise(events, rules, check)
 
 
 @pytest.mark.parametrize("name", sorted(EXERCISES))

@@ -80,6 +80,17 @@ def test_a_bad_duration_names_the_rule_the_action_and_the_parameter(tmp_path):
      "rules[0].do[0]: add_tags acts on the customer's GHL contact"),
     ({"when": {"event": "call.ended"}, "do": [{"add_to_workflow": {"workflow_id": "../users"}}]},
      "rules[0].do[0].workflow_id: expected a GHL id (letters, digits, '_' or '-'"),
+    ({"when": {"event": "call.ended"}, "do": [{"update_task": {"title": "x"}}]},
+     "rules[0].do[0]: update_task acts on task.created, task.updated, task.completed events, "
+     "not call.ended (unless given the key of an object a rule created)"),
+    ({"when": {"event": "sms.received"}, "do": [{"update_task": {"key": "cb"}}]},
+     "rules[0].do[0]: update_task needs at least one of title, body, due_in, assignee, "
+     "completed"),
+    ({"when": {"event": "call.ended"}, "do": [{"create_task": {"title": "x", "key": "a]b"}}]},
+     "rules[0].do[0].key: expected an object key (printable text without ']'), got 'a]b'"),
+    ({"when": {"event": "call.ended"},
+      "do": [{"complete_task": {"key": "{{ data.caller }}"}}]},
+     "rules[0].do[0].key: unknown template variable data.caller"),
     ({"when": {"event": "call.ended"}, "do": []},
      "rules[0].do: expected a non-empty list of actions"),
     ({"when": {"event": "call.ended"}, "do": [{"create_note": {"body": "x"}}], "then": 1},
@@ -124,4 +135,23 @@ def test_the_docs_example_file_is_valid(tmp_path):
 
     rules = load(tmp_path, docs_example())
     assert [r.rid for r in rules.for_event("call.ended")] == [
-        "call ended", "vip missed call", "long call moves the deal"]
+        "call ended", "vip missed call", "vip called back", "long call moves the deal"]
+
+
+def test_every_rules_example_in_the_docs_loads(tmp_path):
+    import re
+
+    from tests.unit.rules_support import DOCS
+
+    blocks = re.findall(r"```yaml\n(.*?)```", (DOCS / "automations.md").read_text(), re.S)
+    assert len(blocks) >= 2
+    for block in blocks:
+        assert load(tmp_path, yaml.safe_load(block)).rules
+
+
+def test_the_docs_name_every_action():
+    from tests.unit.rules_support import DOCS
+    from worker.rules import ACTIONS
+
+    text = (DOCS / "automations.md").read_text()
+    assert [name for name in ACTIONS if f"`{name}`" not in text] == []

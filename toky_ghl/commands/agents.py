@@ -26,7 +26,8 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def suggest(agents: list[dict], users: list[dict] | None) -> dict[str, str | None]:
+def suggest(agents: list[dict[str, Any]], users: list[dict[str, Any]] | None) -> dict[str,
+                                                                                      str | None]:
     """Toky agent email (lower-cased) → the GHL user id with the same email (None: no match)."""
     by_email = {str(u.get("email") or "").strip().lower(): u.get("id") for u in users or []}
     emails = sorted({str(a.get("email") or "").strip().lower() for a in agents} - {""})
@@ -47,7 +48,7 @@ def agents_block(suggested: dict[str, str | None], users_known: bool) -> str:
     return "\n".join(lines)
 
 
-def _ghl_users(settings: Any) -> tuple[list[dict] | None, str | None, bool]:
+def _ghl_users(settings: Any) -> tuple[list[dict[str, Any]] | None, str | None, bool]:
     """``(users, note, failed)``: the GHL users, or None with the reason they are not listed."""
     if USERS_SCOPE not in settings.ghl_scopes:
         return None, (f"GHL users not listed: GHL_SCOPES lacks {USERS_SCOPE} (grant it to the "

@@ -7,7 +7,7 @@ import argparse
 from toky_ghl.commands.argtypes import positive_int
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "run",
         help="everything on one machine for a first look (embedded Redis and simulators "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "scheduler",
         help="re-publish parked events when they are due (workers also do it)",
@@ -29,14 +29,14 @@ def run(args: argparse.Namespace) -> int:
     from toky_ghl.settings import get_settings
     from worker.auth.bootstrap import build_token_provider
     from worker.delay.scheduler import Scheduler
-    from worker.ratelimit import RateLimiter
+    from worker.ratelimit.shared import shared_limiter
 
     settings = get_settings()
     logs.register_settings_secrets(settings)
     logs.configure(settings.log_level)
     client = require_redis()  # unreachable: the CLI says so, exit 2
     auth = build_token_provider(settings, client) if settings.ghl_location_id else None
-    scheduler = Scheduler(client, settings, limiter=RateLimiter.from_settings(settings, client),
+    scheduler = Scheduler(client, settings, limiter=shared_limiter(settings, client),
                           auth=auth)
     if args.once:
         say(f"released {scheduler.tick()} parked event(s)")

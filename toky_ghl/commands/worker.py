@@ -8,7 +8,7 @@ import sys
 from toky_ghl.constants import EVENTS_QUEUE
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "worker",
         help="run a Celery worker that applies events to GHL",

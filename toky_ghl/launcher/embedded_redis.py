@@ -11,12 +11,13 @@ import shutil
 import socket
 import tempfile
 from pathlib import Path
+from typing import cast
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return cast(int, s.getsockname()[1])
 
 
 def redis_server_binary() -> str:

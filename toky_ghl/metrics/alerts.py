@@ -12,13 +12,42 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypedDict
 
 import yaml
 
 from toky_ghl.metrics.snapshot import Snapshot
 
+
+class Thresholds(TypedDict):
+    """The type of each threshold (``THRESHOLDS``)."""
+
+    dead_letters_window: str
+    backlog_min_events: int
+    backlog_for: str
+    lag_p95_max_s: int
+    lag_for: str
+    ghl_429_share_max: float
+    ghl_5xx_share_max: float
+    ghl_share_window: str
+    ghl_share_min_requests_per_s: float
+    blocked_for: str
+    blocked_for_s: int
+    daily_budget_min_share: float
+    nothing_applied_window: str
+    poller_silent_s: int
+    webhook_silent_window: str
+    unauthorized_burst: int
+    unauthorized_window: str
+    delete_burst: int
+    delete_window: str
+    rise_factor: int
+    rise_min_per_minute: int
+    exporter_down_for: str
+
+
 #: Every threshold of every rule (the rules below and ``toky-ghl status`` read them here).
-THRESHOLDS = {
+THRESHOLDS: Thresholds = {
     "dead_letters_window": "15m",  # dead letters added within this window
     "backlog_min_events": 100,  # a backlog smaller than this never alerts
     "backlog_for": "10m",  # growing for this long
@@ -57,8 +86,8 @@ class Rule:
     #: decides the rule on the state now (True fires); None: it needs history
     now: Callable[[Snapshot], bool] | None = None
 
-    def as_prometheus(self) -> dict:
-        rule: dict = {"alert": self.name, "expr": self.expr}
+    def as_prometheus(self) -> dict[str, Any]:
+        rule: dict[str, Any] = {"alert": self.name, "expr": self.expr}
         if self.for_:
             rule["for"] = self.for_
         rule["labels"] = {"severity": self.severity}
@@ -217,7 +246,7 @@ def render() -> str:
     return head + yaml.safe_dump(groups, sort_keys=False, width=100, allow_unicode=True)
 
 
-def evaluate_now(snap: Snapshot) -> list[dict]:
+def evaluate_now(snap: Snapshot) -> list[dict[str, Any]]:
     """Each rule's state now: ``firing``, ``ok`` or ``needs history`` (a rate)."""
     out = []
     for rule in RULES:
@@ -231,7 +260,7 @@ if __name__ == "__main__":  # pragma: no cover
     print(render(), end="")
 
 
-def format_alerts(alerts: list[dict]) -> list[str]:
+def format_alerts(alerts: list[dict[str, Any]]) -> list[str]:
     """The status lines: each alert firing now, then how many were judged."""
     firing = [a for a in alerts if a["state"] == "firing"]
     judged = sum(1 for a in alerts if a["state"] != "needs history")

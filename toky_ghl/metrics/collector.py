@@ -9,7 +9,7 @@ meanings: README, "Monitoring"; docs/monitoring.md.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import redis
 from prometheus_client.core import (
@@ -17,6 +17,7 @@ from prometheus_client.core import (
     GaugeMetricFamily,
     HistogramMetricFamily,
 )
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from toky_ghl.logs import get_logger
@@ -29,8 +30,8 @@ NS = "tokyghl"
 
 
 def _histogram(snap: Snapshot, name: str, label_names: list[str],
-               buckets: tuple[float, ...], zeros: list[tuple[str, ...]] = ()
-               ) -> dict[tuple[str, ...], tuple[list, float]]:
+               buckets: tuple[float, ...], zeros: Sequence[tuple[str, ...]] = ()
+               ) -> dict[tuple[str, ...], tuple[list[tuple[str, float]], float]]:
     """Cumulative buckets and the sum (seconds) per series of a bucket-counter hash;
     ``zeros``: label values shown with empty buckets until observed."""
     series: dict[tuple[str, ...], dict[str, float]] = {tuple(z): {} for z in zeros}
@@ -39,20 +40,20 @@ def _histogram(snap: Snapshot, name: str, label_names: list[str],
         if len(values) != len(label_names):
             continue
         series.setdefault(tuple(values), {})[slot] = value
-    out = {}
-    for values, slots in series.items():
+    out: dict[tuple[str, ...], tuple[list[tuple[str, float]], float]] = {}
+    for key, slots in series.items():
         running = 0.0
-        cumulative = []
+        cumulative: list[tuple[str, float]] = []
         for bound in buckets:
             running += slots.get(record.format_bound(bound), 0.0)
             cumulative.append((record.format_bound(bound), running))
         running += slots.get("+Inf", 0.0)
         cumulative.append(("+Inf", running))  # the count
-        out[values] = (cumulative, slots.get("sum_ms", 0.0) / 1000)
+        out[key] = (cumulative, slots.get("sum_ms", 0.0) / 1000)
     return out
 
 
-def _ghl_families(snap: Snapshot) -> Iterator:
+def _ghl_families(snap: Snapshot) -> Iterator[Metric]:
     """Requests by status, durations by route and 429s: sums of the one GHL histogram."""
     per_request = _histogram(snap, record.GHL, ["location", "method", "route", "status"],
                              record.GHL_DURATION_BUCKETS_S)
@@ -89,7 +90,7 @@ def _ghl_families(snap: Snapshot) -> Iterator:
     yield limited
 
 
-def families(snap: Snapshot) -> Iterator:
+def families(snap: Snapshot) -> Iterator[Metric]:
     """Every metric family of a snapshot.
 
     Counters an alert or panel takes the rate of start at 0 for every known label
@@ -172,7 +173,7 @@ def families(snap: Snapshot) -> Iterator:
     yield dead
 
 
-def _location_families(snap: Snapshot) -> Iterator:
+def _location_families(snap: Snapshot) -> Iterator[Metric]:
     remaining = GaugeMetricFamily(f"{NS}_ghl_budget_remaining", "GHL requests left in the "
                                   "location's budget (burst: the sliding window; day: the UTC "
                                   "day)", labels=["location", "window"])
@@ -205,7 +206,7 @@ def _location_families(snap: Snapshot) -> Iterator:
 
 
 def _counter(name: str, documentation: str, labels: list[str], snap: Snapshot,
-             hash_name: str, zeros: list[tuple[str, ...]] = ()) -> CounterMetricFamily:
+             hash_name: str, zeros: Sequence[tuple[str, ...]] = ()) -> CounterMetricFamily:
     """A counter family from a hash; ``zeros``: label values shown as 0 until counted."""
     family = CounterMetricFamily(f"{NS}_{name}", documentation, labels=labels)
     seen = set()
@@ -213,9 +214,9 @@ def _counter(name: str, documentation: str, labels: list[str], snap: Snapshot,
         if len(values) == len(labels):
             family.add_metric(values, value)
             seen.add(tuple(values))
-    for values in zeros:
-        if tuple(values) not in seen:
-            family.add_metric(list(values), 0)
+    for zero in zeros:
+        if tuple(zero) not in seen:
+            family.add_metric(list(zero), 0)
     return family
 
 
@@ -227,7 +228,7 @@ class RedisCollector(Collector):
         self._client = client
         self._settings = settings
 
-    def collect(self) -> Iterator:
+    def collect(self) -> Iterator[Metric]:
         started = time.monotonic()
         up = GaugeMetricFamily(f"{NS}_up", "1 when the exporter could read the shared Redis")
         try:
@@ -244,5 +245,5 @@ class RedisCollector(Collector):
                                 "How long reading Redis took for this scrape",
                                 value=time.monotonic() - started)
 
-    def describe(self) -> Iterator:
+    def describe(self) -> Iterator[Metric]:
         return iter(())  # read at scrape time only: never at registration

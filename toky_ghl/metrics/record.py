@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
 
+import redis
+
 #: Lag from an event's occurred_at to its effect in GHL, in seconds (bucket upper bounds).
 LAG_BUCKETS_S = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 21600, 86400)
 #: Duration of one GHL request, in seconds (bucket upper bounds).
@@ -156,7 +158,7 @@ def limiter_refused(location: str) -> None:
         tally.add(GHL_RATE_LIMITED, field(location, "limiter"))
 
 
-def record_cycle(client: Any, prefix: str, poller: str, *, ok: bool,
+def record_cycle(client: redis.Redis, prefix: str, poller: str, *, ok: bool,
                  records: int = 0, queued: int = 0, repeats: int = 0, invalid: int = 0,
                  now_s: float | None = None) -> None:
     """Note one cycle of a poller (``poll`` or ``mirror``): one pipeline per cycle."""

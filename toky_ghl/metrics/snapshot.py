@@ -108,11 +108,10 @@ def oldest_queued_age_s(client: redis.Redis, queue: str, now_s: float) -> float 
 def read_snapshot(client: redis.Redis, settings: Settings, *, now_s: float | None = None
                   ) -> Snapshot:
     """Read every metric's current value; raises ``redis.RedisError`` when Redis fails."""
-    from toky_ghl.broker_keys import queue_key
+    from toky_ghl.broker_keys import queue_depth, queue_key
     from worker.dlq import DeadLetterStore
-    from worker.inflight import inflight_counts
+    from worker.inflight import held_by_workers
     from worker.stats import Stats
-    from worker.status import queue_depth
 
     now_s = time.time() if now_s is None else now_s
     prefix = settings.key_prefix
@@ -123,8 +122,8 @@ def read_snapshot(client: redis.Redis, settings: Settings, *, now_s: float | Non
     snap = Snapshot(at_s=now_s)
     snap.hashes = {name: {k.decode(): _number(v) for k, v in raw.items()}
                    for name, raw in zip(_HASHES, hashes, strict=True)}
-    held = inflight_counts(client, prefix)
-    snap.in_flight, snap.awaiting_redelivery = held["live"], held["dead_holders"]
+    held = held_by_workers(client, prefix)
+    snap.in_flight, snap.awaiting_redelivery = held["live"], held["dead"]
     snap.queued = queue_depth(client, prefix)
     snap.oldest_queued_age_s = oldest_queued_age_s(client, queue_key(prefix), now_s)
     snap.retrying = Stats(client, prefix).retrying_by_reason()
@@ -158,9 +157,9 @@ def _read_parked_and_circuits(client: redis.Redis, settings: Settings, snap: Sna
 def _read_budgets(client: redis.Redis, settings: Settings, snap: Snapshot,
                   locations: set[str]) -> None:
     """The rate budget of every location the workers touched (and the configured one)."""
-    from worker.ratelimit import RateLimiter
+    from worker.ratelimit.shared import shared_limiter
 
-    limiter = RateLimiter.from_settings(settings, client)
+    limiter = shared_limiter(settings, client)
     for location in sorted(locations):
         budget = limiter.snapshot(location)
         snap.budgets[location] = Budget(budget.max_requests, budget.remaining_in_window,

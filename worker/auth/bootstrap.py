@@ -18,7 +18,7 @@ from toky_ghl.errors import ConfigError
 from toky_ghl.logs import get_logger, register_secrets
 from toky_ghl.settings import Settings
 from worker.auth.crypto import TokenCipher
-from worker.auth.errors import AuthError, CredentialsMissing
+from worker.auth.errors import NO_CREDENTIALS, AuthError, CredentialsMissing
 from worker.auth.oauth import OAuthClient
 from worker.auth.provider import TokenProvider
 from worker.auth.record import OAUTH, Credentials
@@ -70,8 +70,6 @@ def build_token_provider(settings: Settings, client: redis.Redis) -> TokenProvid
         version, _ = provider.store.probe()
     if version is None:
         if not settings.ghl_token:
-            from worker.auth.report import NO_CREDENTIALS
-
             raise CredentialsMissing(NO_CREDENTIALS)
         return provider
     creds = provider.store.load()  # no key or a wrong key stops here, by name

@@ -8,7 +8,7 @@ change keys without downtime: the first encrypts, every one decrypts
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
@@ -52,10 +52,10 @@ class TokenCipher:
     def encrypt(self, data: dict[str, Any]) -> bytes:
         return self._fernet.encrypt(json.dumps(data, separators=(",", ":")).encode())
 
-    def decrypt(self, blob: bytes) -> dict[str, Any]:
+    def decrypt(self, blob: bytes | str) -> dict[str, Any]:
         """The object in ``blob``; ``UndecryptableCredentials`` when no key fits."""
         try:
-            return json.loads(self._fernet.decrypt(blob))
+            return cast(dict[str, Any], json.loads(self._fernet.decrypt(blob)))
         except (InvalidToken, ValueError):
             raise UndecryptableCredentials(
                 f"the GHL credentials stored in Redis do not decrypt with {KEY_VARIABLE}: the key "

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING
 
 from worker.auth.errors import AuthError
 from worker.classify import (
@@ -28,6 +28,10 @@ from worker.classify import (
 )
 from worker.dlq import DeadKind
 from worker.ghl.errors import GhlAuthError
+
+if TYPE_CHECKING:
+    from worker.auth.source import TokenSource
+    from worker.pipeline import PipelineDeps
 
 __all__ = ["PAUSE_RECHECK_MS", "AuthAction", "AuthVerdict", "auth_of", "decide"]
 
@@ -49,40 +53,26 @@ class AuthVerdict:
     kind: DeadKind = DeadKind.AUTH
 
 
-def auth_of(deps: Any) -> Any:
-    """The deps' token provider, else one over their settings and Redis, made once per
-    pair (all its state is in Redis); None when no location is configured."""
-    if getattr(deps, "auth", None) is not None:
-        return deps.auth
-    if not deps.settings.ghl_location_id:
-        return None
-    return _shared_provider(deps.settings, deps.redis)
+def auth_of(deps: PipelineDeps) -> TokenSource | None:
+    """The deps' token provider: ``deps.auth``, else one over their settings and Redis,
+    built on first use and kept on the deps (all its state is in Redis); None when no
+    location is configured."""
+    if deps.auth is None and deps.settings.ghl_location_id:
+        from worker.auth.bootstrap import make_provider
+
+        deps.auth = make_provider(deps.settings, deps.redis)
+    return deps.auth
 
 
-_providers: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
-
-
-def _shared_provider(settings: Any, client: Any) -> Any:
-    """One provider per (settings, redis) object pair (kept alive with them, at most 8)."""
-    from worker.auth.bootstrap import make_provider
-
-    key = (id(settings), id(client))
-    found = _providers.get(key)
-    if found is None:
-        if len(_providers) >= 8:
-            _providers.pop(next(iter(_providers)))
-        found = _providers[key] = (settings, client, make_provider(settings, client))
-    return found[2]
-
-
-def decide(error: GhlAuthError, provider: Any, *, failures: int, max_attempts: int,
-           backoff_ms: Callable[[], int], rand: Callable[[], float]) -> AuthVerdict:
+def decide(error: GhlAuthError, provider: TokenSource | None, *, failures: int,
+           max_attempts: int, backoff_ms: Callable[[], int],
+           rand: Callable[[], float]) -> AuthVerdict:
     """What to do with an event whose handler met ``error`` (``failures``: earlier ones):
     ``worker.classify.credentials``, asking ``provider`` for newer credentials first
     when there is one and the error is a 401 a refresh may cure."""
     attempt = Attempt(failures)
     verdict = credentials(error, attempt, max_attempts, refreshable=provider is not None)
-    if verdict.action is Action.REFRESH:
+    if verdict.action is Action.REFRESH and provider is not None:
         try:
             changed = provider.after_unauthorized(error.message)
         except AuthError as again:

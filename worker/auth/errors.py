@@ -52,6 +52,13 @@ class LocationPaused(AuthError):
         self.reason = reason
 
 
+#: What to set when no credentials are anywhere (``CredentialsMissing``'s message, the
+#: worker's start-up error and ``toky-ghl auth status``).
+NO_CREDENTIALS = ("no GHL credentials: set GHL_TOKEN (a Private Integration Token), or "
+                  "GHL_CLIENT_ID + GHL_CLIENT_SECRET with GHL_REFRESH_TOKEN or `toky-ghl auth "
+                  "login`, or store a token with `toky-ghl auth rotate`")
+
+
 class CredentialsMissing(ConfigError):
     """No credentials, stored or configured; the message says what to set or run."""
 

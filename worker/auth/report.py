@@ -10,6 +10,7 @@ import redis
 
 from toky_ghl.settings import Settings
 from worker.auth.bootstrap import make_store
+from worker.auth.errors import NO_CREDENTIALS
 from worker.auth.provider import env_label
 
 
@@ -67,12 +68,6 @@ def auth_report(settings: Settings, client: redis.Redis, now_s: float) -> dict[s
     report["paused"] = pause_report(settings, client)
     report["in_force"], report["warning"] = _in_force(settings, store, report)
     return report
-
-
-#: What to set when no credentials are anywhere (also the worker's start-up message).
-NO_CREDENTIALS = ("no GHL credentials: set GHL_TOKEN (a Private Integration Token), or "
-                  "GHL_CLIENT_ID + GHL_CLIENT_SECRET with GHL_REFRESH_TOKEN or `toky-ghl auth "
-                  "login`, or store a token with `toky-ghl auth rotate`")
 
 
 def _in_force(settings: Settings, store: Any, report: dict[str, Any]

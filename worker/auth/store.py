@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import cast
 
 import redis
 from redis.lock import Lock
 
 from toky_ghl.logs import register_secrets
+from toky_ghl.redis_conn import HashFields, text
 from worker.auth.crypto import KEY_VARIABLE, TokenCipher
 from worker.auth.errors import SaveRefused, UndecryptableCredentials
 from worker.auth.pause import Pause
@@ -63,7 +65,7 @@ class TokenStore:
     def summary(self) -> dict[str, str]:
         """The plain summary (``Credentials.summary`` plus ``refreshes``); {} when none."""
         raw = self.redis.hgetall(self.meta_key)
-        return {k.decode(): v.decode() for k, v in raw.items()}
+        return {text(k): text(v) for k, v in raw.items()}
 
     def load(self) -> Credentials | None:
         """The stored credentials, decrypted; None when nothing is stored."""
@@ -81,7 +83,7 @@ class TokenStore:
     def lock(self, *, ttl_s: float, wait_s: float) -> Lock:
         """The lock every credential write (and every refresh) holds; ``ttl_s`` bounds how
         long a dead holder blocks the others, ``wait_s`` how long ``acquire`` waits."""
-        return self.redis.lock(self.lock_key, timeout=ttl_s, blocking_timeout=wait_s)
+        return cast(Lock, self.redis.lock(self.lock_key, timeout=ttl_s, blocking_timeout=wait_s))
 
     def save(self, creds: Credentials, *, lock: Lock | None = None,
              expected_version: int | None | object = ANY_VERSION) -> Credentials:
@@ -113,7 +115,7 @@ class TokenStore:
                 pipe.multi()
                 pipe.hdel(self.meta_key, "forgotten_version")
                 pipe.set(self.creds_key, self.cipher.encrypt(stored.to_dict()))
-                pipe.hset(self.meta_key, mapping=stored.summary())
+                pipe.hset(self.meta_key, mapping=cast(HashFields, stored.summary()))
                 if stored.source == "refresh":
                     pipe.hincrby(self.meta_key, "refreshes", 1)
                 pipe.delete(self.pause_key)

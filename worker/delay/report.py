@@ -6,18 +6,21 @@ in ``worker.delay.keys``. Nothing here writes.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+import redis
+
+from toky_ghl.redis_conn import Scored
 from worker.delay.keys import ParkReason, due_key, locations_key, reasons_key, since_key
 
 
-def parked_locations(client: Any, prefix: str) -> list[str]:
+def parked_locations(client: redis.Redis, prefix: str) -> list[str]:
     """The locations that have (or had) parked events, sorted."""
     return sorted(m.decode() if isinstance(m, bytes) else m
                   for m in client.smembers(locations_key(prefix)))
 
 
-def parked_by_reason(client: Any, prefix: str, location: str) -> dict[str, int]:
+def parked_by_reason(client: redis.Redis, prefix: str, location: str) -> dict[str, int]:
     """``{reason: count}`` of ``location``'s parked events, every reason present (0 if none)."""
     raw = client.hgetall(reasons_key(prefix, location))
     counts = {r.value: 0 for r in ParkReason}
@@ -27,33 +30,34 @@ def parked_by_reason(client: Any, prefix: str, location: str) -> dict[str, int]:
     return counts
 
 
-def parked_total(client: Any, prefix: str, location: str) -> int:
+def parked_total(client: redis.Redis, prefix: str, location: str) -> int:
     """How many events of ``location`` are parked."""
     return int(client.zcard(due_key(prefix, location)))
 
 
-def oldest_parked_age_s(client: Any, prefix: str, location: str, now_ms: int) -> float | None:
+def oldest_parked_age_s(client: redis.Redis, prefix: str, location: str,
+                        now_ms: int) -> float | None:
     """Seconds since the longest-waiting parked event of ``location`` was first parked,
     or None when nothing is parked. ``now_ms``: epoch ms (``server_now_ms`` for Redis's clock)."""
-    first = client.zrange(since_key(prefix, location), 0, 0, withscores=True)
+    first = cast(Scored, client.zrange(since_key(prefix, location), 0, 0, withscores=True))
     if not first:
         return None
     return max(0.0, (now_ms - first[0][1]) / 1000)
 
 
-def next_due_ms(client: Any, prefix: str, location: str) -> int | None:
+def next_due_ms(client: redis.Redis, prefix: str, location: str) -> int | None:
     """The earliest due time among ``location``'s parked events (epoch ms), or None."""
     first = client.zrange(due_key(prefix, location), 0, 0, withscores=True)
     return int(first[0][1]) if first else None
 
 
-def server_now_ms(client: Any) -> int:
+def server_now_ms(client: redis.Redis) -> int:
     """The Redis server's clock, epoch ms (the clock the delay store and circuit use)."""
     seconds, micros = client.time()
     return int(seconds) * 1000 + int(micros) // 1000
 
 
-def parked_report(client: Any, prefix: str) -> dict[str, dict[str, Any]]:
+def parked_report(client: redis.Redis, prefix: str) -> dict[str, dict[str, Any]]:
     """Per location: ``{"total", "by_reason": {reason: n}, "oldest_age_s", "next_due_ms"}``."""
     now_ms = server_now_ms(client)
     return {

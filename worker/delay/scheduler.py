@@ -12,7 +12,9 @@ Per location, a tick releases nothing while a gate is shut:
   released to carry the probe (and not again within the probe lease);
 - its daily budget is spent.
 Otherwise it releases at most what the rate window has left minus what is
-already queued, oldest due first, so a backlog drains at the budget's pace.
+already queued, oldest due first, so a backlog drains at the budget's pace; when
+a steady stream keeps the queue that full, still one event a tick once the oldest
+has waited a whole rate window past its due time, so parked events never starve.
 
 Keys (besides ``worker.delay.keys``): ``P:delay:scheduler`` (STRING, the tick
 lock, expires by itself) and ``P:delay:L:probe_released`` (STRING, set while a
@@ -23,14 +25,33 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
+import redis
 import structlog
+from redis import Redis
 
+from toky_ghl.redis_conn import Scored, text
 from worker.circuit import Circuit, circuit_state
+from worker.delay.keys import ParkReason, due_key
 from worker.delay.report import parked_locations, server_now_ms
 from worker.delay.store import DelayStore
+from worker.dlq import DeadKind, DeadLetterStore
+from worker.stats import Counted, Stats
+
+if TYPE_CHECKING:
+    from toky_ghl.settings import Settings
+    from worker.auth.source import TokenSource
+    from worker.ratelimit.base import BudgetSnapshot
+
+
+class Budgets(Protocol):
+    """What the scheduler needs of the rate limiter (``worker.ratelimit.RateLimiter``)."""
+
+    def snapshot(self, location_id: str) -> BudgetSnapshot: ...
 
 log = structlog.get_logger("toky_ghl.scheduler")
 
@@ -39,6 +60,9 @@ _UNLOCK_LUA = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+
+#: Gates that hold events because GHL failed: past the retry horizon they are dead-lettered.
+HORIZON_REASONS = frozenset({ParkReason.CIRCUIT.value, ParkReason.AUTH.value})
 
 #: The most events one tick releases per location.
 MAX_RELEASE_PER_TICK = 500
@@ -50,19 +74,19 @@ class Scheduler:
     limiter (its snapshot paces releases); ``auth``: the token provider (None: no pause
     check); ``queue_depth``: a function of the Redis client giving the queued count."""
 
-    redis: Any
-    settings: Any
-    limiter: Any = None
-    auth: Any = None
+    redis: redis.Redis
+    settings: Settings
+    limiter: Budgets | None = None
+    auth: TokenSource | None = None
     circuit: Circuit | None = None
     store: DelayStore | None = None
-    queue_depth: Any = None
+    queue_depth: Callable[[Redis], int] | None = None
 
     def __post_init__(self) -> None:
         self.store = self.store or DelayStore(self.redis, self.settings.key_prefix)
         self.circuit = self.circuit or Circuit.from_settings(self.settings, self.redis)
         if self.queue_depth is None:
-            from worker.status import queue_depth
+            from toky_ghl.broker_keys import queue_depth
 
             prefix = self.settings.key_prefix
             self.queue_depth = lambda client: queue_depth(client, prefix)
@@ -71,24 +95,59 @@ class Scheduler:
         self._unlock = self.redis.register_script(_UNLOCK_LUA)
 
     def tick(self) -> int:
-        """Release what is due on every location (if no other scheduler is ticking); the count."""
+        """Dead-letter what waited past the retry horizon behind a failure gate, and release
+        what is due, on every location (if no other scheduler is ticking); the count
+        released."""
         lock_ms = max(1000, 4 * self.settings.delay_poll_interval_ms)
         key, token = f"{self.prefix}:delay:scheduler", uuid.uuid4().hex
         if not self.redis.set(key, token, nx=True, px=lock_ms):
             return 0
         try:
-            return sum(self.release(location) for location in parked_locations(
-                self.redis, self.prefix))
+            released = 0
+            for location in parked_locations(self.redis, self.prefix):
+                self.expire(location)
+                released += self.release(location)
+            return released
         finally:
             # only our own lock: a tick slower than lock_ms lost it to another scheduler
             self._unlock(keys=[key], args=[token])
 
+    def expire(self, location: str) -> int:
+        """Dead-letter, with their history, ``location``'s events held behind a failure
+        gate (open circuit, auth) longer than ``GHL_RETRY_HORIZON_S``: never tried, they
+        would not reach the pipeline's own horizon check. How many."""
+        assert self.store is not None  # (set by __post_init__)
+        horizon_s = self.settings.ghl_retry_horizon_s
+        now_ms = server_now_ms(self.redis)
+        dlq = DeadLetterStore(self.redis, self.prefix)
+        expired = 0
+        for parked in self.store.parked_since(location, now_ms - horizon_s * 1000,
+                                              HORIZON_REASONS):
+            started_ms = min(parked.kwargs.get("since_ms") or now_ms, parked.first_parked_ms)
+            waited_s = (now_ms - started_ms) // 1000
+            history = [*(parked.kwargs.get("history") or []),
+                       f"{_iso(now_ms)} still parked ({parked.reason}) at the horizon"]
+            reason = (f"gave up after {waited_s} s of transient failures "
+                      f"(GHL_RETRY_HORIZON_S={horizon_s}): parked ({parked.reason}) "
+                      "and never tried since")
+            parts = dlq.add_parts(parked.event, reason, DeadKind.HORIZON,
+                                  history=history[-10:])
+            if not self.store.dead_letter(location, parked, parts):
+                continue  # released or re-parked meanwhile: it is tried again
+            expired += 1
+            event_type = str(parked.event.get("type", "?"))
+            Stats(self.redis, self.prefix).finish(Counted.DEAD_LETTERED, event_type,
+                                                  parked.event_id, DeadKind.HORIZON)
+            log.warning("dead-lettered at the retry horizon", location=location,
+                        event_id=parked.event_id, reason=parked.reason, waited_s=waited_s)
+        return expired
+
     def release(self, location: str) -> int:
         """Release ``location``'s due events, as many as its gates and budget allow."""
-        self._probe_slot = None
-        allowance = self.allowance(location)
+        allowance = self.allowance(location)  # (sets _probe_slot)
         if allowance <= 0:
             return 0
+        assert self.store is not None and self.circuit is not None  # (set by __post_init__)
         released = self.store.release_due(location, allowance)
         if released and self._probe_slot is not None:
             # this probe slot is spent only once an event really went to carry it
@@ -115,13 +174,25 @@ class Scheduler:
         budget = self.limiter.snapshot(location)
         if budget.daily_remaining <= 0:
             return 0
+        assert self.queue_depth is not None  # (set by __post_init__)
         room = budget.remaining_in_window - int(self.queue_depth(self.redis))
+        if room <= 0 and budget.remaining_in_window > 0 and self._overdue(
+                location, budget.interval_ms):
+            # a queue kept full by a steady stream leaves no room: one event a tick still
+            # goes once the oldest has waited a window past its due time (no starvation)
+            return 1
         return max(0, min(MAX_RELEASE_PER_TICK, room))
+
+    def _overdue(self, location: str, by_ms: int) -> bool:
+        """Has ``location``'s oldest due event waited ``by_ms`` past its due time?"""
+        oldest = cast(Scored, self.redis.zrange(due_key(self.prefix, location), 0, 0,
+                                                withscores=True))
+        return bool(oldest) and oldest[0][1] <= server_now_ms(self.redis) - by_ms
 
     def _probe_marker(self, location: str) -> str:
         return f"{self.prefix}:delay:{location}:probe_released"
 
-    def _probe_allowance(self, location: str, state: dict) -> int:
+    def _probe_allowance(self, location: str, state: dict[str, Any]) -> int:
         """1 when a probe is due and no event was released for this probe slot yet.
 
         A slot is the probe's due time, its lease and the count of probes granted: a
@@ -132,7 +203,7 @@ class Scheduler:
             return 0
         key = f"{slot[0]}:{slot[1]}:{state['probes']}"
         seen = self.redis.get(self._probe_marker(location))
-        if seen is not None and seen.decode() == key:
+        if seen is not None and text(seen) == key:
             return 0  # released already; if it never reached GHL, the marker expires
         self._probe_slot = key
         return 1
@@ -165,3 +236,8 @@ class SchedulerThread(threading.Thread):
 
     def stop(self) -> None:
         self._stop_event.set()
+
+
+def _iso(epoch_ms: int) -> str:
+    """As the pipeline writes a history line's time."""
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="seconds")

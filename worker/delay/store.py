@@ -15,15 +15,19 @@ point of a park or a release has done all of it or nothing:
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
+
+import redis
 
 from producers.celery_message import default_origin, task_message
 from producers.events import event_label
 from toky_ghl.broker_keys import queue_key
 from toky_ghl.constants import APPLY_EVENT_TASK, EVENTS_QUEUE
+from toky_ghl.redis_conn import Scored, text
 from worker.delay.keys import GATE_REASONS, ParkReason, location_keys, locations_key
 
 # KEYS: due, items, since, reasons, locations. ARGV: id, wait_ms (-1: at the gate),
@@ -70,6 +74,36 @@ return pushed
 """
 
 
+# KEYS: due, items, since, reasons, then the dead-letter store's three (DeadLetterStore.
+# add_parts). ARGV: id, its record as read, then the entry's id, JSON, time and kind.
+# Moves the parked event into the dead-letter store only if its record is unchanged.
+_DEAD_LETTER_LUA = """
+local record = redis.call('HGET', KEYS[2], ARGV[1])
+if record ~= ARGV[2] then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+local reason = string.match(record, '^([^|]*)|')
+if reason then redis.call('HINCRBY', KEYS[4], reason, -1) end
+redis.call('HSET', KEYS[5], ARGV[3], ARGV[4])
+redis.call('ZADD', KEYS[6], ARGV[5], ARGV[3])
+redis.call('HSET', KEYS[7], ARGV[3], ARGV[6])
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class ParkedRecord:
+    """A parked event as stored: what the scheduler needs to dead-letter it."""
+
+    event_id: str
+    reason: str
+    raw: bytes
+    event: Any
+    kwargs: dict[str, Any]
+    first_parked_ms: int
+
+
 @dataclass(frozen=True)
 class Parked:
     """One parked event as ``DelayStore.parked`` reads it (times in epoch ms)."""
@@ -85,22 +119,23 @@ class DelayStore:
     """Parks events per GHL location. ``queue``: the Celery queue released events go to
     (its Redis list is under the prefix: ``toky_ghl.broker_keys.queue_key``)."""
 
-    def __init__(self, client: Any, prefix: str, *, queue: str = EVENTS_QUEUE) -> None:
+    def __init__(self, client: redis.Redis, prefix: str, *, queue: str = EVENTS_QUEUE) -> None:
         self._redis = client
         self.prefix = prefix
         self.queue = queue
         self.queue_key = queue_key(prefix, queue)
         self._park = client.register_script(_PARK_LUA)
         self._release = client.register_script(_RELEASE_LUA)
+        self._dead_letter = client.register_script(_DEAD_LETTER_LUA)
         self._origin = default_origin()
 
-    def message_for(self, event: dict, kwargs: dict[str, Any]) -> str:
+    def message_for(self, event: dict[str, Any], kwargs: dict[str, Any]) -> str:
         """The Celery message that re-applies ``event`` with ``kwargs`` (failures, history)."""
         return task_message(APPLY_EVENT_TASK, [event], kwargs=kwargs, queue=self.queue,
                             argsrepr=_label(event), origin=self._origin,
                             kwargsrepr=repr({"failures": kwargs.get("failures", 0)}))
 
-    def park(self, location: str, event: dict, *, reason: ParkReason | str, wait_ms: int,
+    def park(self, location: str, event: dict[str, Any], *, reason: ParkReason | str, wait_ms: int,
              kwargs: dict[str, Any]) -> int:
         """Park ``event`` for ``wait_ms`` (gate reasons: until the gate opens); its due time.
 
@@ -121,16 +156,45 @@ class DelayStore:
         return int(self._release(keys=[*location_keys(self.prefix, location), self.queue_key],
                                  args=[int(max_count)]))
 
+    def parked_since(self, location: str, before_ms: int, reasons: frozenset[str], *,
+                     limit: int = 100) -> list[ParkedRecord]:
+        """Events of ``location`` first parked before ``before_ms`` for one of ``reasons``."""
+        _, items, since, _ = location_keys(self.prefix, location)
+        scored = cast(Scored, self._redis.zrangebyscore(since, "-inf", before_ms, start=0,
+                                                         num=limit, withscores=True))
+        ids = [raw_id for raw_id, _ in scored]
+        records = cast(list[bytes | None], self._redis.hmget(items, ids) if ids else [])
+        out = []
+        for (raw_id, first_ms), raw in zip(scored, records, strict=True):
+            if raw is None:
+                continue
+            reason, _, body = raw.decode().partition("|")
+            if reason not in reasons:
+                continue
+            message = json.loads(json.loads(body)["message"])
+            args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
+            out.append(ParkedRecord(text(raw_id), reason, raw, args[0], kwargs,
+                                    int(first_ms)))
+        return out
+
+    def dead_letter(self, location: str, parked: ParkedRecord,
+                    dlq_parts: tuple[list[str], list[Any]]) -> bool:
+        """Move ``parked`` into the dead-letter store (``DeadLetterStore.add_parts``) in one
+        step, if it is still parked as read; False when it was released or re-parked."""
+        keys, args = dlq_parts
+        return bool(self._dead_letter(keys=[*location_keys(self.prefix, location), *keys],
+                                      args=[parked.event_id, parked.raw, *args]))
+
     def parked(self, location: str) -> list[Parked]:
         """Every parked event of ``location``, in release order (for tests and operators)."""
         due, items, since, _ = location_keys(self.prefix, location)
-        entries = self._redis.zrange(due, 0, -1, withscores=True)
+        entries = cast(Scored, self._redis.zrange(due, 0, -1, withscores=True))
         out = []
         for raw_id, due_ms in entries:
             record = self._redis.hget(items, raw_id)
             if record is None:
                 continue
-            reason, _, body = record.decode().partition("|")
+            reason, _, body = text(record).partition("|")
             first = self._redis.zscore(since, raw_id)
             out.append(Parked(raw_id.decode(), reason, int(due_ms), int(first or due_ms),
                               json.loads(body).get("label", "")))

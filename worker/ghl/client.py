@@ -15,7 +15,7 @@ from typing import Any
 from toky_ghl.logs import get_logger
 from worker.ghl.engagement import EngagementEndpoints
 from worker.ghl.errors import GhlError, GhlNotFoundError, GhlValidationError
-from worker.ghl.transport import GhlTransport, Limiter, segment
+from worker.ghl.transport import GhlTransport, segment
 
 log = get_logger(__name__)
 
@@ -35,26 +35,13 @@ class GhlClient(EngagementEndpoints, GhlTransport):
     (0: never wait inline); ``sleep``, injectable for tests.
     """
 
-    @classmethod
-    def from_settings(cls, settings: Any, limiter: Limiter | None = None) -> GhlClient:
-        return cls(
-            base_url=settings.ghl_api_base,
-            token=settings.ghl_token,
-            location_id=settings.ghl_location_id,
-            scopes=settings.ghl_scopes,
-            limiter=limiter,
-            connect_timeout_s=settings.ghl_connect_timeout_s,
-            read_timeout_s=settings.ghl_read_timeout_s,
-            max_inline_wait_ms=settings.rate_wait_inline_max_ms,
-        )
-
     def _located(self, payload: dict[str, Any]) -> dict[str, Any]:
         return {**payload, "locationId": self.location_id}
 
     # -- contacts -----------------------------------------------------------
 
-    def get_contact(self, contact_id: str) -> dict:
-        return self._call("GET", f"/contacts/{segment(contact_id, 'contact_id')}",
+    def get_contact(self, contact_id: str) -> dict[str, Any]:
+        return self._json("GET", f"/contacts/{segment(contact_id, 'contact_id')}",
                           expect="contact")
 
     def list_contacts(
@@ -64,16 +51,17 @@ class GhlClient(EngagementEndpoints, GhlTransport):
         limit: int = 20,
         start_after_id: str | None = None,
         start_after_ms: int | None = None,
-    ) -> dict:
+    ) -> dict[str, Any]:
         """One page of ``GET /contacts/`` (deprecated by GHL, still served): contacts, meta."""
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise ValueError(f"limit must be 1..{MAX_PAGE_SIZE}, got {limit}")
-        return self._call("GET", "/contacts/", params={
+        return self._json("GET", "/contacts/", params={
             "locationId": self.location_id, "query": query, "limit": limit,
             "startAfterId": start_after_id, "startAfter": start_after_ms,
         })
 
-    def iter_contacts(self, *, query: str | None = None, page_size: int = 100) -> Iterator[dict]:
+    def iter_contacts(self, *, query: str | None = None,
+                      page_size: int = 100) -> Iterator[dict[str, Any]]:
         """Every contact, page after page (cursor: ``meta`` if given, else the last contact)."""
         cursor: tuple[str | None, int | None] = (None, None)
         while True:
@@ -88,22 +76,22 @@ class GhlClient(EngagementEndpoints, GhlTransport):
                 return
             cursor = following
 
-    def search_contacts(self, body: dict[str, Any]) -> dict:
+    def search_contacts(self, body: dict[str, Any]) -> dict[str, Any]:
         """``POST /contacts/search`` (a read); returns GHL's whole answer (contacts, total)."""
-        return self._call("POST", "/contacts/search", json=self._located(body))
+        return self._json("POST", "/contacts/search", json=self._located(body))
 
     def contacts_by_business(
         self, business_id: str, *, limit: int | None = None, skip: int | None = None,
         query: str | None = None,
-    ) -> dict:
-        return self._call(
+    ) -> dict[str, Any]:
+        return self._json(
             "GET", f"/contacts/business/{segment(business_id, 'business_id')}",
             params={"locationId": self.location_id, "limit": limit, "skip": skip,
                     "query": query},
         )
 
     def search_duplicate(self, *, number: str | None = None, email: str | None = None
-                         ) -> dict | None:
+                         ) -> dict[str, Any] | None:
         """The contact GHL would treat as a duplicate of ``number``/``email``, or None."""
         if not number and not email:
             raise ValueError("search_duplicate needs a number or an email")
@@ -113,19 +101,19 @@ class GhlClient(EngagementEndpoints, GhlTransport):
         found = body.get("contact") if isinstance(body, dict) else None
         return found or None
 
-    def create_contact(self, payload: dict[str, Any]) -> dict:
-        return self._call("POST", "/contacts/", json=self._located(payload), expect="contact")
+    def create_contact(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self._json("POST", "/contacts/", json=self._located(payload), expect="contact")
 
-    def upsert_contact(self, payload: dict[str, Any]) -> tuple[dict, bool]:
+    def upsert_contact(self, payload: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """``POST /contacts/upsert``: (the contact, True when GHL created it)."""
         body = self._call("POST", "/contacts/upsert", json=self._located(payload),
                           expect="contact", unwrap=False)
         return body["contact"], bool(body.get("new"))
 
-    def update_contact(self, contact_id: str, payload: dict[str, Any]) -> dict:
+    def update_contact(self, contact_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         """``PUT /contacts/{id}``; ``locationId`` is dropped (GHL refuses it on update)."""
         body = {k: v for k, v in payload.items() if k != "locationId"}
-        return self._call("PUT", f"/contacts/{segment(contact_id, 'contact_id')}", json=body,
+        return self._json("PUT", f"/contacts/{segment(contact_id, 'contact_id')}", json=body,
                           expect="contact")
 
     def delete_contact(self, contact_id: str) -> None:
@@ -135,13 +123,15 @@ class GhlClient(EngagementEndpoints, GhlTransport):
 
     def add_tags(self, contact_id: str, tags: list[str]) -> list[str]:
         """Add ``tags``; returns the tags GHL reports back."""
-        return self._call("POST", f"/contacts/{segment(contact_id, 'contact_id')}/tags",
-                          json={"tags": list(tags)}, expect="tags")
+        path = f"/contacts/{segment(contact_id, 'contact_id')}/tags"
+        answer: list[str] = self._call("POST", path, json={"tags": list(tags)}, expect="tags")
+        return answer
 
     def remove_tags(self, contact_id: str, tags: list[str]) -> list[str]:
         """Remove ``tags`` (a DELETE with a JSON body); returns the tags GHL reports back."""
-        return self._call("DELETE", f"/contacts/{segment(contact_id, 'contact_id')}/tags",
-                          json={"tags": list(tags)}, expect="tags")
+        path = f"/contacts/{segment(contact_id, 'contact_id')}/tags"
+        answer: list[str] = self._call("DELETE", path, json={"tags": list(tags)}, expect="tags")
+        return answer
 
     # -- tasks ----------------------------------------------------------------
 
@@ -149,21 +139,22 @@ class GhlClient(EngagementEndpoints, GhlTransport):
         path = f"/contacts/{segment(contact_id, 'contact_id')}/tasks"
         return path if task_id is None else f"{path}/{segment(task_id, 'task_id')}"
 
-    def list_tasks(self, contact_id: str) -> list[dict]:
-        return self._call("GET", self._tasks(contact_id), expect="tasks")
+    def list_tasks(self, contact_id: str) -> list[dict[str, Any]]:
+        return self._rows("GET", self._tasks(contact_id), expect="tasks")
 
-    def get_task(self, contact_id: str, task_id: str) -> dict:
-        return self._call("GET", self._tasks(contact_id, task_id), expect="task")
+    def get_task(self, contact_id: str, task_id: str) -> dict[str, Any]:
+        return self._json("GET", self._tasks(contact_id, task_id), expect="task")
 
-    def create_task(self, contact_id: str, payload: dict[str, Any]) -> dict:
+    def create_task(self, contact_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         """``payload`` needs ``title``, ``dueDate`` and ``completed``."""
-        return self._call("POST", self._tasks(contact_id), json=payload, expect="task")
+        return self._json("POST", self._tasks(contact_id), json=payload, expect="task")
 
-    def update_task(self, contact_id: str, task_id: str, payload: dict[str, Any]) -> dict:
-        return self._call("PUT", self._tasks(contact_id, task_id), json=payload, expect="task")
+    def update_task(self, contact_id: str, task_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return self._json("PUT", self._tasks(contact_id, task_id), json=payload, expect="task")
 
-    def complete_task(self, contact_id: str, task_id: str, completed: bool = True) -> dict:
-        return self._call("PUT", self._tasks(contact_id, task_id) + "/completed",
+    def complete_task(self, contact_id: str, task_id: str,
+                      completed: bool = True) -> dict[str, Any]:
+        return self._json("PUT", self._tasks(contact_id, task_id) + "/completed",
                           json={"completed": bool(completed)}, expect="task")
 
     def delete_task(self, contact_id: str, task_id: str) -> None:
@@ -175,58 +166,58 @@ class GhlClient(EngagementEndpoints, GhlTransport):
         path = f"/contacts/{segment(contact_id, 'contact_id')}/notes"
         return path if note_id is None else f"{path}/{segment(note_id, 'note_id')}"
 
-    def list_notes(self, contact_id: str) -> list[dict]:
-        return self._call("GET", self._notes(contact_id), expect="notes")
+    def list_notes(self, contact_id: str) -> list[dict[str, Any]]:
+        return self._rows("GET", self._notes(contact_id), expect="notes")
 
-    def get_note(self, contact_id: str, note_id: str) -> dict:
-        return self._call("GET", self._notes(contact_id, note_id), expect="note")
+    def get_note(self, contact_id: str, note_id: str) -> dict[str, Any]:
+        return self._json("GET", self._notes(contact_id, note_id), expect="note")
 
-    def create_note(self, contact_id: str, payload: dict[str, Any]) -> dict:
+    def create_note(self, contact_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         """``payload`` needs ``body``; ``userId``, ``title``, ``color``, ``pinned`` optional."""
-        return self._call("POST", self._notes(contact_id), json=payload, expect="note")
+        return self._json("POST", self._notes(contact_id), json=payload, expect="note")
 
-    def update_note(self, contact_id: str, note_id: str, payload: dict[str, Any]) -> dict:
-        return self._call("PUT", self._notes(contact_id, note_id), json=payload, expect="note")
+    def update_note(self, contact_id: str, note_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return self._json("PUT", self._notes(contact_id, note_id), json=payload, expect="note")
 
     def delete_note(self, contact_id: str, note_id: str) -> None:
         self._call("DELETE", self._notes(contact_id, note_id))
 
     # -- appointments (calendars API, Version 2021-04-15) ---------------------
 
-    def list_contact_appointments(self, contact_id: str) -> list[dict]:
-        return self._call("GET", f"/contacts/{segment(contact_id, 'contact_id')}/appointments",
+    def list_contact_appointments(self, contact_id: str) -> list[dict[str, Any]]:
+        return self._rows("GET", f"/contacts/{segment(contact_id, 'contact_id')}/appointments",
                           expect="events")
 
-    def create_appointment(self, payload: dict[str, Any]) -> dict:
+    def create_appointment(self, payload: dict[str, Any]) -> dict[str, Any]:
         """``payload`` needs ``calendarId``, ``contactId``, ``startTime``; answer: a bare object."""
-        return self._call("POST", "/calendars/events/appointments", json=self._located(payload),
+        return self._json("POST", "/calendars/events/appointments", json=self._located(payload),
                           expect="id", unwrap=False)
 
-    def update_appointment(self, event_id: str, payload: dict[str, Any]) -> dict:
-        return self._call("PUT", f"/calendars/events/appointments/{segment(event_id, 'event_id')}",
+    def update_appointment(self, event_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return self._json("PUT", f"/calendars/events/appointments/{segment(event_id, 'event_id')}",
                           json=payload, expect="id", unwrap=False)
 
-    def get_appointment(self, event_id: str) -> dict:
-        return self._call("GET", f"/calendars/events/appointments/{segment(event_id, 'event_id')}",
+    def get_appointment(self, event_id: str) -> dict[str, Any]:
+        return self._json("GET", f"/calendars/events/appointments/{segment(event_id, 'event_id')}",
                           expect="event")
 
     # -- the location and its custom fields --------------------------------------
 
-    def get_location(self) -> dict:
+    def get_location(self) -> dict[str, Any]:
         """``GET /locations/{locationId}`` (scope ``locations.readonly``): the location,
         with its ``companyId``."""
-        return self._call("GET", f"/locations/{segment(self.location_id, 'location_id')}",
+        return self._json("GET", f"/locations/{segment(self.location_id, 'location_id')}",
                           expect="location")
 
-    def list_custom_fields(self, model: str = "contact") -> list[dict]:
+    def list_custom_fields(self, model: str = "contact") -> list[dict[str, Any]]:
         """``GET /locations/{locationId}/customFields?model=``: ``[{id, name, fieldKey,
         dataType, ...}]`` (scope ``locations/customFields.readonly``)."""
         path = f"/locations/{segment(self.location_id, 'location_id')}/customFields"
-        return self._call("GET", path, params={"model": model}, expect="customFields")
+        return self._rows("GET", path, params={"model": model}, expect="customFields")
 
     # -- users ----------------------------------------------------------------
 
-    def list_users(self, company_id: str | None = None) -> list[dict]:
+    def list_users(self, company_id: str | None = None) -> list[dict[str, Any]]:
         """The location's users.
 
         ``GET /users/`` is deprecated in apps/users.json in favour of ``GET
@@ -243,12 +234,12 @@ class GhlClient(EngagementEndpoints, GhlTransport):
             except (GhlNotFoundError, GhlValidationError) as exc:
                 log.info("ghl.users_search_unavailable", status=exc.status,
                          fallback="GET /users/")
-        return self._call("GET", "/users/", params={"locationId": self.location_id},
+        return self._rows("GET", "/users/", params={"locationId": self.location_id},
                           expect="users")
 
-    def search_users(self, company_id: str, *, page_size: int = 100) -> list[dict]:
+    def search_users(self, company_id: str, *, page_size: int = 100) -> list[dict[str, Any]]:
         """Every user of the location through ``GET /users/search`` (``skip``/``limit``)."""
-        users: list[dict] = []
+        users: list[dict[str, Any]] = []
         while True:
             page = self._call("GET", "/users/search", params={
                 "companyId": company_id, "locationId": self.location_id,
@@ -272,9 +263,11 @@ class GhlClient(EngagementEndpoints, GhlTransport):
         return company if isinstance(company, str) and company else None
 
 
-def _next_cursor(page: dict, contacts: list[dict]) -> tuple[str | None, int | None]:
+def _next_cursor(page: dict[str, Any],
+                 contacts: list[dict[str, Any]]) -> tuple[str | None, int | None]:
     """``(startAfterId, startAfter ms)`` for the next page: ``meta`` if given, else the last row."""
-    meta = page.get("meta") if isinstance(page.get("meta"), dict) else {}
+    meta = page.get("meta")
+    meta = meta if isinstance(meta, dict) else {}
     if meta.get("startAfterId"):
         after = meta.get("startAfter")
         return meta["startAfterId"], int(after) if isinstance(after, int | float) else None

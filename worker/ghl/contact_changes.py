@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from producers.mirror.source import SourceBusy, SourceFailed
+from worker.ghl.api import GhlApi
 from worker.ghl.errors import GhlError, GhlRateLimitedError
 from worker.ghl.retry import wait_ms
 
@@ -30,7 +31,7 @@ DEFAULT_BUSY_WAIT_MS = 1000
 class GhlContactChanges:
     """A ``producers.mirror.source.ContactSource`` over a ``GhlClient`` (with its limiter)."""
 
-    def __init__(self, client: Any, *, page_size: int = 100) -> None:
+    def __init__(self, client: GhlApi, *, page_size: int = 100) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
         self.client = client
@@ -45,7 +46,7 @@ class GhlContactChanges:
             "searchAfter": [int(after[0]), str(after[1])],
         }
 
-    def page(self, after: tuple[int, str]) -> list[dict]:
+    def page(self, after: tuple[int, str]) -> list[dict[str, Any]]:
         try:
             answer = self.client.search_contacts(self.body(after))
         except GhlRateLimitedError as exc:

@@ -14,59 +14,56 @@ from __future__ import annotations
 
 from typing import Any
 
-from worker.ghl.transport import segment
+from worker.ghl.transport import GhlTransport, segment
 
 
-class EngagementEndpoints:
+class EngagementEndpoints(GhlTransport):
     """Workflows, campaigns, followers, opportunities."""
-
-    location_id: str
-    _call: Any
 
     def _contact(self, contact_id: str) -> str:
         return f"/contacts/{segment(contact_id, 'contact_id')}"
 
     # -- workflows and campaigns -----------------------------------------------
     def add_to_workflow(self, contact_id: str, workflow_id: str,
-                        event_start_time: str | None = None) -> dict:
+                        event_start_time: str | None = None) -> dict[str, Any]:
         body = {"eventStartTime": event_start_time} if event_start_time else {}
-        return self._call("POST", f"{self._contact(contact_id)}/workflow/"
+        return self._json("POST", f"{self._contact(contact_id)}/workflow/"
                                   f"{segment(workflow_id, 'workflow_id')}", json=body)
 
-    def remove_from_workflow(self, contact_id: str, workflow_id: str) -> dict:
-        return self._call("DELETE", f"{self._contact(contact_id)}/workflow/"
+    def remove_from_workflow(self, contact_id: str, workflow_id: str) -> dict[str, Any]:
+        return self._json("DELETE", f"{self._contact(contact_id)}/workflow/"
                                     f"{segment(workflow_id, 'workflow_id')}", json={})
 
-    def add_to_campaign(self, contact_id: str, campaign_id: str) -> dict:
-        return self._call("POST", f"{self._contact(contact_id)}/campaigns/"
+    def add_to_campaign(self, contact_id: str, campaign_id: str) -> dict[str, Any]:
+        return self._json("POST", f"{self._contact(contact_id)}/campaigns/"
                                   f"{segment(campaign_id, 'campaign_id')}", json={})
 
-    def remove_from_campaign(self, contact_id: str, campaign_id: str) -> dict:
-        return self._call("DELETE", f"{self._contact(contact_id)}/campaigns/"
+    def remove_from_campaign(self, contact_id: str, campaign_id: str) -> dict[str, Any]:
+        return self._json("DELETE", f"{self._contact(contact_id)}/campaigns/"
                                     f"{segment(campaign_id, 'campaign_id')}")
 
     # -- followers ---------------------------------------------------------------
-    def add_followers(self, contact_id: str, followers: list[str]) -> dict:
-        return self._call("POST", f"{self._contact(contact_id)}/followers",
+    def add_followers(self, contact_id: str, followers: list[str]) -> dict[str, Any]:
+        return self._json("POST", f"{self._contact(contact_id)}/followers",
                           json={"followers": list(followers)})
 
-    def remove_followers(self, contact_id: str, followers: list[str]) -> dict:
-        return self._call("DELETE", f"{self._contact(contact_id)}/followers",
+    def remove_followers(self, contact_id: str, followers: list[str]) -> dict[str, Any]:
+        return self._json("DELETE", f"{self._contact(contact_id)}/followers",
                           json={"followers": list(followers)})
 
     # -- opportunities -------------------------------------------------------------
-    def search_opportunities(self, *, contact_id: str, pipeline_id: str) -> list[dict]:
+    def search_opportunities(self, *, contact_id: str, pipeline_id: str) -> list[dict[str, Any]]:
         """The contact's opportunities in ``pipeline_id`` (``GET /opportunities/search``)."""
-        return self._call("GET", "/opportunities/search", params={
+        return self._rows("GET", "/opportunities/search", params={
             "location_id": self.location_id, "contact_id": contact_id,
             "pipeline_id": pipeline_id}, expect="opportunities")
 
-    def create_opportunity(self, payload: dict[str, Any]) -> dict:
+    def create_opportunity(self, payload: dict[str, Any]) -> dict[str, Any]:
         """``payload`` needs pipelineId, name, status, contactId (locationId is added)."""
-        return self._call("POST", "/opportunities/",
+        return self._json("POST", "/opportunities/",
                           json={**payload, "locationId": self.location_id},
                           expect="opportunity")
 
-    def update_opportunity(self, opportunity_id: str, payload: dict[str, Any]) -> dict:
-        return self._call("PUT", f"/opportunities/{segment(opportunity_id, 'opportunity_id')}",
+    def update_opportunity(self, opportunity_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return self._json("PUT", f"/opportunities/{segment(opportunity_id, 'opportunity_id')}",
                           json=payload, expect="opportunity")

@@ -1,8 +1,8 @@
 """When to retry a GHL call and how long to wait: small pure functions and a policy value.
 
 The waits follow the policy both clients share (``clients.http_policy``: the
-``Retry-After`` rule, full-jitter backoff). Randomness (``rand``) and the clock
-(``sleep``) are injected so tests pin them. ``attempt`` is 0-based everywhere: the
+``Retry-After`` rule, full-jitter backoff). Randomness (``rand``) is injected so
+tests pin it. ``attempt`` is 0-based everywhere: the
 index of the attempt that just failed (Celery's ``self.request.retries``), so the
 first retry waits about ``base_ms``.
 """
@@ -10,17 +10,14 @@ first retry waits about ``base_ms``.
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from clients import http_policy
-from worker.ghl.errors import GhlConnectionError, GhlError, GhlRateLimitedError, GhlServerError
+from worker.ghl.errors import GhlConnectionError, GhlRateLimitedError, GhlServerError
 
-__all__ = ["RetryPolicy", "call_with_retries", "hint_ms", "is_retryable", "wait_ms"]
-
-T = TypeVar("T")
+__all__ = ["RetryPolicy", "hint_ms", "is_retryable", "wait_ms"]
 
 
 def is_retryable(error: BaseException) -> bool:
@@ -98,27 +95,3 @@ class RetryPolicy:
     ) -> int:
         """The wait before the retry that follows failed attempt ``attempt``, in ms."""
         return wait_ms(error, attempt, base_ms=self.base_ms, cap_ms=self.cap_ms, rand=rand)
-
-
-def call_with_retries(
-    fn: Callable[[], T],
-    policy: RetryPolicy,
-    *,
-    sleep: Callable[[float], Any] = time.sleep,
-    rand: Callable[[], float] = random.random,
-) -> T:
-    """Call ``fn`` until it returns, retrying retryable ``GhlError`` s as ``policy`` says.
-
-    For the CLI and benchmarks only: the worker retries through Celery instead of
-    sleeping in a worker slot. Non-retryable errors, and the last retryable one,
-    are raised unchanged; exceptions that are not ``GhlError`` are never caught.
-    """
-    attempt = 0
-    while True:
-        try:
-            return fn()
-        except GhlError as error:
-            if not policy.should_retry(error, attempt):
-                raise
-            sleep(policy.wait_ms(error, attempt, rand=rand) / 1000)
-            attempt += 1

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import quote
 
 import requests
@@ -21,6 +21,7 @@ from clients.http_policy import pooled_session
 from producers.ids import GHL_ID_RULE, is_ghl_id
 from toky_ghl.logs import get_logger, register_secrets
 from toky_ghl.metrics import record
+from worker.ghl.api import Json
 from worker.ghl.errors import (
     GhlAuthError,
     GhlConnectionError,
@@ -110,7 +111,7 @@ class GhlTransport:
         else:
             self._token_source = token
         self.base_url = base_url.rstrip("/")
-        self.location_id = location_id.strip()
+        self.location_id = (location_id or "").strip()
         self.scopes = frozenset(scopes)
         self._limiter = limiter
         self._given_session = session  # None: one session per thread
@@ -180,7 +181,7 @@ class GhlTransport:
             self._circuit_after(ticket, error)
             raise error from exc
         finally:
-            if grant is not None and not answered:
+            if grant is not None and self._limiter is not None and not answered:
                 self._limiter.release(grant)
         if self._limiter is not None:
             self._after_answer(grant, response.headers)
@@ -199,6 +200,8 @@ class GhlTransport:
     def _after_answer(self, grant: Grant | None, headers: Mapping[str, str]) -> None:
         """Release the slot and correct the budget from the answer's headers: one call
         (``finish``) when the limiter has it, one Redis round trip."""
+        if self._limiter is None:
+            return
         finish = getattr(self._limiter, "finish", None)
         if grant is not None and finish is not None:
             finish(grant, headers)
@@ -263,6 +266,17 @@ class GhlTransport:
             "Version": version,
             "Accept": "application/json",
         }
+
+    def _json(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+              json: Any = None, expect: str | None = None, unwrap: bool = True) -> Json:
+        """``_call`` of an endpoint answering a JSON object (GHL's, not checked further)."""
+        return cast(Json, self._call(method, path, params=params, json=json, expect=expect,
+                                     unwrap=unwrap))
+
+    def _rows(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+              expect: str | None = None) -> list[Json]:
+        """``_call`` of an endpoint answering a list of JSON objects (under ``expect``)."""
+        return cast(list[Json], self._call(method, path, params=params, expect=expect))
 
     def _acquire(self, method: str, path: str) -> Grant | None:
         """A limiter grant; waits inline up to ``max_inline_wait_ms`` in total, else raises.

@@ -20,7 +20,7 @@ def ghl_utc_seconds(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class CleanText(fields.Field):
+class CleanText(fields.Field[str | None]):
     """A string (numbers are written out), trimmed; blank loads as None (not set)."""
 
     default_error_messages = {"invalid": "must be a string, got {input!r}"}
@@ -32,7 +32,7 @@ class CleanText(fields.Field):
         return text or None
 
 
-class UtcSeconds(fields.Field):
+class UtcSeconds(fields.Field[str]):
     """A Toky time loaded as GHL's ``YYYY-MM-DDTHH:MM:SSZ`` (UTC, no milliseconds)."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
@@ -42,7 +42,7 @@ class UtcSeconds(fields.Field):
             raise ValidationError(str(exc)) from None
 
 
-class IsoWithOffset(fields.Field):
+class IsoWithOffset(fields.Field[str]):
     """A Toky time loaded as ISO 8601 with its zone offset (GMT when it had none)."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:

@@ -29,4 +29,4 @@ def carries_marker(text: str | None, key: str) -> bool:
     is quoted in the middle of our SMS note (whose last line is the SMS's own marker), so
     that note is never taken for the call's.
     """
-    return bool(text) and text.rstrip().endswith(marker(key))
+    return text is not None and text.rstrip().endswith(marker(key))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from marshmallow import EXCLUDE, Schema, fields, pre_load
 
@@ -53,7 +53,7 @@ def task_fields(data: Mapping[str, Any], field_map: FieldMap, key: str) -> dict[
         loaded["assignedTo"] = user_id
     if "body" in loaded:
         loaded["body"] = with_marker(loaded["body"], key)
-    return loaded
+    return cast(dict[str, Any], loaded)
 
 
 def new_task_payload(

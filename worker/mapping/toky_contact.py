@@ -22,9 +22,10 @@ SHARED_NAME = {"contact_name": "name", "email": "email", "city": "city",
 
 def toky_contact_fields(ghl: Mapping[str, Any]) -> dict[str, str]:
     """The Toky fields (phone excluded) a GHL contact gives, blanks left out."""
+    email = ghl.get("email")
     fields = {
         "contact_name": ghl_name(ghl),
-        "email": ghl.get("email").strip() if isinstance(ghl.get("email"), str) else "",
+        "email": email.strip() if isinstance(email, str) else "",
         "city": " ".join(ghl["city"].split()) if isinstance(ghl.get("city"), str) else "",
         "country_code": region_of(ghl.get("country")) or "",
     }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from clients.http_policy import RateLimitHeaders, rate_limit_headers
 
@@ -134,23 +134,6 @@ class RateLimiter:
         self.backend = backend
         self.limits = limits
         self.lease_ms = lease_ms
-
-    @classmethod
-    def from_settings(cls, settings: Settings, redis_client: Any = None) -> RateLimiter:
-        """A Redis-backed limiter; ``redis_client`` None means ``get_redis(settings.redis_url)``.
-
-        The lease is at least twice the request timeouts (and at least 60 s).
-        """
-        from toky_ghl.redis_conn import get_redis
-        from worker.ratelimit.redis_backend import RedisBackend
-
-        client = redis_client if redis_client is not None else get_redis(settings.redis_url)
-        timeouts_ms = (settings.ghl_connect_timeout_s + settings.ghl_read_timeout_s) * 1000
-        return cls(
-            RedisBackend(client, prefix=settings.key_prefix),
-            Limits.from_settings(settings),
-            lease_ms=max(DEFAULT_LEASE_MS, int(2 * timeouts_ms)),
-        )
 
     def acquire(self, location_id: str) -> Grant:
         """Take a slot of ``location_id``'s budget now, or say how long to wait."""

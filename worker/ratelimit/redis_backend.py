@@ -13,6 +13,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import redis
+from redis.typing import EncodableT
+
 from clients.http_policy import RateLimitHeaders
 from worker.ratelimit.base import BudgetSnapshot, Grant, Limits
 
@@ -50,7 +53,7 @@ class RedisBackend:
     ``prefix``: the first part of every key (the settings' ``key_prefix``).
     """
 
-    def __init__(self, client: Any, prefix: str = "tokyghl"):
+    def __init__(self, client: redis.Redis, prefix: str = "tokyghl"):
         self.client = client
         self.prefix = prefix
         self._scripts = {
@@ -63,8 +66,8 @@ class RedisBackend:
         base = f"{self.prefix}:ratelimit:{location_id}"
         return [f"{base}:window", f"{base}:daily", f"{base}:limits"]
 
-    def _run(self, name: str, location_id: str, limits: Limits, *extra: object) -> Any:
-        args = [limits.max_requests, limits.interval_ms, limits.daily_max, *extra]
+    def _run(self, name: str, location_id: str, limits: Limits, *extra: EncodableT) -> Any:
+        args: list[EncodableT] = [limits.max_requests, limits.interval_ms, limits.daily_max, *extra]
         return self._scripts[name](keys=self.keys(location_id), args=args)
 
     def acquire(self, location_id: str, slot_id: str, limits: Limits, lease_ms: int) -> Grant:
@@ -101,7 +104,7 @@ class RedisBackend:
         )
 
 
-def _header_args(seen: RateLimitHeaders) -> tuple[object, ...]:
+def _header_args(seen: RateLimitHeaders) -> tuple[EncodableT, ...]:
     values = (seen.max_requests, seen.remaining, seen.interval_ms, seen.daily_limit,
               seen.daily_remaining)
     return tuple("" if v is None else v for v in values)

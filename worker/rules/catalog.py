@@ -24,7 +24,8 @@ def catalog_data() -> dict[str, Any]:
         "operators": list(OPERATORS + COMBINATORS),
         "actions": [
             {"name": a.name, "summary": a.summary, "requests": list(a.requests),
-             "scopes": list(a.scopes), "events": list(a.events), "idempotent": a.idempotent,
+             "scopes": list(a.scopes), "events": list(a.events), "keyed": a.keyed,
+             "idempotent": a.idempotent,
              "parameters": [{"name": p.name, "type": p.type, "required": p.required,
                              "default": p.default, "help": p.help,
                              **({"choices": list(p.choices)} if p.choices else {})}
@@ -58,7 +59,9 @@ def catalog_markdown() -> str:
                   "", f"- requests: {', '.join(f'`{r}`' for r in action.requests)}",
                   f"- scopes: {', '.join(f'`{s}`' for s in action.scopes)}",
                   "- events: " + (", ".join(f"`{e}`" for e in action.events)
-                                  or "any with a customer contact"),
+                                  or "any with a customer contact")
+                  + ("; with `key`: any (the object a rule created under that key)"
+                     if action.keyed else ""),
                   f"- idempotent: {action.idempotent}"]
         if action.params:
             lines += ["", "| parameter | type | what |", "|---|---|---|"]
@@ -81,6 +84,7 @@ def catalog_text() -> str:
         out.append(f"      sends: {'; '.join(action.requests)}")
         out.append(f"      scopes: {' '.join(action.scopes)}")
         if action.events:
-            out.append(f"      events: {', '.join(action.events)}")
+            out.append(f"      events: {', '.join(action.events)}"
+                       + ("; with key: any" if action.keyed else ""))
         out += [f"      {p.name} ({p.describe()}): {p.help}" for p in action.params]
     return "\n".join(out)

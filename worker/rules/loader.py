@@ -128,12 +128,15 @@ def _action(entry: Any, events: tuple[str, ...], fields: dict[str, Field], path:
     if not isinstance(raw, Mapping):
         raise RulesError(f"{path}.{name}", f"expected the action's parameters as a mapping, "
                                            f"got {raw!r}")
-    if action.events:
+    keyed = action.keyed and raw.get("key") is not None
+    if action.events and not keyed:
         wrong = [e for e in events if e not in action.events]
         if wrong:
             raise RulesError(path, f"{name} acts on {', '.join(action.events)} events, not "
-                                   f"{', '.join(wrong)}")
-    elif any(not TRIGGERS[e].has_customer for e in events):
+                                   f"{', '.join(wrong)}"
+                             + (" (unless given the key of an object a rule created)"
+                                if action.keyed else ""))
+    elif not keyed and any(not TRIGGERS[e].has_customer for e in events):
         raise RulesError(path, f"{name} acts on the customer's GHL contact; "
                                f"{', '.join(e for e in events if not TRIGGERS[e].has_customer)}"
                                " events have none")
@@ -148,6 +151,9 @@ def _action(entry: Any, events: tuple[str, ...], fields: dict[str, Field], path:
         if key not in names:
             raise RulesError(f"{path}.{key}", f"unknown parameter of {name}; it takes: "
                                               f"{', '.join(names) or 'none'}")
+    if action.needs_one_of and not any(raw.get(p) is not None for p in action.needs_one_of):
+        raise RulesError(path, f"{name} needs at least one of "
+                               f"{', '.join(action.needs_one_of)}")
     data_fields = [f for f in fields if "." not in f]
     for param in action.params:
         if param.name in raw and raw[param.name] is not None:

@@ -10,7 +10,11 @@ Types (as the catalogue names them):
 - ``GHL id``: a workflow, campaign, pipeline or stage id (letters, digits, ``-``,
   ``_``; checked at load, or for a template when it renders);
 - ``user``: a GHL user id, or a Toky agent's email mapped by the field map's
-  agents (a template such as ``"{{ data.agent }}"`` is resolved per event).
+  agents (a template such as ``"{{ data.agent }}"`` is resolved per event);
+- ``object key``: the name a rule gives a task, note or appointment it creates
+  (``"callback-{{ data.from_number }}"``), by which later actions update, complete,
+  delete or cancel it (printable text, no ``]``, at most 200 characters; checked at
+  load, or for a template when it renders).
 """
 
 from __future__ import annotations
@@ -19,15 +23,18 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from producers.ids import GHL_ID_RULE, is_ghl_id
 from worker.rules.errors import RulesError
 from worker.rules.templates import compile_template, is_template
 from worker.sync.outcome import Unprocessable
 
-TEXT, TEXT_LIST, TEXT_MAP, DURATION, NUMBER, BOOL, CHOICE, USER, GHL_ID = (
-    "text", "text list", "text map", "duration", "number", "bool", "choice", "user", "GHL id")
+TEXT, TEXT_LIST, TEXT_MAP, DURATION, NUMBER, BOOL, CHOICE, USER, GHL_ID, KEY = (
+    "text", "text list", "text map", "duration", "number", "bool", "choice", "user", "GHL id",
+    "object key")
+#: Longest object key a rule may give (it is part of a Redis key and of a GHL marker).
+MAX_KEY_CHARS = 200
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -84,6 +91,36 @@ def _ghl_id(value: Any, fields: list[str], path: str) -> Resolver:
             shown = rendered if len(rendered) <= 40 else rendered[:40] + "…"
             raise Unprocessable(f"{path.rsplit('.', 1)[-1]} rendered {shown!r}, not a GHL id "
                                 f"({GHL_ID_RULE})")
+        return cast(str, rendered)
+    return checked
+
+
+def key_problem(key: str) -> str | None:
+    """Why ``key`` (stripped) cannot name a rule's object, or None when it can."""
+    if not key:
+        return "is empty"
+    if len(key) > MAX_KEY_CHARS:
+        return f"is longer than {MAX_KEY_CHARS} characters"
+    if "]" in key or not key.isprintable():
+        return "has ']' or a character that is not printable"
+    return None
+
+
+def _key(value: Any, fields: list[str], path: str) -> Resolver:
+    text = _text(value, fields, path)
+    if not is_template(value):
+        problem = key_problem(str(value).strip())
+        if problem:
+            raise RulesError(path, f"expected an object key (printable text without ']'), "
+                                   f"got {value!r}: it {problem}")
+        return lambda variables: str(text(variables)).strip()
+
+    def checked(variables: Mapping[str, Any]) -> str:
+        rendered = str(text(variables)).strip()
+        problem = key_problem(rendered)
+        if problem:
+            shown = rendered if len(rendered) <= 40 else rendered[:40] + "…"
+            raise Unprocessable(f"{path.rsplit('.', 1)[-1]} rendered {shown!r}, which {problem}")
         return rendered
     return checked
 
@@ -94,6 +131,8 @@ def compile_param(param: Param, value: Any, fields: list[str], path: str) -> Res
         return _text(value, fields, path)
     if param.type == GHL_ID:
         return _ghl_id(value, fields, path)
+    if param.type == KEY:
+        return _key(value, fields, path)
     if param.type == TEXT_LIST:
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, list) or not items:

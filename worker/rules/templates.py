@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from jinja2 import TemplateSyntaxError, nodes
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from worker.rules.errors import RulesError
 from worker.sync.outcome import Unprocessable
@@ -33,13 +34,15 @@ MAX_RENDERED_CHARS = 50_000
 _ENV = ImmutableSandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
 
 
-def is_template(text: Any) -> bool:
+def is_template(text: object) -> TypeGuard[str]:
     return isinstance(text, str) and ("{{" in text or "{%" in text)
 
 
 def _attribute_reads(tree: nodes.Node, variable: str) -> Iterable[str]:
     """The attribute names read from ``variable`` (``data.x`` and ``data['x']``)."""
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        if not isinstance(node, nodes.Getattr | nodes.Getitem):  # (for mypy: always one)
+            continue
         target = node.node
         if isinstance(target, nodes.Name) and target.name == variable:
             if isinstance(node, nodes.Getattr):
@@ -72,9 +75,10 @@ def compile_template(source: str, fields: Iterable[str], path: str) -> Template:
     for node in tree.find_all(nodes.Getattr):
         if node.attr.startswith("_"):
             raise RulesError(path, f"a template may not read {node.attr!r} (private attribute)")
-    for node in tree.find_all(nodes.Name):
-        if node.ctx == "load" and node.name not in VARIABLES and not _assigned(tree, node.name):
-            raise RulesError(path, f"unknown template variable {node.name!r}; use "
+    for name_node in tree.find_all(nodes.Name):
+        if (name_node.ctx == "load" and name_node.name not in VARIABLES
+                and not _assigned(tree, name_node.name)):
+            raise RulesError(path, f"unknown template variable {name_node.name!r}; use "
                                    f"{', '.join(VARIABLES)}")
     for name in _attribute_reads(tree, "data"):
         if name not in known:

@@ -10,6 +10,7 @@ from GHL once), e.g. to act only on calls from contacts tagged ``vip``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from marshmallow import fields as mm
 
@@ -52,7 +53,7 @@ class Trigger:
         return not self.event_type.startswith("ghl.")
 
 
-def _field_type(field: mm.Field) -> tuple[str, tuple[str, ...]]:
+def _field_type(field: mm.Field[Any]) -> tuple[str, tuple[str, ...]]:
     """The catalogue type of one marshmallow field (most specific class first)."""
     if isinstance(field, pf.Choice):
         return CHOICE, tuple(field.choices)

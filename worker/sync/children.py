@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+from worker.ghl.api import GhlRecords
 from worker.ghl.errors import (
     GhlAuthError,
     GhlConnectionError,
@@ -37,14 +38,15 @@ class ChildKind:
     """How one kind of GHL child is created, updated, deleted, listed and recognised."""
 
     name: str
-    create: Callable[[Any, str, dict], dict]  # (client, contact id, payload) → object
-    update: Callable[[Any, Child, dict], Any]
-    listing: Callable[[Any, str], list[dict]]  # (client, contact id) → objects
-    key_text: Callable[[dict], str | None]  # the text of an object carrying its Toky key
-    delete: Callable[[Any, Child], Any] | None = None  # None: GHL objects never deleted
+    #: (client, contact id, payload) → object
+    create: Callable[[GhlRecords, str, dict[str, Any]], dict[str, Any]]
+    update: Callable[[GhlRecords, Child, dict[str, Any]], object]
+    listing: Callable[[GhlRecords, str], list[dict[str, Any]]]  # (client, contact id) → objects
+    key_text: Callable[[dict[str, Any]], str | None]  # the text of an object carrying its Toky key
+    delete: Callable[[GhlRecords, Child], object] | None = None  # None: GHL objects never deleted
     #: (listed object, create payload) → True when it is the object the payload makes,
     #: for a listing that may not show the key (None: the key alone recognises it).
-    same_object: Callable[[dict, dict], bool] | None = None
+    same_object: Callable[[dict[str, Any], dict[str, Any]], bool] | None = None
 
 
 NOTE = ChildKind(
@@ -78,20 +80,20 @@ APPOINTMENT = ChildKind(
 
 
 def _find(ctx: SyncContext, kind: ChildKind, key: str, contact_id: str,
-          payload: dict) -> str | None:
+          payload: dict[str, Any]) -> str | None:
     try:
         objects = kind.listing(ctx.client, contact_id)
     except GhlNotFoundError:  # the contact itself is gone: so is anything made on it
         return None
     for obj in objects or []:
         if carries_marker(kind.key_text(obj), key):
-            return obj["id"]
+            return cast(str | None, obj["id"])
     if kind.same_object is None:
         return None
     for obj in objects or []:  # no key shown: the same object by what it is (never one
         # that carries another Toky key)
         if MARKER_PREFIX not in (kind.key_text(obj) or "") and kind.same_object(obj, payload):
-            return obj["id"]
+            return cast(str | None, obj["id"])
     return None
 
 
@@ -105,7 +107,8 @@ def surely_unwritten(error: GhlError) -> bool:
 
 
 def create_once(
-    ctx: SyncContext, kind: ChildKind, key: str, payload: dict, *, contact_id: str, phone: str,
+    ctx: SyncContext, kind: ChildKind, key: str, payload: dict[str,
+                                                               Any], *, contact_id: str, phone: str,
 ) -> tuple[Child, bool]:
     """Create ``key``'s object on ``contact_id`` unless an earlier attempt did.
 
@@ -133,8 +136,8 @@ def create_once(
 
 
 def write_child(
-    ctx: SyncContext, kind: ChildKind, key: str, payload: dict, *, phone: str,
-    update_payload: dict | None = None, name: str | None = None, email: str | None = None,
+    ctx: SyncContext, kind: ChildKind, key: str, payload: dict[str, Any], *, phone: str,
+    update_payload: dict[str, Any] | None = None, name: str | None = None, email: str | None = None,
 ) -> tuple[Child, str]:
     """Make GHL hold ``key``'s object: update the mapped one, else create it once.
 

@@ -50,10 +50,12 @@ _PHONE_PUNCTUATION = re.compile(r"[\s().-]")
 
 
 def _same_phone(a: str | None, b: str | None) -> bool:
-    return bool(a) and bool(b) and _PHONE_PUNCTUATION.sub("", a) == _PHONE_PUNCTUATION.sub("", b)
+    if not a or not b:
+        return False
+    return _PHONE_PUNCTUATION.sub("", a) == _PHONE_PUNCTUATION.sub("", b)
 
 
-def other_phone(contact: dict | None, phone: str, ids: IdMap) -> str | None:
+def other_phone(contact: dict[str, Any] | None, phone: str, ids: IdMap) -> str | None:
     """The phone other than ``phone`` that GHL ``contact`` belongs to, or None.
 
     Another phone owns it when the id map maps another phone to it, or when its
@@ -72,7 +74,7 @@ def other_phone(contact: dict | None, phone: str, ids: IdMap) -> str | None:
 
 
 def upsert_for_phone(phone: str, payload: dict[str, Any], ctx: SyncContext
-                     ) -> tuple[dict, bool]:
+                     ) -> tuple[dict[str, Any], bool]:
     """Write ``payload`` to ``phone``'s GHL contact (found or made): (contact, made new).
 
     Raises ``Unprocessable`` when GHL answers with another phone's contact anyway
@@ -93,8 +95,8 @@ def upsert_for_phone(phone: str, payload: dict[str, Any], ctx: SyncContext
         return _kept_apart(phone, payload, owner, owner_phone, ids, ctx)
 
 
-def _kept_apart(phone: str, payload: dict[str, Any], owner: dict, owner_phone: str,
-                ids: IdMap, ctx: SyncContext) -> tuple[dict, bool]:
+def _kept_apart(phone: str, payload: dict[str, Any], owner: dict[str, Any], owner_phone: str,
+                ids: IdMap, ctx: SyncContext) -> tuple[dict[str, Any], bool]:
     email = payload["email"]
     written = None
     if ctx.settings.contact_email_conflict == "separate" and not _has_contact(phone, owner, ids,
@@ -120,16 +122,18 @@ def _kept_apart(phone: str, payload: dict[str, Any], owner: dict, owner_phone: s
     return contact, new
 
 
-def _has_contact(phone: str, owner: dict, ids: IdMap, ctx: SyncContext) -> bool:
+def _has_contact(phone: str, owner: dict[str, Any], ids: IdMap, ctx: SyncContext) -> bool:
     """Whether GHL already has a contact for ``phone`` (the id map, else GHL's search)."""
     if ids.contact(phone):
         return True
     found = ctx.client.search_duplicate(number=phone)
-    return bool(found) and found.get("id") != owner["id"]
+    if not found:
+        return False
+    return bool(found.get("id") != owner["id"])
 
 
-def _checked(phone: str, contact: dict, new: bool, ids: IdMap, ctx: SyncContext
-             ) -> tuple[dict, bool]:
+def _checked(phone: str, contact: dict[str, Any], new: bool, ids: IdMap, ctx: SyncContext
+             ) -> tuple[dict[str, Any], bool]:
     """``(contact, new)`` unless GHL answered with a contact another phone is mapped to."""
     other = ids.owner(contact["id"])
     if other and other != phone:
@@ -142,7 +146,7 @@ def _checked(phone: str, contact: dict, new: bool, ids: IdMap, ctx: SyncContext
 
 
 def update_for_phone(phone: str, contact_id: str, payload: dict[str, Any], ctx: SyncContext
-                     ) -> dict:
+                     ) -> dict[str, Any]:
     """``PUT`` ``payload`` on ``phone``'s contact ``contact_id``; the updated contact.
 
     A PUT names its contact, so it cannot re-point another; but a location that

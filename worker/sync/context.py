@@ -3,28 +3,37 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import redis
+import structlog
 
 from toky_ghl.settings import Settings
+
+if TYPE_CHECKING:
+    from producers.toky import TokyClient
+    from worker.fieldmap import FieldMap
+    from worker.ghl.api import GhlApi
 
 
 @dataclass
 class SyncContext:
     """Dependencies of the handlers.
 
-    ``client`` is a ``worker.ghl.client.GhlClient`` (or a test double with the
-    same methods); ``redis`` holds the id map and other state under
-    ``settings.key_prefix``; ``field_map`` is the loaded, validated field map;
-    ``log`` a structlog logger already bound to the event's id, type and key.
+    ``client`` is a ``worker.ghl.client.GhlClient`` (or a test double meeting
+    ``worker.ghl.api.GhlRecords``, the part the handlers write through); ``redis``
+    holds the id map and other state under ``settings.key_prefix``; ``field_map`` is
+    the loaded, validated field map; ``log`` a structlog logger already bound to the
+    event's id, type and key; ``toky`` the Toky client the mirror writes with (None:
+    one made from the settings when needed).
     """
 
-    client: Any
+    client: GhlApi
     redis: redis.Redis
     settings: Settings
-    field_map: Any
-    log: Any
+    field_map: FieldMap
+    log: structlog.stdlib.BoundLogger
+    toky: TokyClient | None = None
 
     def key(self, *parts: str) -> str:
         """A Redis key under the configured prefix."""

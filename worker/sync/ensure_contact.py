@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from worker.ghl.errors import GhlDuplicateContactError, GhlNotFoundError
 from worker.idmap import IdMap
@@ -74,7 +74,7 @@ def ensure_contact(
             remember_written_to_ghl(ctx, phone, payload, contact)
     ctx.log.info("contact made in GHL" if new else "contact found in GHL",
                  contact_id=contact["id"])
-    return contact["id"]
+    return cast(str, contact["id"])
 
 
 def find_contact(phone: str, ctx: SyncContext) -> str | None:
@@ -87,7 +87,7 @@ def find_contact(phone: str, ctx: SyncContext) -> str | None:
     if not found:
         return None
     ids.remember_contact(phone, found["id"], tags=found.get("tags"))
-    return found["id"]
+    return cast(str | None, found["id"])
 
 
 def _with(

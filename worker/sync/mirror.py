@@ -20,7 +20,6 @@ know yet is mapped to this GHL contact (later Toky changes update it directly).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
@@ -59,31 +58,17 @@ TOKY_LOCK_WAIT_S = 2.0
 TOKY_MAX_ATTEMPTS = 2
 TOKY_BACKOFF_CAP_MS = 2000
 
-_clients: dict[tuple[str, str], TokyClient] = {}
-_clients_lock = threading.Lock()
-
-
 def toky_client(settings: Settings) -> TokyClient:
-    """The process's Toky client for ``settings`` (built once); ``Unprocessable`` without a key."""
+    """A Toky client for ``settings`` (a worker builds one at start-up, ``Runtime.toky``);
+    ``Unprocessable`` without a key."""
     if not settings.toky_api_key:
         raise Unprocessable("TOKY_API_KEY is not set: the worker cannot write mirrored contacts "
                             "to Toky; set it, restart the workers, then "
                             "`toky-ghl dlq replay --all`")
-    key = (settings.toky_api_base, settings.toky_api_key)
-    with _clients_lock:
-        if key not in _clients:
-            _clients[key] = TokyClient(
-                base_url=settings.toky_api_base, api_key=settings.toky_api_key,
-                timeout_s=(settings.ghl_connect_timeout_s, settings.ghl_read_timeout_s),
-                max_attempts=TOKY_MAX_ATTEMPTS, backoff_cap_ms=TOKY_BACKOFF_CAP_MS)
-        return _clients[key]
-
-
-def install_toky_client(settings: Settings, client: TokyClient) -> None:
-    """Use ``client`` for ``settings``' Toky base and key in this process (``toky-ghl
-    check-map``'s dry run: a client answered by the Toky simulator, nothing sent)."""
-    with _clients_lock:
-        _clients[(settings.toky_api_base, settings.toky_api_key)] = client
+    return TokyClient(
+        base_url=settings.toky_api_base, api_key=settings.toky_api_key,
+        timeout_s=(settings.ghl_connect_timeout_s, settings.ghl_read_timeout_s),
+        max_attempts=TOKY_MAX_ATTEMPTS, backoff_cap_ms=TOKY_BACKOFF_CAP_MS)
 
 
 def mirror_report(enabled: bool, counts: dict[str, int]) -> dict[str, Any]:
@@ -103,9 +88,12 @@ def format_mirror(report: dict[str, Any]) -> str:
             f"{report['skipped_no_phone']} without a phone (skipped)")
 
 
-def _toky(ctx: SyncContext) -> Any:
-    """The Toky client: ``ctx.toky`` when a test set one, else the process's."""
-    return getattr(ctx, "toky", None) or toky_client(ctx.settings)
+def _toky(ctx: SyncContext) -> TokyClient:
+    """The Toky client: ``ctx.toky`` (the worker's, or a dry run's), else one for the
+    settings (made for this call)."""
+    if ctx.toky is None:
+        ctx.toky = toky_client(ctx.settings)
+    return ctx.toky
 
 
 def _calling(action: Callable[[], T]) -> T:

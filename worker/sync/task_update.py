@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from worker.ghl.api import GhlRecords
 from worker.idmap import Child
 from worker.mapping import ghl_utc_seconds, parse_time
 from worker.mapping.tasks import FALLBACK_TITLE
 
 
-def full_task_update(client: Any, task: Child, changes: dict[str, Any]) -> dict:
+def full_task_update(client: GhlRecords, task: Child, changes: dict[str, Any]) -> dict[str, Any]:
     """Send ``changes`` to ``task``, completed with its current ``title`` and ``dueDate``
     (read from GHL, ``dueDate`` as ``YYYY-MM-DDTHH:MM:SSZ``) when ``changes`` lacks them.
     A task GHL no longer has raises ``GhlNotFoundError`` from the read."""

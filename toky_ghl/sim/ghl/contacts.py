@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, overload
 
 from toky_ghl.sim.ghl.records import iso_ms, new_id
 from toky_ghl.sim.ghl.state import Location
@@ -32,6 +32,10 @@ _NOT_STORED = ("locationId", "createNewIfDuplicateAllowed")
 _PHONE_PUNCTUATION = re.compile(r"[\s().-]")
 
 
+@overload
+def normalise_phone(phone: str) -> str: ...
+@overload
+def normalise_phone(phone: None) -> None: ...
 def normalise_phone(phone: str | None) -> str | None:
     """``"+1 888-888-8888"`` -> ``"+18888888888"``. Phones without ``+`` are kept as sent
     (GHL would read them in the location's country, which the simulator does not know)."""
@@ -49,7 +53,7 @@ def dedupe(tags: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(tags))
 
 
-def new_contact(location_id: str, fields: Mapping[str, Any], now_s: float) -> dict:
+def new_contact(location_id: str, fields: Mapping[str, Any], now_s: float) -> dict[str, Any]:
     contact: dict[str, Any] = dict.fromkeys(STANDARD_FIELDS)
     contact.update(id=new_id(), locationId=location_id, dnd=False, tags=[], customFields=[],
                    dateAdded=iso_ms(now_s))
@@ -57,7 +61,7 @@ def new_contact(location_id: str, fields: Mapping[str, Any], now_s: float) -> di
     return contact
 
 
-def apply_fields(contact: dict, fields: Mapping[str, Any], now_s: float) -> None:
+def apply_fields(contact: dict[str, Any], fields: Mapping[str, Any], now_s: float) -> None:
     """Write body ``fields`` onto ``contact``. ``tags`` REPLACE the contact's tags (use the
     tags endpoints to add or remove); custom fields merge by id. ``dndSettings``
     replaces the whole object: whether GHL merges it per channel is UNCONFIRMED
@@ -80,7 +84,8 @@ def apply_fields(contact: dict, fields: Mapping[str, Any], now_s: float) -> None
     contact["dateUpdated"] = iso_ms(now_s)
 
 
-def _merge_custom_fields(current: list[dict], written: list[dict]) -> list[dict]:
+def _merge_custom_fields(current: list[dict[str, Any]],
+                         written: list[dict[str, Any]]) -> list[dict[str, Any]]:
     merged = {item["id"]: item["value"] for item in current}
     for item in written:
         merged[item.get("id") or item["key"]] = item.get("field_value")
@@ -89,7 +94,7 @@ def _merge_custom_fields(current: list[dict], written: list[dict]) -> list[dict]
 
 def find_match(
     location: Location, email: str | None, phone: str | None, *, exclude_id: str | None = None
-) -> tuple[dict, str] | None:
+) -> tuple[dict[str, Any], str] | None:
     """The contact with this email (compared lower-cased), else with this phone (E.164),
     and the field that matched: ``"email"`` or ``"phone"``. None when neither matches.
 
@@ -121,8 +126,9 @@ def matches_query(contact: Mapping[str, Any], query: str | None) -> bool:
 
 
 def list_after(
-    contacts: Iterable[dict], *, start_after: str | None, start_after_id: str | None, limit: int
-) -> tuple[list[dict], int, bool]:
+    contacts: Iterable[dict[str, Any]], *, start_after: str | None, start_after_id: str | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], int, bool]:
     """GET /contacts/ paging, oldest first by (dateAdded, id).
 
     ``start_after`` is the ISO ``dateAdded`` of the last contact seen (from epoch

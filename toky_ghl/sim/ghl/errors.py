@@ -6,6 +6,8 @@ message for 4xx; a LIST of messages and ``"error"`` for 422.
 
 from __future__ import annotations
 
+from typing import Any
+
 CONTACTS_VERSION = "2021-07-28"
 CALENDARS_VERSION = "2021-04-15"
 
@@ -13,7 +15,7 @@ CALENDARS_VERSION = "2021-04-15"
 class ApiError(Exception):
     """Answer ``status`` with JSON ``body`` instead of running the endpoint."""
 
-    def __init__(self, status: int, body: dict) -> None:
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
         super().__init__(f"{status}: {body.get('message')}")
         self.status = status
         self.body = body
@@ -49,9 +51,10 @@ def not_found(what: str, object_id: str | None = None, *, status: int = 404) -> 
 
 def missing(what: str, object_id: str | None = None) -> ApiError:
     """``not_found`` answered as the running simulator's ``missing_status`` says."""
-    from toky_ghl.sim.ghl.gate import current_sim
+    from flask import current_app
 
-    return not_found(what, object_id, status=current_sim().config.missing_status)
+    sim = current_app.extensions["ghl_sim"]  # the running simulator (gate.current_sim)
+    return not_found(what, object_id, status=sim.config.missing_status)
 
 
 def no_route(method: str, path: str) -> ApiError:

@@ -9,6 +9,7 @@ an error are reported by users (highlevel-api-docs issue #64, reference/ghl-api.
 from __future__ import annotations
 
 import random
+from typing import Any
 
 #: Statuses of injected server errors, drawn evenly.
 ERROR_STATUSES = (500, 502, 503)
@@ -39,6 +40,6 @@ class FaultDice:
         return rate > 0 and (rate >= 1 or self._rng.random() < rate)
 
 
-def error_body(status: int) -> dict:
+def error_body(status: int) -> dict[str, Any]:
     """The body of an injected 5xx/504, in GHL's ``statusCode``/``message`` shape."""
     return {"statusCode": status, "message": _REASONS.get(status, "Server Error")}

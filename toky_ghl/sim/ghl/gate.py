@@ -30,7 +30,7 @@ import functools
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, Response, current_app, g, make_response, request
 
@@ -56,7 +56,7 @@ _RULE_ARG = re.compile(r"<(?:\w+:)?(\w+)>")
 
 
 def current_sim() -> GhlSim:
-    return current_app.extensions["ghl_sim"]
+    return cast(GhlSim, current_app.extensions["ghl_sim"])
 
 
 def current_location() -> Location:
@@ -86,7 +86,7 @@ def json_body() -> dict[str, Any]:
             if not isinstance(body, dict):
                 raise bad_request("Request body must be a JSON object")
             g.json_body = body
-    return g.json_body
+    return cast(dict[str, Any], g.json_body)
 
 
 def validated(rule: BodyRule) -> dict[str, Any]:
@@ -145,13 +145,13 @@ def install_gate(app: Flask, sim: GhlSim) -> None:
         return response
 
 
-def endpoint(scope: str, version: str, *, write: bool = False) -> Callable:
+def endpoint(scope: str, version: str, *, write: bool = False) -> Callable[..., Any]:
     """Guard a view: ``Version`` must equal ``version`` and the token must hold ``scope``.
 
     ``write``: the view changes state, so its success may be answered 504 instead.
     """
 
-    def decorate(view: Callable) -> Callable:
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def guarded(**kwargs: Any) -> Response:
             sim = current_sim()

@@ -17,6 +17,7 @@ import secrets
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from toky_ghl.sim.ghl.errors import ApiError, bad_request, unprocessable
 
@@ -61,7 +62,7 @@ class OAuthRegistry:
     def reset_stats(self) -> None:
         self.grants: Counter[str] = Counter()  # "authorization_code", "refresh_token", "refused"
         self.refused: Counter[str] = Counter()  # why
-        self.refreshes: list[dict] = []  # {"at_s", "remaining_s"} per refresh grant
+        self.refreshes: list[dict[str, Any]] = []  # {"at_s", "remaining_s"} per refresh grant
 
     def clear(self) -> None:
         self.apps.clear()
@@ -102,7 +103,7 @@ class OAuthRegistry:
             self.expiry_s[target] = now_s
         return len(targets)
 
-    def token(self, form: Mapping[str, str], now_s: float, ttl_s: float) -> dict:
+    def token(self, form: Mapping[str, str], now_s: float, ttl_s: float) -> dict[str, Any]:
         """The answer to ``POST /oauth/token`` with ``form``, or an ``ApiError``."""
         missing = [f"{name} should not be empty"
                    for name in ("client_id", "client_secret", "grant_type") if not form.get(name)]
@@ -146,7 +147,8 @@ class OAuthRegistry:
         self.refreshes.append({"at_s": now_s, "remaining_s": round(remaining, 3)})
         return entry.scopes
 
-    def _issue(self, app: OAuthApp, scopes: frozenset[str], now_s: float, ttl_s: float) -> dict:
+    def _issue(self, app: OAuthApp, scopes: frozenset[str], now_s: float,
+               ttl_s: float) -> dict[str, Any]:
         access = "sim-at-" + secrets.token_urlsafe(24)
         refresh = "sim-rt-" + secrets.token_urlsafe(24)
         self._add_token(access, app.location_id, scopes)
@@ -167,6 +169,6 @@ class OAuthRegistry:
         apps = [a.client_secret for a in self.apps.values()]
         return [*self.expiry_s, *self.refresh_tokens, *apps]
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, Any]:
         return {"grants": dict(self.grants), "refused": dict(self.refused),
                 "refreshes": list(self.refreshes), "apps": sorted(self.apps)}

@@ -9,8 +9,10 @@ simulated: every slot is free.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import Blueprint
+from flask.typing import ResponseReturnValue
 
 from toky_ghl.sim.ghl import validation as rules
 from toky_ghl.sim.ghl.errors import CALENDARS_VERSION, CONTACTS_VERSION, bad_request, missing
@@ -40,7 +42,7 @@ _EVENT_FIELDS = ("id", "address", "title", "calendarId", "locationId", "contactI
 bp = Blueprint("ghl_appointments", __name__)
 
 
-def _view(appointment: dict, fields: tuple[str, ...]) -> dict:
+def _view(appointment: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     return {name: appointment.get(name) for name in fields}
 
 
@@ -51,13 +53,13 @@ _LISTED_FIELDS = ("id", "calendarId", "title", "assignedUserId", "startTime", "e
                   "dateAdded", "dateUpdated")
 
 
-def _event(appointment: dict) -> dict:
+def _event(appointment: dict[str, Any]) -> dict[str, Any]:
     """CalendarEventDTO; ``notes`` carries the description, ``status`` the appointment status."""
     return {**_view(appointment, _EVENT_FIELDS), "notes": appointment.get("description"),
             "status": appointment.get("appointmentStatus")}
 
 
-def _listed(appointment: dict) -> dict:
+def _listed(appointment: dict[str, Any]) -> dict[str, Any]:
     """GetEventSchema: no ``description``; ``notes`` carries it only when
     ``list_description_as_notes`` is on (UNCONFIRMED, see ``SimConfig``)."""
     notes = appointment.get("description") if current_sim().config.list_description_as_notes \
@@ -66,7 +68,8 @@ def _listed(appointment: dict) -> dict:
             "status": appointment.get("appointmentStatus")}
 
 
-def _automations(location: Location, appointment: dict, body: dict, action: str) -> None:
+def _automations(location: Location, appointment: dict[str, Any], body: dict[str, Any],
+                 action: str) -> None:
     """Record the automations GHL runs unless the write said ``toNotify: false``."""
     if body.get("toNotify") is not False:
         location.automations.append({"appointmentId": appointment["id"], "action": action})
@@ -77,20 +80,20 @@ def _check_calendar(location: Location, calendar_id: str) -> None:
         raise bad_request(f"Calendar not found: {calendar_id}")
 
 
-def _appointment_of(location: Location, event_id: str) -> dict:
+def _appointment_of(location: Location, event_id: str) -> dict[str, Any]:
     appointment = location.appointments.get(event_id)
     if appointment is None:
         raise missing("Appointment", event_id)
     return appointment
 
 
-def _stored(body: dict) -> dict:
+def _stored(body: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k not in _NOT_STORED}
 
 
 @bp.post("/calendars/events/appointments")
 @endpoint(WRITE, CALENDARS_VERSION, write=True)
-def create_appointment():
+def create_appointment() -> ResponseReturnValue:
     body = validated(rules.CREATE_APPOINTMENT)
     location = current_location()
     _check_calendar(location, body["calendarId"])
@@ -110,7 +113,7 @@ def create_appointment():
 
 @bp.put("/calendars/events/appointments/<event_id>")
 @endpoint(WRITE, CALENDARS_VERSION, write=True)
-def update_appointment(event_id: str):
+def update_appointment(event_id: str) -> ResponseReturnValue:
     body = validated(rules.UPDATE_APPOINTMENT)
     location = current_location()
     appointment = _appointment_of(location, event_id)
@@ -123,13 +126,13 @@ def update_appointment(event_id: str):
 
 @bp.get("/calendars/events/appointments/<event_id>")
 @endpoint(READ, CALENDARS_VERSION)
-def get_appointment(event_id: str):
+def get_appointment(event_id: str) -> ResponseReturnValue:
     return {"event": _event(_appointment_of(current_location(), event_id))}
 
 
 @bp.get("/contacts/<contact_id>/appointments")
 @endpoint(CONTACTS_READ, CONTACTS_VERSION)
-def contact_appointments(contact_id: str):
+def contact_appointments(contact_id: str) -> ResponseReturnValue:
     location = current_location()
     contact_of(location, contact_id)
     found = [a for a in location.appointments.values() if a["contactId"] == contact_id]

@@ -18,16 +18,25 @@ Source: the official spec, GoHighLevel/highlevel-api-docs.
   SearchSuccessfulResponseDto ``{opportunities, meta}``). Scopes opportunities.write /
   opportunities.readonly, Version 2021-07-28.
 
-A workflow enrolls a contact once: a second POST for a contact already in it
-changes nothing. UNCONFIRMED: the spec says nothing about a repeated POST; this
-follows GHL's workflow setting "Allow re-entry" (off by default, per GHL's
-workflow builder; not checked against the API). ``entries`` counts the POSTs
-that enrolled.
+A workflow enrolls a contact once: a second POST for a contact already in it is
+answered 200 ``{"succeded": true}`` and enrolls nothing more. Sources: the spec
+documents no error for a contact already in the workflow (its answers are 200
+ContactsWorkflowSuccessfulResponseDto, 400, 401, 422 only), and GHL's v1 API
+documentation of the same call (rest.gohighlevel.com ``POST /v1/contacts/:contactId/
+workflow/:workflowId``) says the request "will add contact in queue to be added in
+workflow", i.e. an asynchronous enrolment the API never refuses. Whether a repeat
+enrolls again is GHL's per-workflow setting "Allow re-entry" (off by default in
+GHL's workflow builder): UNCONFIRMED against the API; this models it off.
+``entries`` counts the enrolments, ``requests`` the POSTs for the contact (a
+product retrying after a lost answer shows ``requests`` 2, ``entries`` 1).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, request
+from flask.typing import ResponseReturnValue
 
 from toky_ghl.sim.ghl import validation as rules
 from toky_ghl.sim.ghl.errors import CONTACTS_VERSION, not_found, unprocessable, wrong_location
@@ -46,20 +55,21 @@ def _now() -> str:
 # -- workflows -------------------------------------------------------------------
 @bp.post("/contacts/<contact_id>/workflow/<workflow_id>")
 @endpoint(WRITE, CONTACTS_VERSION, write=True)
-def add_to_workflow(contact_id: str, workflow_id: str):
+def add_to_workflow(contact_id: str, workflow_id: str) -> ResponseReturnValue:
     body = validated(rules.WORKFLOW)
     location = current_location()
     contact_of(location, contact_id)
     enrolled = location.workflows.setdefault(workflow_id, {})
     if contact_id not in enrolled:
         enrolled[contact_id] = {"contactId": contact_id, "enrolledAt": _now(), "entries": 1,
-                                "eventStartTime": body.get("eventStartTime")}
+                                "requests": 0, "eventStartTime": body.get("eventStartTime")}
+    enrolled[contact_id]["requests"] += 1
     return {"succeded": True}
 
 
 @bp.delete("/contacts/<contact_id>/workflow/<workflow_id>")
 @endpoint(WRITE, CONTACTS_VERSION, write=True)
-def remove_from_workflow(contact_id: str, workflow_id: str):
+def remove_from_workflow(contact_id: str, workflow_id: str) -> ResponseReturnValue:
     validated(rules.WORKFLOW)
     location = current_location()
     contact_of(location, contact_id)
@@ -70,7 +80,7 @@ def remove_from_workflow(contact_id: str, workflow_id: str):
 # -- campaigns -------------------------------------------------------------------
 @bp.post("/contacts/<contact_id>/campaigns/<campaign_id>")
 @endpoint(WRITE, CONTACTS_VERSION, write=True)
-def add_to_campaign(contact_id: str, campaign_id: str):
+def add_to_campaign(contact_id: str, campaign_id: str) -> ResponseReturnValue:
     validated(rules.CAMPAIGN)
     location = current_location()
     contact_of(location, contact_id)
@@ -81,7 +91,7 @@ def add_to_campaign(contact_id: str, campaign_id: str):
 
 @bp.delete("/contacts/<contact_id>/campaigns/<campaign_id>")
 @endpoint(WRITE, CONTACTS_VERSION, write=True)
-def remove_from_campaign(contact_id: str, campaign_id: str):
+def remove_from_campaign(contact_id: str, campaign_id: str) -> ResponseReturnValue:
     location = current_location()
     contact_of(location, contact_id)
     location.campaigns.get(campaign_id, {}).pop(contact_id, None)
@@ -91,7 +101,7 @@ def remove_from_campaign(contact_id: str, campaign_id: str):
 # -- followers -------------------------------------------------------------------
 @bp.post("/contacts/<contact_id>/followers")
 @endpoint(WRITE, CONTACTS_VERSION, write=True)
-def add_followers(contact_id: str):
+def add_followers(contact_id: str) -> ResponseReturnValue:
     body = validated(rules.FOLLOWERS)
     location = current_location()
     contact_of(location, contact_id)
@@ -103,7 +113,7 @@ def add_followers(contact_id: str):
 
 @bp.delete("/contacts/<contact_id>/followers")
 @endpoint(WRITE, CONTACTS_VERSION, write=True)
-def remove_followers(contact_id: str):
+def remove_followers(contact_id: str) -> ResponseReturnValue:
     body = validated(rules.FOLLOWERS)
     location = current_location()
     contact_of(location, contact_id)
@@ -114,7 +124,7 @@ def remove_followers(contact_id: str):
 
 
 # -- opportunities ---------------------------------------------------------------
-def _opportunity(opportunity_id: str) -> dict:
+def _opportunity(opportunity_id: str) -> dict[str, Any]:
     found = current_location().opportunities.get(opportunity_id)
     if found is None:
         raise not_found("Opportunity")
@@ -123,7 +133,7 @@ def _opportunity(opportunity_id: str) -> dict:
 
 @bp.get("/opportunities/search")
 @endpoint(OPP_READ, CONTACTS_VERSION)
-def search_opportunities():
+def search_opportunities() -> ResponseReturnValue:
     location_id = request.args.get("location_id")
     if not location_id:
         raise unprocessable(["location_id should not be empty"])
@@ -142,13 +152,13 @@ def search_opportunities():
 
 @bp.get("/opportunities/<opportunity_id>")
 @endpoint(OPP_READ, CONTACTS_VERSION)
-def get_opportunity(opportunity_id: str):
+def get_opportunity(opportunity_id: str) -> ResponseReturnValue:
     return {"opportunity": _opportunity(opportunity_id)}
 
 
 @bp.post("/opportunities/")
 @endpoint(OPP_WRITE, CONTACTS_VERSION, write=True)
-def create_opportunity():
+def create_opportunity() -> ResponseReturnValue:
     body = validated(rules.CREATE_OPPORTUNITY)
     location = current_location()
     if body["locationId"] != location.location_id:
@@ -163,7 +173,7 @@ def create_opportunity():
 
 @bp.put("/opportunities/<opportunity_id>")
 @endpoint(OPP_WRITE, CONTACTS_VERSION, write=True)
-def update_opportunity(opportunity_id: str):
+def update_opportunity(opportunity_id: str) -> ResponseReturnValue:
     body = validated(rules.UPDATE_OPPORTUNITY)
     opportunity = _opportunity(opportunity_id)
     now = _now()

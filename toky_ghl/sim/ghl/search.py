@@ -11,7 +11,7 @@ top-level contact fields, and AND/OR groups; anything else is a ValueError
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from toky_ghl.sim.ghl.contacts import matches_query, normalise_phone
 from toky_ghl.sim.ghl.records import epoch_ms
@@ -30,7 +30,7 @@ def _equals(field: str, actual: Any, wanted: Any) -> bool:
     wanted = _comparable(field, wanted)
     if isinstance(actual, list):
         return any(_comparable(field, item) == wanted for item in actual)
-    return _comparable(field, actual) == wanted
+    return cast(bool, _comparable(field, actual) == wanted)
 
 
 def _contains(actual: Any, wanted: Any) -> bool:
@@ -67,13 +67,14 @@ def filter_matches(contact: Mapping[str, Any], spec: Mapping[str, Any]) -> bool:
     field, operator, wanted = spec["field"], spec["operator"], spec.get("value")
     actual = contact.get(field)
     if operator in ("exists", "not_exists"):
-        return (actual not in (None, "", [])) == (operator == "exists")
+        return cast(bool, (actual not in (None, "", [])) == (operator == "exists"))
     if operator in ("eq", "not_eq"):
-        return _equals(field, actual, wanted) == (operator == "eq")
-    return _contains(actual, wanted) == (operator == "contains")
+        return cast(bool, _equals(field, actual, wanted) == (operator == "eq"))
+    return cast(bool, _contains(actual, wanted) == (operator == "contains"))
 
 
-def search(contacts: list[dict], body: Mapping[str, Any]) -> tuple[list[dict], int]:
+def search(contacts: list[dict[str, Any]], body: Mapping[str, Any]) -> tuple[list[dict[str, Any]],
+                                                                             int]:
     """The page of contacts (each with its ``searchAfter`` cursor) and the total matching."""
     sort = (body.get("sort") or [{"field": "dateAdded", "direction": "asc"}])[0]
     field, direction = sort.get("field"), str(sort.get("direction", "asc")).lower()
@@ -88,7 +89,7 @@ def search(contacts: list[dict], body: Mapping[str, Any]) -> tuple[list[dict], i
     found = [c for c in contacts if matches_query(c, body.get("query"))
              and all(filter_matches(c, f) for f in filters)]
 
-    def key(contact: dict) -> tuple[int, str]:
+    def key(contact: dict[str, Any]) -> tuple[int, str]:
         return epoch_ms(contact[field]), contact["id"]
 
     found.sort(key=key, reverse=direction == "desc")

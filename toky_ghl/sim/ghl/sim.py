@@ -68,7 +68,8 @@ class GhlSim:
         with self.lock:
             self.store.location(location_id).calendars.add(calendar_id)
 
-    def add_user(self, location_id: str, name: str, email: str, user_id: str | None = None) -> dict:
+    def add_user(self, location_id: str, name: str, email: str,
+                 user_id: str | None = None) -> dict[str, Any]:
         """A user of the location (listed by GET /users/); returns ``{id, name, email}``."""
         with self.lock:
             user = {"id": user_id or new_id(), "name": name, "email": email}
@@ -77,10 +78,11 @@ class GhlSim:
 
     def add_custom_field(self, location_id: str, name: str, field_key: str, *,
                          data_type: str = "TEXT", model: str = "contact",
-                         field_id: str | None = None) -> dict:
+                         field_id: str | None = None) -> dict[str, Any]:
         """A custom field of the location (listed by GET /locations/{id}/customFields)."""
         with self.lock:
-            field = {"id": field_id or new_id(), "name": name, "fieldKey": field_key,
+            field: dict[str, Any] = {"id": field_id or new_id(), "name": name,
+                                     "fieldKey": field_key,
                      "dataType": data_type, "model": model, "locationId": location_id,
                      "position": 0, "placeholder": ""}
             self.store.location(location_id).custom_fields[field["id"]] = field
@@ -96,7 +98,7 @@ class GhlSim:
         with self.lock:
             self.store.location(location_id).allow_duplicates = bool(allowed)
 
-    def add_contact(self, location_id: str, fields: Mapping[str, Any]) -> dict:
+    def add_contact(self, location_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """Put a contact in place without a request (no checks, no budget used)."""
         with self.lock:
             contact = new_contact(location_id, fields, self.clock())
@@ -164,11 +166,11 @@ class GhlSim:
             return lost
 
     # -- inspection ---------------------------------------------------------------
-    def state(self) -> dict:
+    def state(self) -> dict[str, Any]:
         """Every object by kind, per location (tokens are not shown)."""
         with self.lock:
             return copy.deepcopy(self.store.snapshot())
 
-    def stats_snapshot(self) -> dict:
+    def stats_snapshot(self) -> dict[str, Any]:
         with self.lock:
             return self.stats.snapshot()

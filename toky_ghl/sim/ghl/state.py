@@ -7,6 +7,7 @@ in the shape GHL answers with (see ``contacts.py`` for contacts).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -28,24 +29,24 @@ class Location:
     location_id: str
     allow_duplicates: bool = False
     calendars: set[str] = field(default_factory=set)
-    users: dict[str, dict] = field(default_factory=dict)
-    contacts: dict[str, dict] = field(default_factory=dict)
-    tasks: dict[str, dict] = field(default_factory=dict)
-    notes: dict[str, dict] = field(default_factory=dict)
-    appointments: dict[str, dict] = field(default_factory=dict)
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    appointments: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: workflow id → contact id → enrollment; campaign id → contact id → membership
-    workflows: dict[str, dict[str, dict]] = field(default_factory=dict)
-    campaigns: dict[str, dict[str, dict]] = field(default_factory=dict)
+    workflows: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    campaigns: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     #: contact id → the GHL user ids following it
     followers: dict[str, list[str]] = field(default_factory=dict)
-    opportunities: dict[str, dict] = field(default_factory=dict)
+    opportunities: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Appointment automations GHL ran (confirmations, reminders): one entry per
     #: appointment write without ``toNotify: false`` (AppointmentCreateSchema:
     #: "If set to false, the automations will not run"; whether they run when it
     #: is left out is UNCONFIRMED, taken as yes).
-    automations: list[dict] = field(default_factory=list)
+    automations: list[dict[str, Any]] = field(default_factory=list)
     #: The location's custom fields (GET /locations/{id}/customFields), by id.
-    custom_fields: dict[str, dict] = field(default_factory=dict)
+    custom_fields: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: The agency (company) the location belongs to (GET /locations/{id}: companyId).
     company_id: str = ""
 
@@ -57,11 +58,11 @@ class Location:
             kind.clear()
         self.automations.clear()
 
-    def children(self, kind: dict[str, dict], contact_id: str) -> list[dict]:
+    def children(self, kind: dict[str, dict[str, Any]], contact_id: str) -> list[dict[str, Any]]:
         """The tasks or notes (``kind``) of one contact, oldest first."""
         return [item for item in kind.values() if item["contactId"] == contact_id]
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, Any]:
         return {
             "allowDuplicates": self.allow_duplicates,
             "calendars": sorted(self.calendars),
@@ -100,5 +101,5 @@ class Store:
         self.tokens.clear()
         self.locations.clear()
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, Any]:
         return {"locations": {lid: loc.snapshot() for lid, loc in sorted(self.locations.items())}}

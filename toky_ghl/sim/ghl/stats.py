@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 
 class SimStats:
@@ -22,7 +23,7 @@ class SimStats:
         self.injected_5xx = 0
         self.lost_answers = 0
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, Any]:
         return {
             "requests_total": self.requests_total,
             "by_route": dict(sorted(self.by_route.items())),

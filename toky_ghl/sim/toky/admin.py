@@ -10,14 +10,16 @@ disagree: ``POST /_sim/settings {"recording_key": "record_url", "filter_times": 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, cast
 
 from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from toky_ghl.sim.toky.demo import seed_demo
 from toky_ghl.sim.toky.state import SimError, TokySim
 
 
-def _kwargs() -> dict:
+def _kwargs() -> dict[str, Any]:
     body = request.get_json(silent=True)
     if body is None:
         return {}
@@ -26,53 +28,53 @@ def _kwargs() -> dict:
     return body
 
 
-def _call(helper: Callable, *args: object) -> dict:
+def _call(helper: Callable[..., Any], *args: object) -> dict[str, Any]:
     try:
-        return helper(*args, **_kwargs())
+        return cast(dict[str, Any], helper(*args, **_kwargs()))
     except TypeError as exc:  # a missing or unknown keyword argument
         raise SimError(400, str(exc)) from None
 
 
 def admin_blueprint(sim: TokySim) -> Blueprint:
     admin = Blueprint("toky_sim_admin", __name__, url_prefix="/_sim")
-    adders = {
+    adders: dict[str, Callable[..., Any]] = {
         "agents": sim.add_agent, "calls": sim.add_call, "sms": sim.add_sms,
         "voicemails": sim.add_voicemail, "contacts": sim.add_contact,
     }
 
     @admin.get("/state")
-    def state():
+    def state() -> ResponseReturnValue:
         return jsonify(sim.snapshot())
 
     @admin.get("/stats")
-    def stats():
+    def stats() -> ResponseReturnValue:
         return jsonify(sim.stats())
 
     @admin.post("/reset")
-    def reset():
+    def reset() -> ResponseReturnValue:
         sim.reset()
         return jsonify({"reset": True})
 
     @admin.post("/seed-demo")
-    def seed():
+    def seed() -> ResponseReturnValue:
         return jsonify(seed_demo(sim))
 
     @admin.post("/<kind>")
-    def add(kind: str):
+    def add(kind: str) -> ResponseReturnValue:
         if kind not in adders:
             raise SimError(404, f"no such record kind: {kind} (known: {', '.join(adders)})")
         return jsonify(_call(adders[kind])), 201
 
     @admin.put("/contacts/<phone>")
-    def update_contact(phone: str):
+    def update_contact(phone: str) -> ResponseReturnValue:
         return jsonify(_call(sim.update_contact, phone))
 
     @admin.post("/settings")
-    def settings():
+    def settings() -> ResponseReturnValue:
         return jsonify(_call(sim.configure))
 
     @admin.post("/faults")
-    def faults():
+    def faults() -> ResponseReturnValue:
         _call(sim.fail_next)
         return jsonify({"armed": True}), 201
 

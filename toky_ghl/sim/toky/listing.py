@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlencode
 
 from producers.toky import paths
@@ -73,7 +74,7 @@ def _int_arg(args: Mapping[str, str], name: str, default: int, minimum: int) -> 
     return value
 
 
-def page(rows: list[dict], args: Mapping[str, str], base_url: str) -> dict:
+def page(rows: list[dict[str, Any]], args: Mapping[str, str], base_url: str) -> dict[str, Any]:
     """One page of ``rows`` (already newest first) as ``{"count", "next", "results"}``.
 
     ``next`` is an absolute URL keeping every other query parameter, or None.

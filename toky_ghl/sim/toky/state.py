@@ -22,6 +22,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from producers.toky import paths
 from toky_ghl.sim.toky.faults import Fault, Faults
@@ -79,10 +80,10 @@ class TokySim:
         """Forget every record, webhook, fault and request count (the key stays)."""
         with self._lock:
             self._ids = itertools.count(1)
-            self._rows: dict[str, list[dict]] = {"agents": [], "cdrs": [], "sms": [],
+            self._rows: dict[str, list[dict[str, Any]]] = {"agents": [], "cdrs": [], "sms": [],
                                                  "voicemails": []}
-            self._contacts: dict[str, dict] = {}
-            self._webhooks: dict[str, dict] = {}
+            self._contacts: dict[str, dict[str, Any]] = {}
+            self._webhooks: dict[str, dict[str, Any]] = {}
             self._recordings: dict[str, str] = {}
             self.recording_key: str = RECORDING_KEYS[0]
             self.filter_times: str = "honour"
@@ -102,7 +103,7 @@ class TokySim:
             message = f"time must look like 2017-07-05 21:46:44, got {moment!r}"
             raise SimError(400, message) from None
 
-    def _add(self, kind: str, row: dict) -> dict:
+    def _add(self, kind: str, row: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             self._rows[kind].append(row)
             return copy.deepcopy(row)
@@ -111,7 +112,7 @@ class TokySim:
 
     def add_agent(self, *, email: str, fullname: str = "", phone_number: str = "",
                   timezone: str = "America/Chicago", is_admin: bool = False,
-                  created_at: Moment = None) -> dict:
+                  created_at: Moment = None) -> dict[str, Any]:
         created = self._time(created_at)
         return self._add("agents", {
             "email": email, "fullname": fullname, "phone_number": phone_number,
@@ -124,7 +125,7 @@ class TokySim:
                  agent: str = "", init_dt: Moment = None, ring_s: int = 5,
                  received_on_number: str | None = None, callid: str | None = None,
                  web_call: bool = False, recording_url: str | None = None,
-                 agent_form: str = "toky", web_caller_id: str | None = None) -> dict:
+                 agent_form: str = "toky", web_caller_id: str | None = None) -> dict[str, Any]:
         """A CDR, as Toky's CDR reference describes one.
 
         ``from_number`` is the CALLER in the contract's (webhook) sense: for an
@@ -177,14 +178,14 @@ class TokySim:
             return self._add("cdrs", row)
 
     def add_sms(self, *, from_number: str, to_number: str, text: str,
-                direction: str = "inbound", agent: str = "", date: Moment = None) -> dict:
+                direction: str = "inbound", agent: str = "", date: Moment = None) -> dict[str, Any]:
         return self._add("sms", {
             "id": str(next(self._ids)), "direction": direction, "from_number": from_number,
             "to_number": to_number, "text": text, "date": self._time(date), "agent": agent,
         })
 
     def add_voicemail(self, *, from_number: str, to_number: str, duration_s: int = 20,
-                      record_url: str = "", agent: str = "", date: Moment = None) -> dict:
+                      record_url: str = "", agent: str = "", date: Moment = None) -> dict[str, Any]:
         return self._add("voicemails", {
             "id": str(next(self._ids)), "from_number": from_number, "to_number": to_number,
             "date": self._time(date), "duration": str(duration_s), "record_url": record_url,
@@ -192,7 +193,7 @@ class TokySim:
         })
 
     def add_contact(self, *, phone: str, contact_name: str = "", email: str = "",
-                    city: str = "", country_code: str = "") -> dict:
+                    city: str = "", country_code: str = "") -> dict[str, Any]:
         """A directory contact; SimError 409 if the phone is taken, 400 if not E.164."""
         if not E164.match(phone or ""):
             raise SimError(400, f"phone must be E.164 (+15125550101), got {phone!r}")
@@ -204,7 +205,7 @@ class TokySim:
             self._contacts[phone] = contact
             return dict(contact)
 
-    def update_contact(self, phone: str, **changes: str) -> dict:
+    def update_contact(self, phone: str, **changes: str) -> dict[str, Any]:
         """Change a contact's fields; SimError 404 if none, 400 on an unknown or identity field."""
         unknown = sorted(set(changes) - set(paths.CONTACT_FIELDS))
         if unknown:
@@ -219,7 +220,7 @@ class TokySim:
 
     # -- reads ---------------------------------------------------------------
 
-    def rows(self, kind: str, created_key: str | None = None) -> list[dict]:
+    def rows(self, kind: str, created_key: str | None = None) -> list[dict[str, Any]]:
         """Copies of ``kind`` (agents, cdrs, sms, voicemails), newest first.
 
         Newest by ``created_key`` (default: insertion order), ties broken by insertion.
@@ -231,12 +232,12 @@ class TokySim:
                      reverse=True)
         return [row for _, row in ordered]
 
-    def contacts(self) -> list[dict]:
+    def contacts(self) -> list[dict[str, Any]]:
         """Copies of every contact, newest first."""
         with self._lock:
             return [dict(c) for c in reversed(self._contacts.values())]
 
-    def contact(self, phone: str) -> dict | None:
+    def contact(self, phone: str) -> dict[str, Any] | None:
         with self._lock:
             found = self._contacts.get(phone)
             return dict(found) if found else None
@@ -247,7 +248,7 @@ class TokySim:
 
     # -- webhooks --------------------------------------------------------------
 
-    def add_webhook(self, event: str, hook_url: str) -> dict:
+    def add_webhook(self, event: str, hook_url: str) -> dict[str, Any]:
         if event not in paths.WEBHOOK_EVENTS:
             known = ", ".join(paths.WEBHOOK_EVENTS)
             raise SimError(400, f"unknown event {event!r}; known: {known}")
@@ -259,7 +260,7 @@ class TokySim:
             self._webhooks[hook["id"]] = hook
             return dict(hook)
 
-    def webhooks(self) -> list[dict]:
+    def webhooks(self) -> list[dict[str, Any]]:
         with self._lock:
             return [dict(h) for h in reversed(self._webhooks.values())]
 
@@ -271,7 +272,7 @@ class TokySim:
     # -- switches (where sources disagree, each documented form) -------------------
 
     def configure(self, *, recording_key: str | None = None,
-                  filter_times: str | None = None) -> dict:
+                  filter_times: str | None = None) -> dict[str, Any]:
         """Choose the form served: the recording answer's URL key (``RECORDING_KEYS``)
         and how the date ``filter`` treats a time (``FILTER_TIME_MODES``)."""
         if recording_key is not None and recording_key not in RECORDING_KEYS:
@@ -300,7 +301,7 @@ class TokySim:
             self._requests[path] += 1
             self._by_method[f"{method.upper()} {path}"] += 1
 
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, Any]:
         """Requests served per path (as requested, e.g. "/v1/cdrs"), and per
         ``"METHOD path"`` (``"PUT /v1/contacts/+15125550101"``)."""
         with self._lock:
@@ -313,7 +314,7 @@ class TokySim:
                        if key.split(" ", 1)[0] in ("POST", "PUT", "DELETE")
                        and path_prefix in key.split(" ", 1)[1])
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, Any]:
         """Everything the simulator holds, for /_sim/state."""
         with self._lock:
             return {

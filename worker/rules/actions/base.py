@@ -41,7 +41,10 @@ class Action:
     scopes those need (checked at start-up against ``GHL_SCOPES`` for a user's
     rules, and again by the client before any request); ``idempotent``: why a
     retry or a replay does not apply it twice; ``events``: the event types it
-    can act on (empty: any event with a customer contact).
+    can act on (empty: any event with a customer contact); ``keyed``: given a
+    ``key`` parameter it acts on the object a rule named so, on any event
+    (``events`` then limits only its use without one); ``needs_one_of``: at least
+    one of these parameters must be given.
     """
 
     name: str
@@ -52,6 +55,8 @@ class Action:
     idempotent: str
     run: Callable[[ActionRun], Outcome]
     events: tuple[str, ...] = ()
+    keyed: bool = False
+    needs_one_of: tuple[str, ...] = ()
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)

@@ -5,6 +5,11 @@ Each created object carries the marker of its idempotency key
 written through the same create-once path as the contract's notes and tasks:
 an intent in the id map first, and a retry after a lost answer looks for the
 marked object in GHL and adopts it instead of creating a second one.
+
+With ``key:`` the object is named instead (``worker.rules.objects``): its id-map
+entry and marker are ``rule:key:<key>``, a create finding that key mapped already
+makes nothing, and later actions (``update_task``, ``complete_task``, ...) reach
+it by the same key, latest wins.
 """
 
 from __future__ import annotations
@@ -16,20 +21,23 @@ from worker.idmap import IdMap
 from worker.mapping import parse_time
 from worker.mapping.fields import ghl_utc_seconds
 from worker.mapping.markers import with_marker
+from worker.rules import objects
 from worker.rules.actions.base import Action, ActionRun
 from worker.rules.actions.contacts import WRITE, _phone
-from worker.rules.params import BOOL, DURATION, GHL_ID, TEXT, USER, Param
+from worker.rules.params import BOOL, DURATION, GHL_ID, KEY, TEXT, USER, Param
 from worker.sync.children import APPOINTMENT, NOTE, TASK, ChildKind, create_once
 from worker.sync.ensure_contact import with_contact
-from worker.sync.outcome import Outcome, Unprocessable
+from worker.sync.outcome import Outcome, Status, Unprocessable
 
 
 def child_key(run: ActionRun) -> str:
-    """The id-map key and marker of what this action creates for this event."""
-    return f"rule:{run.key}"
+    """The id-map key and marker of what this action creates for this event: the
+    object's ``key:`` when the rule names it, else the action's idempotency key."""
+    named = run.params.get("key")
+    return objects.object_key(named) if named else f"rule:{run.key}"
 
 
-def _event_time(run: ActionRun) -> datetime:
+def event_time(run: ActionRun) -> datetime:
     return parse_time(run.event["data"].get("date") or run.event["occurred_at"])
 
 
@@ -51,6 +59,22 @@ def assignee(run: ActionRun, value: str | None) -> str | None:
 
 
 def _create(run: ActionRun, kind: ChildKind, payload: dict[str, Any], what: str) -> Outcome:
+    named = run.params.get("key")
+    if not named:
+        return _create_once(run, kind, payload, what)
+    okey = child_key(run)
+    with objects.held(run, okey):
+        why = objects.stale(run, okey, f"{what} '{named}'", reviving=True)
+        if why:
+            return Outcome.skipped(why)
+        outcome = _create_once(run, kind, payload, f"{what} '{named}'")
+        if outcome.status is Status.APPLIED:
+            objects.record_version(run, okey)
+        return outcome
+
+
+def _create_once(run: ActionRun, kind: ChildKind, payload: dict[str, Any],
+                 what: str) -> Outcome:
     key = child_key(run)
     ids = IdMap.for_context(run.ctx)
     existing = ids.get(key)
@@ -73,7 +97,7 @@ def _create_task(run: ActionRun) -> Outcome:
     payload: dict[str, Any] = {
         "title": title[:200],
         "body": with_marker(params.get("body"), child_key(run)),
-        "dueDate": ghl_utc_seconds(_event_time(run) + params["due_in"]),
+        "dueDate": ghl_utc_seconds(event_time(run) + params["due_in"]),
         "completed": bool(params.get("completed")),
     }
     user = assignee(run, params.get("assignee"))
@@ -90,7 +114,7 @@ def _book_appointment(run: ActionRun) -> Outcome:
     title = (params["title"] or "").strip()
     if not title:
         raise Unprocessable("book_appointment: the title rendered empty")
-    start = _event_time(run) + params["start_in"]
+    start = event_time(run) + params["start_in"]
     payload: dict[str, Any] = {
         "calendarId": calendar,
         "startTime": start.isoformat(),
@@ -114,8 +138,18 @@ def _create_note(run: ActionRun) -> Outcome:
 
 
 _ONCE = ("created once per event and rule: its body ends with the marker of "
-         "<event id>:<rule>:<position>, and a retry after a lost answer adopts the marked "
-         "object instead of making another")
+         "<event id>:<rule>:<position> (of its key: when named), and a retry after a lost "
+         "answer adopts the marked object instead of making another; with key:, a key "
+         "mapped already makes nothing, and an event older than the key's last write is "
+         "skipped (latest wins)")
+
+
+def key_param(what: str) -> Param:
+    return Param("key", KEY, f"names the {what} (template), so later actions of any rule "
+                 f"update, complete, delete or cancel it by the same key, e.g. "
+                 f"'callback-{{{{ data.from_number }}}}'; a {what} already made under this key "
+                 "is not made again")
+
 
 CHILD_ACTIONS: tuple[Action, ...] = (
     Action("create_task", "a task on the customer's contact, due some time after the event",
@@ -126,7 +160,8 @@ CHILD_ACTIONS: tuple[Action, ...] = (
                   "(data.date, else occurred_at)", default="60m"),
             Param("assignee", USER, "GHL user id or Toky agent email, e.g. "
                   "'{{ data.agent }}'"),
-            Param("completed", BOOL, "create it completed", default=False)),
+            Param("completed", BOOL, "create it completed", default=False),
+            key_param("task")),
            _ONCE, _create_task),
     Action("book_appointment", "an appointment with the customer's contact, some time after "
            "the event, on GHL_CALENDAR_ID or the given calendar",
@@ -140,12 +175,16 @@ CHILD_ACTIONS: tuple[Action, ...] = (
             Param("description", TEXT, "its description (template)"),
             Param("assignee", USER, "GHL user id or Toky agent email"),
             Param("notify", BOOL, "let GHL run the calendar's automations (toNotify)",
-                  default=False)),
+                  default=False),
+            key_param("appointment")),
            "created once per event and rule: its description ends with the key's marker, and "
-           "a retry after a lost answer finds it by that marker or by calendar and start time",
+           "a retry after a lost answer finds it by that marker or by calendar and start time; "
+           "with key:, a key mapped already makes nothing, and an event older than the key's "
+           "last write is skipped (latest wins)",
            _book_appointment),
     Action("create_note", "a note on the customer's contact",
            ("POST /contacts/{contactId}/notes",), WRITE,
-           (Param("body", TEXT, "the note's text (template)", required=True),),
+           (Param("body", TEXT, "the note's text (template)", required=True),
+            key_param("note")),
            _ONCE, _create_note),
 )

@@ -2,13 +2,19 @@
 
 The default rules (``worker/rules/default.yaml``) call exactly these, so with
 no rules file of one's own every event does what the contract's table says.
-They take no parameters: what they write comes from the event and the field map.
+They take no parameters (what they write comes from the event and the field map),
+except ``key``: ``complete_task``, ``delete_task``, ``delete_note`` and
+``cancel_appointment`` given one act on the object a rule created under that key,
+on any event (``worker.rules.actions.updates``).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from producers.event_types import EVENT_SPECS, event_types_of
 from worker.rules.actions.base import TOKY_API_KEY, Action
+from worker.rules.actions.updates import KEYED_CHANGES
 from worker.sync import ACTION_HANDLERS
 
 _IDMAP = ("the id map in Redis (Toky key → GHL id), and before re-creating, a lookup in "
@@ -26,7 +32,16 @@ def _contract(name: str, summary: str, requests: tuple[str, ...], idempotent: st
                   run=lambda run: handler(run.event, run.ctx), events=events)
 
 
-CONTRACT_ACTIONS: tuple[Action, ...] = (
+def _keyed(action: Action) -> Action:
+    """``action`` taking ``key:`` too, when it is one of ``KEYED_CHANGES``."""
+    if action.name not in KEYED_CHANGES:
+        return action
+    params, idempotent, run = KEYED_CHANGES[action.name]
+    return replace(action, params=params, idempotent=f"{action.idempotent}; {idempotent}",
+                   run=run, keyed=True)
+
+
+_CONTRACT_ACTIONS: tuple[Action, ...] = (
     _contract("sync_contact", "the one GHL contact of the phone, with the mapped fields and tags",
               ("PUT /contacts/{contactId}", "POST /contacts/upsert"),
               "an upsert by phone, or a PUT of the contact the id map knows; an unchanged "
@@ -77,3 +92,4 @@ CONTRACT_ACTIONS: tuple[Action, ...] = (
               ("Toky GET /contacts/{phone}", "Toky PUT /contacts/{phone}", "Toky POST /contacts"),
               "Toky keeps one contact per phone: a POST for a phone it has becomes a PUT"),
 )
+CONTRACT_ACTIONS: tuple[Action, ...] = tuple(_keyed(a) for a in _CONTRACT_ACTIONS)
