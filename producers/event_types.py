@@ -112,6 +112,11 @@ class EventSpec:
     def family(self) -> str:
         return family_of(self.event_type)
 
+    @property
+    def writes_ghl(self) -> bool:
+        """False for the mirror's events: they write to Toky, never to GHL."""
+        return bool(self.scopes)
+
 
 _APPOINTMENTS = (CONTACTS_WRITE, CALENDARS_WRITE)
 

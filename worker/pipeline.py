@@ -49,6 +49,7 @@ from worker.dlq import DeadKind, DeadLetterStore
 from worker.ghl.errors import GhlAuthError
 from worker.ghl.scopes import has_scope
 from worker.ghl.transport import one_event
+from worker.idmap import IdMap, prefetched
 from worker.rules import failed_where, run_rules
 from worker.stats import Counted, Stats, skip_reason
 from worker.sync.context import SyncContext
@@ -253,7 +254,8 @@ class Delivery:
         read_keys = list(dict.fromkeys(keys + ([contact_key] if contact_key else [])))
         probe_keys = (auth.probe_keys() if auth is not None and hasattr(auth, "probe_keys")
                       else None)
-        begun = self.redis.begin(self.event["id"], self.key, read_keys, probe_keys)
+        ahead = self.idmap_ahead(phone)
+        begun = self.redis.begin(self.event["id"], self.key, read_keys, probe_keys, ahead)
         probed = probe_keys is not None
         if begun.state == "paused" and auth is not None:  # only a probe finds a pause
             try:  # a paused location sends nothing: the event waits (see worker.auth.decide)
@@ -263,7 +265,7 @@ class Delivery:
             except LocationPaused as exc:
                 return self.failed(exc)
             # the pause is of older credentials: begin again without the probe
-            begun = self.redis.begin(self.event["id"], self.key, read_keys, None)
+            begun = self.redis.begin(self.event["id"], self.key, read_keys, None, ahead)
             probed = False
         elif probe_keys is None and auth is not None:
             try:
@@ -279,7 +281,8 @@ class Delivery:
             auth.prime(int(begun.auth_version) if begun.auth_version else None, None)
         ended = False
         try:
-            decision, ended = self.apply_locked(begun, keys, contact_key)
+            with prefetched(begun.idmap):  # the id map's first reads, done by the begin script
+                decision, ended = self.apply_locked(begun, keys, contact_key)
             return decision
         finally:
             if probe_keys is not None and auth is not None:
@@ -287,6 +290,16 @@ class Delivery:
             if not ended and not self.redis.unlock(self.key):
                 self.log.warning("object lock expired before release",
                                  lock_ttl_s=OBJECT_LOCK_TTL_S)
+
+    def idmap_ahead(self, phone: str | None) -> tuple[list[str], list[str]]:
+        """The id map keys the event's handler reads first: its contact's, and for a child
+        (a call, note, task, appointment…) the child's entry and, unless deleted, intent."""
+        spec = EVENT_SPECS[self.event["type"]]
+        if not spec.writes_ghl:  # the mirror writes to Toky
+            return [], []
+        child = None if self.key.startswith("contact:") else self.key
+        return IdMap(self.deps.redis, self.deps.prefix).prefetch_keys(
+            phone, child, intent=spec.kind is not EventKind.DELETE)
 
     def busy(self) -> Decision:
         """Another worker holds the object's lock: retry soon (not a failure)."""
