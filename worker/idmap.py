@@ -26,13 +26,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import redis
 
 from producers.ids import GHL_ID_RULE, is_ghl_id
 from toky_ghl.redis_conn import HashFields, text
 from worker.versions import VERSION_TTL_S
+
+if TYPE_CHECKING:
+    from worker.sync.context import SyncContext
 
 #: How long an id-map entry lives after its object was last written or read, in seconds.
 IDMAP_TTL_S = VERSION_TTL_S
@@ -67,7 +70,7 @@ class IdMap:
         self._prefix = prefix
 
     @classmethod
-    def for_context(cls, ctx: Any) -> IdMap:
+    def for_context(cls, ctx: SyncContext) -> IdMap:
         """The id map of a ``SyncContext`` (its Redis, under its key prefix)."""
         return cls(ctx.redis, ctx.settings.key_prefix)
 

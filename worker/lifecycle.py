@@ -3,14 +3,17 @@ heartbeat) and the in-flight registry, wired to Celery's signals."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from celery import signals
 
+if TYPE_CHECKING:
+    from worker.delay.scheduler import SchedulerThread
+
 log = structlog.get_logger("toky_ghl.lifecycle")
 
-_thread: Any = None
+_thread: SchedulerThread | None = None
 
 
 @signals.worker_ready.connect
