@@ -219,7 +219,7 @@ class SchedulerThread(threading.Thread):
     worker's heartbeat); ``scheduler`` None: only ``also``. Errors are logged, never
     fatal (Redis may blink)."""
 
-    def __init__(self, scheduler: Scheduler | None, *, also: Any = None,
+    def __init__(self, scheduler: Scheduler | None, *, also: Callable[[], object] | None = None,
                  interval_ms: int = 500) -> None:
         super().__init__(name="toky-ghl-scheduler", daemon=True)
         self.scheduler = scheduler
