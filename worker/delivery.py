@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,7 +120,7 @@ class Delivery:
     """The begin and end of one event's delivery, over the key prefix ``prefix``."""
 
     def __init__(self, client: redis.Redis, prefix: str, *, lock_ttl_s: float, lock_wait_s: float,
-                 sleep: Any = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self._redis = client
         self.prefix = prefix
         self.lock_ttl_ms = int(lock_ttl_s * 1000)

@@ -32,6 +32,7 @@ from toky_ghl.settings import Settings
 
 if TYPE_CHECKING:
     from producers.toky import TokyClient
+    from worker.pipeline import DecisionKind
 
 #: Where the dry-run clients "send": never resolved, the adapters answer.
 DRY_RUN_BASE = "http://ghl.dry-run.invalid"
@@ -68,7 +69,9 @@ class WsgiAdapter(BaseAdapter):
         self.api = api
         self.recorded: list[RecordedRequest] = [] if recorded is None else recorded
 
-    def send(self, request: requests.PreparedRequest, **_kwargs: Any) -> requests.Response:
+    def send(self, request: requests.PreparedRequest, *_args: Any,
+             **_kwargs: Any) -> requests.Response:
+        assert request.method is not None and request.url is not None  # (a prepared request)
         url = urlsplit(request.url)
         path = url.path + (f"?{url.query}" if url.query else "")
         raw = request.body.decode() if isinstance(request.body, bytes) else request.body
@@ -93,7 +96,7 @@ class DryRunResult:
     """What one event would do: its requests and the outcome (``kind``: applied,
     skipped, dead_lettered, retry)."""
 
-    kind: str
+    kind: DecisionKind
     detail: str
     requests: list[RecordedRequest] = field(default_factory=list)
     #: the rules' actions that ran, in order: "rule 'R' do[i] ACTION"

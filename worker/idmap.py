@@ -29,13 +29,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 
 from producers.ids import GHL_ID_RULE, is_ghl_id
 from toky_ghl.redis_conn import text
 from worker.versions import VERSION_TTL_S
+
+if TYPE_CHECKING:
+    from worker.sync.context import SyncContext
 
 #: How long an id-map entry lives after its object was last written or read, in seconds.
 IDMAP_TTL_S = VERSION_TTL_S
@@ -172,7 +175,7 @@ class IdMap:
         self._prefix = prefix
 
     @classmethod
-    def for_context(cls, ctx: Any) -> IdMap:
+    def for_context(cls, ctx: SyncContext) -> IdMap:
         """The id map of a ``SyncContext`` (its Redis, under its key prefix)."""
         return cls(ctx.redis, ctx.settings.key_prefix)
 

@@ -3,15 +3,20 @@ heartbeat) and the in-flight registry, wired to Celery's signals."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from celery import signals
 
+if TYPE_CHECKING:
+    from worker.delay.scheduler import SchedulerThread
+
 log = structlog.get_logger("toky_ghl.lifecycle")
 
-_thread: Any = None
-_last_sync: Any = None  # writes the in-flight registry once more at shutdown
+_thread: SchedulerThread | None = None
+#: Writes the in-flight registry once more at shutdown.
+_last_sync: Callable[[], object] | None = None
 
 
 @signals.worker_ready.connect

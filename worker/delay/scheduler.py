@@ -16,6 +16,12 @@ already queued, oldest due first, so a backlog drains at the budget's pace; when
 a steady stream keeps the queue that full, still one event a tick once the oldest
 has waited a whole rate window past its due time, so parked events never starve.
 
+Before releasing, a tick dead-letters (kind ``horizon``, with their history) the
+events held behind a failure gate (open circuit, auth) for longer than
+``GHL_RETRY_HORIZON_S``: never tried, they would never meet the pipeline's own
+horizon check. Each moves from the delay store into the dead-letter store in one
+script (``DelayStore.dead_letter``).
+
 Keys (besides ``worker.delay.keys``): ``P:delay:scheduler`` (STRING, the tick
 lock, expires by itself) and ``P:delay:L:probe_released`` (STRING, set while a
 probe event is on its way).
@@ -39,8 +45,8 @@ from worker.circuit import Circuit, circuit_state
 from worker.delay.keys import ParkReason, due_key
 from worker.delay.report import parked_locations, server_now_ms
 from worker.delay.store import DelayStore
-from worker.dlq import DeadLetterStore
-from worker.stats import Stats
+from worker.dlq import DeadKind, DeadLetterStore
+from worker.stats import Counted, Stats
 
 if TYPE_CHECKING:
     from toky_ghl.settings import Settings
@@ -130,13 +136,14 @@ class Scheduler:
             reason = (f"gave up after {waited_s} s of transient failures "
                       f"(GHL_RETRY_HORIZON_S={horizon_s}): parked ({parked.reason}) "
                       "and never tried since")
-            parts = dlq.add_parts(parked.event, reason, "horizon", history=history[-10:])
+            parts = dlq.add_parts(parked.event, reason, DeadKind.HORIZON,
+                                  history=history[-10:])
             if not self.store.dead_letter(location, parked, parts):
                 continue  # released or re-parked meanwhile: it is tried again
             expired += 1
             event_type = str(parked.event.get("type", "?"))
-            Stats(self.redis, self.prefix).finish("dead_lettered", event_type,
-                                                  parked.event_id, "horizon")
+            Stats(self.redis, self.prefix).finish(Counted.DEAD_LETTERED, event_type,
+                                                  parked.event_id, DeadKind.HORIZON)
             log.warning("dead-lettered at the retry horizon", location=location,
                         event_id=parked.event_id, reason=parked.reason, waited_s=waited_s)
         return expired
@@ -213,7 +220,7 @@ class SchedulerThread(threading.Thread):
     worker's heartbeat); ``scheduler`` None: only ``also``. Errors are logged, never
     fatal (Redis may blink)."""
 
-    def __init__(self, scheduler: Scheduler | None, *, also: Any = None,
+    def __init__(self, scheduler: Scheduler | None, *, also: Callable[[], object] | None = None,
                  interval_ms: int = 500) -> None:
         super().__init__(name="toky-ghl-scheduler", daemon=True)
         self.scheduler = scheduler
