@@ -16,6 +16,12 @@ already queued, oldest due first, so a backlog drains at the budget's pace; when
 a steady stream keeps the queue that full, still one event a tick once the oldest
 has waited a whole rate window past its due time, so parked events never starve.
 
+Before releasing, a tick dead-letters (kind ``horizon``, with their history) the
+events held behind a failure gate (open circuit, auth) for longer than
+``GHL_RETRY_HORIZON_S``: never tried, they would never meet the pipeline's own
+horizon check. Each moves from the delay store into the dead-letter store in one
+script (``DelayStore.dead_letter``).
+
 Keys (besides ``worker.delay.keys``): ``P:delay:scheduler`` (STRING, the tick
 lock, expires by itself) and ``P:delay:L:probe_released`` (STRING, set while a
 probe event is on its way).
