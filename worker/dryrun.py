@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from producers.toky import TokyClient
     from worker.fieldmap import FieldMap
+    from worker.pipeline import DecisionKind
     from worker.rules import RuleSet
 
 #: Where the dry-run clients "send": never resolved, the adapters answer.
@@ -99,7 +100,7 @@ class DryRunResult:
     """What one event would do: its requests and the outcome (``kind``: applied,
     skipped, dead_lettered, retry)."""
 
-    kind: str
+    kind: DecisionKind
     detail: str
     requests: list[RecordedRequest] = field(default_factory=list)
     #: the rules' actions that ran, in order: "rule 'R' do[i] ACTION"

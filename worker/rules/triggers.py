@@ -1,6 +1,6 @@
 """Triggers: every event type a rule can start from, with its fields and their types.
 
-Read from the contract's schemas (``producers.schemas.DATA_SCHEMAS``), so a new
+Read from the contract's schemas (``producers.event_types``), so a new
 event type or field is a trigger and a field here without anyone writing it twice.
 Besides the event's ``data`` fields, a condition may read ``contact.tags``: the
 tags GHL last reported for the customer's contact (from the id map, else read
@@ -15,7 +15,7 @@ from typing import Any
 from marshmallow import fields as mm
 
 from producers import fields as pf
-from producers.schemas import DATA_SCHEMAS
+from producers.event_types import DATA_SCHEMAS
 
 #: Field types, as the catalogue names them.
 TEXT, PHONE, EMAIL, CHOICE, TIME, NUMBER, BOOL, LIST, MAPPING = (
