@@ -43,7 +43,7 @@ from worker.auth.errors import LocationPaused
 from worker.auth.pause import Pause
 from worker.classify import Action, Attempt, FailurePolicy, History, Verdict, Wait, classify
 from worker.delay.keys import ParkReason
-from worker.delivery import Begun
+from worker.delivery import BeginState, Begun
 from worker.delivery import Delivery as RedisDelivery
 from worker.dlq import DeadKind, DeadLetterStore
 from worker.ghl.errors import GhlAuthError
@@ -257,7 +257,7 @@ class Delivery:
         ahead = self.idmap_ahead(phone)
         begun = self.redis.begin(self.event["id"], self.key, read_keys, probe_keys, ahead)
         probed = probe_keys is not None
-        if begun.state == "paused" and auth is not None:  # only a probe finds a pause
+        if begun.state is BeginState.PAUSED and auth is not None:  # only a probe finds a pause
             try:  # a paused location sends nothing: the event waits (see worker.auth.decide)
                 version = begun.auth_version
                 auth.check_probed(int(version) if version else None,
@@ -272,12 +272,12 @@ class Delivery:
                 auth.check_not_paused()
             except LocationPaused as exc:
                 return self.failed(exc)
-        if begun.state == "dup":
+        if begun.state is BeginState.DUP:
             return self.finish(Decision(DecisionKind.SKIPPED,
                                         f"duplicate: event already {begun.handled}"))
-        if begun.state == "busy":
+        if begun.state is BeginState.BUSY:
             return self.busy()
-        if probed and begun.state == "go" and auth is not None:  # the first call's probe
+        if probed and begun.state is BeginState.GO and auth is not None:  # the first call's probe
             auth.prime(int(begun.auth_version) if begun.auth_version else None, None)
         ended = False
         try:
