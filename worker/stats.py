@@ -16,6 +16,7 @@ loses no count.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from enum import StrEnum
 from typing import Any
@@ -125,6 +126,13 @@ def log_key(prefix: str) -> str:
 
 
 _fold_scripts: dict[int, Any] = {}
+
+
+def fold_before_reading(client: redis.Redis, prefix: str) -> None:
+    """``fold`` for a reader: a Redis that refuses writes (full under ``noeviction``, a
+    read-only replica) still answers the read, without the decisions not folded yet."""
+    with contextlib.suppress(redis.exceptions.ResponseError):  # OOM, READONLY
+        fold(client, prefix)
 
 
 def fold(client: redis.Redis, prefix: str) -> int:
@@ -240,7 +248,7 @@ class Stats:
         return fold(self._redis, self._prefix)
 
     def snapshot(self) -> dict[str, int]:
-        self.fold()
+        fold_before_reading(self._redis, self._prefix)
         raw = self._redis.hgetall(self._counts)
         counts = {text(k): int(v) for k, v in raw.items()}
         # an outcome's total is the sum of its per-type counts ("applied:call.ended");
