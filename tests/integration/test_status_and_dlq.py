@@ -33,7 +33,9 @@ def test_status_and_dead_letter_commands(ghl, pipeline, start_worker, redis_url)
     assert report["counts"]["applied"] == 3 and report["counts"]["dead_lettered"] == 1
     assert report["dead_lettered_now"] == 1 and report["queued"] == 0
     budget = report["rate_budget"][ghl.location_id]
-    assert budget["window_max"] == 1000 and budget["window_remaining"] <= 1000 - 3
+    # (the day's count, not the 1-second window: that may have passed on a busy machine)
+    assert budget["window_max"] == 1000 and 0 <= budget["window_remaining"] <= 1000
+    assert budget["daily_remaining"] <= budget["daily_max"] - 3
     assert "dead letters  1" in text and "applied       3" in text
 
     # When the dead letters are listed and shown
