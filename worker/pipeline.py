@@ -31,7 +31,7 @@ from worker.auth.decide import PAUSE_RECHECK_MS, auth_of, decide
 from worker.auth.errors import AuthUnavailable, LocationPaused
 from worker.auth.pause import Pause
 from worker.circuit import CircuitOpen
-from worker.delay.keys import ParkReason
+from worker.delay.reasons import ParkReason
 from worker.delivery import Delivery
 from worker.dlq import DeadLetterStore
 from worker.ghl import errors as ghl_errors

@@ -17,6 +17,7 @@ import redis
 from producers.schemas import EVENT_TYPES
 from toky_ghl.metrics import record
 from toky_ghl.redis_conn import text
+from worker.keys import stats_counts_key, stats_retrying_key, stats_retrying_reason_key
 from worker.versions import occurred_at_us
 
 OUTCOMES = ("applied", "skipped", "dead_lettered", "retried")
@@ -66,9 +67,9 @@ class Stats:
     def __init__(self, client: redis.Redis, prefix: str) -> None:
         self._redis = client
         self._prefix = prefix
-        self._counts = f"{prefix}:stats:counts"
-        self._retrying = f"{prefix}:stats:retrying"
-        self._retrying_reason = f"{prefix}:stats:retrying_reason"
+        self._counts = stats_counts_key(prefix)
+        self._retrying = stats_retrying_key(prefix)
+        self._retrying_reason = stats_retrying_reason_key(prefix)
         self._decision = client.register_script(_DECISION_LUA)
 
     def _write(self, mode: str, event_id: str, outcome: str, event_type: str,

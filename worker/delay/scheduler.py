@@ -14,9 +14,7 @@ Per location, a tick releases nothing while a gate is shut:
 Otherwise it releases at most what the rate window has left minus what is
 already queued, oldest due first, so a backlog drains at the budget's pace.
 
-Keys (besides ``worker.delay.keys``): ``P:delay:scheduler`` (STRING, the tick
-lock, expires by itself) and ``P:delay:L:probe_released`` (STRING, set while a
-probe event is on its way).
+Its keys (the tick's lock, the marker of a probe on its way) are in ``worker.keys``.
 """
 
 from __future__ import annotations
@@ -35,6 +33,7 @@ from toky_ghl.redis_conn import text
 from worker.circuit import Circuit, circuit_state
 from worker.delay.report import parked_locations, server_now_ms
 from worker.delay.store import DelayStore
+from worker.keys import probe_released_key, scheduler_lock_key
 
 if TYPE_CHECKING:
     from toky_ghl.settings import Settings
@@ -77,7 +76,7 @@ class Scheduler:
         self.store = self.store or DelayStore(self.redis, self.settings.key_prefix)
         self.circuit = self.circuit or Circuit.from_settings(self.settings, self.redis)
         if self.queue_depth is None:
-            from toky_ghl.broker_keys import queue_depth
+            from toky_ghl.keys import queue_depth
 
             prefix = self.settings.key_prefix
             self.queue_depth = lambda client: queue_depth(client, prefix)
@@ -88,7 +87,7 @@ class Scheduler:
     def tick(self) -> int:
         """Release what is due on every location (if no other scheduler is ticking); the count."""
         lock_ms = max(1000, 4 * self.settings.delay_poll_interval_ms)
-        key, token = f"{self.prefix}:delay:scheduler", uuid.uuid4().hex
+        key, token = scheduler_lock_key(self.prefix), uuid.uuid4().hex
         if not self.redis.set(key, token, nx=True, px=lock_ms):
             return 0
         try:
@@ -135,7 +134,7 @@ class Scheduler:
         return max(0, min(MAX_RELEASE_PER_TICK, room))
 
     def _probe_marker(self, location: str) -> str:
-        return f"{self.prefix}:delay:{location}:probe_released"
+        return probe_released_key(self.prefix, location)
 
     def _probe_allowance(self, location: str, state: dict[str, Any]) -> int:
         """1 when a probe is due and no event was released for this probe slot yet.
