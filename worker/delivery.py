@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
+from redis.commands.core import Script
+from redis.typing import EncodableT
 
 from toky_ghl.constants import EVENT_ID_TTL_S
 from worker.keys import handled_key, object_lock_key, version_key
@@ -125,7 +127,7 @@ class Delivery:
         delivery, ask again every 100 ms up to ``lock_wait_s``."""
         keys = [self._handled_key(event_id), self.lock_key(object_key),
                 *(auth_keys or ("", "")), *(self._version_key(k) for k in version_keys)]
-        args = [self.token, self.lock_ttl_ms, "1" if auth_keys else "0"]
+        args: list[EncodableT] = [self.token, self.lock_ttl_ms, "1" if auth_keys else "0"]
         deadline = time.monotonic() + self.lock_wait_s
         while True:
             answer = self._begin(keys=keys, args=args)
@@ -161,14 +163,16 @@ class Delivery:
         return bool(self._unlock(keys=[self.lock_key(object_key)], args=[self.token]))
 
 
-_registered: dict[int, tuple[Any, Any, Any]] = {}
+_registered: dict[int, tuple[Script, Script, Script]] = {}
 
 
-def _scripts(client: redis.Redis) -> tuple[Any, Any, Any]:
+def _scripts(client: redis.Redis) -> tuple[Script, Script, Script]:
     """The three scripts registered on ``client`` (once per client object)."""
     found = _registered.get(id(client))
     if found is None or found[0].registered_client is not client:
-        found = tuple(client.register_script(s) for s in (_BEGIN_LUA, _END_LUA, _UNLOCK_LUA))
+        begin, end, unlock = (client.register_script(s) for s in (_BEGIN_LUA, _END_LUA,
+                                                                    _UNLOCK_LUA))
+        found = (begin, end, unlock)
         if len(_registered) > 16:
             _registered.clear()
         _registered[id(client)] = found

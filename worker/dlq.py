@@ -92,6 +92,18 @@ class DeadLetterStore:
         pipe.execute()
         return entry
 
+    def add_parts(self, event: Any, reason: str, kind: str, *,
+                  history: list[str] | None = None) -> tuple[list[str], list[Any]]:
+        """``add``'s writes as keys and arguments (entry id, entry JSON, time, kind) for a
+        caller that makes them in its own script (``DelayStore.dead_letter``)."""
+        entry_id = self.entry_id(event)
+        previous = self.get(entry_id)
+        entry = DeadLetter(id=entry_id, event=event, reason=reason, kind=kind,
+                           at_s=self._clock(), count=(previous.count + 1) if previous else 1,
+                           history=list(history) if history else None)
+        return ([self._items, self._index, self._kinds],
+                [entry_id, json.dumps(asdict(entry)), entry.at_s, kind])
+
     def get(self, entry_id: str) -> DeadLetter | None:
         raw = self._redis.hget(self._items, entry_id)
         return DeadLetter(**json.loads(raw)) if raw else None

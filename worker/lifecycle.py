@@ -53,6 +53,7 @@ def _task_started(task_id: str | None = None, task: Any = None, **_kwargs: Any) 
 
         rt = get_runtime()
         hostname = getattr(task.request, "hostname", None) or "worker"
+        assert task_id is not None  # (Celery always sends it)
         inflight.started(rt.redis, rt.settings.key_prefix, task_id, hostname)
     except Exception as exc:  # bookkeeping only: never stop the task
         log.warning("in-flight registry not updated", error=f"{type(exc).__name__}: {exc}")
@@ -65,6 +66,7 @@ def _task_ended(task_id: str | None = None, **_kwargs: Any) -> None:
         from worker.runtime import get_runtime
 
         rt = get_runtime()
+        assert task_id is not None  # (Celery always sends it)
         inflight.ended(rt.redis, rt.settings.key_prefix, task_id)
     except Exception as exc:  # bookkeeping only
         log.warning("in-flight registry not updated", error=f"{type(exc).__name__}: {exc}")

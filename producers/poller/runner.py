@@ -11,14 +11,31 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 import redis
 
 from producers.poller.lock import LockLost, PollerLock
-from producers.poller.poller import Poller
+from producers.poller.report import PollReport
 from toky_ghl.logs import get_logger
 
 log = get_logger(__name__)
+
+
+class Pollable(Protocol):
+    """What ``run_poller`` polls: ``producers.poller.Poller`` (Toky) and
+    ``producers.mirror.MirrorPoller`` (GHL). ``check`` runs before each page and raises
+    ``LockLost`` to stop."""
+
+    def poll_once(self, check: Callable[[], None] = ...) -> PollReport: ...
+
+
+class CycleRecorder(Protocol):
+    """Called after each poll with its outcome (the metrics' ``record_cycle``, bound to
+    Redis, the prefix and the poller's name)."""
+
+    def __call__(self, *, ok: bool, records: int, queued: int, repeats: int,
+                 invalid: int) -> None: ...
 
 
 def holder_text(lock: PollerLock) -> str:
@@ -27,10 +44,10 @@ def holder_text(lock: PollerLock) -> str:
             f"since {info.get('since', '?')}")
 
 
-def run_poller(poller: Poller, lock: PollerLock, *, once: bool, interval_s: float,
+def run_poller(poller: Pollable, lock: PollerLock, *, once: bool, interval_s: float,
                lock_wait_s: float, stop: threading.Event, say: Callable[[str], None],
                retry_lock_s: float = 5.0, name: str = "poll",
-               cycles: Callable[..., None] | None = None) -> int:
+               cycles: CycleRecorder | None = None) -> int:
     """Poll under ``lock`` until ``stop`` is set (or once).
 
     ``interval_s``: seconds from the start of one poll to the start of the next.
@@ -38,8 +55,7 @@ def run_poller(poller: Poller, lock: PollerLock, *, once: bool, interval_s: floa
     all). ``retry_lock_s``: how often a waiting poller tries the lock. ``say``
     prints a line for the operator (stderr). ``name``: the command, prefixing
     the poll lines (``poll``; the GHL mirror's ``mirror``). ``poller`` is any
-    object with ``poll_once(check)`` answering a report with ``counts``,
-    ``failures`` and ``text()`` (``Poller``, ``producers.mirror.MirrorPoller``).
+    ``Pollable`` (``Poller``, ``producers.mirror.MirrorPoller``).
     ``cycles``: called after each poll with ``ok`` and the report's counts (the
     metrics' ``record_cycle``, bound to Redis and the poller's name).
     """
@@ -69,9 +85,9 @@ def run_poller(poller: Poller, lock: PollerLock, *, once: bool, interval_s: floa
     return 0
 
 
-def _poll_loop(poller: Poller, lock: PollerLock, *, once: bool, interval_s: float,
+def _poll_loop(poller: Pollable, lock: PollerLock, *, once: bool, interval_s: float,
                stop: threading.Event, say: Callable[[str], None], name: str = "poll",
-               cycles: Callable[..., None] | None = None) -> int:
+               cycles: CycleRecorder | None = None) -> int:
     while True:
         began = time.monotonic()
         try:
@@ -91,7 +107,7 @@ def _poll_loop(poller: Poller, lock: PollerLock, *, once: bool, interval_s: floa
             return 0
 
 
-def _note_cycle(cycles: Callable[..., None] | None, report) -> None:
+def _note_cycle(cycles: CycleRecorder | None, report: PollReport) -> None:
     if cycles is None:
         return
     counts = report.counts

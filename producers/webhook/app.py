@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis
-from flask import Flask, g, jsonify, request
+from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from producers.events import InvalidEvent, validate_event
@@ -60,7 +60,11 @@ def shown_event(event: str) -> str:
     return f"{event[:SHOWN_EVENT_CHARS]}… ({len(event)} characters)"
 
 
-def _answer(http_status: int, **body: Any) -> tuple[Any, int]:
+#: A view's answer: the JSON response and its HTTP status.
+Answer = tuple[Response, int]
+
+
+def _answer(http_status: int, **body: Any) -> Answer:
     return jsonify(body), http_status
 
 
@@ -80,14 +84,14 @@ def create_app(*, secret: str | None, publisher: OnePublisher, redis_client: red
     app = Flask("toky_ghl_webhook")
     app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
     app.wsgi_app = HideToken(app.wsgi_app)  # type: ignore[method-assign]
-    prefix = key_prefix or getattr(publisher, "key_prefix", Settings.key_prefix)
+    prefix = key_prefix or str(getattr(publisher, "key_prefix", Settings.key_prefix))
 
     def counted(event: str, http_status: int) -> tuple[str, str]:
         name = event if event in HANDLED_EVENTS else "other"
         return record.WEBHOOK, record.field(name, http_status)
 
     @app.post(ROUTE)
-    def receive(event: str):
+    def receive(event: str) -> Answer:
         refused = check_tokens(request.environ.get(ENVIRON_KEY, []), secret)
         if refused:
             log.warning("webhook.unauthorized", toky_event=shown_event(event), token=refused,
@@ -119,7 +123,7 @@ def create_app(*, secret: str | None, publisher: OnePublisher, redis_client: red
         return _answer(202, status=status, event_id=accepted["id"])
 
     @app.after_request
-    def count_answer(response):
+    def count_answer(response: Response) -> Response:
         rule = request.url_rule.rule if request.url_rule else None
         if rule == ROUTE and not g.get("webhook_counted"):
             name, field_name = counted((request.view_args or {}).get("event", ""),
@@ -131,7 +135,7 @@ def create_app(*, secret: str | None, publisher: OnePublisher, redis_client: red
         return response
 
     @app.get("/healthz")
-    def healthz():
+    def healthz() -> Answer:
         try:
             redis_client.ping()
         except redis.RedisError as exc:
@@ -140,11 +144,11 @@ def create_app(*, secret: str | None, publisher: OnePublisher, redis_client: red
         return _answer(200, status="ok", redis="ok")
 
     @app.errorhandler(RequestEntityTooLarge)
-    def too_large(_exc: HTTPException):
+    def too_large(_exc: HTTPException) -> Answer:
         return _answer(413, error=f"the body is larger than {max_body_bytes} bytes")
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
+    def http_error(exc: HTTPException) -> Answer:
         return _answer(exc.code or 500, error=exc.description or exc.name)
 
     return app

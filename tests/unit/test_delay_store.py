@@ -121,6 +121,7 @@ def test_the_scheduler_releases_at_the_budgets_pace(r):
     class Budget:
         daily_remaining = 100
         remaining_in_window = 3
+        interval_ms = 60_000
 
     class Limiter:
         def snapshot(self, _location):
@@ -250,3 +251,71 @@ def test_a_slow_tick_does_not_remove_the_lock_another_scheduler_took_meanwhile(r
     r.delete("p:delay:scheduler")
     store.slow = False
     assert sched.tick() == 0 and r.get("p:delay:scheduler") is None  # its own is removed
+
+
+def test_parked_events_still_go_one_a_tick_when_a_steady_stream_keeps_the_queue_full(r):
+    class Budget:
+        daily_remaining = 100
+        remaining_in_window = 5
+        interval_ms = 1000
+
+    class Limiter:
+        def snapshot(self, _location):
+            return Budget()
+
+    # Given two events parked and due, and a queue a steady stream keeps 50 deep
+    store = DelayStore(r, "p")
+    for i in range(2):
+        store.park(LOC, event(i), reason=ParkReason.BACKOFF, wait_ms=0, kwargs={})
+    sched = Scheduler(r, settings(), limiter=Limiter(), store=store, queue_depth=lambda _r: 50)
+    # When they have just come due: nothing goes (the queued events take the window)
+    assert sched.tick() == 0
+    # When the oldest has waited a whole rate window past its due time: one a tick goes,
+    # oldest first
+    r.zadd(f"p:delay:{LOC}:due", {"e0": 1, "e1": 2})
+    assert sched.tick() == 1
+    assert [args[0]["id"] for args, _ in queued(r)] == ["e0"]
+    assert sched.tick() == 1
+    # but never while the window is spent
+    store.park(LOC, event(3), reason=ParkReason.BACKOFF, wait_ms=0, kwargs={})
+    r.zadd(f"p:delay:{LOC}:due", {"e3": 3})
+    Budget.remaining_in_window = 0
+    assert sched.tick() == 0
+
+
+def test_an_event_held_behind_the_circuit_past_the_horizon_is_dead_lettered_with_its_history(r):
+    from worker.dlq import DeadLetterStore
+
+    s = settings(circuit_failure_threshold=1, ghl_retry_horizon_s=3600)
+    circuit = Circuit.from_settings(s, r)
+    circuit.failed(LOC, RuntimeError("503"), probe=False)
+    r.hset(f"p:circuit:{LOC}", "next_probe_ms", 10**15)  # GHL stays down: no probe
+    store = DelayStore(r, "p")
+    # Given one event parked for the open circuit two hours ago (after two failures),
+    # one parked for it just now, and one parked for the daily budget two hours ago
+    store.park(LOC, event(1), reason=ParkReason.CIRCUIT, wait_ms=0,
+               kwargs={"failures": 2, "since_ms": None,
+                       "history": ["2026-11-02T09:00:00+00:00 GHL 503",
+                                   "2026-11-02T09:00:05+00:00 GHL 503"]})
+    store.park(LOC, event(2), reason=ParkReason.CIRCUIT, wait_ms=0, kwargs={})
+    store.park(LOC, event(3), reason=ParkReason.DAILY, wait_ms=0, kwargs={})
+    two_hours_ago = int(r.time()[0]) * 1000 - 7_200_000
+    r.zadd(f"p:delay:{LOC}:since", {"e1": two_hours_ago, "e3": two_hours_ago})
+    sched = Scheduler(r, s, circuit=circuit, store=store, queue_depth=lambda _r: 0)
+
+    # When the scheduler ticks (twice: a second tick finds nothing more)
+    sched.tick()
+    sched.tick()
+
+    # Then the old circuit-held event is a dead letter of kind "horizon", with its
+    # history and the horizon's line; nothing was queued; the others stay parked
+    entry = DeadLetterStore(r, "p").get("e1")
+    assert entry is not None and entry.kind == "horizon" and entry.count == 1
+    assert "GHL_RETRY_HORIZON_S=3600" in entry.reason and "circuit" in entry.reason
+    assert entry.history[:2] == ["2026-11-02T09:00:00+00:00 GHL 503",
+                                 "2026-11-02T09:00:05+00:00 GHL 503"]
+    assert "still parked (circuit) at the horizon" in entry.history[-1]
+    assert entry.event["id"] == "e1"
+    assert queued(r) == []
+    assert sorted(p.event_id for p in store.parked(LOC)) == ["e2", "e3"]
+    assert parked_by_reason(r, "p", LOC)["circuit"] == 1

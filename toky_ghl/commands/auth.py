@@ -11,7 +11,13 @@ import argparse
 import getpass
 import json
 import sys
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
+
+if TYPE_CHECKING:
+    import redis
+
+    from toky_ghl.settings import Settings
 
 _REFUSED_ARGUMENT = (
     "toky-ghl auth rotate: refusing a token on the command line (it would stay in the shell "
@@ -23,7 +29,12 @@ _REFUSED_ARGUMENT = (
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("auth", help="GHL credentials: OAuth login, status, PIT rotation",
                             description="Manage the GHL credentials kept (encrypted) in Redis.")
-    parser.set_defaults(func=lambda _args: parser.print_help(sys.stderr) or 2)
+
+    def show_help(_args: argparse.Namespace) -> int:
+        parser.print_help(sys.stderr)
+        return 2
+
+    parser.set_defaults(func=show_help)
     auth = parser.add_subparsers(dest="auth_command", metavar="SUBCOMMAND")
 
     login = auth.add_parser("login", help="authorise the OAuth app for the location",
@@ -66,7 +77,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     new_key.set_defaults(func=run_new_key)
 
 
-def _deps():
+def _deps() -> tuple[Settings, redis.Redis]:
     from toky_ghl import logs
     from toky_ghl.redis_conn import require_redis
     from toky_ghl.settings import get_settings
@@ -99,8 +110,10 @@ def run_login(args: argparse.Namespace) -> int:
     if not code:
         settings.require("GHL_OAUTH_REDIRECT_URI")
         scopes = (args.scopes or "").replace(",", " ").split() or sorted(settings.ghl_scopes)
-        print(authorize_url(settings.ghl_oauth_authorize_url, client_id=settings.ghl_client_id,
-                            redirect_uri=settings.ghl_oauth_redirect_uri, scopes=scopes))
+        client_id, redirect_uri = settings.ghl_client_id, settings.ghl_oauth_redirect_uri
+        assert client_id and redirect_uri  # (required above)
+        print(authorize_url(settings.ghl_oauth_authorize_url, client_id=client_id,
+                            redirect_uri=redirect_uri, scopes=scopes))
         print("Open the URL above, choose the sub-account, then paste the `code` of the "
               "redirect (or the whole redirect URL):", file=sys.stderr)
         code = sys.stdin.readline()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from producers.queue import EventPublisher
     from toky_ghl.redis_conn import get_redis
     from toky_ghl.settings import get_settings
-    from worker.dlq import DeadLetterStore
+    from worker.dlq import DeadLetter, DeadLetterStore
     from worker.versions import VersionStore
 
     settings = get_settings()
@@ -71,11 +72,12 @@ def run(args: argparse.Namespace) -> int:
         if bool(args.ids) == bool(args.all):
             print("toky-ghl dlq replay: give entry ids or --all (not both)", file=sys.stderr)
             return 2
-        entries = store.list() if args.all else [store.get(i) for i in args.ids]
-        missing = [i for i, e in zip(args.ids, entries, strict=False) if e is None]
+        asked: Sequence[DeadLetter | None] = (
+            store.list() if args.all else [store.get(i) for i in args.ids])
+        missing = [i for i, e in zip(args.ids, asked, strict=False) if e is None]
         for i in missing:
             print(f"toky-ghl dlq replay: no dead letter with id {i!r}", file=sys.stderr)
-        found = [e for e in entries if e is not None]
+        found = [e for e in asked if e is not None]
         unplayable = [e for e in found
                       if not (isinstance(e.event, dict) and isinstance(e.event.get("id"), str))]
         for e in unplayable:

@@ -79,8 +79,9 @@ def run_register(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     settings.require("WEBHOOK_SECRET")
-    refused = check_secret(settings.webhook_secret)
-    if refused:  # the receiver would not start with it: register nothing
+    secret = settings.webhook_secret
+    refused = check_secret(secret)
+    if refused or secret is None:  # the receiver would not start with it: register nothing
         print(f"toky-ghl webhooks: {refused}", file=sys.stderr)
         return 2
     if urlsplit(args.url).scheme not in ("http", "https") or urlsplit(args.url).query:
@@ -92,7 +93,7 @@ def run_register(args: argparse.Namespace) -> int:
             existing = {(h.get(paths.WEBHOOK_EVENT_KEY), h.get(paths.WEBHOOK_URL_KEY)):
                         h.get(paths.WEBHOOK_ID_KEY) for h in client.webhooks()}
             for event in args.event or HANDLED_EVENTS:
-                url = hook_url(args.url, event, settings.webhook_secret)
+                url = hook_url(args.url, event, secret)
                 if (event, url) in existing:
                     print(f"{event}: already registered (id {existing[event, url]}) "
                           f"→ {mask_url(url)}")

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TextIO
 
 _COLOURS = ["\033[36m", "\033[33m", "\033[35m", "\033[32m", "\033[34m", "\033[31m"]
 _RESET = "\033[0m"
@@ -19,14 +20,14 @@ class Child:
     name: str
     cmd: list[str]
     env: dict[str, str]
-    proc: subprocess.Popen[bytes] | None = None
+    proc: subprocess.Popen[str] | None = None
     lines: list[str] = field(default_factory=list)
 
 
 class Supervisor:
     """Starts children, copies their output line by line with a ``name |`` prefix."""
 
-    def __init__(self, *, colour: bool | None = None, out=None) -> None:
+    def __init__(self, *, colour: bool | None = None, out: TextIO | None = None) -> None:
         self.out = out or sys.stdout
         self.colour = self.out.isatty() if colour is None else colour
         self.children: list[Child] = []

@@ -12,14 +12,42 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import yaml
 
 from toky_ghl.metrics.snapshot import Snapshot
 
+
+class Thresholds(TypedDict):
+    """The type of each threshold (``THRESHOLDS``)."""
+
+    dead_letters_window: str
+    backlog_min_events: int
+    backlog_for: str
+    lag_p95_max_s: int
+    lag_for: str
+    ghl_429_share_max: float
+    ghl_5xx_share_max: float
+    ghl_share_window: str
+    ghl_share_min_requests_per_s: float
+    blocked_for: str
+    blocked_for_s: int
+    daily_budget_min_share: float
+    nothing_applied_window: str
+    poller_silent_s: int
+    webhook_silent_window: str
+    unauthorized_burst: int
+    unauthorized_window: str
+    delete_burst: int
+    delete_window: str
+    rise_factor: int
+    rise_min_per_minute: int
+    exporter_down_for: str
+
+
 #: Every threshold of every rule (the rules below and ``toky-ghl status`` read them here).
-THRESHOLDS = {
+THRESHOLDS: Thresholds = {
     "dead_letters_window": "15m",  # dead letters added within this window
     "backlog_min_events": 100,  # a backlog smaller than this never alerts
     "backlog_for": "10m",  # growing for this long

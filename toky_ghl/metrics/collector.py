@@ -9,8 +9,7 @@ meanings: README, "Monitoring"; docs/monitoring.md.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
 
 import redis
 from prometheus_client.core import (
@@ -31,8 +30,8 @@ NS = "tokyghl"
 
 
 def _histogram(snap: Snapshot, name: str, label_names: list[str],
-               buckets: tuple[float, ...], zeros: list[tuple[str, ...]] = ()
-               ) -> dict[tuple[str, ...], tuple[list[Any], float]]:
+               buckets: tuple[float, ...], zeros: Sequence[tuple[str, ...]] = ()
+               ) -> dict[tuple[str, ...], tuple[list[tuple[str, float]], float]]:
     """Cumulative buckets and the sum (seconds) per series of a bucket-counter hash;
     ``zeros``: label values shown with empty buckets until observed."""
     series: dict[tuple[str, ...], dict[str, float]] = {tuple(z): {} for z in zeros}
@@ -41,16 +40,16 @@ def _histogram(snap: Snapshot, name: str, label_names: list[str],
         if len(values) != len(label_names):
             continue
         series.setdefault(tuple(values), {})[slot] = value
-    out = {}
-    for values, slots in series.items():
+    out: dict[tuple[str, ...], tuple[list[tuple[str, float]], float]] = {}
+    for key, slots in series.items():
         running = 0.0
-        cumulative = []
+        cumulative: list[tuple[str, float]] = []
         for bound in buckets:
             running += slots.get(record.format_bound(bound), 0.0)
             cumulative.append((record.format_bound(bound), running))
         running += slots.get("+Inf", 0.0)
         cumulative.append(("+Inf", running))  # the count
-        out[values] = (cumulative, slots.get("sum_ms", 0.0) / 1000)
+        out[key] = (cumulative, slots.get("sum_ms", 0.0) / 1000)
     return out
 
 
@@ -207,7 +206,7 @@ def _location_families(snap: Snapshot) -> Iterator[Metric]:
 
 
 def _counter(name: str, documentation: str, labels: list[str], snap: Snapshot,
-             hash_name: str, zeros: list[tuple[str, ...]] = ()) -> CounterMetricFamily:
+             hash_name: str, zeros: Sequence[tuple[str, ...]] = ()) -> CounterMetricFamily:
     """A counter family from a hash; ``zeros``: label values shown as 0 until counted."""
     family = CounterMetricFamily(f"{NS}_{name}", documentation, labels=labels)
     seen = set()
@@ -215,9 +214,9 @@ def _counter(name: str, documentation: str, labels: list[str], snap: Snapshot,
         if len(values) == len(labels):
             family.add_metric(values, value)
             seen.add(tuple(values))
-    for values in zeros:
-        if tuple(values) not in seen:
-            family.add_metric(list(values), 0)
+    for zero in zeros:
+        if tuple(zero) not in seen:
+            family.add_metric(list(zero), 0)
     return family
 
 

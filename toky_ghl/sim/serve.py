@@ -32,12 +32,17 @@ class RunningServer:
         self.stop()
 
 
+def _bound_port(server: object) -> int:
+    """The port waitress bound (its servers set ``effective_port``; types-waitress lacks it)."""
+    return int(server.effective_port)  # type: ignore[attr-defined]
+
+
 def serve_in_thread(
     app: Callable[..., Any], *, host: str = "127.0.0.1", port: int = 0, threads: int = 32
 ) -> RunningServer:
     """Start ``app`` on ``host:port`` (0: a free port) and return at once."""
     server = create_server(app, host=host, port=port, threads=threads, ident="toky-ghl-sim")
-    real_port = server.effective_port
+    real_port = _bound_port(server)
     stopping = threading.Event()
 
     def run() -> None:
@@ -60,7 +65,7 @@ def serve_forever(
     """Serve ``app`` in the foreground until interrupted; ``on_ready(url)`` is called first."""
     server = create_server(app, host=host, port=port, threads=threads, ident="toky-ghl-sim")
     if on_ready:
-        on_ready(f"http://{host}:{server.effective_port}")
+        on_ready(f"http://{host}:{_bound_port(server)}")
     try:
         server.run()
     finally:

@@ -182,6 +182,7 @@ class TokenProvider:
                             lock_ttl_s=self.lock_ttl_s)
 
     def _refresh_locked(self, seen_version: int, after_401: bool, lock: Lock) -> Credentials:
+        assert self.oauth is not None  # (refresh() checked it)
         self._cache = None  # read what is stored now, not what this process saw
         creds = self.current() or self._gone()
         if creds.version != seen_version or creds.kind != OAUTH:

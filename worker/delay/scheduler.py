@@ -12,7 +12,9 @@ Per location, a tick releases nothing while a gate is shut:
   released to carry the probe (and not again within the probe lease);
 - its daily budget is spent.
 Otherwise it releases at most what the rate window has left minus what is
-already queued, oldest due first, so a backlog drains at the budget's pace.
+already queued, oldest due first, so a backlog drains at the budget's pace; when
+a steady stream keeps the queue that full, still one event a tick once the oldest
+has waited a whole rate window past its due time, so parked events never starve.
 
 Its keys (the tick's lock, the marker of a probe on its way) are in ``worker.keys``.
 """
@@ -23,17 +25,21 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import redis
 import structlog
 from redis import Redis
 
-from toky_ghl.redis_conn import text
+from toky_ghl.redis_conn import Scored, text
 from worker.circuit import Circuit, circuit_state
+from worker.delay.reasons import ParkReason
 from worker.delay.report import parked_locations, server_now_ms
 from worker.delay.store import DelayStore
-from worker.keys import probe_released_key, scheduler_lock_key
+from worker.dlq import DeadLetterStore
+from worker.keys import delay_due_key, probe_released_key, scheduler_lock_key
+from worker.stats import Stats
 
 if TYPE_CHECKING:
     from toky_ghl.settings import Settings
@@ -53,6 +59,9 @@ _UNLOCK_LUA = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+
+#: Gates that hold events because GHL failed: past the retry horizon they are dead-lettered.
+HORIZON_REASONS = frozenset({ParkReason.CIRCUIT.value, ParkReason.AUTH.value})
 
 #: The most events one tick releases per location.
 MAX_RELEASE_PER_TICK = 500
@@ -85,17 +94,51 @@ class Scheduler:
         self._unlock = self.redis.register_script(_UNLOCK_LUA)
 
     def tick(self) -> int:
-        """Release what is due on every location (if no other scheduler is ticking); the count."""
+        """Dead-letter what waited past the retry horizon behind a failure gate, and release
+        what is due, on every location (if no other scheduler is ticking); the count
+        released."""
         lock_ms = max(1000, 4 * self.settings.delay_poll_interval_ms)
         key, token = scheduler_lock_key(self.prefix), uuid.uuid4().hex
         if not self.redis.set(key, token, nx=True, px=lock_ms):
             return 0
         try:
-            return sum(self.release(location) for location in parked_locations(
-                self.redis, self.prefix))
+            released = 0
+            for location in parked_locations(self.redis, self.prefix):
+                self.expire(location)
+                released += self.release(location)
+            return released
         finally:
             # only our own lock: a tick slower than lock_ms lost it to another scheduler
             self._unlock(keys=[key], args=[token])
+
+    def expire(self, location: str) -> int:
+        """Dead-letter, with their history, ``location``'s events held behind a failure
+        gate (open circuit, auth) longer than ``GHL_RETRY_HORIZON_S``: never tried, they
+        would not reach the pipeline's own horizon check. How many."""
+        assert self.store is not None  # (set by __post_init__)
+        horizon_s = self.settings.ghl_retry_horizon_s
+        now_ms = server_now_ms(self.redis)
+        dlq = DeadLetterStore(self.redis, self.prefix)
+        expired = 0
+        for parked in self.store.parked_since(location, now_ms - horizon_s * 1000,
+                                              HORIZON_REASONS):
+            started_ms = min(parked.kwargs.get("since_ms") or now_ms, parked.first_parked_ms)
+            waited_s = (now_ms - started_ms) // 1000
+            history = [*(parked.kwargs.get("history") or []),
+                       f"{_iso(now_ms)} still parked ({parked.reason}) at the horizon"]
+            reason = (f"gave up after {waited_s} s of transient failures "
+                      f"(GHL_RETRY_HORIZON_S={horizon_s}): parked ({parked.reason}) "
+                      "and never tried since")
+            parts = dlq.add_parts(parked.event, reason, "horizon", history=history[-10:])
+            if not self.store.dead_letter(location, parked, parts):
+                continue  # released or re-parked meanwhile: it is tried again
+            expired += 1
+            event_type = str(parked.event.get("type", "?"))
+            Stats(self.redis, self.prefix).finish("dead_lettered", event_type,
+                                                  parked.event_id, "horizon")
+            log.warning("dead-lettered at the retry horizon", location=location,
+                        event_id=parked.event_id, reason=parked.reason, waited_s=waited_s)
+        return expired
 
     def release(self, location: str) -> int:
         """Release ``location``'s due events, as many as its gates and budget allow."""
@@ -131,7 +174,18 @@ class Scheduler:
             return 0
         assert self.queue_depth is not None  # (set by __post_init__)
         room = budget.remaining_in_window - int(self.queue_depth(self.redis))
+        if room <= 0 and budget.remaining_in_window > 0 and self._overdue(
+                location, budget.interval_ms):
+            # a queue kept full by a steady stream leaves no room: one event a tick still
+            # goes once the oldest has waited a window past its due time (no starvation)
+            return 1
         return max(0, min(MAX_RELEASE_PER_TICK, room))
+
+    def _overdue(self, location: str, by_ms: int) -> bool:
+        """Has ``location``'s oldest due event waited ``by_ms`` past its due time?"""
+        oldest = cast(Scored, self.redis.zrange(delay_due_key(self.prefix, location), 0, 0,
+                                                withscores=True))
+        return bool(oldest) and oldest[0][1] <= server_now_ms(self.redis) - by_ms
 
     def _probe_marker(self, location: str) -> str:
         return probe_released_key(self.prefix, location)
@@ -180,3 +234,8 @@ class SchedulerThread(threading.Thread):
 
     def stop(self) -> None:
         self._stop_event.set()
+
+
+def _iso(epoch_ms: int) -> str:
+    """As the pipeline writes a history line's time."""
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="seconds")

@@ -15,6 +15,7 @@ point of a park or a release has done all of it or nothing:
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from dataclasses import dataclass
@@ -74,6 +75,36 @@ return pushed
 """
 
 
+# KEYS: due, items, since, reasons, then the dead-letter store's three (DeadLetterStore.
+# add_parts). ARGV: id, its record as read, then the entry's id, JSON, time and kind.
+# Moves the parked event into the dead-letter store only if its record is unchanged.
+_DEAD_LETTER_LUA = """
+local record = redis.call('HGET', KEYS[2], ARGV[1])
+if record ~= ARGV[2] then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+local reason = string.match(record, '^([^|]*)|')
+if reason then redis.call('HINCRBY', KEYS[4], reason, -1) end
+redis.call('HSET', KEYS[5], ARGV[3], ARGV[4])
+redis.call('ZADD', KEYS[6], ARGV[5], ARGV[3])
+redis.call('HSET', KEYS[7], ARGV[3], ARGV[6])
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class ParkedRecord:
+    """A parked event as stored: what the scheduler needs to dead-letter it."""
+
+    event_id: str
+    reason: str
+    raw: bytes
+    event: Any
+    kwargs: dict[str, Any]
+    first_parked_ms: int
+
+
 @dataclass(frozen=True)
 class Parked:
     """One parked event as ``DelayStore.parked`` reads it (times in epoch ms)."""
@@ -96,6 +127,7 @@ class DelayStore:
         self.queue_key = queue_key(prefix, queue)
         self._park = client.register_script(_PARK_LUA)
         self._release = client.register_script(_RELEASE_LUA)
+        self._dead_letter = client.register_script(_DEAD_LETTER_LUA)
         self._origin = default_origin()
 
     def message_for(self, event: dict[str, Any], kwargs: dict[str, Any]) -> str:
@@ -124,6 +156,35 @@ class DelayStore:
             return 0
         return int(self._release(keys=[*delay_location_keys(self.prefix, location), self.queue_key],
                                  args=[int(max_count)]))
+
+    def parked_since(self, location: str, before_ms: int, reasons: frozenset[str], *,
+                     limit: int = 100) -> list[ParkedRecord]:
+        """Events of ``location`` first parked before ``before_ms`` for one of ``reasons``."""
+        _, items, since, _ = delay_location_keys(self.prefix, location)
+        scored = cast(Scored, self._redis.zrangebyscore(since, "-inf", before_ms, start=0,
+                                                         num=limit, withscores=True))
+        ids = [raw_id for raw_id, _ in scored]
+        records = cast(list[bytes | None], self._redis.hmget(items, ids) if ids else [])
+        out = []
+        for (raw_id, first_ms), raw in zip(scored, records, strict=True):
+            if raw is None:
+                continue
+            reason, _, body = raw.decode().partition("|")
+            if reason not in reasons:
+                continue
+            message = json.loads(json.loads(body)["message"])
+            args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
+            out.append(ParkedRecord(text(raw_id), reason, raw, args[0], kwargs,
+                                    int(first_ms)))
+        return out
+
+    def dead_letter(self, location: str, parked: ParkedRecord,
+                    dlq_parts: tuple[list[str], list[Any]]) -> bool:
+        """Move ``parked`` into the dead-letter store (``DeadLetterStore.add_parts``) in one
+        step, if it is still parked as read; False when it was released or re-parked."""
+        keys, args = dlq_parts
+        return bool(self._dead_letter(keys=[*delay_location_keys(self.prefix, location), *keys],
+                                      args=[parked.event_id, parked.raw, *args]))
 
     def parked(self, location: str) -> list[Parked]:
         """Every parked event of ``location``, in release order (for tests and operators)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from marshmallow import EXCLUDE, Schema, ValidationError, post_load, pre_load
 
@@ -76,7 +76,8 @@ def contact_payload(data: Mapping[str, Any], field_map: FieldMap) -> dict[str, A
         standard = _SCHEMA.load(picked)
     except ValidationError as exc:  # name the Toky field, not the GHL one
         raise ValidationError(
-            {field_map.standard.get(k, k): v for k, v in exc.messages.items()}) from None
+            {field_map.standard.get(k, k): v
+             for k, v in cast(dict[str, Any], exc.messages).items()}) from None
     payload = {**standard, "phone": data["phone"], "source": SOURCE}
     tags = list(dict.fromkeys([*(data.get("tags") or []), *field_map.tags_for(data)]))
     if tags:

@@ -50,7 +50,9 @@ _PHONE_PUNCTUATION = re.compile(r"[\s().-]")
 
 
 def _same_phone(a: str | None, b: str | None) -> bool:
-    return bool(a) and bool(b) and _PHONE_PUNCTUATION.sub("", a) == _PHONE_PUNCTUATION.sub("", b)
+    if not a or not b:
+        return False
+    return _PHONE_PUNCTUATION.sub("", a) == _PHONE_PUNCTUATION.sub("", b)
 
 
 def other_phone(contact: dict[str, Any] | None, phone: str, ids: IdMap) -> str | None:
@@ -125,7 +127,9 @@ def _has_contact(phone: str, owner: dict[str, Any], ids: IdMap, ctx: SyncContext
     if ids.contact(phone):
         return True
     found = ctx.client.search_duplicate(number=phone)
-    return bool(found) and found.get("id") != owner["id"]
+    if not found:
+        return False
+    return bool(found.get("id") != owner["id"])
 
 
 def _checked(phone: str, contact: dict[str, Any], new: bool, ids: IdMap, ctx: SyncContext

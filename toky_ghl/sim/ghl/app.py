@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from toky_ghl.sim.ghl import (
@@ -34,12 +35,12 @@ def create_app(sim: GhlSim) -> Flask:
         app.register_blueprint(blueprint)
 
     @app.errorhandler(ApiError)
-    def api_error(error: ApiError):
+    def api_error(error: ApiError) -> ResponseReturnValue:
         return error.body, error.status
 
     @app.errorhandler(NotFound)
     @app.errorhandler(MethodNotAllowed)
-    def unknown_route(_error: Exception):
+    def unknown_route(_error: Exception) -> ResponseReturnValue:
         error = no_route(request.method, request.path)
         return error.body, error.status
 

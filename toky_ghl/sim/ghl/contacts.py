@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, overload
 
 from toky_ghl.sim.ghl.records import iso_ms, new_id
 from toky_ghl.sim.ghl.state import Location
@@ -32,6 +32,10 @@ _NOT_STORED = ("locationId", "createNewIfDuplicateAllowed")
 _PHONE_PUNCTUATION = re.compile(r"[\s().-]")
 
 
+@overload
+def normalise_phone(phone: str) -> str: ...
+@overload
+def normalise_phone(phone: None) -> None: ...
 def normalise_phone(phone: str | None) -> str | None:
     """``"+1 888-888-8888"`` -> ``"+18888888888"``. Phones without ``+`` are kept as sent
     (GHL would read them in the location's country, which the simulator does not know)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint
+from flask.typing import ResponseReturnValue
 
 from toky_ghl.sim.ghl.contacts import apply_fields
 from toky_ghl.sim.ghl.errors import bad_request, not_found
@@ -23,22 +24,22 @@ def _fields(*names: str) -> list[Any]:
 
 
 @bp.get("/state")
-def state():
+def state() -> ResponseReturnValue:
     return current_sim().state()
 
 
 @bp.get("/stats")
-def stats():
+def stats() -> ResponseReturnValue:
     return current_sim().stats_snapshot()
 
 
 @bp.get("/config")
-def get_config():
+def get_config() -> ResponseReturnValue:
     return current_sim().config.as_dict()
 
 
 @bp.post("/config")
-def update_config():
+def update_config() -> ResponseReturnValue:
     """Body: any ``SimConfig`` fields, e.g. ``{"max_requests": 5, "error_rate": 0.1}``."""
     try:
         return current_sim().update_config(json_body()).as_dict()
@@ -47,14 +48,14 @@ def update_config():
 
 
 @bp.post("/reset")
-def reset():
+def reset() -> ResponseReturnValue:
     """Body (optional): ``{"everything": true}`` also forgets tokens, calendars and users."""
     current_sim().reset(everything=bool(json_body().get("everything")))
     return {"reset": True}
 
 
 @bp.post("/tokens")
-def add_token():
+def add_token() -> ResponseReturnValue:
     """Body: ``{"token", "location_id", "scopes"}`` (scopes: a list or a space-separated string)."""
     token, location_id = _fields("token", "location_id")
     current_sim().add_token(token, location_id, json_body().get("scopes") or [])
@@ -62,21 +63,21 @@ def add_token():
 
 
 @bp.post("/calendars")
-def add_calendar():
+def add_calendar() -> ResponseReturnValue:
     location_id, calendar_id = _fields("location_id", "calendar_id")
     current_sim().add_calendar(location_id, calendar_id)
     return {"location_id": location_id, "calendar_id": calendar_id}, 201
 
 
 @bp.post("/users")
-def add_user():
+def add_user() -> ResponseReturnValue:
     """Body: ``{"location_id", "name", "email", "id"?}``; answers the user."""
     location_id, name, email = _fields("location_id", "name", "email")
     return current_sim().add_user(location_id, name, email, json_body().get("id")), 201
 
 
 @bp.post("/custom-fields")
-def add_custom_field():
+def add_custom_field() -> ResponseReturnValue:
     """Body: ``{"location_id", "name", "field_key", "data_type"?, "model"?, "id"?}``."""
     location_id, name, field_key = _fields("location_id", "name", "field_key")
     body = json_body()
@@ -86,7 +87,7 @@ def add_custom_field():
 
 
 @bp.post("/locations")
-def set_location():
+def set_location() -> ResponseReturnValue:
     """Body: ``{"location_id", "allow_duplicates"}``: GHL's "Allow Duplicate Contact"."""
     (location_id,) = _fields("location_id")
     current_sim().set_allow_duplicates(location_id, bool(json_body().get("allow_duplicates")))
@@ -95,7 +96,7 @@ def set_location():
 
 
 @bp.put("/contacts/<contact_id>")
-def edit_contact(contact_id: str):
+def edit_contact(contact_id: str) -> ResponseReturnValue:
     """Body: ``{"location_id", "contact": {...}}``: the contact edited as a GHL user would in
     the UI (no request counted, no budget used); ``dateUpdated`` moves. 404 when unknown."""
     (location_id,) = _fields("location_id")
@@ -112,7 +113,7 @@ def edit_contact(contact_id: str):
 
 
 @bp.post("/contacts")
-def add_contact():
+def add_contact() -> ResponseReturnValue:
     """Body: ``{"location_id", "contact": {...}}``: a contact put in place, no checks."""
     (location_id,) = _fields("location_id")
     fields = json_body().get("contact") or {}

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint
+from flask.typing import ResponseReturnValue
 
 from toky_ghl.sim.ghl import validation as rules
 from toky_ghl.sim.ghl.errors import CALENDARS_VERSION, CONTACTS_VERSION, bad_request, missing
@@ -92,7 +93,7 @@ def _stored(body: dict[str, Any]) -> dict[str, Any]:
 
 @bp.post("/calendars/events/appointments")
 @endpoint(WRITE, CALENDARS_VERSION, write=True)
-def create_appointment():
+def create_appointment() -> ResponseReturnValue:
     body = validated(rules.CREATE_APPOINTMENT)
     location = current_location()
     _check_calendar(location, body["calendarId"])
@@ -112,7 +113,7 @@ def create_appointment():
 
 @bp.put("/calendars/events/appointments/<event_id>")
 @endpoint(WRITE, CALENDARS_VERSION, write=True)
-def update_appointment(event_id: str):
+def update_appointment(event_id: str) -> ResponseReturnValue:
     body = validated(rules.UPDATE_APPOINTMENT)
     location = current_location()
     appointment = _appointment_of(location, event_id)
@@ -125,13 +126,13 @@ def update_appointment(event_id: str):
 
 @bp.get("/calendars/events/appointments/<event_id>")
 @endpoint(READ, CALENDARS_VERSION)
-def get_appointment(event_id: str):
+def get_appointment(event_id: str) -> ResponseReturnValue:
     return {"event": _event(_appointment_of(current_location(), event_id))}
 
 
 @bp.get("/contacts/<contact_id>/appointments")
 @endpoint(CONTACTS_READ, CONTACTS_VERSION)
-def contact_appointments(contact_id: str):
+def contact_appointments(contact_id: str) -> ResponseReturnValue:
     location = current_location()
     contact_of(location, contact_id)
     found = [a for a in location.appointments.values() if a["contactId"] == contact_id]

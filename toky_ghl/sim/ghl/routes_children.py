@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint
+from flask.typing import ResponseReturnValue
 
 from toky_ghl.sim.ghl import validation as rules
 from toky_ghl.sim.ghl.contacts import dedupe
@@ -48,7 +49,7 @@ def _task_fields(body: dict[str, Any]) -> dict[str, Any]:
 # -- tasks -----------------------------------------------------------------------
 @bp.get("/contacts/<contact_id>/tasks")
 @endpoint(READ, CONTACTS_VERSION)
-def list_tasks(contact_id: str):
+def list_tasks(contact_id: str) -> ResponseReturnValue:
     location = current_location()
     contact_of(location, contact_id)
     return {"tasks": location.children(location.tasks, contact_id)}
@@ -56,14 +57,14 @@ def list_tasks(contact_id: str):
 
 @bp.get("/contacts/<contact_id>/tasks/<task_id>")
 @endpoint(READ, CONTACTS_VERSION)
-def get_task(contact_id: str, task_id: str):
+def get_task(contact_id: str, task_id: str) -> ResponseReturnValue:
     location = current_location()
     return {"task": _child(location, location.tasks, "Task", contact_id, task_id)}
 
 
 @bp.post("/contacts/<contact_id>/tasks")
 @endpoint(WRITE, CONTACTS_VERSION, write=True)
-def create_task(contact_id: str):
+def create_task(contact_id: str) -> ResponseReturnValue:
     body = validated(rules.CREATE_TASK)
     location = current_location()
     contact_of(location, contact_id)
@@ -74,7 +75,7 @@ def create_task(contact_id: str):
 
 @bp.put("/contacts/<contact_id>/tasks/<task_id>")
 @endpoint(WRITE, CONTACTS_VERSION, write=True)
-def update_task(contact_id: str, task_id: str):
+def update_task(contact_id: str, task_id: str) -> ResponseReturnValue:
     body = validated(rules.UPDATE_TASK)
     location = current_location()
     task = _child(location, location.tasks, "Task", contact_id, task_id)
@@ -84,7 +85,7 @@ def update_task(contact_id: str, task_id: str):
 
 @bp.put("/contacts/<contact_id>/tasks/<task_id>/completed")
 @endpoint(WRITE, CONTACTS_VERSION, write=True)
-def complete_task(contact_id: str, task_id: str):
+def complete_task(contact_id: str, task_id: str) -> ResponseReturnValue:
     body = validated(rules.COMPLETE_TASK)
     location = current_location()
     task = _child(location, location.tasks, "Task", contact_id, task_id)
@@ -94,7 +95,7 @@ def complete_task(contact_id: str, task_id: str):
 
 @bp.delete("/contacts/<contact_id>/tasks/<task_id>")
 @endpoint(WRITE, CONTACTS_VERSION, write=True)
-def delete_task(contact_id: str, task_id: str):
+def delete_task(contact_id: str, task_id: str) -> ResponseReturnValue:
     location = current_location()
     _child(location, location.tasks, "Task", contact_id, task_id)
     del location.tasks[task_id]
@@ -104,7 +105,7 @@ def delete_task(contact_id: str, task_id: str):
 # -- notes -----------------------------------------------------------------------
 @bp.get("/contacts/<contact_id>/notes")
 @endpoint(READ, CONTACTS_VERSION)
-def list_notes(contact_id: str):
+def list_notes(contact_id: str) -> ResponseReturnValue:
     location = current_location()
     contact_of(location, contact_id)
     return {"notes": location.children(location.notes, contact_id)}
@@ -112,14 +113,14 @@ def list_notes(contact_id: str):
 
 @bp.get("/contacts/<contact_id>/notes/<note_id>")
 @endpoint(READ, CONTACTS_VERSION)
-def get_note(contact_id: str, note_id: str):
+def get_note(contact_id: str, note_id: str) -> ResponseReturnValue:
     location = current_location()
     return {"note": _child(location, location.notes, "Note", contact_id, note_id)}
 
 
 @bp.post("/contacts/<contact_id>/notes")
 @endpoint(WRITE, CONTACTS_VERSION, write=True)
-def create_note(contact_id: str):
+def create_note(contact_id: str) -> ResponseReturnValue:
     body = validated(rules.CREATE_NOTE)
     location = current_location()
     contact_of(location, contact_id)
@@ -131,7 +132,7 @@ def create_note(contact_id: str):
 
 @bp.put("/contacts/<contact_id>/notes/<note_id>")
 @endpoint(WRITE, CONTACTS_VERSION, write=True)
-def update_note(contact_id: str, note_id: str):
+def update_note(contact_id: str, note_id: str) -> ResponseReturnValue:
     body = validated(rules.UPDATE_NOTE)
     location = current_location()
     note = _child(location, location.notes, "Note", contact_id, note_id)
@@ -141,7 +142,7 @@ def update_note(contact_id: str, note_id: str):
 
 @bp.delete("/contacts/<contact_id>/notes/<note_id>")
 @endpoint(WRITE, CONTACTS_VERSION, write=True)
-def delete_note(contact_id: str, note_id: str):
+def delete_note(contact_id: str, note_id: str) -> ResponseReturnValue:
     location = current_location()
     _child(location, location.notes, "Note", contact_id, note_id)
     del location.notes[note_id]
@@ -151,7 +152,7 @@ def delete_note(contact_id: str, note_id: str):
 # -- tags ------------------------------------------------------------------------
 @bp.post("/contacts/<contact_id>/tags")
 @endpoint(WRITE, CONTACTS_VERSION, write=True)
-def add_tags(contact_id: str):
+def add_tags(contact_id: str) -> ResponseReturnValue:
     body = validated(rules.TAGS)
     contact = contact_of(current_location(), contact_id)
     contact["tags"] = dedupe(contact["tags"] + body["tags"])
@@ -161,7 +162,7 @@ def add_tags(contact_id: str):
 
 @bp.delete("/contacts/<contact_id>/tags")
 @endpoint(WRITE, CONTACTS_VERSION, write=True)
-def remove_tags(contact_id: str):
+def remove_tags(contact_id: str) -> ResponseReturnValue:
     body = validated(rules.TAGS)
     contact = contact_of(current_location(), contact_id)
     contact["tags"] = [tag for tag in contact["tags"] if tag not in body["tags"]]

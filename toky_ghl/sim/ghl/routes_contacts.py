@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, request
+from flask.typing import ResponseReturnValue
 
 from toky_ghl.sim.ghl import validation as rules
 from toky_ghl.sim.ghl.contacts import (
@@ -79,13 +80,13 @@ def _check_custom_fields(location: Location, body: dict[str, Any]) -> None:
 
 @bp.get("/contacts/<contact_id>")
 @endpoint(READ, CONTACTS_VERSION)
-def get_contact(contact_id: str):
+def get_contact(contact_id: str) -> ResponseReturnValue:
     return {"contact": contact_of(current_location(), contact_id)}
 
 
 @bp.get("/contacts/", strict_slashes=False)
 @endpoint(READ, CONTACTS_VERSION)
-def list_contacts():
+def list_contacts() -> ResponseReturnValue:
     """Deprecated by GHL in favour of search; pages oldest first by (dateAdded, id)."""
     location_id = required_location_id()
     limit, errors = rules.query_int(request.args, "limit", 20, minimum=1, maximum=100)
@@ -114,7 +115,7 @@ def list_contacts():
 
 @bp.post("/contacts/search")
 @endpoint(READ, CONTACTS_VERSION)
-def search_contacts():
+def search_contacts() -> ResponseReturnValue:
     body = validated(rules.SEARCH_CONTACTS)
     try:
         page, total = search(list(current_location().contacts.values()), body)
@@ -125,7 +126,7 @@ def search_contacts():
 
 @bp.get("/contacts/search/duplicate")
 @endpoint(READ, CONTACTS_VERSION)
-def find_duplicate():
+def find_duplicate() -> ResponseReturnValue:
     """Email first, then phone; ``{"contact": null}`` when none matches."""
     required_location_id()
     match = find_match(current_location(), request.args.get("email"), request.args.get("number"))
@@ -134,7 +135,7 @@ def find_duplicate():
 
 @bp.get("/contacts/business/<business_id>")
 @endpoint(READ, CONTACTS_VERSION)
-def business_contacts(business_id: str):
+def business_contacts(business_id: str) -> ResponseReturnValue:
     required_location_id()
     limit, errors = rules.query_int(request.args, "limit", 25, minimum=1, maximum=100)
     skip, more = rules.query_int(request.args, "skip", 0, minimum=0)
@@ -148,7 +149,7 @@ def business_contacts(business_id: str):
 
 @bp.post("/contacts/", strict_slashes=False)
 @endpoint(WRITE, CONTACTS_VERSION, write=True)
-def create_contact():
+def create_contact() -> ResponseReturnValue:
     body = validated(rules.CREATE_CONTACT)
     location = current_location()
     _check_custom_fields(location, body)
@@ -160,7 +161,7 @@ def create_contact():
 
 @bp.post("/contacts/upsert")
 @endpoint(WRITE, CONTACTS_VERSION, write=True)
-def upsert_contact():
+def upsert_contact() -> ResponseReturnValue:
     """Update the contact matching the email, else the phone; create one if none matches
     (or always, when the location allows duplicates and ``createNewIfDuplicateAllowed``)."""
     body = validated(rules.UPSERT_CONTACT)
@@ -180,7 +181,7 @@ def upsert_contact():
 
 @bp.put("/contacts/<contact_id>")
 @endpoint(WRITE, CONTACTS_VERSION, write=True)
-def update_contact(contact_id: str):
+def update_contact(contact_id: str) -> ResponseReturnValue:
     body = validated(rules.UPDATE_CONTACT)
     location = current_location()
     _check_custom_fields(location, body)
@@ -193,7 +194,7 @@ def update_contact(contact_id: str):
 
 @bp.delete("/contacts/<contact_id>")
 @endpoint(WRITE, CONTACTS_VERSION, write=True)
-def delete_contact(contact_id: str):
+def delete_contact(contact_id: str) -> ResponseReturnValue:
     """The contact goes, and its tasks and notes with it."""
     location = current_location()
     contact_of(location, contact_id)

@@ -36,6 +36,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, request
+from flask.typing import ResponseReturnValue
 
 from toky_ghl.sim.ghl import validation as rules
 from toky_ghl.sim.ghl.errors import CONTACTS_VERSION, not_found, unprocessable, wrong_location
@@ -54,7 +55,7 @@ def _now() -> str:
 # -- workflows -------------------------------------------------------------------
 @bp.post("/contacts/<contact_id>/workflow/<workflow_id>")
 @endpoint(WRITE, CONTACTS_VERSION, write=True)
-def add_to_workflow(contact_id: str, workflow_id: str):
+def add_to_workflow(contact_id: str, workflow_id: str) -> ResponseReturnValue:
     body = validated(rules.WORKFLOW)
     location = current_location()
     contact_of(location, contact_id)
@@ -68,7 +69,7 @@ def add_to_workflow(contact_id: str, workflow_id: str):
 
 @bp.delete("/contacts/<contact_id>/workflow/<workflow_id>")
 @endpoint(WRITE, CONTACTS_VERSION, write=True)
-def remove_from_workflow(contact_id: str, workflow_id: str):
+def remove_from_workflow(contact_id: str, workflow_id: str) -> ResponseReturnValue:
     validated(rules.WORKFLOW)
     location = current_location()
     contact_of(location, contact_id)
@@ -79,7 +80,7 @@ def remove_from_workflow(contact_id: str, workflow_id: str):
 # -- campaigns -------------------------------------------------------------------
 @bp.post("/contacts/<contact_id>/campaigns/<campaign_id>")
 @endpoint(WRITE, CONTACTS_VERSION, write=True)
-def add_to_campaign(contact_id: str, campaign_id: str):
+def add_to_campaign(contact_id: str, campaign_id: str) -> ResponseReturnValue:
     validated(rules.CAMPAIGN)
     location = current_location()
     contact_of(location, contact_id)
@@ -90,7 +91,7 @@ def add_to_campaign(contact_id: str, campaign_id: str):
 
 @bp.delete("/contacts/<contact_id>/campaigns/<campaign_id>")
 @endpoint(WRITE, CONTACTS_VERSION, write=True)
-def remove_from_campaign(contact_id: str, campaign_id: str):
+def remove_from_campaign(contact_id: str, campaign_id: str) -> ResponseReturnValue:
     location = current_location()
     contact_of(location, contact_id)
     location.campaigns.get(campaign_id, {}).pop(contact_id, None)
@@ -100,7 +101,7 @@ def remove_from_campaign(contact_id: str, campaign_id: str):
 # -- followers -------------------------------------------------------------------
 @bp.post("/contacts/<contact_id>/followers")
 @endpoint(WRITE, CONTACTS_VERSION, write=True)
-def add_followers(contact_id: str):
+def add_followers(contact_id: str) -> ResponseReturnValue:
     body = validated(rules.FOLLOWERS)
     location = current_location()
     contact_of(location, contact_id)
@@ -112,7 +113,7 @@ def add_followers(contact_id: str):
 
 @bp.delete("/contacts/<contact_id>/followers")
 @endpoint(WRITE, CONTACTS_VERSION, write=True)
-def remove_followers(contact_id: str):
+def remove_followers(contact_id: str) -> ResponseReturnValue:
     body = validated(rules.FOLLOWERS)
     location = current_location()
     contact_of(location, contact_id)
@@ -132,7 +133,7 @@ def _opportunity(opportunity_id: str) -> dict[str, Any]:
 
 @bp.get("/opportunities/search")
 @endpoint(OPP_READ, CONTACTS_VERSION)
-def search_opportunities():
+def search_opportunities() -> ResponseReturnValue:
     location_id = request.args.get("location_id")
     if not location_id:
         raise unprocessable(["location_id should not be empty"])
@@ -151,13 +152,13 @@ def search_opportunities():
 
 @bp.get("/opportunities/<opportunity_id>")
 @endpoint(OPP_READ, CONTACTS_VERSION)
-def get_opportunity(opportunity_id: str):
+def get_opportunity(opportunity_id: str) -> ResponseReturnValue:
     return {"opportunity": _opportunity(opportunity_id)}
 
 
 @bp.post("/opportunities/")
 @endpoint(OPP_WRITE, CONTACTS_VERSION, write=True)
-def create_opportunity():
+def create_opportunity() -> ResponseReturnValue:
     body = validated(rules.CREATE_OPPORTUNITY)
     location = current_location()
     if body["locationId"] != location.location_id:
@@ -172,7 +173,7 @@ def create_opportunity():
 
 @bp.put("/opportunities/<opportunity_id>")
 @endpoint(OPP_WRITE, CONTACTS_VERSION, write=True)
-def update_opportunity(opportunity_id: str):
+def update_opportunity(opportunity_id: str) -> ResponseReturnValue:
     body = validated(rules.UPDATE_OPPORTUNITY)
     opportunity = _opportunity(opportunity_id)
     now = _now()

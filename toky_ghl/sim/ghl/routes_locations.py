@@ -12,6 +12,7 @@ location's id is answered 403 like every location-scoped route here.
 from __future__ import annotations
 
 from flask import Blueprint, request
+from flask.typing import ResponseReturnValue
 
 from toky_ghl.sim.ghl.errors import CONTACTS_VERSION, unprocessable, wrong_location
 from toky_ghl.sim.ghl.gate import current_location, endpoint
@@ -30,7 +31,7 @@ def _own(location_id: str) -> Location:
 
 @bp.get("/locations/<location_id>")
 @endpoint("locations.readonly", CONTACTS_VERSION)
-def get_location(location_id: str):
+def get_location(location_id: str) -> ResponseReturnValue:
     location = _own(location_id)
     return {"location": {"id": location.location_id, "companyId": location.company_id,
                          "name": f"Location {location.location_id}"}}
@@ -38,7 +39,7 @@ def get_location(location_id: str):
 
 @bp.get("/locations/<location_id>/customFields")
 @endpoint("locations/customFields.readonly", CONTACTS_VERSION)
-def custom_fields(location_id: str):
+def custom_fields(location_id: str) -> ResponseReturnValue:
     location = _own(location_id)
     model = request.args.get("model") or "all"
     if model not in MODELS:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import Blueprint, redirect, request
+from flask.typing import ResponseReturnValue
 
 from toky_ghl.sim.ghl.errors import ApiError, bad_request, unprocessable
 from toky_ghl.sim.ghl.faults import error_body
@@ -22,7 +23,7 @@ FORM = "application/x-www-form-urlencoded"
 
 
 @bp.post("/oauth/token")
-def token():
+def token() -> ResponseReturnValue:
     """The token endpoint: form-encoded, as the official spec says (503 while ``down`` or
     ``token_endpoint_down``)."""
     sim = current_sim()
@@ -36,7 +37,7 @@ def token():
 
 
 @bp.get("/v2/oauth/chooselocation")
-def choose_location():
+def choose_location() -> ResponseReturnValue:
     """Consent given at once: a code for the app's location, sent to ``redirect_uri``."""
     args = request.args
     if args.get("response_type") != "code" or not args.get("redirect_uri"):
@@ -53,7 +54,7 @@ def choose_location():
 
 
 @bp.post("/_sim/oauth/clients")
-def register_client():
+def register_client() -> ResponseReturnValue:
     """Body: ``{"client_id", "client_secret", "location_id", "scopes"}`` (list or string)."""
     body = json_body()
     scopes = body.get("scopes") or []
@@ -69,7 +70,7 @@ def register_client():
 
 
 @bp.post("/_sim/oauth/codes")
-def issue_code():
+def issue_code() -> ResponseReturnValue:
     """Body: ``{"client_id", "scopes"?}``; answers ``{"code"}`` as a consent would."""
     body = json_body()
     sim = current_sim()
@@ -82,7 +83,7 @@ def issue_code():
 
 
 @bp.post("/_sim/oauth/revoke")
-def revoke():
+def revoke() -> ResponseReturnValue:
     """Body (optional): ``{"token"}``; expires that token now, else every OAuth access token."""
     sim = current_sim()
     with sim.lock:
@@ -90,7 +91,7 @@ def revoke():
 
 
 @bp.get("/_sim/oauth/stats")
-def stats():
+def stats() -> ResponseReturnValue:
     sim = current_sim()
     with sim.lock:
         return sim.oauth.snapshot()

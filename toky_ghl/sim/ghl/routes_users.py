@@ -12,6 +12,7 @@ companyId"; answers ``{"users": [...]}``). Both need ``users.readonly``. With
 from __future__ import annotations
 
 from flask import Blueprint, request
+from flask.typing import ResponseReturnValue
 
 from toky_ghl.sim.ghl import validation as rules
 from toky_ghl.sim.ghl.errors import CONTACTS_VERSION, no_route, unprocessable
@@ -24,14 +25,14 @@ bp = Blueprint("ghl_users", __name__)
 
 @bp.get("/users/", strict_slashes=False)
 @endpoint("users.readonly", USERS_VERSION)
-def list_users():
+def list_users() -> ResponseReturnValue:
     required_location_id()
     return {"users": list(current_location().users.values())}
 
 
 @bp.get("/users/search")
 @endpoint("users.readonly", USERS_VERSION)
-def search_users():
+def search_users() -> ResponseReturnValue:
     if not current_sim().config.users_search:
         raise no_route("GET", "/users/search")
     location = current_location()

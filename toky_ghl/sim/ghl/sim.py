@@ -81,7 +81,8 @@ class GhlSim:
                          field_id: str | None = None) -> dict[str, Any]:
         """A custom field of the location (listed by GET /locations/{id}/customFields)."""
         with self.lock:
-            field = {"id": field_id or new_id(), "name": name, "fieldKey": field_key,
+            field: dict[str, Any] = {"id": field_id or new_id(), "name": name,
+                                     "fieldKey": field_key,
                      "dataType": data_type, "model": model, "locationId": location_id,
                      "position": 0, "placeholder": ""}
             self.store.location(location_id).custom_fields[field["id"]] = field

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from werkzeug.test import TestResponse
+
 from toky_ghl.sim.ghl.app import create_app
 from toky_ghl.sim.ghl.config import SimConfig
 from toky_ghl.sim.ghl.errors import CALENDARS_VERSION, CONTACTS_VERSION
@@ -43,7 +45,8 @@ class GhlTestClient:
         self.flask = create_app(sim).test_client()
 
     def call(self, method: str, path: str, json: Any = None, *, query: dict[str, Any] | None = None,
-             token: Any = _DEFAULT, version: Any = _DEFAULT, headers: dict[str, Any] | None = None):
+             token: Any = _DEFAULT, version: Any = _DEFAULT,
+             headers: dict[str, Any] | None = None) -> TestResponse:
         token = self.token if token is self._DEFAULT else token
         if version is self._DEFAULT:
             version = CALENDARS_VERSION if path.startswith("/calendars/") else CONTACTS_VERSION
@@ -54,16 +57,16 @@ class GhlTestClient:
             sent["Version"] = version
         return self.flask.open(path, method=method, json=json, query_string=query, headers=sent)
 
-    def get(self, path: str, **kw: Any):
+    def get(self, path: str, **kw: Any) -> TestResponse:
         return self.call("GET", path, **kw)
 
-    def post(self, path: str, json: Any = None, **kw: Any):
+    def post(self, path: str, json: Any = None, **kw: Any) -> TestResponse:
         return self.call("POST", path, json, **kw)
 
-    def put(self, path: str, json: Any = None, **kw: Any):
+    def put(self, path: str, json: Any = None, **kw: Any) -> TestResponse:
         return self.call("PUT", path, json, **kw)
 
-    def delete(self, path: str, json: Any = None, **kw: Any):
+    def delete(self, path: str, json: Any = None, **kw: Any) -> TestResponse:
         return self.call("DELETE", path, json, **kw)
 
 

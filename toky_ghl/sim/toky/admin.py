@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from toky_ghl.sim.toky.demo import seed_demo
 from toky_ghl.sim.toky.state import SimError, TokySim
@@ -36,44 +37,44 @@ def _call(helper: Callable[..., Any], *args: object) -> dict[str, Any]:
 
 def admin_blueprint(sim: TokySim) -> Blueprint:
     admin = Blueprint("toky_sim_admin", __name__, url_prefix="/_sim")
-    adders = {
+    adders: dict[str, Callable[..., Any]] = {
         "agents": sim.add_agent, "calls": sim.add_call, "sms": sim.add_sms,
         "voicemails": sim.add_voicemail, "contacts": sim.add_contact,
     }
 
     @admin.get("/state")
-    def state():
+    def state() -> ResponseReturnValue:
         return jsonify(sim.snapshot())
 
     @admin.get("/stats")
-    def stats():
+    def stats() -> ResponseReturnValue:
         return jsonify(sim.stats())
 
     @admin.post("/reset")
-    def reset():
+    def reset() -> ResponseReturnValue:
         sim.reset()
         return jsonify({"reset": True})
 
     @admin.post("/seed-demo")
-    def seed():
+    def seed() -> ResponseReturnValue:
         return jsonify(seed_demo(sim))
 
     @admin.post("/<kind>")
-    def add(kind: str):
+    def add(kind: str) -> ResponseReturnValue:
         if kind not in adders:
             raise SimError(404, f"no such record kind: {kind} (known: {', '.join(adders)})")
         return jsonify(_call(adders[kind])), 201
 
     @admin.put("/contacts/<phone>")
-    def update_contact(phone: str):
+    def update_contact(phone: str) -> ResponseReturnValue:
         return jsonify(_call(sim.update_contact, phone))
 
     @admin.post("/settings")
-    def settings():
+    def settings() -> ResponseReturnValue:
         return jsonify(_call(sim.configure))
 
     @admin.post("/faults")
-    def faults():
+    def faults() -> ResponseReturnValue:
         _call(sim.fail_next)
         return jsonify({"armed": True}), 201
 

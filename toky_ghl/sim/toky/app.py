@@ -20,6 +20,7 @@ import hmac
 from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from producers.toky import paths
 from toky_ghl.sim.toky.admin import admin_blueprint
@@ -29,23 +30,22 @@ from toky_ghl.sim.toky.state import SimError, TokySim
 API_PREFIX = "/v1"
 
 
-def error(status: int, message: str, headers: dict[str, Any] | None = None) -> tuple[Response, int,
-                                                                                     dict[str,
-                                                                                          Any]]:
+def error(status: int, message: str,
+          headers: dict[str, Any] | None = None) -> tuple[Response, int, dict[str, Any]]:
     return jsonify({"error": message}), status, headers or {}
 
 
 def api_blueprint(sim: TokySim) -> Blueprint:
     api = Blueprint("toky_api", __name__)
 
-    def listing(rows: list[dict[str, Any]], created_key: str | None = None):
+    def listing(rows: list[dict[str, Any]], created_key: str | None = None) -> Response:
         if created_key:
             keep = filter_predicate(request.args.get(paths.FILTER_PARAM), sim.filter_times)
             rows = [row for row in rows if keep(row[created_key])]
         return jsonify(page(rows, request.args.to_dict(), request.base_url))
 
     @api.before_request
-    def count_fault_and_authenticate():
+    def count_fault_and_authenticate() -> ResponseReturnValue | None:
         sim.count_request(request.path, request.method)
         api_path = request.path.removeprefix(API_PREFIX) or "/"
         fault = sim.faults.take(api_path)
@@ -59,59 +59,59 @@ def api_blueprint(sim: TokySim) -> Blueprint:
         return None
 
     @api.get(paths.AGENTS)
-    def agents():
+    def agents() -> ResponseReturnValue:
         return listing(sim.rows("agents", "created_at"))
 
     @api.get(paths.CDRS)
-    def cdrs():
+    def cdrs() -> ResponseReturnValue:
         return listing(sim.rows("cdrs", paths.CDR_CREATED_KEY), paths.CDR_CREATED_KEY)
 
     @api.get("/recordings/<callid>")
-    def recording(callid: str):
+    def recording(callid: str) -> ResponseReturnValue:
         url = sim.recording_url(callid)
         if not url:  # unknown call or no recording: 404 (our assumption)
             return error(404, f"no recording for call {callid}")
         return jsonify({sim.recording_key: url})
 
     @api.get(paths.SMS)
-    def sms():
+    def sms() -> ResponseReturnValue:
         return listing(sim.rows("sms", paths.SMS_CREATED_KEY), paths.SMS_CREATED_KEY)
 
     @api.get(paths.VOICEMAILS)
-    def voicemails():
+    def voicemails() -> ResponseReturnValue:
         return listing(sim.rows("voicemails", paths.VOICEMAIL_CREATED_KEY))
 
     @api.get(paths.CONTACTS)
-    def contacts():
+    def contacts() -> ResponseReturnValue:
         return listing(sim.contacts())
 
     @api.get(f"{paths.CONTACTS}/<phone>")
-    def get_contact(phone: str):
+    def get_contact(phone: str) -> ResponseReturnValue:
         found = sim.contact(phone)
         return jsonify(found) if found else error(404, f"no contact with phone {phone}")
 
     @api.post(paths.CONTACTS)
-    def create_contact():
+    def create_contact() -> ResponseReturnValue:
         # A phone already in the directory answers 409 (Toky allows one contact per number).
         return jsonify(sim.add_contact(**{"phone": "", **contact_fields()})), 201
 
     @api.put(f"{paths.CONTACTS}/<phone>")
-    def update_contact(phone: str):
+    def update_contact(phone: str) -> ResponseReturnValue:
         return jsonify(sim.update_contact(phone, **contact_fields()))
 
     @api.get(paths.WEBHOOKS)
-    def webhooks():
+    def webhooks() -> ResponseReturnValue:
         return listing(sim.webhooks())
 
     @api.post(paths.WEBHOOKS)
-    def register_webhook():
+    def register_webhook() -> ResponseReturnValue:
         body = json_object()
         hook = sim.add_webhook(str(body.get(paths.WEBHOOK_EVENT_KEY, "")),
                                str(body.get(paths.WEBHOOK_URL_KEY, "")))
         return jsonify({paths.WEBHOOK_ID_KEY: hook[paths.WEBHOOK_ID_KEY]}), 201
 
     @api.delete(f"{paths.WEBHOOKS}/<hook_id>")
-    def delete_webhook(hook_id: str):
+    def delete_webhook(hook_id: str) -> ResponseReturnValue:
         sim.delete_webhook(hook_id)
         return "", 204
 
@@ -142,19 +142,19 @@ def create_app(sim: TokySim) -> Flask:
     app.register_blueprint(admin_blueprint(sim))
 
     @app.errorhandler(SimError)
-    def sim_error(exc: SimError):
+    def sim_error(exc: SimError) -> ResponseReturnValue:
         return error(exc.status, exc.message)
 
     @app.errorhandler(BadQuery)
-    def bad_query(exc: BadQuery):
+    def bad_query(exc: BadQuery) -> ResponseReturnValue:
         return error(400, str(exc))
 
     @app.errorhandler(404)
-    def not_found(_exc):
+    def not_found(_exc: Exception) -> ResponseReturnValue:
         return error(404, f"no such path: {request.path}")
 
     @app.errorhandler(405)
-    def not_allowed(_exc):
+    def not_allowed(_exc: Exception) -> ResponseReturnValue:
         return error(405, f"{request.method} is not allowed on {request.path}")
 
     return app

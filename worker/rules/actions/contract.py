@@ -10,18 +10,20 @@ on any event (``worker.rules.actions.updates``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
-from worker.rules.actions.base import TOKY_API_KEY, Action
+from worker.rules.actions.base import TOKY_API_KEY, Action, ActionRun
 from worker.rules.actions.updates import KEYED_CHANGES
 from worker.sync import HANDLERS
+from worker.sync.outcome import Outcome
 
 _CONTACTS = "contacts.write"
 _IDMAP = ("the id map in Redis (Toky key → GHL id), and before re-creating, a lookup in "
           "GHL for the object carrying the Toky key")
 
 
-def _handler(event_type: str):
+def _handler(event_type: str) -> Callable[[ActionRun], Outcome]:
     return lambda run: HANDLERS[event_type](run.event, run.ctx)
 
 
