@@ -55,6 +55,7 @@ from toky_ghl.sim.ghl.config import SimConfig  # noqa: E402
 from toky_ghl.sim.ghl.demo import DEMO_CALENDAR, DEMO_LOCATION, DEMO_TOKEN, seed_demo  # noqa: E402
 from toky_ghl.sim.ghl.sim import GhlSim  # noqa: E402
 from toky_ghl.sim.serve import serve_in_thread  # noqa: E402
+from worker.stats import fold  # noqa: E402
 
 WRITE_SCOPES = "contacts.readonly contacts.write calendars/events.readonly calendars/events.write"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -284,6 +285,8 @@ def run_ours(events, sim, url, redis_url, concurrency, pool, logdir, profile) ->
         run.settle(EVENTS_QUEUE)
         deadline = time.monotonic() + 60
         while True:  # the last decisions are written just after GHL's last answers
+            run.own_commands += 1  # the fold's EVALSHA (what it folds is the worker's)
+            fold(client, "tokyghl")  # the decisions logged since the last fold
             counts = outcomes(run.poll(("HGETALL", "tokyghl:stats:counts"))[0])
             if counts.get("applied", 0) + counts.get("skipped", 0) >= len(events):
                 break

@@ -26,7 +26,7 @@ drops it: the message was restored, not lost, and is not delivered twice.
 
 from __future__ import annotations
 
-from typing import Any
+import redis
 
 PROCESSING_MARK = ":processing:"
 ALIVE_SUFFIX = ":alive"
@@ -82,7 +82,7 @@ def queue_of(processing: str) -> str:
     return processing.rsplit(PROCESSING_MARK, 1)[0]
 
 
-def processing_lists(client: Any, global_prefix: str, *, scan: bool = False) -> list[str]:
+def processing_lists(client: redis.Redis, global_prefix: str, *, scan: bool = False) -> list[str]:
     """The registered processing lists; with ``scan``, also any list left under the
     prefix by a consumer that never registered (a version that is gone)."""
     found = {k.decode() if isinstance(k, bytes) else k
@@ -95,7 +95,7 @@ def processing_lists(client: Any, global_prefix: str, *, scan: bool = False) -> 
     return sorted(found)
 
 
-def restore_dead(client: Any, global_prefix: str, *, scan: bool = False) -> int:
+def restore_dead(client: redis.Redis, global_prefix: str, *, scan: bool = False) -> int:
     """Put the messages of dead consumers' processing lists back on their queues;
     how many went back."""
     restore = client.register_script(RESTORE_LUA)
@@ -107,7 +107,7 @@ def restore_dead(client: Any, global_prefix: str, *, scan: bool = False) -> int:
     return restored
 
 
-def processing_counts(client: Any, global_prefix: str, *, scan: bool = False
+def processing_counts(client: redis.Redis, global_prefix: str, *, scan: bool = False
                       ) -> dict[str, int]:
     """``{"live": n, "dead": m}``: messages in processing lists of live consumers (being
     recorded right now) and of dead ones (the sweep puts them back on the queue)."""

@@ -77,7 +77,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 # KEYS[1]: the circuit hash, KEYS[2]: locations set. ARGV: lease_ms, location.
 # Returns {code, next_probe_ms}: 0 closed and clean, 1 closed with failures
 # counted, 2 the probe is granted, -1 refused.
-# (Every command counts, a script's too: a closed circuit costs one HMGET, no TIME.)
+# (Every command counts, a script's too: ``allow`` reads a closed circuit without it.)
 _ALLOW_LUA = """
 local v = redis.call('HMGET', KEYS[1], 'state', 'failures', 'next_probe_ms', 'probe_until_ms')
 local state = v[1]
@@ -167,6 +167,7 @@ class Circuit:
             raise ValueError("need failure_threshold >= 1 and 1 <= probe_interval_ms <= "
                              "probe_max_ms")
         self.prefix = prefix
+        self._client = client
         self.failure_threshold = failure_threshold
         self.probe_interval_ms = probe_interval_ms
         self.probe_max_ms = probe_max_ms
@@ -189,7 +190,12 @@ class Circuit:
         return [circuit_key(self.prefix, location), circuit_locations_key(self.prefix)]
 
     def allow(self, location: str) -> Ticket:
-        """May a call to GHL for ``location`` be sent now?"""
+        """May a call to GHL for ``location`` be sent now? A closed circuit costs one
+        ``HMGET`` (the script, atomic, runs only when it is not closed: a probe's grant)."""
+        state, failures = self._client.hmget(circuit_key(self.prefix, location),
+                                             "state", "failures")
+        if state is None or state in (b"closed", "closed"):
+            return Ticket(True, clean=int(failures or 0) == 0)
         code, next_probe = (int(x) for x in self._allow(keys=self._keys(location),
                                                         args=[self.probe_lease_ms, location]))
         if code < 0:

@@ -68,7 +68,9 @@ class WsgiAdapter(BaseAdapter):
         self.api = api
         self.recorded: list[RecordedRequest] = [] if recorded is None else recorded
 
-    def send(self, request: requests.PreparedRequest, **_kwargs: Any) -> requests.Response:
+    def send(self, request: requests.PreparedRequest, *_args: Any,
+             **_kwargs: Any) -> requests.Response:
+        assert request.method is not None and request.url is not None  # (a prepared request)
         url = urlsplit(request.url)
         path = url.path + (f"?{url.query}" if url.query else "")
         raw = request.body.decode() if isinstance(request.body, bytes) else request.body

@@ -4,13 +4,20 @@ kombu's ``unacked`` hash also keeps the messages of a worker killed with
 SIGKILL until the visibility timeout gives them back; ``status`` must not count
 those as in flight. Each worker process keeps a heartbeat key
 (``worker.keys.worker_key``, refreshed every ``HEARTBEAT_S`` by its scheduler
-thread), and each task registers itself while it runs (``worker.keys.inflight_key``:
-set when a task starts, removed when it ends; a killed worker's entries stay until
-``prune`` removes them, and are not counted while its heartbeat is gone).
+thread), and lists the tasks running at its last heartbeat
+(``worker.keys.inflight_key``; a killed worker's entries stay until ``prune`` removes
+them, and are not counted while its heartbeat is gone).
+
+A task costs Redis nothing when it starts or ends: the process notes its running
+tasks in memory (``REGISTRY``), and its scheduler thread writes the difference
+each tick (one ``HSET`` of the tasks started, one ``HDEL`` of those ended, for
+all of them). The hash is thus up to a tick (``DELAY_POLL_INTERVAL_MS``) behind,
+and a task shorter than a tick may never appear in it: it is a gauge.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 
 import redis
@@ -38,6 +45,44 @@ def started(client: redis.Redis, prefix: str, task_id: str, hostname: str) -> No
 
 def ended(client: redis.Redis, prefix: str, task_id: str) -> None:
     client.hdel(inflight_key(prefix), task_id)
+
+
+class Registry:
+    """The tasks running in this process, written to ``P:inflight`` by ``sync``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: dict[str, int] = {}  # task id -> started (epoch ms)
+        self._written: set[str] = set()  # the task ids the hash holds for this process
+
+    def started(self, task_id: str) -> None:
+        with self._lock:
+            self._running[task_id] = int(time.time() * 1000)
+
+    def ended(self, task_id: str) -> None:
+        with self._lock:
+            self._running.pop(task_id, None)
+
+    def sync(self, client: redis.Redis, prefix: str, hostname: str) -> None:
+        """Write the tasks started since the last sync and remove those ended (at most
+        one HSET and one HDEL); on a Redis error the next sync tries again."""
+        with self._lock:
+            running = dict(self._running)
+        add = {t: f"{hostname}|{at}" for t, at in running.items() if t not in self._written}
+        gone = [t for t in self._written if t not in running]
+        if not add and not gone:
+            return
+        pipe = client.pipeline(transaction=False)
+        if add:
+            pipe.hset(inflight_key(prefix), items=[x for pair in add.items() for x in pair])
+        if gone:
+            pipe.hdel(inflight_key(prefix), *gone)
+        pipe.execute()
+        self._written = (self._written | add.keys()) - set(gone)
+
+
+#: This process's running tasks (``worker.lifecycle`` notes them; its heartbeat syncs).
+REGISTRY = Registry()
 
 
 def _entries(client: redis.Redis, prefix: str) -> list[tuple[str, str, int]]:

@@ -66,6 +66,13 @@ def stats_counts_key(prefix: str) -> str:
     return f"{prefix}:stats:counts"
 
 
+def stats_log_key(prefix: str) -> str:
+    """LIST ``P:stats:log``: decisions' counter increments not yet added to the hashes
+    (one entry per decision, folded in by the heartbeat and before every read;
+    ``worker.stats.fold``). No expiry; emptied by each fold."""
+    return f"{prefix}:stats:log"
+
+
 def stats_retrying_key(prefix: str) -> str:
     """ZSET ``P:stats:retrying``: event id -> when its retry is due (epoch s), while it
     waits. No expiry; an entry goes when the event is decided."""

@@ -38,6 +38,7 @@ from worker.ghl import errors as ghl_errors
 from worker.ghl.retry import RetryPolicy, is_retryable
 from worker.ghl.scopes import has_scope
 from worker.ghl.transport import one_event
+from worker.idmap import IdMap, prefetched
 from worker.rules import failed_where, run_rules
 from worker.stats import Stats, skip_reason
 from worker.sync.context import SyncContext
@@ -216,7 +217,8 @@ def _process(raw_event: Any, deps: PipelineDeps, *, failures: int, task_id: str 
     delivery = Delivery(deps.redis, deps.prefix, lock_ttl_s=OBJECT_LOCK_TTL_S,
                         lock_wait_s=OBJECT_LOCK_WAIT_S)
     probe_keys = auth.probe_keys() if hasattr(auth, "probe_keys") else None
-    begun = delivery.begin(event["id"], object_key(event), read_keys, probe_keys)
+    ahead = _idmap_ahead(event, phone, deps)
+    begun = delivery.begin(event["id"], object_key(event), read_keys, probe_keys, ahead)
     probed = probe_keys is not None
     if begun.state == "paused":
         try:  # a paused location sends nothing: the event waits (see worker.auth.decide)
@@ -225,7 +227,7 @@ def _process(raw_event: Any, deps: PipelineDeps, *, failures: int, task_id: str 
         except LocationPaused as exc:
             return _failed(exc, event, deps, dlq, stats, bound, tried, task_id)
         # the pause is of older credentials: begin again without the probe
-        begun = delivery.begin(event["id"], object_key(event), read_keys, None)
+        begun = delivery.begin(event["id"], object_key(event), read_keys, None, ahead)
         probed = False
     elif probe_keys is None and auth is not None:
         try:
@@ -245,14 +247,28 @@ def _process(raw_event: Any, deps: PipelineDeps, *, failures: int, task_id: str 
         auth.prime(int(begun.auth_version) if begun.auth_version else None, None)
     ended = False
     try:
-        decision, ended = _apply_locked(event, deps, delivery, begun.versions or {}, at_us,
-                                        keys, contact_key, dlq, stats, bound, tried, task_id)
+        with prefetched(begun.idmap):  # the id map's first reads, done by the begin script
+            decision, ended = _apply_locked(event, deps, delivery, begun.versions or {},
+                                            at_us, keys, contact_key, dlq, stats, bound,
+                                            tried, task_id)
         return decision
     finally:
         if probe_keys is not None:
             auth.unprime()
         if not ended and not delivery.unlock(object_key(event)):
             bound.warning("object lock expired before release", lock_ttl_s=OBJECT_LOCK_TTL_S)
+
+
+def _idmap_ahead(event: dict[str, Any], phone: str | None, deps: PipelineDeps
+                 ) -> tuple[list[str], list[str]]:
+    """The id map keys the event's handler reads first: its contact's, and for a child
+    (a call, note, task, appointment…) the child's entry and, unless deleted, intent."""
+    key = object_key(event)
+    if event["type"].startswith("ghl."):  # the mirror writes to Toky
+        return [], []
+    child = None if key.startswith("contact:") else key
+    return IdMap(deps.redis, deps.prefix).prefetch_keys(
+        phone, child, intent=event["type"] not in _DELETES)
 
 
 def _duplicate(event, versions, stats, bound) -> Decision | None:

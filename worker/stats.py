@@ -4,7 +4,14 @@ lag of applied events, and which events are waiting for a retry (and why).
 
 Each decision is written in ONE command (a Lua script), with whatever the
 event's GHL requests noted meanwhile (``toky_ghl.metrics.record``): the
-metrics add no command and no round trip per event.
+metrics add no round trip per event. Inside the script they cost ONE command:
+the decision's increments are appended to a log (``P:stats:log``, a list, one
+entry per decision) instead of one ``HINCRBY`` each; ``fold`` adds the log's
+entries to the counters' hashes (every worker's scheduler thread folds it each
+tick, and every reader folds it before reading, so a reader sees every decision
+written so far: ``snapshot``, ``toky-ghl metrics``, ``toky-ghl status``).
+An entry is written with its decision, atomically: a worker killed at any moment
+loses no count.
 """
 
 from __future__ import annotations
@@ -17,7 +24,12 @@ import redis
 from producers.schemas import EVENT_TYPES
 from toky_ghl.metrics import record
 from toky_ghl.redis_conn import text
-from worker.keys import stats_counts_key, stats_retrying_key, stats_retrying_reason_key
+from worker.keys import (
+    stats_counts_key,
+    stats_log_key,
+    stats_retrying_key,
+    stats_retrying_reason_key,
+)
 from worker.versions import occurred_at_us
 
 OUTCOMES = ("applied", "skipped", "dead_lettered", "retried")
@@ -40,13 +52,13 @@ def skip_reason(detail: str) -> str:
 
 
 # One decision in one command: forget (done) or note (retry) the event as waiting,
-# then every increment. KEYS[kb+1]: the retrying sorted set; KEYS[kb+2]: the retry
-# reasons hash; KEYS[kb+3..]: a hash per increment. ARGV[ab+1]: "done", "retry" or
-# ""; ARGV[ab+2]: the event id; ARGV[ab+3]: due time (unix s); ARGV[ab+4]: the retry
-# reason; ARGV[ab+5..]: field and amount of each increment, in the order of the keys.
+# then its increments appended to the log. KEYS[kb+1]: the retrying sorted set;
+# KEYS[kb+2]: the retry reasons hash; KEYS[kb+3]: the log. ARGV[ab+1]: "done",
+# "retry" or ""; ARGV[ab+2]: the event id; ARGV[ab+3]: due time (unix s); ARGV[ab+4]:
+# the retry reason; ARGV[ab+5]: the increments, encoded (``encode_increments``).
 # ``kb``/``ab`` (0 alone) let ``worker.delivery`` run it at the end of its own script.
 # Every command counts (INFO commandstats counts a script's): an event never noted
-# as waiting costs one ZREM, not ZREM and HDEL.
+# as waiting costs one ZREM, not ZREM and HDEL; its increments one RPUSH.
 DECISION_BODY = """
 local mode, id = ARGV[ab + 1], ARGV[ab + 2]
 if mode == 'done' then
@@ -55,12 +67,71 @@ elseif mode == 'retry' then
   redis.call('ZADD', KEYS[kb + 1], ARGV[ab + 3], id)
   redis.call('HSET', KEYS[kb + 2], id, ARGV[ab + 4])
 end
-for i = kb + 3, #KEYS do
-  local j = ab + 2 * (i - kb) - 1
-  redis.call('HINCRBY', KEYS[i], ARGV[j], ARGV[j + 1])
-end
+if ARGV[ab + 5] ~= '' then redis.call('RPUSH', KEYS[kb + 3], ARGV[ab + 5]) end
 """
 _DECISION_LUA = "local kb, ab = 0, 0\n" + DECISION_BODY + "return 1\n"
+
+#: Separators of an encoded entry of the log: between increments, and between the
+#: hash (its key without the prefix), the field and the amount of one increment.
+_ENTRY_SEP, _PART_SEP = "\x1e", "\x1f"
+#: How many log entries one fold takes at most (the rest waits for the next fold).
+FOLD_BATCH = 2000
+
+# Fold the log into the hashes, atomically. KEYS[1]: the log; ARGV[1]: the key prefix;
+# ARGV[2]: the most entries to take. The increments of all the entries taken are summed
+# first, so each (hash, field) costs one HINCRBY per fold. Returns the entries folded.
+_FOLD_LUA = """
+local entries = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+if #entries == 0 then return 0 end
+if #entries < tonumber(ARGV[2]) then redis.call('DEL', KEYS[1])
+else redis.call('LTRIM', KEYS[1], #entries, -1) end
+local sums, order = {}, {}
+for _, entry in ipairs(entries) do
+  for inc in string.gmatch(entry, '[^\\30]+') do
+    local name, field, amount = string.match(inc, '^([^\\31]*)\\31([^\\31]*)\\31(-?%d+)$')
+    if name then
+      local k = name .. '\\31' .. field
+      if sums[k] == nil then sums[k] = 0; order[#order + 1] = {name, field, k} end
+      sums[k] = sums[k] + tonumber(amount)
+    end
+  end
+end
+for _, o in ipairs(order) do
+  if sums[o[3]] ~= 0 then redis.call('HINCRBY', ARGV[1] .. ':' .. o[1], o[2],
+                                      string.format('%.0f', sums[o[3]])) end
+end
+return #entries
+"""
+
+
+def encode_increments(prefix: str, increments: list[tuple[str, str, int]]) -> str:
+    """One log entry: each (Redis key, field, amount) as "key-without-prefix, field,
+    amount". Fields never hold the separators (labels are ours: types, reasons,
+    routes, statuses, locations)."""
+    cut = len(prefix) + 1
+    return _ENTRY_SEP.join(
+        f"{key[cut:]}{_PART_SEP}{name.replace(_PART_SEP, ' ').replace(_ENTRY_SEP, ' ')}"
+        f"{_PART_SEP}{int(amount)}" for key, name, amount in increments if amount)
+
+
+_fold_scripts: dict[int, Any] = {}
+
+
+def fold(client: redis.Redis, prefix: str) -> int:
+    """Add the decisions' logged increments to the counters' hashes (one script, one
+    HINCRBY per distinct counter); how many entries were folded. Readers call it first."""
+    script = _fold_scripts.get(id(client))
+    if script is None or getattr(script, "registered_client", None) is not client:
+        script = client.register_script(_FOLD_LUA)
+        if len(_fold_scripts) > 16:
+            _fold_scripts.clear()
+        _fold_scripts[id(client)] = script
+    total = 0
+    while True:
+        folded = int(script(keys=[stats_log_key(prefix)], args=[prefix, FOLD_BATCH]))
+        total += folded
+        if folded < FOLD_BATCH:
+            return total
 
 
 class Stats:
@@ -70,6 +141,7 @@ class Stats:
         self._counts = stats_counts_key(prefix)
         self._retrying = stats_retrying_key(prefix)
         self._retrying_reason = stats_retrying_reason_key(prefix)
+        self._log = stats_log_key(prefix)
         self._decision = client.register_script(_DECISION_LUA)
 
     def _write(self, mode: str, event_id: str, outcome: str, event_type: str,
@@ -89,10 +161,9 @@ class Stats:
         noted = record.current()
         if noted:
             increments += noted.items(self._prefix)
-        keys = [self._retrying, self._retrying_reason, *(k for k, _, _ in increments)]
-        args: list[Any] = [mode, event_id, repr(due_s), reason]
-        for _, field_name, amount in increments:
-            args += [field_name, amount]
+        keys = [self._retrying, self._retrying_reason, self._log]
+        args: list[Any] = [mode, event_id, repr(due_s), reason,
+                      encode_increments(self._prefix, increments)]
         return keys, args
 
     def count(self, outcome: str, event_type: str) -> None:
@@ -154,7 +225,12 @@ class Stats:
         first = self._redis.zrange(self._retrying, 0, 0, withscores=True)
         return float(first[0][1]) if first else None
 
+    def fold(self) -> int:
+        """Add the logged decisions to the counters (``fold``)."""
+        return fold(self._redis, self._prefix)
+
     def snapshot(self) -> dict[str, int]:
+        self.fold()
         raw = self._redis.hgetall(self._counts)
         counts = {text(k): int(v) for k, v in raw.items()}
         # an outcome's total is the sum of its per-type counts ("applied:call.ended");

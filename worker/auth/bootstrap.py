@@ -10,7 +10,6 @@ is (no key needed then: nothing is stored).
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 import redis
 
@@ -109,7 +108,7 @@ def _refresh_if_due(provider: TokenProvider, creds: Credentials) -> None:
         log.error("auth.refresh_failed", location=provider.location_id, error=str(exc))
 
 
-def with_granted_scopes(settings: Settings, provider: Any) -> Settings:
+def with_granted_scopes(settings: Settings, provider: TokenProvider) -> Settings:
     """``settings`` whose ``ghl_scopes`` are the OAuth token's ``scope`` when ``GHL_SCOPES``
     is unset and OAuth credentials with scopes are stored; else ``settings`` unchanged."""
     if settings.ghl_scopes_set:

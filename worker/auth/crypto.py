@@ -8,13 +8,16 @@ change keys without downtime: the first encrypts, every one decrypts
 from __future__ import annotations
 
 import json
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from toky_ghl.errors import ConfigError
 from toky_ghl.logs import register_secrets
 from worker.auth.errors import UndecryptableCredentials
+
+if TYPE_CHECKING:
+    from toky_ghl.settings import Settings
 
 KEY_VARIABLE = "TOKEN_ENCRYPTION_KEY"
 
@@ -41,7 +44,7 @@ class TokenCipher:
         return "TokenCipher(keys=***)"
 
     @classmethod
-    def from_settings(cls, settings: Any, *, why: str) -> TokenCipher:
+    def from_settings(cls, settings: Settings, *, why: str) -> TokenCipher:
         """The cipher of ``settings.token_encryption_key``; ConfigError naming the variable
         (and ``why`` it is needed) when unset."""
         if not settings.token_encryption_key:

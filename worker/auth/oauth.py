@@ -12,7 +12,7 @@ shapes (400/401 ``{"statusCode", "message"}``, 422 with a list of messages).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 import requests
@@ -20,6 +20,9 @@ import requests
 from clients.http_policy import retry_after_ms
 from toky_ghl.logs import register_secrets, scrub
 from worker.auth.errors import AuthUnavailable, CredentialsRefused
+
+if TYPE_CHECKING:
+    from toky_ghl.settings import Settings
 
 TOKEN_PATH = "/oauth/token"
 USER_TYPE = "Location"
@@ -46,7 +49,7 @@ class TokenGrant:
 class OAuthClient:
     """Exchanges codes and refresh tokens for token pairs. ``timeout_s``: (connect, read)."""
 
-    def __init__(self, *, base_url: str, client_id: str, client_secret: str,
+    def __init__(self, *, base_url: str, client_id: str | None, client_secret: str | None,
                  session: requests.Session | None = None,
                  timeout_s: tuple[float, float] = (5.0, 30.0)) -> None:
         register_secrets([client_secret])
@@ -60,7 +63,7 @@ class OAuthClient:
         return f"OAuthClient(url={self.url!r}, client_id={self.client_id!r})"
 
     @classmethod
-    def from_settings(cls, settings: Any) -> OAuthClient:
+    def from_settings(cls, settings: Settings) -> OAuthClient:
         return cls(base_url=settings.ghl_api_base, client_id=settings.ghl_client_id,
                    client_secret=settings.ghl_client_secret,
                    timeout_s=(settings.ghl_connect_timeout_s, settings.ghl_read_timeout_s))

@@ -16,6 +16,12 @@ already queued, oldest due first, so a backlog drains at the budget's pace; when
 a steady stream keeps the queue that full, still one event a tick once the oldest
 has waited a whole rate window past its due time, so parked events never starve.
 
+Before releasing, a tick dead-letters (kind ``horizon``, with their history) the
+events held behind a failure gate (open circuit, auth) for longer than
+``GHL_RETRY_HORIZON_S``: never tried, they would never meet the pipeline's own
+horizon check. Each moves from the delay store into the dead-letter store in one
+script (``DelayStore.dead_letter``).
+
 Its keys (the tick's lock, the marker of a probe on its way) are in ``worker.keys``.
 """
 
@@ -212,7 +218,7 @@ class SchedulerThread(threading.Thread):
     worker's heartbeat); ``scheduler`` None: only ``also``. Errors are logged, never
     fatal (Redis may blink)."""
 
-    def __init__(self, scheduler: Scheduler | None, *, also: Any = None,
+    def __init__(self, scheduler: Scheduler | None, *, also: Callable[[], object] | None = None,
                  interval_ms: int = 500) -> None:
         super().__init__(name="toky-ghl-scheduler", daemon=True)
         self.scheduler = scheduler

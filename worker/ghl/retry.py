@@ -12,10 +12,13 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from clients import http_policy
 from worker.ghl.errors import GhlConnectionError, GhlRateLimitedError, GhlServerError
+
+if TYPE_CHECKING:
+    from toky_ghl.settings import Settings
 
 __all__ = ["RetryPolicy", "is_retryable", "wait_ms"]
 
@@ -73,7 +76,7 @@ class RetryPolicy:
             )
 
     @classmethod
-    def from_settings(cls, settings: Any) -> RetryPolicy:
+    def from_settings(cls, settings: Settings) -> RetryPolicy:
         """From ``ghl_retry_max_attempts``, ``ghl_backoff_base_ms``, ``ghl_backoff_cap_ms``."""
         return cls(
             max_attempts=settings.ghl_retry_max_attempts,

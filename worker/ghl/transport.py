@@ -33,6 +33,7 @@ from worker.ghl.errors import (
 from worker.ghl.scopes import check_scope
 
 if TYPE_CHECKING:
+    from worker.circuit import Circuit, Ticket
     from worker.ratelimit.base import Grant
 
 log = get_logger(__name__)
@@ -93,7 +94,7 @@ class GhlTransport:
         read_timeout_s: float = 30.0,
         max_inline_wait_ms: int = 2000,
         sleep: Callable[[float], Any] = time.sleep,
-        circuit: Any = None,
+        circuit: Circuit | None = None,
     ) -> None:
         if not base_url:
             raise ValueError("GHL base URL is missing: set GHL_API_BASE")
@@ -210,7 +211,7 @@ class GhlTransport:
             self._limiter.release(grant)
         self._limiter.observe(self.location_id, headers)
 
-    def _pass_circuit(self, method: str, path: str) -> Any:
+    def _pass_circuit(self, method: str, path: str) -> Ticket | None:
         """The circuit's ticket for one call; raises ``CircuitOpen`` while it is open."""
         if self._circuit is None:
             return None
@@ -230,15 +231,16 @@ class GhlTransport:
         interval_ms = int(getattr(limits, "interval_ms", 10_000))
         return min(MID_EVENT_WAIT_CAP_MS, 2 * interval_ms)
 
-    def _give_back(self, ticket: Any) -> None:
+    def _give_back(self, ticket: Ticket | None) -> None:
         """The call was not sent: a probe ticket goes back, so another call probes at
         once (else the circuit would stay open with nobody probing until the lease ends)."""
-        if ticket is not None and ticket.probe and self._circuit.gave_up(self.location_id):
+        if (ticket is not None and ticket.probe and self._circuit is not None
+                and self._circuit.gave_up(self.location_id)):
             log.info("circuit.probe_given_back", location=self.location_id)
 
-    def _circuit_after(self, ticket: Any, error: BaseException | None) -> None:
+    def _circuit_after(self, ticket: Ticket | None, error: BaseException | None) -> None:
         """Tell the circuit how the call went (``error`` None: success)."""
-        if ticket is None:
+        if ticket is None or self._circuit is None:  # (a ticket comes from the circuit)
             return
         from worker.circuit import counts_as_failure
 

@@ -39,8 +39,14 @@ local function used_today()
   return 0, false
 end
 
-local function set_used_today(used, is_today)
-  redis.call('HSET', KEYS[2], 'day', today, 'used', math.floor(used))
+-- ``lim`` (acquire only): whether GHL's limits are stored, noted for the next acquire
+-- (``acquire.lua``); nil leaves the note as it is.
+local function set_used_today(used, is_today, lim)
+  if lim == nil then
+    redis.call('HSET', KEYS[2], 'day', today, 'used', math.floor(used))
+  else
+    redis.call('HSET', KEYS[2], 'day', today, 'used', math.floor(used), 'lim', lim and 1 or 0)
+  end
   if not is_today then
     -- an hour after the day ends (the day field, not the expiry, decides)
     redis.call('PEXPIREAT', KEYS[2], math.floor((today + 1) * DAY_MS + 3600000))

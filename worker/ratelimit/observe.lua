@@ -20,6 +20,9 @@ if seen_daily and seen_daily ~= daily_max then
   redis.call('HSET', KEYS[3], 'daily_max', seen_daily)
   daily_max, changed = seen_daily, true
 end
+if changed and redis.call('HEXISTS', KEYS[2], 'day') == 1 then
+  redis.call('HSET', KEYS[2], 'lim', 1)  -- the next acquire reads them (acquire.lua)
+end
 if (changed or (stored and renewed_day ~= today)) and (seen_max or seen_interval or seen_daily) then
   -- kept a day after it was renewed, renewed at GHL's first answer of each UTC day (not
   -- on every answer); once expired, the next answer stores them again
@@ -36,7 +39,11 @@ if remaining then
 end
 if daily_remaining then
   local ghl_used = daily_max - daily_remaining
-  local used, is_today = used_today()
-  if ghl_used > used then set_used_today(ghl_used, is_today) end
+  -- the day's count only goes up: when the acquire of this same day already counted
+  -- at least GHL's figure (known_used, finish only), there is nothing to read or write
+  if not (known_used and known_day == today and ghl_used <= known_used) then
+    local used, is_today = used_today()
+    if ghl_used > used then set_used_today(ghl_used, is_today) end
+  end
 end
 return 1

@@ -22,13 +22,16 @@ _HERE = Path(__file__).parent
 
 
 #: Each script: the prelude, then its parts (``finish`` = release, then observe).
-_OBSERVE_READS = "local off = 3\nlocal observed_limits = effective_limits\n"
-# finish: the limits the acquire answered, ARGV[10..14] (no second read of them)
+_OBSERVE_READS = ("local off = 3\nlocal observed_limits = effective_limits\n"
+                  "local known_used, known_day = nil, nil\n")
+# finish: the limits the acquire answered, ARGV[10..14], and the day's count after it
+# and its day, ARGV[15..16] (no second read of them)
 _FINISH_KNOWS = """local off = 4
 local function observed_limits()
   return tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12]), ARGV[13] == '1',
          tonumber(ARGV[14])
 end
+local known_used, known_day = tonumber(ARGV[15]), tonumber(ARGV[16])
 """
 _PARTS = {
     "acquire": ("acquire.lua",),

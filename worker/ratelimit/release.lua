@@ -2,7 +2,6 @@
 -- A slot whose lease already ran out is left as it is (it counts until its lease
 -- plus the interval, never longer); one that expired stays gone (XX adds nothing).
 -- The window's expiry, set at the acquire, already covers now + interval.
-local score = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[4]))
-if score and score > now_floor then
-  redis.call('ZADD', KEYS[1], 'XX', now_ceil, ARGV[4])
-end
+-- One command: XX never adds, LT moves the score only down (an entry whose lease is
+-- still running has a score after now; one whose lease ran out, before it).
+redis.call('ZADD', KEYS[1], 'XX', 'LT', now_ceil, ARGV[4])

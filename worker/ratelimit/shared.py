@@ -6,14 +6,14 @@ Apart from ``base`` (the value types and the facade) so that ``base`` and
 
 from __future__ import annotations
 
-from typing import Any
+import redis
 
 from toky_ghl.settings import Settings
 from worker.ratelimit.base import DEFAULT_LEASE_MS, Limits, RateLimiter
 from worker.ratelimit.redis_backend import RedisBackend
 
 
-def shared_limiter(settings: Settings, redis_client: Any) -> RateLimiter:
+def shared_limiter(settings: Settings, redis_client: redis.Redis) -> RateLimiter:
     """The deployment's limiter over ``redis_client``, under the settings' key prefix.
 
     The lease is at least twice the request timeouts (and at least 60 s).

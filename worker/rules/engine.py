@@ -19,7 +19,7 @@ so the default path costs no Redis round trip more than before.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from producers.events import Event
 from worker.ghl.errors import GhlNotFoundError
@@ -33,11 +33,14 @@ from worker.sync.customer import customer_phone
 from worker.sync.ensure_contact import find_contact
 from worker.sync.outcome import Outcome
 
+if TYPE_CHECKING:
+    from toky_ghl.settings import Settings
+
 _lock = threading.Lock()
 _loaded: dict[tuple[Any, ...], RuleSet] = {}
 
 
-def active_rules(settings: Any) -> RuleSet:
+def active_rules(settings: Settings) -> RuleSet:
     """The rules of ``AUTOMATIONS`` (the built-in ones when unset), loaded and validated
     once per file and granted scopes; ``RulesError`` names what is wrong."""
     path = getattr(settings, "automations", None)

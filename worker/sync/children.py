@@ -131,7 +131,7 @@ def create_once(
             ids.clear_intent(key)
         raise
     child = Child(created["id"], contact_id)
-    ids.put(key, child, phone)
+    ids.put(key, child, phone, indexed=True)  # mark_intent indexed it just before
     return child, False
 
 

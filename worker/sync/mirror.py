@@ -169,7 +169,7 @@ def contact_mirrored(event: Event, ctx: SyncContext) -> Outcome:
 
 
 def remember_written_to_ghl(ctx: SyncContext, phone: str, sent: dict[str, Any],
-                            answer: Any = None) -> None:
+                            answer: object = None) -> None:
     """After toky-ghl wrote ``phone``'s contact to GHL from Toky (``toky>ghl``): remember the
     shared fields GHL holds now (its answer when it carries the contact, else ``sent``), so
     the mirror does not copy toky-ghl's own write back to Toky."""
@@ -178,7 +178,7 @@ def remember_written_to_ghl(ctx: SyncContext, phone: str, sent: dict[str, Any],
         phone, TO_GHL, fingerprint(from_ghl({**held, "phone": phone})))
 
 
-def _create(toky: Any, phone: str, fields: dict[str, str], memory: SyncMemory) -> bool:
+def _create(toky: TokyClient, phone: str, fields: dict[str, str], memory: SyncMemory) -> bool:
     """POST the contact; False when Toky already has the phone (made meanwhile)."""
     desired = {"phone": phone, **fields}
     memory.record(phone, TO_TOKY, fingerprint(from_toky(desired)))  # before: see the module
