@@ -15,8 +15,8 @@ from typing import Any
 
 from marshmallow import ValidationError
 
+from producers.event_types import DATA_SCHEMAS, EVENT_SPECS, EVENT_TYPES, Envelope, family_of
 from producers.phones import normalize_phone
-from producers.schemas import DATA_SCHEMAS, EVENT_TYPES, Envelope
 from toky_ghl.errors import TokyGhlError
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "EVENT_TYPES",
     "Event",
     "InvalidEvent",
+    "customer_phone",
     "event_id_for",
     "event_label",
     "object_key",
@@ -42,18 +43,9 @@ MAX_PROBLEM_CHARS = 300
 _ENVELOPE = Envelope()
 _DATA = {event_type: schema() for event_type, schema in DATA_SCHEMAS.items()}
 
-#: Per type family: the kind of Toky object and the ``data`` field that identifies it.
-_OBJECT_ID_FIELD = {
-    "contact": "phone",
-    "call": "callid",
-    "voicemail": "id",
-    "sms": "id",
-    "task": "task_id",
-    "note": "note_id",
-    "appointment": "appointment_id",
-    # Extension: a GHL contact read by the mirror, keyed by GHL's contact id.
-    "ghl.contact": "id",
-}
+#: Per type family: the ``data`` field that identifies its object (from the registry; an
+#: event of an unknown type of a known family still gets a key, for its log lines).
+_OBJECT_ID_FIELD = {spec.family: spec.id_field for spec in EVENT_SPECS.values()}
 
 
 class InvalidEvent(TokyGhlError, ValueError):
@@ -152,14 +144,16 @@ def object_key(event: Mapping[str, Any]) -> str:
 
     The worker keeps the applied version per object key ("latest wins").
     """
-    kind = _kind(event["type"])
-    return f"{kind}:{event['data'][_OBJECT_ID_FIELD[kind]]}"
+    family = family_of(event["type"])
+    return f"{family}:{event['data'][_OBJECT_ID_FIELD[family]]}"
 
 
-def _kind(event_type: str) -> str:
-    """``"call.ended"`` → ``"call"``; ``"ghl.contact.updated"`` → ``"ghl.contact"``."""
-    return event_type.rsplit(".", 1)[0] if event_type.startswith("ghl.") else \
-        event_type.split(".", 1)[0]
+def customer_phone(event: Mapping[str, Any]) -> str | None:
+    """The customer's phone (whose contact an event is about, not our own line): an
+    inbound call's or a voicemail's ``from_number``, an outbound call's ``to_number``,
+    a received sms's sender, a sent sms's recipient, else ``data.phone``. None when the
+    event does not give it."""
+    return EVENT_SPECS[event["type"]].customer(event["data"])
 
 
 def event_label(event: Mapping[str, Any]) -> str:

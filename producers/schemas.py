@@ -1,4 +1,5 @@
-"""The schema of every event type's ``data``, exactly as the contract's table.
+"""The schema of every event type's ``data``, exactly as the contract's table (which
+type uses which: ``producers.event_types``).
 
 Unknown extra fields are allowed and kept (the field map may map them).
 Optional fields may be ``null`` (Toky's "not set").
@@ -9,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from marshmallow import INCLUDE, Schema
-from marshmallow.validate import Length
 
 from producers.fields import (
     Choice,
@@ -17,7 +17,6 @@ from producers.fields import (
     Email,
     Flag,
     GhlId,
-    Mapping,
     NonNegativeNumber,
     Phone,
     Tags,
@@ -152,49 +151,3 @@ class GhlContactData(TokyData):
     country = optional(Text, non_empty=False)
     dateAdded = optional(Timestamp)
     dateUpdated = optional(Timestamp)
-
-
-#: Every event type of the contract and the schema of its ``data``.
-DATA_SCHEMAS: dict[str, type[TokyData]] = {
-    "contact.created": ContactData,
-    "contact.updated": ContactData,
-    "contact.deleted": ContactRef,
-    "contact.tags_added": ContactTags,
-    "contact.tags_removed": ContactTags,
-    "call.ended": CallData,
-    "voicemail.created": VoicemailData,
-    "sms.received": SmsData,
-    "sms.sent": SmsData,
-    "task.created": TaskData,
-    "task.updated": TaskData,
-    "task.completed": TaskCompleted,
-    "task.deleted": TaskRef,
-    "note.created": NoteData,
-    "note.updated": NoteData,
-    "note.deleted": NoteRef,
-    "appointment.created": AppointmentData,
-    "appointment.updated": AppointmentData,
-    "appointment.cancelled": AppointmentRef,
-    # Extension: the GHL → Toky contact mirror (toky-ghl mirror).
-    "ghl.contact.created": GhlContactData,
-    "ghl.contact.updated": GhlContactData,
-}
-
-EVENT_TYPES: tuple[str, ...] = tuple(DATA_SCHEMAS)
-
-
-class EventType(Choice):
-    default_error_messages = {"choice": "unknown event type {input!r}"}
-
-
-class Envelope(Schema):
-    """``id``, ``type``, ``occurred_at`` (with a zone) and ``data`` (an object)."""
-
-    class Meta:
-        unknown = INCLUDE
-
-    id = required(Text, validate=Length(max=256, error="must be at most {max} characters"))
-    type = required(EventType, EVENT_TYPES)
-    occurred_at = required(Timestamp, require_zone=True)
-    data = required(Mapping)
-

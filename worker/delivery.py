@@ -23,6 +23,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import redis
@@ -101,14 +102,23 @@ def _text(raw: Any) -> str:
     return raw.decode() if isinstance(raw, bytes) else str(raw)
 
 
+class BeginState(StrEnum):
+    """What the begin script found (its answer's first word)."""
+
+    DUP = "dup"  # the event id was handled before
+    PAUSED = "paused"  # the location's sending is paused (probed)
+    BUSY = "busy"  # another delivery holds the object's lock
+    GO = "go"  # the lock is held by this delivery
+
+
 @dataclass(frozen=True)
 class Begun:
-    """What ``Delivery.begin`` found: ``state`` "dup" (``handled`` says how), "paused"
-    (``auth_version``/``pause`` the raw probe), "busy" (the lock stayed held) or "go"
+    """What ``Delivery.begin`` found: ``state`` dup (``handled`` says how), paused
+    (``auth_version``/``pause`` the raw probe), busy (the lock stayed held) or go
     (the lock is held; ``versions`` by object key; ``auth_version`` the credentials'
     version when probed, no pause being recorded)."""
 
-    state: str
+    state: BeginState
     handled: str | None = None
     versions: dict[str, Version | None] | None = None
     auth_version: str | None = None
@@ -155,23 +165,23 @@ class Delivery:
         deadline = time.monotonic() + self.lock_wait_s
         while True:
             answer = self._begin(keys=keys, args=args)
-            state = _text(answer[0])
-            if state != "busy" or time.monotonic() >= deadline:
+            state = BeginState(_text(answer[0]))
+            if state is not BeginState.BUSY or time.monotonic() >= deadline:
                 break
             self._sleep(0.1)
-        if state == "dup":
-            return Begun("dup", handled=_text(answer[1]))
-        if state == "paused":
-            return Begun("paused", auth_version=_text(answer[1]) or None, pause=_text(answer[2]))
-        if state == "busy":
-            return Begun("busy")
+        if state is BeginState.DUP:
+            return Begun(state, handled=_text(answer[1]))
+        if state is BeginState.PAUSED:
+            return Begun(state, auth_version=_text(answer[1]) or None, pause=_text(answer[2]))
+        if state is BeginState.BUSY:
+            return Begun(state)
         raws = list(answer[1]) + [None] * (len(version_keys) - len(answer[1]))
         ahead: dict[str, Any] = {}
         for key, flat in zip(hashes, answer[3] if len(answer) > 3 else [], strict=False):
             ahead[key] = {_text(flat[i]): flat[i + 1] for i in range(0, len(flat), 2)}
         for key, raw in zip(strings, answer[4] if len(answer) > 4 else [], strict=False):
             ahead[key] = raw or None
-        return Begun("go", versions={k: (Version.decode(r) if r else None)
+        return Begun(BeginState.GO, versions={k: (Version.decode(r) if r else None)
                                      for k, r in zip(version_keys, raws, strict=True)},
                      auth_version=_text(answer[2]) or None, idmap=ahead)
 

@@ -14,26 +14,47 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from typing import Any, cast
 
 import redis
 
 from worker.keys import dlq_index_key, dlq_items_key, dlq_kinds_key
 
-#: Every kind of dead letter the code produces (``toky-ghl dlq list`` shows it; the README's
-#: Troubleshooting explains each: keep both in step, ``tests/unit/test_docs_operator.py``).
-DEAD_LETTER_KINDS = {
-    "invalid": "the event does not match the contract (the reason names the field)",
-    "scope": "a write GHL_SCOPES does not allow, or GHL refused for a scope",
-    "unprocessable": "the deployment cannot apply it as configured (GHL_CALENDAR_ID or "
-                     "TOKY_API_KEY unset, Toky refused the key or the contact)",
-    "rejected": "GHL refused the request (a 4xx such as 400 or 422; its message is kept)",
-    "auth": "GHL refused the credentials even after a reload or refresh (sending pauses)",
-    "retries_exhausted": "GHL kept failing (5xx, timeouts, 404) for GHL_RETRY_MAX_ATTEMPTS",
-    "deferred": "its prerequisite never arrived (e.g. a cancel before its appointment)",
-    "horizon": "transient failures lasted longer than GHL_RETRY_HORIZON_S",
-    "internal": "an unexpected error in toky-ghl (a bug, Redis refusing) every attempt",
-    "park_failed": "it had to wait but the delay store refused it (Redis out of memory?)",
+
+class DeadKind(StrEnum):
+    """Every kind of dead letter the code produces (``toky-ghl dlq list`` shows it)."""
+
+    INVALID = "invalid"
+    SCOPE = "scope"
+    UNPROCESSABLE = "unprocessable"
+    REJECTED = "rejected"
+    AUTH = "auth"
+    RETRIES_EXHAUSTED = "retries_exhausted"
+    DEFERRED = "deferred"
+    HORIZON = "horizon"
+    INTERNAL = "internal"
+    PARK_FAILED = "park_failed"
+
+
+#: What each kind means (the README's Troubleshooting explains each: keep both in step,
+#: ``tests/unit/test_docs_operator.py``).
+DEAD_LETTER_KINDS: dict[DeadKind, str] = {
+    DeadKind.INVALID: "the event does not match the contract (the reason names the field)",
+    DeadKind.SCOPE: "a write GHL_SCOPES does not allow, or GHL refused for a scope",
+    DeadKind.UNPROCESSABLE: "the deployment cannot apply it as configured (GHL_CALENDAR_ID "
+                            "or TOKY_API_KEY unset, Toky refused the key or the contact)",
+    DeadKind.REJECTED: "GHL refused the request (a 4xx such as 400 or 422; its message is "
+                       "kept)",
+    DeadKind.AUTH: "GHL refused the credentials even after a reload or refresh (sending "
+                   "pauses)",
+    DeadKind.RETRIES_EXHAUSTED: "GHL kept failing (5xx, timeouts, 404) for "
+                                "GHL_RETRY_MAX_ATTEMPTS",
+    DeadKind.DEFERRED: "its prerequisite never arrived (e.g. a cancel before its appointment)",
+    DeadKind.HORIZON: "transient failures lasted longer than GHL_RETRY_HORIZON_S",
+    DeadKind.INTERNAL: "an unexpected error in toky-ghl (a bug, Redis refusing) every attempt",
+    DeadKind.PARK_FAILED: "it had to wait but the delay store refused it (Redis out of "
+                          "memory?)",
 }
 
 
@@ -76,7 +97,7 @@ class DeadLetterStore:
             return cast(str, event["id"])
         return f"noid-{uuid.uuid4().hex[:12]}"
 
-    def add(self, event: Any, reason: str, kind: str, *, task_id: str | None = None,
+    def add(self, event: Any, reason: str, kind: DeadKind, *, task_id: str | None = None,
             history: list[str] | None = None) -> DeadLetter:
         entry_id = self.entry_id(event)
         previous = self.get(entry_id)
@@ -92,7 +113,7 @@ class DeadLetterStore:
         pipe.execute()
         return entry
 
-    def add_parts(self, event: Any, reason: str, kind: str, *,
+    def add_parts(self, event: Any, reason: str, kind: DeadKind, *,
                   history: list[str] | None = None) -> tuple[list[str], list[Any]]:
         """``add``'s writes as keys and arguments (entry id, entry JSON, time, kind) for a
         caller that makes them in its own script (``DelayStore.dead_letter``)."""

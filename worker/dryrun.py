@@ -32,6 +32,7 @@ from toky_ghl.settings import Settings
 
 if TYPE_CHECKING:
     from producers.toky import TokyClient
+    from worker.pipeline import DecisionKind
 
 #: Where the dry-run clients "send": never resolved, the adapters answer.
 DRY_RUN_BASE = "http://ghl.dry-run.invalid"
@@ -95,7 +96,7 @@ class DryRunResult:
     """What one event would do: its requests and the outcome (``kind``: applied,
     skipped, dead_lettered, retry)."""
 
-    kind: str
+    kind: DecisionKind
     detail: str
     requests: list[RecordedRequest] = field(default_factory=list)
     #: the rules' actions that ran, in order: "rule 'R' do[i] ACTION"

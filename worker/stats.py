@@ -17,11 +17,12 @@ loses no count.
 from __future__ import annotations
 
 import time
+from enum import StrEnum
 from typing import Any
 
 import redis
 
-from producers.schemas import EVENT_TYPES
+from producers.event_types import EVENT_TYPES
 from toky_ghl.metrics import record
 from toky_ghl.redis_conn import text
 from worker.keys import (
@@ -32,7 +33,18 @@ from worker.keys import (
 )
 from worker.versions import occurred_at_us
 
-OUTCOMES = ("applied", "skipped", "dead_lettered", "retried")
+
+class Counted(StrEnum):
+    """What the counters count per event type: the final outcomes, and ``retried`` once
+    per park of an event (whose pipeline decision is ``retry``)."""
+
+    APPLIED = "applied"
+    SKIPPED = "skipped"
+    DEAD_LETTERED = "dead_lettered"
+    RETRIED = "retried"
+
+
+OUTCOMES: tuple[Counted, ...] = tuple(Counted)
 
 
 def type_label(event_type: str) -> str:
@@ -175,11 +187,11 @@ class Stats:
         """Note that ``event_id`` is scheduled again in ``due_in_ms`` because of
         ``reason`` (and count a retry), in one command."""
         own = record.Tally()
-        own.add(record.EVENTS, record.field(type_label(event_type), "retried", reason))
-        self._write("retry", event_id, "retried", event_type, own,
+        own.add(record.EVENTS, record.field(type_label(event_type), Counted.RETRIED, reason))
+        self._write("retry", event_id, Counted.RETRIED, event_type, own,
                     due_s=time.time() + due_in_ms / 1000, reason=reason)
 
-    def finish(self, outcome: str, event_type: str, event_id: str, reason: str, *,
+    def finish(self, outcome: Counted, event_type: str, event_id: str, reason: str, *,
                occurred_at: str | None = None) -> None:
         """Count the final ``outcome`` of an event, note it no longer waits, and
         (given ``occurred_at``, for an applied event) its lag: one command."""
@@ -187,7 +199,7 @@ class Stats:
                                        occurred_at=occurred_at)
         self._decision(keys=keys, args=args)
 
-    def finish_parts(self, outcome: str, event_type: str, event_id: str, reason: str, *,
+    def finish_parts(self, outcome: Counted, event_type: str, event_id: str, reason: str, *,
                      occurred_at: str | None = None) -> tuple[list[str], list[Any]]:
         """``finish``'s keys and arguments of ``DECISION_BODY``, for a caller that runs
         them in its own script (``worker.delivery``)."""

@@ -23,8 +23,8 @@ from clients.http_policy import backoff_ms
 from toky_ghl.constants import APPLY_EVENT_TASK
 from worker.celery import app
 from worker.delay import DelayStore, ParkReason
-from worker.dlq import DeadLetterStore
-from worker.pipeline import Decision, PipelineDeps, process, safe_label
+from worker.dlq import DeadKind, DeadLetterStore
+from worker.pipeline import Decision, DecisionKind, PipelineDeps, process, safe_label
 from worker.runtime import get_runtime
 
 log = structlog.get_logger("toky_ghl.tasks")
@@ -65,9 +65,9 @@ def apply_event(self: Task[Any, Any], event: dict[str, Any], failures: int = 0,
         except Exception as again:  # not even the failure could be counted: keep the message
             leave_unacknowledged(self.request.id)
             raise NotKept(f"{type(again).__name__}: {again}") from None
-    if decision.kind == "retry":
+    if decision.kind is DecisionKind.RETRY:
         return _park(self, event, decision)
-    if decision.kind == "dead_lettered":
+    if decision.kind is DecisionKind.DEAD_LETTERED:
         raise DeadLettered(decision.detail)
     return f"{decision.kind}: {decision.detail}"
 
@@ -81,12 +81,12 @@ def _internal_failure(event: dict[str, Any], failures: int, since_ms: int | None
     reason = f"{type(exc).__name__}: {exc}"[:500]
     history = (*history, reason)[-10:]
     if attempt >= settings.ghl_retry_max_attempts:
-        _keep_in_dlq(event, f"gave up after {attempt} attempts: {reason}", "internal",
+        _keep_in_dlq(event, f"gave up after {attempt} attempts: {reason}", DeadKind.INTERNAL,
                      task_id, history)
-        return Decision("dead_lettered", f"gave up after {attempt} attempts: {reason}")
+        return Decision(DecisionKind.DEAD_LETTERED, f"gave up after {attempt} attempts: {reason}")
     wait_ms = backoff_ms(failures, base_ms=settings.ghl_backoff_base_ms,
                          cap_ms=settings.ghl_backoff_cap_ms)
-    return Decision("retry", reason, retry_in_ms=max(1, wait_ms), failures=attempt,
+    return Decision(DecisionKind.RETRY, reason, retry_in_ms=max(1, wait_ms), failures=attempt,
                     reason=ParkReason.BACKOFF, since_ms=since_ms, history=history)
 
 
@@ -105,23 +105,23 @@ def _park(task: Task[Any, Any], event: dict[str, Any], decision: Decision) -> st
         log.error("park failed; dead-lettering the event instead", label=safe_label(event),
                   error=f"{type(exc).__name__}: {exc}")
         _keep_in_dlq(event, f"could not be parked ({type(exc).__name__}: {exc}) while "
-                     f"waiting: {decision.detail}", "park_failed", task.request.id,
+                     f"waiting: {decision.detail}", DeadKind.PARK_FAILED, task.request.id,
                      decision.history)
         raise DeadLettered(f"could not be parked: {exc}") from None
     return f"parked ({decision.reason}) for {decision.retry_in_ms} ms: {decision.detail}"
 
 
-def _keep_in_dlq(event: dict[str, Any], reason: str, kind: str, task_id: str | None,
+def _keep_in_dlq(event: dict[str, Any], reason: str, kind: DeadKind, task_id: str | None,
                  history) -> None:
     """Write the dead letter; if Redis refuses, leave the message unacknowledged."""
     try:
         rt = get_runtime()
         DeadLetterStore(rt.redis, rt.settings.key_prefix).add(
             event, reason, kind, task_id=task_id, history=list(history))
-        from worker.stats import Stats
+        from worker.stats import Counted, Stats
 
         stats = Stats(rt.redis, rt.settings.key_prefix)
-        stats.finish("dead_lettered", str(event.get("type", "?")) if isinstance(event, dict)
+        stats.finish(Counted.DEAD_LETTERED, str(event.get("type", "?")) if isinstance(event, dict)
                      else "?", DeadLetterStore.entry_id(event), kind)
     except Exception as exc:
         leave_unacknowledged(task_id)

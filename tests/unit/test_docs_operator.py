@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from worker.dlq import DEAD_LETTER_KINDS
+from worker.dlq import DEAD_LETTER_KINDS, DeadKind
 
 REPO = Path(__file__).resolve().parents[2]
 README = (REPO / "README.md").read_text()
@@ -24,7 +24,7 @@ def test_troubleshooting_explains_every_dead_letter_kind():
 def test_every_kind_the_code_dead_letters_with_is_a_known_kind():
     # The literal kinds handed to the dead-letter store in the worker's code
     sources = [REPO / "worker" / "pipeline.py", REPO / "worker" / "tasks.py",
-               REPO / "worker" / "auth" / "decide.py"]
+               REPO / "worker" / "auth" / "decide.py", REPO / "worker" / "classify.py"]
     found = set()
     for path in sources:
         text = path.read_text()
@@ -35,6 +35,7 @@ def test_every_kind_the_code_dead_letters_with_is_a_known_kind():
         found |= set(re.findall(r'"(\w+)",\s*(?:history|tried\.history|task\.request\.id|'
                                 r'task_id|dlq)\b', text))
         found |= set(re.findall(r'dead\(str\(exc\),\s*"(\w+)"\)', text))
+        found |= {DeadKind[name].value for name in re.findall(r"DeadKind\.([A-Z_]+)", text)}
     found.discard("history")
     assert found == set(DEAD_LETTER_KINDS), found ^ set(DEAD_LETTER_KINDS)
 

@@ -5,7 +5,8 @@ failed attempt) or dead-letter (with which reason).
   events that arrive during a pause are kept and retried, never lost.
 - ``CredentialsRefused``: dead-letter with the reason; the location is paused already.
 - ``AuthUnavailable`` (token endpoint down...): backoff, counted like a 5xx.
-- A 401 from GHL naming a scope: dead-letter (a refresh does not grant scopes).
+- A 401 from GHL naming a scope (``GhlTokenScopeError``): dead-letter (a refresh does not
+  grant scopes).
 - Any other 401: ``TokenProvider.after_unauthorized``: newer credentials or a refresh
   → retry at once, not counted; the same credentials refused again → pause + dead letter.
 """
@@ -14,32 +15,42 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from worker.auth.errors import AuthError, AuthUnavailable, CredentialsRefused, LocationPaused
+from worker.auth.errors import AuthError
+from worker.classify import (
+    PAUSE_RECHECK_MS,
+    Action,
+    Attempt,
+    changed_credentials,
+    credentials,
+)
+from worker.dlq import DeadKind
 from worker.ghl.errors import GhlAuthError
 
 if TYPE_CHECKING:
     from worker.auth.source import TokenSource
     from worker.pipeline import PipelineDeps
 
-#: How long a paused location's events wait before they look again, in ms.
-PAUSE_RECHECK_MS = 30_000
-#: How soon an event is retried after the credentials changed under it, in ms.
-CHANGED_RETRY_MS = 100
-_JITTER_MS = 250
+__all__ = ["PAUSE_RECHECK_MS", "AuthAction", "AuthVerdict", "auth_of", "decide"]
+
+
+class AuthAction(StrEnum):
+    RETRY = "retry"
+    DEAD = "dead"
 
 
 @dataclass(frozen=True)
 class AuthVerdict:
-    """``action``: ``"retry"`` (after ``wait_ms``; ``failed`` True when it counts as a
-    failed attempt) or ``"dead"`` (dead-letter as ``kind``). ``detail``: the reason."""
+    """``action``: retry (after ``wait_ms``; ``failed`` True when it counts as a
+    failed attempt) or dead (dead-letter as ``kind``). ``detail``: the reason."""
 
-    action: str
+    action: AuthAction
     detail: str
     wait_ms: int = 0
     failed: bool = False
-    kind: str = "auth"
+    kind: DeadKind = DeadKind.AUTH
 
 
 def auth_of(deps: PipelineDeps) -> TokenSource | None:
@@ -53,34 +64,22 @@ def auth_of(deps: PipelineDeps) -> TokenSource | None:
     return deps.auth
 
 
-def _about_scope(error: GhlAuthError) -> bool:
-    return "scope" in (error.message or "").lower()
-
-
-def decide(error: GhlAuthError, provider: TokenSource | None, *, failures: int, max_attempts: int,
-           backoff_ms: Callable[[], int], rand: Callable[[], float]) -> AuthVerdict:
-    """What to do with an event whose handler met ``error`` (``failures``: earlier ones)."""
-    jitter = int(rand() * _JITTER_MS)
-    if isinstance(error, LocationPaused):
-        return AuthVerdict("retry", f"waiting: {error}", PAUSE_RECHECK_MS + jitter)
-    if isinstance(error, CredentialsRefused):
-        return AuthVerdict("dead", f"{error.message}; replay with `toky-ghl dlq replay --all` "
-                           "once the credentials are fixed")
-    if isinstance(error, AuthUnavailable):
-        if failures + 1 >= max_attempts:
-            return AuthVerdict("dead", f"gave up after {failures + 1} attempts: {error}")
-        return AuthVerdict("retry", str(error), error.retry_after_ms or backoff_ms(), True)
-    if _about_scope(error):
-        return AuthVerdict("dead", f"{error}: the token lacks the scope; grant it, then "
-                           "`toky-ghl dlq replay --all`", kind="scope")
-    if provider is None:  # no location to keep credentials for: one more try, then give up
-        if failures == 0:
-            return AuthVerdict("retry", f"token refused, trying once more: {error}", 1000, True)
-        return AuthVerdict("dead", f"GHL refused the token: {error}")
-    try:
-        changed = provider.after_unauthorized(error.message)
-    except AuthError as again:
-        return decide(again, None, failures=failures, max_attempts=max_attempts,
-                      backoff_ms=backoff_ms, rand=rand)
-    return AuthVerdict("retry", f"{error}; {changed}: retrying with them",
-                       CHANGED_RETRY_MS + jitter)
+def decide(error: GhlAuthError, provider: TokenSource | None, *, failures: int,
+           max_attempts: int, backoff_ms: Callable[[], int],
+           rand: Callable[[], float]) -> AuthVerdict:
+    """What to do with an event whose handler met ``error`` (``failures``: earlier ones):
+    ``worker.classify.credentials``, asking ``provider`` for newer credentials first
+    when there is one and the error is a 401 a refresh may cure."""
+    attempt = Attempt(failures)
+    verdict = credentials(error, attempt, max_attempts, refreshable=provider is not None)
+    if verdict.action is Action.REFRESH and provider is not None:
+        try:
+            changed = provider.after_unauthorized(error.message)
+        except AuthError as again:
+            verdict = credentials(again, attempt, max_attempts, refreshable=False)
+        else:
+            verdict = changed_credentials(error, changed)
+    if verdict.action is Action.DEAD:
+        return AuthVerdict(AuthAction.DEAD, verdict.detail, kind=verdict.dead_kind or DeadKind.AUTH)
+    return AuthVerdict(AuthAction.RETRY, verdict.detail, verdict.wait.resolve_ms(rand, backoff_ms),
+                       verdict.failed)

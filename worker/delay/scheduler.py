@@ -43,9 +43,9 @@ from worker.circuit import Circuit, circuit_state
 from worker.delay.reasons import ParkReason
 from worker.delay.report import parked_locations, server_now_ms
 from worker.delay.store import DelayStore
-from worker.dlq import DeadLetterStore
+from worker.dlq import DeadKind, DeadLetterStore
 from worker.keys import delay_due_key, probe_released_key, scheduler_lock_key
-from worker.stats import Stats
+from worker.stats import Counted, Stats
 
 if TYPE_CHECKING:
     from toky_ghl.settings import Settings
@@ -135,13 +135,14 @@ class Scheduler:
             reason = (f"gave up after {waited_s} s of transient failures "
                       f"(GHL_RETRY_HORIZON_S={horizon_s}): parked ({parked.reason}) "
                       "and never tried since")
-            parts = dlq.add_parts(parked.event, reason, "horizon", history=history[-10:])
+            parts = dlq.add_parts(parked.event, reason, DeadKind.HORIZON,
+                                  history=history[-10:])
             if not self.store.dead_letter(location, parked, parts):
                 continue  # released or re-parked meanwhile: it is tried again
             expired += 1
             event_type = str(parked.event.get("type", "?"))
-            Stats(self.redis, self.prefix).finish("dead_lettered", event_type,
-                                                  parked.event_id, "horizon")
+            Stats(self.redis, self.prefix).finish(Counted.DEAD_LETTERED, event_type,
+                                                  parked.event_id, DeadKind.HORIZON)
             log.warning("dead-lettered at the retry horizon", location=location,
                         event_id=parked.event_id, reason=parked.reason, waited_s=waited_s)
         return expired

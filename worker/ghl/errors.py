@@ -100,6 +100,11 @@ class GhlScopeError(GhlAuthError):
         return self.message
 
 
+class GhlTokenScopeError(GhlAuthError):
+    """401 whose message names a scope: the token lacks a scope the call needs. A
+    refresh does not grant scopes, so no refresh is tried (``worker.auth.decide``)."""
+
+
 class GhlPermissionError(GhlError):
     """403: the token may not touch this location or resource."""
 
@@ -268,6 +273,8 @@ def error_from_response(response: requests.Response, method: str, path: str) -> 
         return GhlDuplicateContactError(message, **common)
     if status == 400 and _says_not_found(body, _messages(message)):
         return GhlNotFoundError(message, **common)
+    if status == 401 and any("scope" in m.lower() for m in _messages(message)):
+        return GhlTokenScopeError(message, **common)
     return _BY_STATUS.get(status, GhlError)(message, **common)
 
 

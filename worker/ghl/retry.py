@@ -20,7 +20,7 @@ from worker.ghl.errors import GhlConnectionError, GhlRateLimitedError, GhlServer
 if TYPE_CHECKING:
     from toky_ghl.settings import Settings
 
-__all__ = ["RetryPolicy", "is_retryable", "wait_ms"]
+__all__ = ["RetryPolicy", "hint_ms", "is_retryable", "wait_ms"]
 
 
 def is_retryable(error: BaseException) -> bool:
@@ -48,11 +48,16 @@ def wait_ms(
     ``cap_ms`` (countdowns must stay far below the broker's visibility timeout);
     the next attempt then meets the limiter again.
     """
-    hint_ms = None
-    if isinstance(error, GhlRateLimitedError):
-        hint_ms = next((h for h in (error.retry_after_ms, error.interval_ms) if h is not None),
-                       None)
-    return http_policy.wait_ms(hint_ms, attempt, base_ms=base_ms, cap_ms=cap_ms, rand=rand)
+    return http_policy.wait_ms(hint_ms(error), attempt, base_ms=base_ms, cap_ms=cap_ms,
+                               rand=rand)
+
+
+def hint_ms(error: BaseException) -> int | None:
+    """The wait a 429 asks for: ``retry_after_ms``, else the server's window
+    (``interval_ms``); None for any other error or when neither is known."""
+    if not isinstance(error, GhlRateLimitedError):
+        return None
+    return next((h for h in (error.retry_after_ms, error.interval_ms) if h is not None), None)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from producers.events import Event
+from producers.events import Event, customer_phone
 from worker.ghl.errors import GhlNotFoundError
 from worker.rules.actions import ActionRun
 from worker.rules.completions import Completions
@@ -29,9 +29,8 @@ from worker.rules.conditions import Facts
 from worker.rules.errors import mark_where
 from worker.rules.loader import RuleSet, load_rules
 from worker.sync.context import SyncContext
-from worker.sync.customer import customer_phone
 from worker.sync.ensure_contact import find_contact
-from worker.sync.outcome import Outcome
+from worker.sync.outcome import Outcome, Status
 
 if TYPE_CHECKING:
     from toky_ghl.settings import Settings
@@ -116,6 +115,7 @@ def _combined(outcomes: list[tuple[str, Outcome]]) -> Outcome:
     ghl_ids: dict[str, str] = {}
     for _, outcome in outcomes:
         ghl_ids.update(outcome.ghl_ids)
-    status = "applied" if any(o.status == "applied" for _, o in outcomes) else "skipped"
+    status = (Status.APPLIED if any(o.status is Status.APPLIED for _, o in outcomes)
+              else Status.SKIPPED)
     detail = "; ".join(f"{where}: {o.detail}" for where, o in outcomes)
     return Outcome(status, detail, ghl_ids)

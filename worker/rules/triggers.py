@@ -1,6 +1,6 @@
 """Triggers: every event type a rule can start from, with its fields and their types.
 
-Read from the contract's schemas (``producers.schemas.DATA_SCHEMAS``), so a new
+Read from the registry of event types (``producers.event_types``), so a new
 event type or field is a trigger and a field here without anyone writing it twice.
 Besides the event's ``data`` fields, a condition may read ``contact.tags``: the
 tags GHL last reported for the customer's contact (from the id map, else read
@@ -15,7 +15,7 @@ from typing import Any
 from marshmallow import fields as mm
 
 from producers import fields as pf
-from producers.schemas import DATA_SCHEMAS
+from producers.event_types import EVENT_SPECS
 
 #: Field types, as the catalogue names them.
 TEXT, PHONE, EMAIL, CHOICE, TIME, NUMBER, BOOL, LIST, MAPPING = (
@@ -50,7 +50,7 @@ class Trigger:
     @property
     def has_customer(self) -> bool:
         """False for the GHL → Toky mirror events (no GHL contact of a customer to act on)."""
-        return not self.event_type.startswith("ghl.")
+        return EVENT_SPECS[self.event_type].writes_ghl
 
 
 def _field_type(field: mm.Field[Any]) -> tuple[str, tuple[str, ...]]:
@@ -66,15 +66,16 @@ def _field_type(field: mm.Field[Any]) -> tuple[str, tuple[str, ...]]:
 
 
 def _trigger(event_type: str) -> Trigger:
-    schema = DATA_SCHEMAS[event_type]()
+    spec = EVENT_SPECS[event_type]
+    schema = spec.schema()
     found: dict[str, Field] = {}
     for name, field in schema.fields.items():
         kind, choices = _field_type(field)
         found[name] = Field(name, kind, bool(field.required), choices)
-    if not event_type.startswith("ghl."):
+    if spec.writes_ghl:  # a customer's GHL contact whose tags a condition may read
         found[CONTACT_TAGS] = Field(CONTACT_TAGS, LIST)
-    doc = (DATA_SCHEMAS[event_type].__doc__ or "").strip().splitlines()
+    doc = (spec.schema.__doc__ or "").strip().splitlines()
     return Trigger(event_type, found, doc[0] if doc else "")
 
 
-TRIGGERS: dict[str, Trigger] = {event_type: _trigger(event_type) for event_type in DATA_SCHEMAS}
+TRIGGERS: dict[str, Trigger] = {event_type: _trigger(event_type) for event_type in EVENT_SPECS}

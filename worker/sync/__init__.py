@@ -1,4 +1,4 @@
-"""Sync logic: one plain handler per event type of the contract's table.
+"""Sync logic: one plain handler per action of the contract's table.
 
 A handler takes the validated event and a ``SyncContext`` and answers an
 ``Outcome``. GHL errors propagate (the pipeline decides retry or dead letter);
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from producers.event_types import EVENT_SPECS
 from producers.events import Event
 from worker.sync.appointments import appointment_cancelled, appointment_written
 from worker.sync.calls import call_ended
@@ -24,29 +25,28 @@ from worker.sync.tasks import task_completed, task_deleted, task_written
 
 Handler = Callable[[Event, SyncContext], Outcome]
 
-HANDLERS: dict[str, Handler] = {
-    "contact.created": contact_written,
-    "contact.updated": contact_written,
-    "contact.deleted": contact_deleted,
-    "contact.tags_added": tags_added,
-    "contact.tags_removed": tags_removed,
-    "call.ended": call_ended,
-    "voicemail.created": voicemail_created,
-    "sms.received": sms_logged,
-    "sms.sent": sms_logged,
-    "task.created": task_written,
-    "task.updated": task_written,
-    "task.completed": task_completed,
-    "task.deleted": task_deleted,
-    "note.created": note_written,
-    "note.updated": note_written,
-    "note.deleted": note_deleted,
-    "appointment.created": appointment_written,
-    "appointment.updated": appointment_written,
-    "appointment.cancelled": appointment_cancelled,
-    # Extension: the GHL → Toky contact mirror.
-    "ghl.contact.created": contact_mirrored,
-    "ghl.contact.updated": contact_mirrored,
+#: The handler of each built-in action (``producers.event_types`` says which action applies
+#: which event type).
+ACTION_HANDLERS: dict[str, Handler] = {
+    "sync_contact": contact_written,
+    "delete_contact": contact_deleted,
+    "add_event_tags": tags_added,
+    "remove_event_tags": tags_removed,
+    "log_call": call_ended,
+    "log_voicemail": voicemail_created,
+    "log_sms": sms_logged,
+    "sync_task": task_written,
+    "complete_task": task_completed,
+    "delete_task": task_deleted,
+    "sync_note": note_written,
+    "delete_note": note_deleted,
+    "sync_appointment": appointment_written,
+    "cancel_appointment": appointment_cancelled,
+    "mirror_contact_to_toky": contact_mirrored,
 }
 
-__all__ = ["HANDLERS", "Handler", "ensure_contact"]
+#: The handler of each event type of the registry.
+HANDLERS: dict[str, Handler] = {
+    event_type: ACTION_HANDLERS[spec.action] for event_type, spec in EVENT_SPECS.items()}
+
+__all__ = ["ACTION_HANDLERS", "HANDLERS", "Handler", "ensure_contact"]

@@ -4,11 +4,10 @@ call, a withheld caller) is skipped with the reason, and counted as skipped."""
 
 from __future__ import annotations
 
-from producers.events import Event, object_key
+from producers.events import Event, customer_phone, object_key
 from worker.mapping import call_note_body, note_payload
 from worker.sync.children import NOTE, write_child
 from worker.sync.context import SyncContext
-from worker.sync.customer import customer_phone
 from worker.sync.followups import ensure_followup
 from worker.sync.outcome import Outcome
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from producers.events import Event, object_key
+from producers.events import Event, customer_phone, object_key
 from worker.mapping import note_payload, sms_note_body, voicemail_note_body
 from worker.sync.children import NOTE, write_child
 from worker.sync.context import SyncContext
-from worker.sync.customer import customer_phone
 from worker.sync.followups import ensure_followup
 from worker.sync.outcome import Outcome
 

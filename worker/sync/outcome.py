@@ -3,29 +3,36 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """What applying an event did."""
+
+    APPLIED = "applied"  # GHL now reflects the event
+    SKIPPED = "skipped"  # nothing to do (an unchanged contact, a delete of what GHL never had)
 
 
 @dataclass(frozen=True)
 class Outcome:
     """The result of applying one event.
 
-    ``status`` is ``"applied"`` (GHL now reflects the event) or ``"skipped"``
-    (nothing to do: e.g. an unchanged contact, a delete of something GHL never
-    had); ``detail`` says what happened in words an operator reads in the log;
+    ``status`` is applied or skipped (``Status``); ``detail`` says what happened
+    in words an operator reads in the log;
     ``ghl_ids`` names the GHL objects touched (kind → id).
     """
 
-    status: str
+    status: Status
     detail: str
     ghl_ids: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def applied(cls, detail: str, **ghl_ids: str) -> Outcome:
-        return cls("applied", detail, dict(ghl_ids))
+        return cls(Status.APPLIED, detail, dict(ghl_ids))
 
     @classmethod
     def skipped(cls, detail: str, **ghl_ids: str) -> Outcome:
-        return cls("skipped", detail, dict(ghl_ids))
+        return cls(Status.SKIPPED, detail, dict(ghl_ids))
 
 
 class SyncError(Exception):

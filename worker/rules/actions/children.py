@@ -27,7 +27,7 @@ from worker.rules.actions.contacts import WRITE, _phone
 from worker.rules.params import BOOL, DURATION, GHL_ID, KEY, TEXT, USER, Param
 from worker.sync.children import APPOINTMENT, NOTE, TASK, ChildKind, create_once
 from worker.sync.ensure_contact import with_contact
-from worker.sync.outcome import Outcome, Unprocessable
+from worker.sync.outcome import Outcome, Status, Unprocessable
 
 
 def child_key(run: ActionRun) -> str:
@@ -68,7 +68,7 @@ def _create(run: ActionRun, kind: ChildKind, payload: dict[str, Any], what: str)
         if why:
             return Outcome.skipped(why)
         outcome = _create_once(run, kind, payload, f"{what} '{named}'")
-        if outcome.status == "applied":
+        if outcome.status is Status.APPLIED:
             objects.record_version(run, okey)
         return outcome
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from producers.events import customer_phone
 from worker.idmap import IdMap
 from worker.rules.actions.base import Action, ActionRun
 from worker.rules.params import CHOICE, GHL_ID, TEXT, TEXT_LIST, TEXT_MAP, USER, Param
-from worker.sync.customer import customer_phone
 from worker.sync.ensure_contact import with_contact, with_existing_contact
-from worker.sync.outcome import Outcome, Unprocessable
+from worker.sync.outcome import Outcome, Status, Unprocessable
 
 WRITE = ("contacts.write",)
 #: Channels of DndSettingsSchema (apps/contacts.json) and the statuses of DndSettingSchema.
@@ -67,7 +67,7 @@ def _remove_tags(run: ActionRun) -> Outcome:
     tags = run.params["tags"]
     out = on_contact(run, lambda cid: _remember_tags(
         run, cid, run.ctx.client.remove_tags(cid, tags)), make=False)
-    return out if out.status == "skipped" else Outcome.applied(
+    return out if out.status is Status.SKIPPED else Outcome.applied(
         f"tags removed: {', '.join(tags)}", **out.ghl_ids)
 
 

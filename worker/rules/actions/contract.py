@@ -10,28 +10,26 @@ on any event (``worker.rules.actions.updates``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 
-from worker.rules.actions.base import TOKY_API_KEY, Action, ActionRun
+from producers.event_types import EVENT_SPECS, event_types_of
+from worker.rules.actions.base import TOKY_API_KEY, Action
 from worker.rules.actions.updates import KEYED_CHANGES
-from worker.sync import HANDLERS
-from worker.sync.outcome import Outcome
+from worker.sync import ACTION_HANDLERS
 
-_CONTACTS = "contacts.write"
 _IDMAP = ("the id map in Redis (Toky key → GHL id), and before re-creating, a lookup in "
           "GHL for the object carrying the Toky key")
 
 
-def _handler(event_type: str) -> Callable[[ActionRun], Outcome]:
-    return lambda run: HANDLERS[event_type](run.event, run.ctx)
-
-
-def _contract(name: str, summary: str, requests: tuple[str, ...], events: tuple[str, ...],
-              idempotent: str, scopes: tuple[str, ...] = (_CONTACTS,)) -> Action:
-    return Action(name=name, summary=summary, requests=requests, scopes=scopes, params=(),
-                  idempotent=idempotent, run=lambda run: _handler(run.event["type"])(run),
-                  events=events)
+def _contract(name: str, summary: str, requests: tuple[str, ...], idempotent: str) -> Action:
+    """The built-in action ``name``: its events and scopes are the registry's
+    (``producers.event_types``); one that writes nothing to GHL needs ``TOKY_API_KEY``."""
+    handler = ACTION_HANDLERS[name]
+    events = event_types_of(name)
+    scopes = tuple(dict.fromkeys(s for e in events for s in EVENT_SPECS[e].scopes))
+    return Action(name=name, summary=summary, requests=requests,
+                  scopes=scopes or (TOKY_API_KEY,), params=(), idempotent=idempotent,
+                  run=lambda run: handler(run.event, run.ctx), events=events)
 
 
 def _keyed(action: Action) -> Action:
@@ -46,57 +44,52 @@ def _keyed(action: Action) -> Action:
 _CONTRACT_ACTIONS: tuple[Action, ...] = (
     _contract("sync_contact", "the one GHL contact of the phone, with the mapped fields and tags",
               ("PUT /contacts/{contactId}", "POST /contacts/upsert"),
-              ("contact.created", "contact.updated"),
               "an upsert by phone, or a PUT of the contact the id map knows; an unchanged "
               "payload sends nothing"),
     _contract("delete_contact", "the phone's GHL contact deleted",
               ("GET /contacts/search/duplicate", "DELETE /contacts/{contactId}"),
-              ("contact.deleted",), "deleting what is gone already is a success"),
+              "deleting what is gone already is a success"),
     _contract("add_event_tags", "the event's tags added to the contact (made first if new)",
-              ("POST /contacts/{contactId}/tags",), ("contact.tags_added",),
+              ("POST /contacts/{contactId}/tags",),
               "adding a tag the contact has changes nothing"),
     _contract("remove_event_tags", "the event's tags removed from the contact",
-              ("DELETE /contacts/{contactId}/tags",), ("contact.tags_removed",),
+              ("DELETE /contacts/{contactId}/tags",),
               "removing a tag the contact lacks changes nothing"),
     _contract("log_call", "one note per callid on the caller's contact; a missed inbound "
               "call also gets one open follow-up task (FOLLOWUP_DUE_MINUTES)",
               ("POST /contacts/{contactId}/notes", "PUT /contacts/{contactId}/notes/{id}",
-               "POST /contacts/{contactId}/tasks"), ("call.ended",), _IDMAP),
+               "POST /contacts/{contactId}/tasks"), _IDMAP),
     _contract("log_voicemail", "one note per voicemail and one open follow-up task",
               ("POST /contacts/{contactId}/notes", "POST /contacts/{contactId}/tasks"),
-              ("voicemail.created",), _IDMAP),
+              _IDMAP),
     _contract("log_sms", "one note per sms id on the customer's contact",
               ("POST /contacts/{contactId}/notes", "PUT /contacts/{contactId}/notes/{id}"),
-              ("sms.received", "sms.sent"), _IDMAP),
+              _IDMAP),
     _contract("sync_task", "one GHL task per Toky task_id with its fields",
               ("POST /contacts/{contactId}/tasks", "PUT /contacts/{contactId}/tasks/{taskId}"),
-              ("task.created", "task.updated"), _IDMAP),
+              _IDMAP),
     _contract("complete_task", "the task's completed flag, through /completed",
-              ("PUT /contacts/{contactId}/tasks/{taskId}/completed",), ("task.completed",),
+              ("PUT /contacts/{contactId}/tasks/{taskId}/completed",),
               "setting the flag again changes nothing"),
     _contract("delete_task", "the task deleted",
-              ("DELETE /contacts/{contactId}/tasks/{taskId}",), ("task.deleted",),
+              ("DELETE /contacts/{contactId}/tasks/{taskId}",),
               "deleting what is gone already is a success"),
     _contract("sync_note", "one GHL note per Toky note_id",
               ("POST /contacts/{contactId}/notes", "PUT /contacts/{contactId}/notes/{id}"),
-              ("note.created", "note.updated"), _IDMAP),
+              _IDMAP),
     _contract("delete_note", "the note deleted",
-              ("DELETE /contacts/{contactId}/notes/{id}",), ("note.deleted",),
+              ("DELETE /contacts/{contactId}/notes/{id}",),
               "deleting what is gone already is a success"),
     _contract("sync_appointment", "one GHL appointment per appointment_id on GHL_CALENDAR_ID",
               ("POST /calendars/events/appointments",
                "PUT /calendars/events/appointments/{eventId}"),
-              ("appointment.created", "appointment.updated"), _IDMAP,
-              scopes=(_CONTACTS, "calendars/events.write")),
+              _IDMAP),
     _contract("cancel_appointment", "the appointment's status becomes cancelled",
-              ("PUT /calendars/events/appointments/{eventId}",), ("appointment.cancelled",),
-              "setting the status again changes nothing",
-              scopes=(_CONTACTS, "calendars/events.write")),
+              ("PUT /calendars/events/appointments/{eventId}",),
+              "setting the status again changes nothing"),
     _contract("mirror_contact_to_toky", "the GHL contact created or updated in Toky (one "
               "contact per phone): only the fields that differ",
               ("Toky GET /contacts/{phone}", "Toky PUT /contacts/{phone}", "Toky POST /contacts"),
-              ("ghl.contact.created", "ghl.contact.updated"),
-              "Toky keeps one contact per phone: a POST for a phone it has becomes a PUT",
-              scopes=(TOKY_API_KEY,)),
+              "Toky keeps one contact per phone: a POST for a phone it has becomes a PUT"),
 )
 CONTRACT_ACTIONS: tuple[Action, ...] = tuple(_keyed(a) for a in _CONTRACT_ACTIONS)
