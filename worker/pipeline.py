@@ -50,6 +50,7 @@ from worker.ghl.errors import GhlAuthError
 from worker.ghl.scopes import has_scope
 from worker.ghl.transport import one_event
 from worker.idmap import IdMap, prefetched
+from worker.latest_wins import fresh_keys, only_fresh, version_keys
 from worker.rules import failed_where, run_rules
 from worker.stats import Counted, Stats, skip_reason
 from worker.sync.context import SyncContext
@@ -146,43 +147,6 @@ def missing_scopes(event_type: str, granted: frozenset[str]) -> list[str]:
     return [s for s in EVENT_SPECS[event_type].scopes if not has_scope(granted, s)]
 
 
-def _version_keys(event: Event) -> list[str]:
-    """The objects whose versions this event is checked against and sets.
-
-    Tags are versioned one by one (``contact:+1…#tag:vip``): a tag event, and the
-    tags a contact.created/updated carries, are additions and removals of single
-    tags, so an older event's tags still count when a newer event changed only
-    the contact's fields (and an older removal cannot undo a newer addition).
-    """
-    key = object_key(event)
-    tag_keys = [f"{key}#tag:{tag}" for tag in event["data"].get("tags") or []]
-    kind = EVENT_SPECS[event["type"]].kind
-    if kind is EventKind.TAGS:
-        return tag_keys
-    if kind is EventKind.CONTACT_STATE:
-        return [key, *tag_keys]
-    return [key]
-
-
-def _only_fresh(event: Event, fresh: list[str]) -> Event:
-    """The event reduced to its parts that are not stale (see ``_version_keys``)."""
-    kind = EVENT_SPECS[event["type"]].kind
-    if kind not in (EventKind.TAGS, EventKind.CONTACT_STATE):
-        return event
-    key = object_key(event)
-    data = dict(event["data"])
-    tags = [t for t in data.get("tags") or [] if f"{key}#tag:{t}" in fresh]
-    if kind is EventKind.CONTACT_STATE and key not in fresh:
-        # a newer event set the contact's fields; this one still adds its fresh tags
-        return {**event, "type": "contact.tags_added", "data": {"phone": data["phone"],
-                                                                "tags": tags}}
-    if tags:
-        data["tags"] = tags
-    else:
-        data.pop("tags", None)
-    return {**event, "data": data}
-
-
 def process(
     raw_event: Any, deps: PipelineDeps, *, failures: int = 0, task_id: str | None = None,
     since_ms: int | None = None, history: tuple[str, ...] | list[str] = (),
@@ -248,7 +212,7 @@ class Delivery:
         """One script: the duplicate check, the pause probe, the object's lock and the
         versions; then, holding the lock, latest wins and the rules."""
         auth = auth_of(self.deps)
-        keys = _version_keys(self.event)
+        keys = version_keys(self.event)
         phone = customer_phone(self.event)
         contact_key = f"contact:{phone}" if phone else None
         read_keys = list(dict.fromkeys(keys + ([contact_key] if contact_key else [])))
@@ -320,12 +284,12 @@ class Delivery:
             return self.end(Decision(DecisionKind.SKIPPED,
                                      "stale: the contact was deleted after this event"),
                             "skipped: contact deleted later")
-        fresh = [k for k in keys if not ((found := stored.get(k)) and found.at_us > at_us)]
+        fresh = fresh_keys(keys, stored, at_us)
         if not fresh:
             return self.end(Decision(DecisionKind.SKIPPED,
                                      "stale: a newer event for this object was applied"),
                             "skipped: stale")
-        self.event = _only_fresh(self.event, fresh)
+        self.event = only_fresh(self.event, fresh)
         ctx = SyncContext(client=self.deps.client, redis=self.deps.redis,
                           settings=self.deps.settings, field_map=self.deps.field_map,
                           log=self.log, toky=self.deps.toky)

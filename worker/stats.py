@@ -16,6 +16,7 @@ loses no count.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from enum import StrEnum
 from typing import Any
@@ -127,6 +128,13 @@ def encode_increments(prefix: str, increments: list[tuple[str, str, int]]) -> st
 
 
 _fold_scripts: dict[int, Any] = {}
+
+
+def fold_before_reading(client: redis.Redis, prefix: str) -> None:
+    """``fold`` for a reader: a Redis that refuses writes (full under ``noeviction``, a
+    read-only replica) still answers the read, without the decisions not folded yet."""
+    with contextlib.suppress(redis.exceptions.ResponseError):  # OOM, READONLY
+        fold(client, prefix)
 
 
 def fold(client: redis.Redis, prefix: str) -> int:
@@ -242,7 +250,7 @@ class Stats:
         return fold(self._redis, self._prefix)
 
     def snapshot(self) -> dict[str, int]:
-        self.fold()
+        fold_before_reading(self._redis, self._prefix)
         raw = self._redis.hgetall(self._counts)
         counts = {text(k): int(v) for k, v in raw.items()}
         # an outcome's total is the sum of its per-type counts ("applied:call.ended");

@@ -14,6 +14,7 @@ broker gives it back after the visibility timeout.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
@@ -72,22 +73,23 @@ def apply_event(self: Task[Any, Any], event: dict[str, Any], failures: int = 0,
     return f"{decision.kind}: {decision.detail}"
 
 
-def _internal_failure(event: dict[str, Any], failures: int, since_ms: int | None, history,
+def _internal_failure(event: dict[str, Any], failures: int, since_ms: int | None,
+                      history: Sequence[str],
                       exc: Exception, task_id: str | None) -> Decision:
     """Count the failure; dead-letter as ``internal`` when the attempts ran out, else park."""
     rt = get_runtime()
     settings = rt.settings
     attempt = failures + 1
     reason = f"{type(exc).__name__}: {exc}"[:500]
-    history = (*history, reason)[-10:]
+    kept = (*history, reason)[-10:]
     if attempt >= settings.ghl_retry_max_attempts:
         _keep_in_dlq(event, f"gave up after {attempt} attempts: {reason}", DeadKind.INTERNAL,
-                     task_id, history)
+                     task_id, kept)
         return Decision(DecisionKind.DEAD_LETTERED, f"gave up after {attempt} attempts: {reason}")
     wait_ms = backoff_ms(failures, base_ms=settings.ghl_backoff_base_ms,
                          cap_ms=settings.ghl_backoff_cap_ms)
     return Decision(DecisionKind.RETRY, reason, retry_in_ms=max(1, wait_ms), failures=attempt,
-                    reason=ParkReason.BACKOFF, since_ms=since_ms, history=history)
+                    reason=ParkReason.BACKOFF, since_ms=since_ms, history=kept)
 
 
 def _park(task: Task[Any, Any], event: dict[str, Any], decision: Decision) -> str:
@@ -95,6 +97,7 @@ def _park(task: Task[Any, Any], event: dict[str, Any], decision: Decision) -> st
     too, leave its message unacknowledged (raises ``NotKept``)."""
     rt = get_runtime()
     location = rt.settings.ghl_location_id
+    assert location is not None  # (build_runtime requires GHL_LOCATION_ID)
     kwargs = {"failures": decision.failures, "since_ms": decision.since_ms,
               "history": list(decision.history)}
     try:
@@ -112,7 +115,7 @@ def _park(task: Task[Any, Any], event: dict[str, Any], decision: Decision) -> st
 
 
 def _keep_in_dlq(event: dict[str, Any], reason: str, kind: DeadKind, task_id: str | None,
-                 history) -> None:
+                 history: Sequence[str]) -> None:
     """Write the dead letter; if Redis refuses, leave the message unacknowledged."""
     try:
         rt = get_runtime()

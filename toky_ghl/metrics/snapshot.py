@@ -112,11 +112,11 @@ def read_snapshot(client: redis.Redis, settings: Settings, *, now_s: float | Non
     from toky_ghl.keys import queue_depth, queue_key
     from worker.dlq import DeadLetterStore
     from worker.inflight import held_by_workers
-    from worker.stats import Stats, fold
+    from worker.stats import Stats, fold_before_reading
 
     now_s = time.time() if now_s is None else now_s
     prefix = settings.key_prefix
-    fold(client, prefix)  # the decisions logged since the last fold (worker.stats)
+    fold_before_reading(client, prefix)  # the decisions logged since the last fold
     pipe = client.pipeline(transaction=False)
     for name in _HASHES:
         pipe.hgetall(metrics_key(prefix, name))

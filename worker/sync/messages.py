@@ -28,6 +28,8 @@ def sms_logged(event: Event, ctx: SyncContext) -> Outcome:
     received = event["type"] == "sms.received"
     key = object_key(event)
     body = sms_note_body(data, key, received=received)
+    phone = customer_phone(event)
+    assert phone is not None  # (SmsData requires from_number and to_number)
     note, done = write_child(ctx, NOTE, key, note_payload(body, data.get("agent"), ctx.field_map),
-                             phone=customer_phone(event))
+                             phone=phone)
     return Outcome.applied(f"sms note {done}", contact=note.contact_id, note=note.ghl_id)
