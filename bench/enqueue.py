@@ -86,7 +86,7 @@ def main() -> int:
             send(APPLY_EVENT_TASK, args=[event], kwargs={}, queue=queue,
                  argsrepr=event_label(event), kwargsrepr="{}")
         celery_s = time.perf_counter() - started
-        # ours pushes onto the queue under its key prefix (toky_ghl.broker_keys); this
+        # ours pushes onto the queue under its key prefix (toky_ghl.keys); this
         # bench's Celery app has none
         queued = client.llen(publisher.queue_key) + (
             client.llen(queue) if publisher.queue_key != queue else 0)

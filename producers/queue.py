@@ -4,7 +4,7 @@ Each event becomes a Celery task message for ``APPLY_EVENT_TASK`` with args
 ``[event]``, pushed onto the Redis list of the Celery queue, where the worker's
 kombu Redis transport pops it (``BRPOP``, so ``LPUSH`` keeps first-in first-out).
 The list is the queue's key under the deployment's prefix
-(``<prefix>:toky-ghl.events``, kombu's ``global_keyprefix``: ``toky_ghl/broker_keys.py``).
+(``<prefix>:toky-ghl.events``, kombu's ``global_keyprefix``: ``toky_ghl/keys.py``).
 
 One Lua script call per batch: for each event whose ``<prefix>:queued:<id>``
 marker can be set (``SET … NX EX <ttl>``), ``LPUSH`` its message. An event is
@@ -26,9 +26,11 @@ from redis.typing import EncodableT
 
 from producers.celery_message import default_origin, task_message
 from producers.events import Event, event_label
-from toky_ghl.broker_keys import queue_key
+from producers.keys import queued_key
 from toky_ghl.constants import APPLY_EVENT_TASK, EVENT_ID_TTL_S, EVENTS_QUEUE
-from toky_ghl.metrics.record import ENQUEUED, field, metrics_key
+from toky_ghl.keys import metrics_key, queue_key
+from toky_ghl.metrics.record import ENQUEUED, field
+from toky_ghl.settings import Settings
 
 # KEYS[1]: the queue list; KEYS[2]: the enqueued-events counter hash;
 # KEYS[3..2+n]: each event's "queued" marker; KEYS[3+n..]: hashes of extra counts.
@@ -124,7 +126,7 @@ class EventPublisher:
         self,
         redis_client: redis.Redis,
         *,
-        key_prefix: str = "tokyghl",
+        key_prefix: str = Settings.key_prefix,
         queue: str = EVENTS_QUEUE,
         batch_size: int = DEFAULT_BATCH_SIZE,
         ttl_s: int = EVENT_ID_TTL_S,
@@ -145,7 +147,7 @@ class EventPublisher:
 
     def queued_key(self, event_id: str) -> str:
         """The Redis key that marks ``event_id`` as queued."""
-        return f"{self.key_prefix}:queued:{event_id}"
+        return queued_key(self.key_prefix, event_id)
 
     def message_for(self, event: Event) -> str:
         """The Celery task message for ``event``; ``argsrepr`` is its PII-free label."""

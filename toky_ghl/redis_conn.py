@@ -28,11 +28,6 @@ def get_redis(url: str | None = None) -> redis.Redis:
     return _client(url or get_settings().redis_url)
 
 
-def key(*parts: str) -> str:
-    """A Redis key under the configured prefix: ``key("idmap", "x")`` → ``tokyghl:idmap:x``."""
-    return ":".join((get_settings().key_prefix, *parts))
-
-
 def masked_url(url: str) -> str:
     """``url`` fit to show: its password (``redis://user:PW@host``, ``?password=PW``) is ``***``."""
     try:

@@ -11,8 +11,8 @@ from typing import Any
 from celery import Celery, signals
 
 from toky_ghl import logs
-from toky_ghl.broker_keys import broker_keyprefix
 from toky_ghl.constants import EVENTS_QUEUE
+from toky_ghl.keys import broker_keyprefix, queue_key
 from toky_ghl.settings import Settings, get_settings
 from worker import lifecycle, log_context  # noqa: F401  (scheduler thread; task log context)
 from worker.broker import broker_ssl_options
@@ -56,7 +56,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "unacked_mutex_expire": 10,
             # Every kombu key and channel under TOKY_GHL_KEY_PREFIX (the queue list,
             # unacked, _kombu.binding.*, events, remote control): deployments with
-            # different prefixes share a Redis database apart (toky_ghl/broker_keys.py).
+            # different prefixes share a Redis database apart (toky_ghl/keys.py).
             "global_keyprefix": broker_keyprefix(settings.key_prefix),
             # One list per queue: the durable pop moves from one list (BRPOPLPUSH); no
             # message is published with a priority (producers/celery_message.py).
@@ -150,7 +150,7 @@ def _adopt_legacy_messages(rt: object) -> None:
     if moved:
         logs.get_logger("toky_ghl.worker").warning(
             "moved events queued by an earlier version into this deployment's queue",
-            count=moved, queue=f"{settings.key_prefix}:{EVENTS_QUEUE}")
+            count=moved, queue=queue_key(settings.key_prefix))
     # A processing list whose consumer is gone (killed, or of a version that is gone)
     # goes back on its queue now, not only at the next sweep (worker/broker_processing.py).
     from worker.broker_processing import restore_dead

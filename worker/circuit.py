@@ -16,13 +16,11 @@ which spends no attempt); ``half_open`` (one call, the probe, is in flight).
   circuit is open again with the probe due at once, instead of waiting out the
   lease with nobody probing.
 
-Redis keys (``P`` = ``TOKY_GHL_KEY_PREFIX``; all times epoch ms, Redis server clock):
-
-- ``P:circuit:locations`` (SET): locations whose circuit was ever touched.
-- ``P:circuit:L`` (HASH): ``state``, ``failures`` (consecutive), ``opened_at_ms``,
-  ``next_probe_ms``, ``interval_ms`` (current probe interval), ``probe_until_ms``
-  (lease of the probe in flight), ``probes`` (probes sent since it opened),
-  ``last_error`` (no secrets: a GHL error's summary).
+Redis keys: ``worker.keys.circuit_key`` and ``circuit_locations_key``. The circuit's
+hash holds ``state``, ``failures`` (consecutive), ``opened_at_ms``, ``next_probe_ms``,
+``interval_ms`` (current probe interval), ``probe_until_ms`` (lease of the probe in
+flight), ``probes`` (probes sent since it opened), ``last_error`` (no secrets: a GHL
+error's summary); all times epoch ms, Redis server clock.
 
 ``circuit_state`` is the read-only view for ``status`` and the metrics exporter.
 """
@@ -38,6 +36,7 @@ import redis
 from toky_ghl.redis_conn import text
 from toky_ghl.settings import Settings
 from worker.ghl.errors import GhlConnectionError, GhlError, GhlServerError
+from worker.keys import circuit_key, circuit_locations_key
 
 
 class CircuitState(StrEnum):
@@ -154,12 +153,8 @@ class Ticket:
     next_probe_ms: int = 0
 
 
-def circuit_key(prefix: str, location: str) -> str:
-    return f"{prefix}:circuit:{location}"
 
 
-def circuit_locations_key(prefix: str) -> str:
-    return f"{prefix}:circuit:locations"
 
 
 class Circuit:

@@ -26,7 +26,7 @@ from clients import http_policy
 from toky_ghl.settings import Settings
 from worker.auth.errors import AuthUnavailable, CredentialsRefused, LocationPaused
 from worker.circuit import CircuitOpen
-from worker.delay.keys import ParkReason
+from worker.delay.reasons import ParkReason
 from worker.dlq import DeadKind
 from worker.ghl import errors as ghl_errors
 from worker.ghl.retry import RetryPolicy, hint_ms, is_retryable

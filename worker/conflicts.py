@@ -6,10 +6,9 @@ email belongs to another phone's GHL contact would overwrite that contact (see
 conflict here, one entry per email, so ``toky-ghl status`` counts them and
 ``toky-ghl conflicts`` lists which phones (and GHL contacts) share each email.
 
-Keys (under the configured prefix): ``conflicts:email`` (hash: lower-cased
-email → JSON entry) and ``conflicts:index`` (sorted set: email → last time
-seen, epoch seconds). No expiry: an operator resolves a conflict in GHL or Toky
-and clears it with ``toky-ghl conflicts clear``.
+Keys: ``worker.keys.conflicts_email_key`` and ``conflicts_index_key``; kept until an
+operator resolves a conflict in GHL or Toky and clears it with ``toky-ghl conflicts
+clear``.
 """
 
 from __future__ import annotations
@@ -22,6 +21,8 @@ from dataclasses import asdict, dataclass, field
 from typing import cast
 
 import redis
+
+from worker.keys import conflicts_email_key, conflicts_index_key
 
 
 @dataclass
@@ -55,8 +56,8 @@ class ConflictStore:
     def __init__(self, client: redis.Redis, prefix: str, *,
                  clock: Callable[[], float] = time.time) -> None:
         self._redis = client
-        self._items = f"{prefix}:conflicts:email"
-        self._index = f"{prefix}:conflicts:index"
+        self._items = conflicts_email_key(prefix)
+        self._index = conflicts_index_key(prefix)
         self._clock = clock
 
     def record(self, email: str, *, contacts: dict[str, str], email_on: list[str],

@@ -6,10 +6,8 @@ are resolved with ``GET /locations/{locationId}/customFields?model=contact``
 (apps/locations.json; ``fieldKey`` → ``id``) when a worker starts: a key GHL
 does not have stops the start with a message naming the entry. The answer is
 shared in Redis by every worker for ``CACHE_TTL_S`` (an older one is used when
-GHL is down), and read again when GHL refuses an id (a field made anew).
-
-Redis keys: ``{prefix}:ghl:custom-field-ids`` (JSON ``{"ids": {fieldKey: id}, "at":
-epoch s}``).
+GHL is down), and read again when GHL refuses an id (a field made anew). Its key:
+``worker.keys.custom_field_ids_key``.
 """
 
 from __future__ import annotations
@@ -32,6 +30,7 @@ from worker.ghl.errors import (
     GhlServerError,
     GhlValidationError,
 )
+from worker.keys import custom_field_ids_key
 
 #: How long the fieldKey → id answer is shared between workers, in seconds.
 CACHE_TTL_S = 3600
@@ -40,8 +39,6 @@ SCOPE = "locations/customFields.readonly"
 _NAMES_CUSTOM_FIELD = re.compile(r"custom\s*_?fields?", re.IGNORECASE)
 
 
-def cache_key(prefix: str) -> str:
-    return f"{prefix}:ghl:custom-field-ids"
 
 
 def _fetch(client: GhlApi) -> dict[str, str]:
@@ -52,7 +49,7 @@ def _fetch(client: GhlApi) -> dict[str, str]:
 
 def _cached(redis: redis.Redis, prefix: str) -> tuple[dict[str, str], float] | None:
     """The cached answer and when it was read (epoch s), or None."""
-    raw = redis.get(cache_key(prefix))
+    raw = redis.get(custom_field_ids_key(prefix))
     if not raw:
         return None
     try:
@@ -76,7 +73,7 @@ def _known_ids(client: GhlApi, redis: redis.Redis, prefix: str, refresh: bool,
         if cached:
             return cached[0]
         raise
-    redis.set(cache_key(prefix), json.dumps({"ids": ids, "at": now_s}))
+    redis.set(custom_field_ids_key(prefix), json.dumps({"ids": ids, "at": now_s}))
     return ids
 
 

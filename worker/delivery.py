@@ -32,6 +32,7 @@ from redis.typing import EncodableT
 
 from toky_ghl.constants import EVENT_ID_TTL_S
 from worker.idmap import IDMAP_TTL_S
+from worker.keys import handled_key, object_lock_key, version_key
 from worker.stats import DECISION_BODY
 from worker.versions import VERSION_TTL_S, Version
 
@@ -141,13 +142,13 @@ class Delivery:
         self._begin, self._end, self._unlock = scripts
 
     def _handled_key(self, event_id: str) -> str:
-        return f"{self.prefix}:handled:{event_id}"
+        return handled_key(self.prefix, event_id)
 
     def _version_key(self, object_key: str) -> str:
-        return f"{self.prefix}:version:{object_key}"
+        return version_key(self.prefix, object_key)
 
     def lock_key(self, object_key: str) -> str:
-        return f"{self.prefix}:lock:{object_key}"
+        return object_lock_key(self.prefix, object_key)
 
     def begin(self, event_id: str, object_key: str, version_keys: list[str],
               auth_keys: tuple[str, str] | None,

@@ -19,6 +19,8 @@ from typing import Any, cast
 
 import redis
 
+from worker.keys import dlq_index_key, dlq_items_key, dlq_kinds_key
+
 
 class DeadKind(StrEnum):
     """Every kind of dead letter the code produces (``toky-ghl dlq list`` shows it)."""
@@ -84,9 +86,9 @@ class DeadLetterStore:
                  clock: Callable[[], float] = time.time) -> None:
         self._redis = client
         self._clock = clock
-        self._items = f"{prefix}:dlq:items"
-        self._index = f"{prefix}:dlq:index"
-        self._kinds = f"{prefix}:dlq:kinds"
+        self._items = dlq_items_key(prefix)
+        self._index = dlq_index_key(prefix)
+        self._kinds = dlq_kinds_key(prefix)
 
     @staticmethod
     def entry_id(event: Any) -> str:

@@ -8,11 +8,9 @@ GHL id and the contact it hangs on. Before a child is created an *intent* is
 written; the id map entry right after. An intent without an entry means an
 earlier attempt may have created the object and lost the answer.
 
-Keys (under the configured prefix): ``idmap:contact:<phone>`` (hash),
-``idmap:owner:<contact id>`` (the phone mapped to that GHL contact: one phone,
-one contact, guarantee 3), ``idmap:obj:<key>`` (hash), ``idmap:intent:<key>``
-(the contact id), and ``idmap:phone:<phone>`` (set of the object keys of that
-phone, so deleting a contact clears them all).
+Keys: ``worker.keys.idmap_key`` (a contact by phone, the phone of a GHL contact
+id: one phone, one contact, guarantee 3, a child by object key, an intent, and
+the object keys of a phone, so deleting a contact clears them all).
 
 Lifetime: every key expires ``IDMAP_TTL_S`` (a year, as an object's version in
 ``worker.versions``) after its object was last written OR read through the map,
@@ -35,6 +33,7 @@ import redis
 
 from producers.ids import GHL_ID_RULE, is_ghl_id
 from toky_ghl.redis_conn import text
+from worker.keys import idmap_key
 from worker.versions import VERSION_TTL_S
 
 if TYPE_CHECKING:
@@ -179,8 +178,8 @@ class IdMap:
         """The id map of a ``SyncContext`` (its Redis, under its key prefix)."""
         return cls(ctx.redis, ctx.settings.key_prefix)
 
-    def _key(self, *parts: str) -> str:
-        return ":".join((self._prefix, "idmap", *parts))
+    def _key(self, kind: str, name: str) -> str:
+        return idmap_key(self._prefix, kind, name)
 
     # -- contacts, by phone ---------------------------------------------------
 

@@ -2,14 +2,11 @@
 
 kombu's ``unacked`` hash also keeps the messages of a worker killed with
 SIGKILL until the visibility timeout gives them back; ``status`` must not count
-those as in flight. Each worker process keeps a heartbeat key, and each task
-registers itself while it runs:
-
-- ``P:workers:<hostname>`` (STRING, expires after ``HEARTBEAT_TTL_S``): the
-  worker is alive (refreshed every ``HEARTBEAT_S`` by its scheduler thread).
-- ``P:inflight`` (HASH): Celery task id -> ``"<hostname>|<started epoch ms>"``,
-  for the tasks running at the last heartbeat (a killed worker's entries stay
-  until ``prune`` removes them, and are not counted while its heartbeat is gone).
+those as in flight. Each worker process keeps a heartbeat key
+(``worker.keys.worker_key``, refreshed every ``HEARTBEAT_S`` by its scheduler
+thread), and lists the tasks running at its last heartbeat
+(``worker.keys.inflight_key``; a killed worker's entries stay until ``prune`` removes
+them, and are not counted while its heartbeat is gone).
 
 A task costs Redis nothing when it starts or ends: the process notes its running
 tasks in memory (``REGISTRY``), and its scheduler thread writes the difference
@@ -25,20 +22,17 @@ import time
 
 import redis
 
-from toky_ghl.broker_keys import broker_keyprefix
+from toky_ghl.keys import broker_keyprefix
 from toky_ghl.redis_conn import text
 from worker.broker_processing import processing_counts
+from worker.keys import inflight_key, worker_key
 
 HEARTBEAT_S = 5
 HEARTBEAT_TTL_S = 15
 
 
-def inflight_key(prefix: str) -> str:
-    return f"{prefix}:inflight"
 
 
-def worker_key(prefix: str, hostname: str) -> str:
-    return f"{prefix}:workers:{hostname}"
 
 
 def beat(client: redis.Redis, prefix: str, hostname: str) -> None:

@@ -5,7 +5,7 @@ nothing (guarantee 1).
 Before, the queue was the unprefixed list ``toky-ghl.events`` (and its priority
 sub-lists), and messages delivered but not acknowledged sat in kombu's unprefixed
 ``unacked`` hash (``unacked_index``: their delivery times). Now every kombu key is
-under ``<prefix>:`` (``toky_ghl.broker_keys``). A worker starting moves:
+under ``<prefix>:`` (``toky_ghl.keys``). A worker starting moves:
 
 - every message of the old lists (oldest first, one atomic ``RPOPLPUSH`` each), and of
   the priority sub-lists of the prefixed queue, which the durable pop of
@@ -26,14 +26,13 @@ from typing import cast
 
 import redis
 
-from toky_ghl.broker_keys import queue_key
 from toky_ghl.constants import EVENTS_QUEUE
+from toky_ghl.keys import priority_lists, queue_key
 
-_PRIORITY_SEPARATOR = "\x06\x16"
 LEGACY_UNACKED, LEGACY_UNACKED_INDEX = "unacked", "unacked_index"
 
 def legacy_queues(queue: str = EVENTS_QUEUE) -> list[str]:
-    return [queue] + [f"{queue}{_PRIORITY_SEPARATOR}{p}" for p in (3, 6, 9)]
+    return priority_lists(queue)
 
 
 def adopt_legacy_messages(client: redis.Redis, prefix: str, *, visibility_timeout_s: float,

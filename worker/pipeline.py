@@ -42,7 +42,7 @@ from worker.auth.decide import AuthAction, auth_of, decide
 from worker.auth.errors import LocationPaused
 from worker.auth.pause import Pause
 from worker.classify import Action, Attempt, FailurePolicy, History, Verdict, Wait, classify
-from worker.delay.keys import ParkReason
+from worker.delay.reasons import ParkReason
 from worker.delivery import BeginState, Begun
 from worker.delivery import Delivery as RedisDelivery
 from worker.dlq import DeadKind, DeadLetterStore

@@ -26,6 +26,12 @@ import redis
 from producers.event_types import EVENT_TYPES
 from toky_ghl.metrics import record
 from toky_ghl.redis_conn import text
+from worker.keys import (
+    stats_counts_key,
+    stats_log_key,
+    stats_retrying_key,
+    stats_retrying_reason_key,
+)
 from worker.versions import occurred_at_us
 
 
@@ -121,10 +127,6 @@ def encode_increments(prefix: str, increments: list[tuple[str, str, int]]) -> st
         f"{_PART_SEP}{int(amount)}" for key, name, amount in increments if amount)
 
 
-def log_key(prefix: str) -> str:
-    return f"{prefix}:stats:log"
-
-
 _fold_scripts: dict[int, Any] = {}
 
 
@@ -146,7 +148,7 @@ def fold(client: redis.Redis, prefix: str) -> int:
         _fold_scripts[id(client)] = script
     total = 0
     while True:
-        folded = int(script(keys=[log_key(prefix)], args=[prefix, FOLD_BATCH]))
+        folded = int(script(keys=[stats_log_key(prefix)], args=[prefix, FOLD_BATCH]))
         total += folded
         if folded < FOLD_BATCH:
             return total
@@ -156,10 +158,10 @@ class Stats:
     def __init__(self, client: redis.Redis, prefix: str) -> None:
         self._redis = client
         self._prefix = prefix
-        self._counts = f"{prefix}:stats:counts"
-        self._retrying = f"{prefix}:stats:retrying"
-        self._retrying_reason = f"{prefix}:stats:retrying_reason"
-        self._log = log_key(prefix)
+        self._counts = stats_counts_key(prefix)
+        self._retrying = stats_retrying_key(prefix)
+        self._retrying_reason = stats_retrying_reason_key(prefix)
+        self._log = stats_log_key(prefix)
         self._decision = client.register_script(_DECISION_LUA)
 
     def _write(self, mode: str, event_id: str, outcome: str, event_type: str,

@@ -6,7 +6,7 @@ from typing import Any
 
 import redis
 
-from toky_ghl.broker_keys import queue_depth, unacked_key
+from toky_ghl.keys import queue_depth, unacked_key
 from toky_ghl.settings import Settings
 from worker.auth.report import format_pause, pause_report
 from worker.circuit import circuit_locations, circuit_state

@@ -16,6 +16,7 @@ import redis
 
 from toky_ghl.constants import EVENT_ID_TTL_S
 from toky_ghl.redis_conn import text
+from worker.keys import handled_key, version_key
 
 #: How long an object's version is kept, in seconds (a year: older events
 #: arriving after that are applied as if new).
@@ -57,10 +58,10 @@ class VersionStore:
         self._prefix = prefix
 
     def _version_key(self, object_key: str) -> str:
-        return f"{self._prefix}:version:{object_key}"
+        return version_key(self._prefix, object_key)
 
     def _handled_key(self, event_id: str) -> str:
-        return f"{self._prefix}:handled:{event_id}"
+        return handled_key(self._prefix, event_id)
 
     def get(self, object_key: str) -> Version | None:
         raw = self._redis.get(self._version_key(object_key))

@@ -1,7 +1,7 @@
 """What each side last received from the other, per phone: the mirror's loop guard.
 
-Redis hash ``<prefix>:mirror:last``: E.164 phone → ``"<direction>:<fingerprint>"``
-(``shared.fingerprint``), one entry per phone, overwritten by each write:
+One entry per phone (``producers.keys.mirror_memory_key``), ``"<direction>:
+<fingerprint>"`` (``shared.fingerprint``), overwritten by each write:
 
 - ``toky>ghl``: GHL received this contact from Toky (the worker's Toky → GHL
   sync wrote it). A GHL contact with that fingerprint is toky-ghl's own write
@@ -22,6 +22,8 @@ from typing import Any
 
 import redis
 
+from producers.keys import mirror_memory_key
+
 TO_GHL = "toky>ghl"
 TO_TOKY = "ghl>toky"
 DIRECTIONS = (TO_GHL, TO_TOKY)
@@ -36,7 +38,7 @@ class SyncMemory:
 
     def __init__(self, redis_client: redis.Redis, prefix: str) -> None:
         self.redis = redis_client
-        self.key = f"{prefix}:mirror:last"
+        self.key = mirror_memory_key(prefix)
 
     def record(self, phone: str, direction: str, fingerprint: str) -> None:
         """Remember that the other side of ``direction`` received ``fingerprint`` for ``phone``."""

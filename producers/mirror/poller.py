@@ -23,6 +23,7 @@ from typing import Any
 
 import redis
 
+from producers.keys import mirror_cursor_key
 from producers.mirror.mapping import ghl_contact_event, position, seen_id
 from producers.mirror.memory import TO_GHL, SyncMemory
 from producers.mirror.shared import fingerprint, from_ghl
@@ -64,7 +65,7 @@ class MirrorPoller:
                  max_busy_waits: int = MAX_BUSY_WAITS) -> None:
         self.source = source
         self.sink = EventSink(publisher, source="mirror")
-        self.cursor = Cursor(redis_client, f"{key_prefix}:mirror:ghl", overlap_s=overlap_s)
+        self.cursor = Cursor(redis_client, mirror_cursor_key(key_prefix), overlap_s=overlap_s)
         self.memory = SyncMemory(redis_client, key_prefix)
         self.backfill_since = backfill_since
         self.progress = progress

@@ -1,13 +1,10 @@
 """Where a history list (calls, voicemails, SMS) was read up to, kept in Redis.
 
 Toky lists newest first and has no ``updated_since``: a poller must remember
-what it has seen. Per resource:
-
-- ``<prefix>:poller:<name>:mark``: the high-water mark, the newest created
-  time seen (Unix seconds, GMT);
-- ``<prefix>:poller:<name>:seen``: a sorted set of the ids seen (score: each
-  row's created time, Unix seconds), kept for rows at or after
-  ``mark - overlap_s``.
+what it has seen. Per resource (keys: ``producers.keys.cursor_keys``): the
+high-water mark, the newest created time seen (Unix seconds, GMT), and the ids
+seen (score: each row's created time, Unix seconds), kept for rows at or after
+``mark - overlap_s``.
 
 Each poll reads from ``floor = mark - overlap_s`` (the first from the backfill
 start) and queues only rows whose id is not in the set. With ``overlap_s`` 0
@@ -26,6 +23,8 @@ from datetime import UTC, datetime, timedelta
 
 import redis
 
+from producers.keys import cursor_keys
+
 
 class Cursor:
     """The cursor of one resource. ``overlap_s``: seconds re-read before the mark (≥ 0)."""
@@ -34,8 +33,7 @@ class Cursor:
         if overlap_s < 0:
             raise ValueError(f"overlap_s must not be negative, got {overlap_s}")
         self.redis = redis_client
-        self.mark_key = f"{base_key}:mark"
-        self.seen_key = f"{base_key}:seen"
+        self.mark_key, self.seen_key = cursor_keys(base_key)
         self.overlap_s = overlap_s
 
     def mark(self) -> datetime | None:

@@ -1,10 +1,11 @@
 """Contacts carry no timestamps: a fingerprint per phone tells new and changed ones.
 
-Redis hash ``<prefix>:poller:contacts``: E.164 phone → ``"<version>:<fingerprint>"``.
-``version`` counts the changes seen for that phone (1 = created). A change's
-event id is ``contact-{phone}-{version}.{fingerprint[:12]}``: the counter keeps
-A → B → A from reusing B's id, the hash makes the same change seen twice (a
-poller stopped after queueing, before saving) the same event.
+One Redis hash (``producers.keys.contact_fingerprints_key``): E.164 phone →
+``"<version>:<fingerprint>"``. ``version`` counts the changes seen for that phone
+(1 = created). A change's event id is
+``contact-{phone}-{version}.{fingerprint[:12]}``: the counter keeps A → B → A from
+reusing B's id, the hash makes the same change seen twice (a poller stopped after
+queueing, before saving) the same event.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import redis
 
+from producers.keys import contact_fingerprints_key, poller_cursor_key
 from producers.mirror.memory import SyncMemory
 from producers.poller.contacts import read_contacts
 from producers.poller.cursor import Cursor
@@ -84,10 +85,11 @@ class Poller:
         self.resources = resources
         self.progress = progress
         self.clock = clock
-        base = f"{key_prefix}:poller"
-        self.fingerprints = ContactFingerprints(redis_client, f"{base}:contacts")
+        self.fingerprints = ContactFingerprints(redis_client,
+                                                contact_fingerprints_key(key_prefix))
         self.memory = SyncMemory(redis_client, key_prefix)  # the GHL → Toky mirror's writes
-        self.cursors = {name: Cursor(redis_client, f"{base}:{name}", overlap_s=overlap_s)
+        self.cursors = {name: Cursor(redis_client, poller_cursor_key(key_prefix, name),
+                                     overlap_s=overlap_s)
                         for name in HISTORY}
 
     def poll_once(self, check: Callable[[], None] = lambda: None) -> PollReport:

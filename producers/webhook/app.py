@@ -36,8 +36,10 @@ from producers.webhook.body import BadPayload, parse_body
 from producers.webhook.mapping import HANDLED_EVENTS, event_for
 from producers.webhook.token import ENVIRON_KEY, HideToken, check_secret, check_tokens
 from toky_ghl.errors import ConfigError
+from toky_ghl.keys import metrics_key
 from toky_ghl.logs import get_logger, register_secrets
 from toky_ghl.metrics import record
+from toky_ghl.settings import Settings
 
 log = get_logger(__name__)
 ROUTE = "/webhooks/toky/<event>"
@@ -82,7 +84,7 @@ def create_app(*, secret: str | None, publisher: OnePublisher, redis_client: red
     app = Flask("toky_ghl_webhook")
     app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
     app.wsgi_app = HideToken(app.wsgi_app)  # type: ignore[method-assign]
-    prefix = key_prefix or str(getattr(publisher, "key_prefix", "tokyghl"))
+    prefix = key_prefix or str(getattr(publisher, "key_prefix", Settings.key_prefix))
 
     def counted(event: str, http_status: int) -> tuple[str, str]:
         name = event if event in HANDLED_EVENTS else "other"
@@ -127,7 +129,7 @@ def create_app(*, secret: str | None, publisher: OnePublisher, redis_client: red
             name, field_name = counted((request.view_args or {}).get("event", ""),
                                        response.status_code)
             try:
-                redis_client.hincrby(record.metrics_key(prefix, name), field_name, 1)
+                redis_client.hincrby(metrics_key(prefix, name), field_name, 1)
             except redis.RedisError as exc:  # counting never changes the answer
                 log.warning("webhook.metrics_failed", error=str(exc))
         return response

@@ -15,7 +15,7 @@ import requests
 from cryptography.fernet import Fernet
 
 from tests.integration.harness import REPO, WRITE_SCOPES, worker_env
-from toky_ghl.broker_keys import queue_key, unacked_key
+from toky_ghl.keys import queue_key, unacked_key
 
 KEY = Fernet.generate_key().decode()
 CLIENT_ID, CLIENT_SECRET = "toky-ghl-app", "app-SECRET-7f3a9c0e11d2"

@@ -13,8 +13,8 @@ import os
 import redis
 from celery import Celery
 
-from toky_ghl.broker_keys import broker_keyprefix
 from toky_ghl.constants import APPLY_EVENT_TASK, EVENTS_QUEUE
+from toky_ghl.keys import broker_keyprefix
 
 BROKER_URL = os.environ["PROBE_BROKER_URL"]
 RECEIVED_KEY = "probe:received"

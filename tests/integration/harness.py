@@ -223,10 +223,11 @@ class Pipeline:
         """Where each of ``event_ids`` sits in Redis (queue, kombu's unacked, the delay
         store, a running task), with the object locks, circuits, worker heartbeats and
         the unacked-restore mutex: what a reader of a failed wait needs."""
-        from toky_ghl.broker_keys import broker_keyprefix, queue_key, unacked_key
-        from worker.delay.keys import due_key, items_key
+        from toky_ghl.keys import broker_keyprefix, queue_key, unacked_key
         from worker.delay.report import parked_locations, server_now_ms
-        from worker.inflight import inflight_key
+        from worker.keys import delay_due_key as due_key
+        from worker.keys import delay_items_key as items_key
+        from worker.keys import inflight_key
 
         r, wanted = self.redis, set(event_ids)
         now_ms = server_now_ms(r)

@@ -21,7 +21,7 @@ from producers.poller import Poller
 from producers.queue import EventPublisher
 from producers.toky import TokyClient
 from tests.integration.harness import PREFIX, REPO, worker_env
-from toky_ghl.broker_keys import queue_key
+from toky_ghl.keys import queue_key
 from toky_ghl.settings import Settings
 from toky_ghl.sim.serve import serve_in_thread
 from toky_ghl.sim.toky import TokySim

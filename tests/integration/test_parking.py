@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 
 from tests.integration.harness import PREFIX, REPO, wait_until, worker_env
-from toky_ghl.broker_keys import queue_depth
+from toky_ghl.keys import queue_depth
 from toky_ghl.settings import Settings
 from worker.circuit import circuit_state
 from worker.delay import DelayStore, ParkReason

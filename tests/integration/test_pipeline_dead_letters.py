@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from tests.integration.harness import REPO, load_samples, worker_env
-from toky_ghl.broker_keys import queue_key
+from toky_ghl.keys import queue_key
 
 pytestmark = pytest.mark.integration
 

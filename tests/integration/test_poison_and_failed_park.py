@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.harness import PREFIX, wait_until
-from toky_ghl.broker_keys import unacked_key
+from toky_ghl.keys import unacked_key
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from requests.structures import CaseInsensitiveDict
 
 from producers.queue import PublishResult
 from producers.toky import TokyClient
-from toky_ghl.broker_keys import queue_key
+from toky_ghl.keys import queue_key
 
 KEY = "sim-key-poller"
 PREFIX = "t"

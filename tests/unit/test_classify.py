@@ -23,7 +23,7 @@ from worker.classify import (
     classify,
     credentials,
 )
-from worker.delay.keys import ParkReason
+from worker.delay.reasons import ParkReason
 from worker.dlq import DeadKind
 from worker.ghl.errors import (
     GhlAuthError,

@@ -8,8 +8,8 @@ import json
 import fakeredis
 import pytest
 
-from toky_ghl.broker_keys import queue_key
 from toky_ghl.constants import APPLY_EVENT_TASK
+from toky_ghl.keys import queue_key
 from toky_ghl.settings import Settings
 from worker.circuit import Circuit, circuit_state
 from worker.delay import DelayStore, ParkReason

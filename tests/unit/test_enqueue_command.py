@@ -11,8 +11,8 @@ import fakeredis
 import pytest
 
 from tests.unit.events_examples import SAMPLES
-from toky_ghl.broker_keys import queue_key
 from toky_ghl.cli import main
+from toky_ghl.keys import queue_key
 
 #: The events queue's Redis list for the default prefix (TOKY_GHL_KEY_PREFIX unset).
 QUEUE = queue_key("tokyghl")

@@ -12,8 +12,8 @@ import redis
 from producers.events import event_label, validate_event
 from producers.queue import EventPublisher
 from tests.unit.events_examples import SAMPLES, envelope
-from toky_ghl.broker_keys import queue_key
 from toky_ghl.constants import APPLY_EVENT_TASK, EVENT_ID_TTL_S, EVENTS_QUEUE
+from toky_ghl.keys import queue_key
 
 #: The events queue's Redis list for the default prefix.
 QUEUE = queue_key("tokyghl")

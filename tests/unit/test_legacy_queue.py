@@ -10,7 +10,7 @@ import fakeredis
 from producers.events import validate_event
 from producers.queue import EventPublisher
 from tests.unit.events_examples import SAMPLES
-from toky_ghl.broker_keys import queue_key
+from toky_ghl.keys import queue_key
 from worker.legacy_queue import adopt_legacy_messages
 
 QUEUE = queue_key("tokyghl")

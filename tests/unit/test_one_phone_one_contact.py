@@ -16,6 +16,7 @@ from tests.unit.sync_support import apply, event, make_context
 from worker.conflicts import ConflictStore
 from worker.ghl.errors import GhlDuplicateContactError
 from worker.idmap import IdMap
+from worker.keys import sync_lock_key
 from worker.pipeline import PipelineDeps, process
 from worker.sync.outcome import Deferred, Unprocessable
 
@@ -364,7 +365,8 @@ def test_an_email_being_written_by_another_worker_defers_the_event(ghl, monkeypa
     monkeypatch.setattr(module, "EMAIL_LOCK_WAIT_S", 0.05)
     ctx = make_context(client=ghl)
     apply(maria(), ctx)
-    held = ctx.redis.lock(ctx.key("lock", "contact-email", EMAIL), timeout=60)
+    held = ctx.redis.lock(sync_lock_key(ctx.settings.key_prefix, "contact-email", EMAIL),
+                          timeout=60)
     assert held.acquire()
     with pytest.raises(Deferred, match="another worker is writing a contact with this email"):
         apply(pedro(), ctx)

@@ -11,7 +11,7 @@ from clients.http_policy import backoff_ms
 from tests.unit.fake_ghl import FakeGhl
 from toky_ghl.settings import Settings
 from worker.circuit import CircuitOpen
-from worker.delay.keys import ParkReason
+from worker.delay.reasons import ParkReason
 from worker.dlq import DeadLetterStore
 from worker.fieldmap import load_field_map
 from worker.ghl.errors import (

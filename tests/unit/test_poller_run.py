@@ -21,7 +21,7 @@ from tests.unit.poller_support import (
     queued_ids,
     sim_client,
 )
-from toky_ghl.broker_keys import queue_key
+from toky_ghl.keys import queue_key
 from toky_ghl.sim.toky import TokySim, create_app, seed_demo
 
 SINCE = T0 - timedelta(days=7)

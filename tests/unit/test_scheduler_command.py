@@ -6,7 +6,7 @@ import fakeredis
 import pytest
 
 from toky_ghl import cli
-from toky_ghl.broker_keys import queue_key
+from toky_ghl.keys import queue_key
 from worker.delay import DelayStore, ParkReason
 
 

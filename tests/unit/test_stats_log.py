@@ -8,7 +8,8 @@ import pytest
 import redis
 
 from toky_ghl.metrics import record
-from worker.stats import Stats, fold, log_key
+from worker.keys import stats_log_key as log_key
+from worker.stats import Stats, fold
 
 PREFIX = "t"
 

@@ -9,6 +9,7 @@ import pytest
 from tests.unit.sync_support import make_context
 from worker.ghl.errors import GhlDuplicateContactError
 from worker.idmap import IdMap
+from worker.keys import sync_lock_key
 from worker.sync import ensure_contact
 from worker.sync.outcome import Deferred
 
@@ -71,7 +72,8 @@ def test_phone_being_made_by_another_worker_is_deferred_then_found(monkeypatch) 
     module = importlib.import_module("worker.sync.ensure_contact")  # the name is also a function
     monkeypatch.setattr(module, "MAKING_LOCK_WAIT_S", 0.05)
     ctx = make_context()
-    other = ctx.redis.lock(ctx.key("lock", "making-contact", PHONE), timeout=60)
+    other = ctx.redis.lock(sync_lock_key(ctx.settings.key_prefix, "making-contact", PHONE),
+                           timeout=60)
     assert other.acquire()
     # When this worker needs the contact / Then it waits, then defers, sending nothing
     with pytest.raises(Deferred):

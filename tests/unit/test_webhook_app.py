@@ -13,8 +13,8 @@ import structlog
 from producers.queue import EventPublisher
 from producers.webhook import create_app
 from tests.unit.poller_support import PREFIX, queued_events, queued_ids
-from toky_ghl.broker_keys import queue_key
 from toky_ghl.errors import ConfigError
+from toky_ghl.keys import queue_key
 
 SECRET = "whsec-Unit-0123456789abcdef"
 NOW = datetime(2026, 11, 20, 12, 0, 0, tzinfo=UTC)

@@ -64,6 +64,7 @@ def _mirror(args: argparse.Namespace, settings: Any, stop: threading.Event) -> i
 
     import redis
 
+    from producers.keys import mirror_lock_key
     from producers.mirror import MirrorPoller
     from producers.poller import PollerLock, backfill_start, run_poller
     from producers.queue import EventPublisher
@@ -82,7 +83,7 @@ def _mirror(args: argparse.Namespace, settings: Any, stop: threading.Event) -> i
                           key_prefix=prefix, backfill_since=since,
                           overlap_s=settings.mirror_poll_overlap_s, progress=say,
                           wait=stop.wait)
-    lock = PollerLock(redis_client, f"{prefix}:mirror:lock", ttl_s=settings.toky_poll_lock_ttl_s)
+    lock = PollerLock(redis_client, mirror_lock_key(prefix), ttl_s=settings.toky_poll_lock_ttl_s)
     try:
         return run_poller(poller, lock, once=args.once,
                           interval_s=settings.mirror_poll_interval_s,

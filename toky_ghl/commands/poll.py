@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     import redis
 
+    from producers.keys import poller_lock_key
     from producers.poller import Poller, PollerLock, backfill_start, run_poller
     from producers.queue import EventPublisher
     from producers.toky import TokyAuthError, TokyClient
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
                     key_prefix=prefix, backfill_since=since,
                     overlap_s=settings.toky_poll_overlap_s, page_size=args.page_size,
                     progress=say)
-    lock = PollerLock(redis_client, f"{prefix}:poller:lock", ttl_s=settings.toky_poll_lock_ttl_s)
+    lock = PollerLock(redis_client, poller_lock_key(prefix), ttl_s=settings.toky_poll_lock_ttl_s)
     try:
         with stop_on_sigterm() as stop:
             return run_poller(poller, lock, once=args.once,

@@ -119,7 +119,7 @@ def families(snap: Snapshot) -> Iterator[Metric]:
                             value=snap.oldest_queued_age_s or 0.0)
     retrying = GaugeMetricFamily(f"{NS}_retrying", "Events waiting for a retry, by reason",
                                  labels=["reason"])
-    from worker.delay.keys import ParkReason
+    from worker.delay.reasons import ParkReason
 
     waiting = {**{r.value: 0 for r in ParkReason}, "busy": 0, **snap.retrying}
     for reason, count in sorted(waiting.items()):

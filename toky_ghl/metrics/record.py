@@ -1,6 +1,6 @@
 """What the workers, the webhook receiver and the pollers count, kept in Redis.
 
-Every count is a field of a Redis hash under ``{prefix}:metrics:`` incremented
+Every count is a field of a Redis hash (``toky_ghl.keys.metrics_key``) incremented
 with ``HINCRBY``; a histogram is one field per bucket (its upper bound; not
 cumulative, the count is their sum) and a ``sum_ms`` field, so any number of
 processes on any hosts add
@@ -25,6 +25,8 @@ from typing import Any
 
 import redis
 
+from toky_ghl.keys import metrics_key
+
 #: Lag from an event's occurred_at to its effect in GHL, in seconds (bucket upper bounds).
 LAG_BUCKETS_S = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 21600, 86400)
 #: Duration of one GHL request, in seconds (bucket upper bounds).
@@ -33,7 +35,7 @@ GHL_DURATION_BUCKETS_S = (0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 #: Who queues events (the ``source`` label of ENQUEUED).
 SOURCES = ("webhook", "poll", "mirror", "enqueue", "replay")
 
-# The hashes (each under "{prefix}:metrics:").
+# The hashes (each ``toky_ghl.keys.metrics_key(prefix, name)``).
 EVENTS = "events"  # "type|outcome|reason" -> count
 LAG = "lag"  # histogram "type|<le>" / "type|sum_ms"
 ENQUEUED = "enqueued"  # "type|source" -> count (written by the publisher's Lua script)
@@ -53,11 +55,6 @@ _ROUTE_WORDS = frozenset({
     "customFields", "customValues", "conversations", "messages",
 })
 _SEPARATOR = re.compile(r"\|")
-
-
-def metrics_key(prefix: str, name: str) -> str:
-    """The Redis hash of metric ``name`` under the key prefix."""
-    return f"{prefix}:metrics:{name}"
 
 
 def label(value: Any) -> str:

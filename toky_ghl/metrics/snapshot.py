@@ -14,6 +14,7 @@ from typing import Any
 
 import redis
 
+from toky_ghl.keys import metrics_key
 from toky_ghl.metrics import record
 from toky_ghl.settings import Settings
 
@@ -108,7 +109,7 @@ def oldest_queued_age_s(client: redis.Redis, queue: str, now_s: float) -> float 
 def read_snapshot(client: redis.Redis, settings: Settings, *, now_s: float | None = None
                   ) -> Snapshot:
     """Read every metric's current value; raises ``redis.RedisError`` when Redis fails."""
-    from toky_ghl.broker_keys import queue_depth, queue_key
+    from toky_ghl.keys import queue_depth, queue_key
     from worker.dlq import DeadLetterStore
     from worker.inflight import held_by_workers
     from worker.stats import Stats, fold_before_reading
@@ -118,7 +119,7 @@ def read_snapshot(client: redis.Redis, settings: Settings, *, now_s: float | Non
     fold_before_reading(client, prefix)  # the decisions logged since the last fold
     pipe = client.pipeline(transaction=False)
     for name in _HASHES:
-        pipe.hgetall(record.metrics_key(prefix, name))
+        pipe.hgetall(metrics_key(prefix, name))
     *hashes, = pipe.execute()
     snap = Snapshot(at_s=now_s)
     snap.hashes = {name: {k.decode(): _number(v) for k, v in raw.items()}

@@ -1,10 +1,9 @@
 """``TokenStore``: one location's credentials in Redis, encrypted at rest.
 
-Keys (``<prefix>:auth:<location>:...``): ``creds`` (the Fernet blob: tokens and
-all), ``meta`` (a hash of the plain summary: version, kind, expiry, scopes,
-refresh count; no secret; after ``forget``, only ``forgotten_version``, so the
-next write still gets a new version number), ``lock`` (the write/refresh lock),
-``paused`` (see ``worker.auth.pause``). Every write happens under ``lock()`` and replaces blob
+Keys: ``worker.keys.auth_keys`` (the Fernet blob, the plain summary, the lock, the
+pause). The summary holds version, kind, expiry, scopes, refresh count (no secret;
+after ``forget``, only ``forgotten_version``, so the next write still gets a new
+version number). Every write happens under ``lock()`` and replaces blob
 and summary in ONE transaction, so the new pair is stored before the old one is
 gone, and a reader never sees half of a write.
 """
@@ -24,6 +23,7 @@ from worker.auth.crypto import KEY_VARIABLE, TokenCipher
 from worker.auth.errors import SaveRefused, UndecryptableCredentials
 from worker.auth.pause import Pause
 from worker.auth.record import Credentials
+from worker.keys import auth_keys
 
 #: ``TokenStore.save(expected_version=ANY_VERSION)``: whatever version is stored.
 ANY_VERSION = object()
@@ -50,9 +50,8 @@ class TokenStore:
         self.location_id = location_id
         self.cipher = cipher
         self.clock = clock
-        base = f"{prefix}:auth:{location_id}"
-        self.creds_key, self.meta_key = f"{base}:creds", f"{base}:meta"
-        self.lock_key, self.pause_key = f"{base}:lock", f"{base}:paused"
+        self.creds_key, self.meta_key, self.lock_key, self.pause_key = auth_keys(
+            prefix, location_id)
 
     def probe(self) -> tuple[int | None, Pause | None]:
         """The stored version (None: nothing stored) and the pause, in one round trip."""

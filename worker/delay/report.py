@@ -1,7 +1,7 @@
 """Read-only views of the delay store for ``toky-ghl status`` and the metrics exporter.
 
 Plain functions over a ``redis.Redis`` and the key prefix; keys are documented
-in ``worker.delay.keys``. Nothing here writes.
+in ``worker.keys``. Nothing here writes.
 """
 
 from __future__ import annotations
@@ -11,18 +11,19 @@ from typing import Any, cast
 import redis
 
 from toky_ghl.redis_conn import Scored
-from worker.delay.keys import ParkReason, due_key, locations_key, reasons_key, since_key
+from worker.delay.reasons import ParkReason
+from worker.keys import delay_due_key, delay_locations_key, delay_reasons_key, delay_since_key
 
 
 def parked_locations(client: redis.Redis, prefix: str) -> list[str]:
     """The locations that have (or had) parked events, sorted."""
     return sorted(m.decode() if isinstance(m, bytes) else m
-                  for m in client.smembers(locations_key(prefix)))
+                  for m in client.smembers(delay_locations_key(prefix)))
 
 
 def parked_by_reason(client: redis.Redis, prefix: str, location: str) -> dict[str, int]:
     """``{reason: count}`` of ``location``'s parked events, every reason present (0 if none)."""
-    raw = client.hgetall(reasons_key(prefix, location))
+    raw = client.hgetall(delay_reasons_key(prefix, location))
     counts = {r.value: 0 for r in ParkReason}
     for reason, n in raw.items():
         name = reason.decode() if isinstance(reason, bytes) else reason
@@ -32,14 +33,14 @@ def parked_by_reason(client: redis.Redis, prefix: str, location: str) -> dict[st
 
 def parked_total(client: redis.Redis, prefix: str, location: str) -> int:
     """How many events of ``location`` are parked."""
-    return int(client.zcard(due_key(prefix, location)))
+    return int(client.zcard(delay_due_key(prefix, location)))
 
 
 def oldest_parked_age_s(client: redis.Redis, prefix: str, location: str,
                         now_ms: int) -> float | None:
     """Seconds since the longest-waiting parked event of ``location`` was first parked,
     or None when nothing is parked. ``now_ms``: epoch ms (``server_now_ms`` for Redis's clock)."""
-    first = cast(Scored, client.zrange(since_key(prefix, location), 0, 0, withscores=True))
+    first = cast(Scored, client.zrange(delay_since_key(prefix, location), 0, 0, withscores=True))
     if not first:
         return None
     return max(0.0, (now_ms - first[0][1]) / 1000)
@@ -47,7 +48,7 @@ def oldest_parked_age_s(client: redis.Redis, prefix: str, location: str,
 
 def next_due_ms(client: redis.Redis, prefix: str, location: str) -> int | None:
     """The earliest due time among ``location``'s parked events (epoch ms), or None."""
-    first = client.zrange(due_key(prefix, location), 0, 0, withscores=True)
+    first = client.zrange(delay_due_key(prefix, location), 0, 0, withscores=True)
     return int(first[0][1]) if first else None
 
 

@@ -22,9 +22,7 @@ events held behind a failure gate (open circuit, auth) for longer than
 horizon check. Each moves from the delay store into the dead-letter store in one
 script (``DelayStore.dead_letter``).
 
-Keys (besides ``worker.delay.keys``): ``P:delay:scheduler`` (STRING, the tick
-lock, expires by itself) and ``P:delay:L:probe_released`` (STRING, set while a
-probe event is on its way).
+Its keys (the tick's lock, the marker of a probe on its way) are in ``worker.keys``.
 """
 
 from __future__ import annotations
@@ -42,10 +40,11 @@ from redis import Redis
 
 from toky_ghl.redis_conn import Scored, text
 from worker.circuit import Circuit, circuit_state
-from worker.delay.keys import ParkReason, due_key
+from worker.delay.reasons import ParkReason
 from worker.delay.report import parked_locations, server_now_ms
 from worker.delay.store import DelayStore
 from worker.dlq import DeadKind, DeadLetterStore
+from worker.keys import delay_due_key, probe_released_key, scheduler_lock_key
 from worker.stats import Counted, Stats
 
 if TYPE_CHECKING:
@@ -92,7 +91,7 @@ class Scheduler:
         self.store = self.store or DelayStore(self.redis, self.settings.key_prefix)
         self.circuit = self.circuit or Circuit.from_settings(self.settings, self.redis)
         if self.queue_depth is None:
-            from toky_ghl.broker_keys import queue_depth
+            from toky_ghl.keys import queue_depth
 
             prefix = self.settings.key_prefix
             self.queue_depth = lambda client: queue_depth(client, prefix)
@@ -105,7 +104,7 @@ class Scheduler:
         what is due, on every location (if no other scheduler is ticking); the count
         released."""
         lock_ms = max(1000, 4 * self.settings.delay_poll_interval_ms)
-        key, token = f"{self.prefix}:delay:scheduler", uuid.uuid4().hex
+        key, token = scheduler_lock_key(self.prefix), uuid.uuid4().hex
         if not self.redis.set(key, token, nx=True, px=lock_ms):
             return 0
         try:
@@ -191,12 +190,12 @@ class Scheduler:
 
     def _overdue(self, location: str, by_ms: int) -> bool:
         """Has ``location``'s oldest due event waited ``by_ms`` past its due time?"""
-        oldest = cast(Scored, self.redis.zrange(due_key(self.prefix, location), 0, 0,
+        oldest = cast(Scored, self.redis.zrange(delay_due_key(self.prefix, location), 0, 0,
                                                 withscores=True))
         return bool(oldest) and oldest[0][1] <= server_now_ms(self.redis) - by_ms
 
     def _probe_marker(self, location: str) -> str:
-        return f"{self.prefix}:delay:{location}:probe_released"
+        return probe_released_key(self.prefix, location)
 
     def _probe_allowance(self, location: str, state: dict[str, Any]) -> int:
         """1 when a probe is due and no event was released for this probe slot yet.

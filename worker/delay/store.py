@@ -1,6 +1,6 @@
 """``DelayStore``: park an event until it is due; release what is due onto the queue.
 
-Both are ONE Lua script each (keys in ``worker.delay.keys``), on the Redis
+Both are ONE Lua script each (keys in ``worker.keys``), on the Redis
 server's clock, so every host agrees on "due" and a process killed at any
 point of a park or a release has done all of it or nothing:
 
@@ -25,10 +25,11 @@ import redis
 
 from producers.celery_message import default_origin, task_message
 from producers.events import event_label
-from toky_ghl.broker_keys import queue_key
 from toky_ghl.constants import APPLY_EVENT_TASK, EVENTS_QUEUE
+from toky_ghl.keys import queue_key
 from toky_ghl.redis_conn import Scored, text
-from worker.delay.keys import GATE_REASONS, ParkReason, location_keys, locations_key
+from worker.delay.reasons import GATE_REASONS, ParkReason
+from worker.keys import delay_location_keys, delay_locations_key
 
 # KEYS: due, items, since, reasons, locations. ARGV: id, wait_ms (-1: at the gate),
 # reason, record (JSON), location. Returns the due time (epoch ms, server clock).
@@ -117,7 +118,7 @@ class Parked:
 
 class DelayStore:
     """Parks events per GHL location. ``queue``: the Celery queue released events go to
-    (its Redis list is under the prefix: ``toky_ghl.broker_keys.queue_key``)."""
+    (its Redis list is under the prefix: ``toky_ghl.keys.queue_key``)."""
 
     def __init__(self, client: redis.Redis, prefix: str, *, queue: str = EVENTS_QUEUE) -> None:
         self._redis = client
@@ -145,21 +146,21 @@ class DelayStore:
         record = json.dumps({"message": self.message_for(event, kwargs), "label": _label(event),
                              "parked_at_ms": int(time.time() * 1000)}, separators=(",", ":"))
         wait = -1 if reason in GATE_REASONS else max(0, int(wait_ms))
-        return int(self._park(keys=[*location_keys(self.prefix, location),
-                                    locations_key(self.prefix)],
+        return int(self._park(keys=[*delay_location_keys(self.prefix, location),
+                                    delay_locations_key(self.prefix)],
                               args=[str(event["id"]), wait, reason.value, record, location]))
 
     def release_due(self, location: str, max_count: int) -> int:
         """Push up to ``max_count`` due events of ``location`` onto the queue, oldest due first."""
         if max_count < 1:
             return 0
-        return int(self._release(keys=[*location_keys(self.prefix, location), self.queue_key],
+        return int(self._release(keys=[*delay_location_keys(self.prefix, location), self.queue_key],
                                  args=[int(max_count)]))
 
     def parked_since(self, location: str, before_ms: int, reasons: frozenset[str], *,
                      limit: int = 100) -> list[ParkedRecord]:
         """Events of ``location`` first parked before ``before_ms`` for one of ``reasons``."""
-        _, items, since, _ = location_keys(self.prefix, location)
+        _, items, since, _ = delay_location_keys(self.prefix, location)
         scored = cast(Scored, self._redis.zrangebyscore(since, "-inf", before_ms, start=0,
                                                          num=limit, withscores=True))
         ids = [raw_id for raw_id, _ in scored]
@@ -182,12 +183,12 @@ class DelayStore:
         """Move ``parked`` into the dead-letter store (``DeadLetterStore.add_parts``) in one
         step, if it is still parked as read; False when it was released or re-parked."""
         keys, args = dlq_parts
-        return bool(self._dead_letter(keys=[*location_keys(self.prefix, location), *keys],
+        return bool(self._dead_letter(keys=[*delay_location_keys(self.prefix, location), *keys],
                                       args=[parked.event_id, parked.raw, *args]))
 
     def parked(self, location: str) -> list[Parked]:
         """Every parked event of ``location``, in release order (for tests and operators)."""
-        due, items, since, _ = location_keys(self.prefix, location)
+        due, items, since, _ = delay_location_keys(self.prefix, location)
         entries = cast(Scored, self._redis.zrange(due, 0, -1, withscores=True))
         out = []
         for raw_id, due_ms in entries:

@@ -1,9 +1,6 @@
 """The budget in Redis: one Lua script per call, timed by the server's clock.
 
-Keys, per location (all with expiries, so nothing outlives its use):
-``{prefix}:ratelimit:{location_id}:window`` (sorted set of slots),
-``...:daily`` (the UTC day's count) and ``...:limits`` (GHL's limits when they
-differ from the configuration; kept a day after GHL last sent them).
+Keys, per location, all with expiries: ``worker.keys.ratelimit_keys``.
 The scripts (``*.lua`` next to this module) state the algorithm.
 """
 
@@ -17,6 +14,8 @@ import redis
 from redis.typing import EncodableT
 
 from clients.http_policy import RateLimitHeaders
+from toky_ghl.settings import Settings
+from worker.keys import ratelimit_keys
 from worker.ratelimit.base import BudgetSnapshot, Grant, Limits
 
 _HERE = Path(__file__).parent
@@ -56,7 +55,7 @@ class RedisBackend:
     ``prefix``: the first part of every key (the settings' ``key_prefix``).
     """
 
-    def __init__(self, client: redis.Redis, prefix: str = "tokyghl"):
+    def __init__(self, client: redis.Redis, prefix: str = Settings.key_prefix):
         self.client = client
         self.prefix = prefix
         self._scripts = {
@@ -66,8 +65,7 @@ class RedisBackend:
 
     def keys(self, location_id: str) -> list[str]:
         """The window, daily and limits keys of ``location_id``, in the scripts' order."""
-        base = f"{self.prefix}:ratelimit:{location_id}"
-        return [f"{base}:window", f"{base}:daily", f"{base}:limits"]
+        return ratelimit_keys(self.prefix, location_id)
 
     def _run(self, name: str, location_id: str, limits: Limits, *extra: EncodableT) -> Any:
         args: list[EncodableT] = [limits.max_requests, limits.interval_ms, limits.daily_max, *extra]

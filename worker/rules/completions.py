@@ -1,10 +1,8 @@
 """Which actions of an event are applied: one record per action, in Redis.
 
-Keys (under the prefix): ``rules:done:<event id>:<rule>:<position>`` = the
-action's status, and ``rules:matched:<event id>:<rule>`` = 1 once a rule with
-several actions started, so a retry finishes it even if its condition reads
-differently now (e.g. its first action added the tag it tests). Both expire
-after ``EVENT_ID_TTL_S``, like the record of handled event ids.
+Keys: ``worker.keys.rule_done_key`` (the action's status) and ``rule_matched_key``
+(set once a rule with several actions started, so a retry finishes it even if its
+condition reads differently now, e.g. its first action added the tag it tests).
 """
 
 from __future__ import annotations
@@ -14,6 +12,7 @@ from collections.abc import Sequence
 import redis
 
 from toky_ghl.constants import EVENT_ID_TTL_S
+from worker.keys import rule_done_key, rule_matched_key
 
 
 class Completions:
@@ -22,10 +21,10 @@ class Completions:
         self._prefix = prefix
 
     def done_key(self, action_key: str) -> str:
-        return f"{self._prefix}:rules:done:{action_key}"
+        return rule_done_key(self._prefix, action_key)
 
     def matched_key(self, event_id: str, rid: str) -> str:
-        return f"{self._prefix}:rules:matched:{event_id}:{rid}"
+        return rule_matched_key(self._prefix, event_id, rid)
 
     def done(self, action_keys: Sequence[str]) -> set[str]:
         """The keys among ``action_keys`` whose action was applied (one round trip)."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from worker.keys import rule_object_version_key
 from worker.rules.actions.base import ActionRun
 from worker.sync.phone_lock import phone_lock
 from worker.versions import VERSION_TTL_S, Version, occurred_at_us
@@ -35,7 +36,7 @@ def object_key(name: str) -> str:
 
 
 def _version_key(run: ActionRun, okey: str) -> str:
-    return run.ctx.key("rules", "version", okey)
+    return rule_object_version_key(run.ctx.settings.key_prefix, okey)
 
 
 def event_version(run: ActionRun, *, tombstone: bool = False) -> Version:

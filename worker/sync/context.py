@@ -34,7 +34,3 @@ class SyncContext:
     field_map: FieldMap
     log: structlog.stdlib.BoundLogger
     toky: TokyClient | None = None
-
-    def key(self, *parts: str) -> str:
-        """A Redis key under the configured prefix."""
-        return ":".join((self.settings.key_prefix, *parts))

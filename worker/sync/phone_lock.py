@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import redis
 
+from worker.keys import sync_lock_key
 from worker.sync.context import SyncContext
 from worker.sync.outcome import Deferred
 
@@ -17,7 +18,7 @@ def phone_lock(ctx: SyncContext, purpose: str, phone: str, *, ttl_s: float, wait
     """Hold the ``purpose`` lock of ``phone`` (``ttl_s`` at most: a killed worker's lock
     frees itself). When another worker keeps it longer than ``wait_s``, raise
     ``Deferred(busy)`` with the time the lock has left, so the event waits, uncounted."""
-    name = ctx.key("lock", purpose, phone)
+    name = sync_lock_key(ctx.settings.key_prefix, purpose, phone)
     lock = ctx.redis.lock(name, timeout=ttl_s, blocking_timeout=wait_s)
     if not lock.acquire():
         left_ms = ctx.redis.pttl(name)
