@@ -13,6 +13,9 @@ COPY toky_ghl ./toky_ghl
 COPY worker ./worker
 COPY producers ./producers
 COPY clients ./clients
+COPY contract ./contract
+COPY cli ./cli
+COPY simulators ./simulators
 RUN pip install . \
     && useradd --create-home --uid 10001 --shell /usr/sbin/nologin app
 

@@ -17,9 +17,9 @@ import uuid
 import redis
 from celery import Celery
 
-from producers.events import event_label, validate_event
+from contract.constants import APPLY_EVENT_TASK
+from contract.events import event_label, validate_event
 from producers.queue import EventPublisher
-from toky_ghl.constants import APPLY_EVENT_TASK
 from toky_ghl.settings import get_settings
 
 GOAL_EVENTS_PER_S = 10_000

@@ -33,13 +33,13 @@ sys.path.insert(0, str(REPO))
 import redis  # noqa: E402
 
 from bench.pipeline import env_for, start_worker, stop  # noqa: E402
+from contract.constants import EVENTS_QUEUE  # noqa: E402
 from producers.queue import EventPublisher  # noqa: E402
-from toky_ghl.constants import EVENTS_QUEUE  # noqa: E402
-from toky_ghl.sim.ghl.app import create_app  # noqa: E402
-from toky_ghl.sim.ghl.config import SimConfig  # noqa: E402
-from toky_ghl.sim.ghl.demo import DEMO_LOCATION, seed_demo  # noqa: E402
-from toky_ghl.sim.ghl.sim import GhlSim  # noqa: E402
-from toky_ghl.sim.serve import serve_in_thread  # noqa: E402
+from simulators.ghl.app import create_app  # noqa: E402
+from simulators.ghl.config import SimConfig  # noqa: E402
+from simulators.ghl.demo import DEMO_LOCATION, seed_demo  # noqa: E402
+from simulators.ghl.sim import GhlSim  # noqa: E402
+from simulators.serve import serve_in_thread  # noqa: E402
 
 
 def workload(n: int) -> list[dict]:

@@ -23,11 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import redis  # noqa: E402
 
-from toky_ghl.sim.ghl.app import create_app  # noqa: E402
-from toky_ghl.sim.ghl.config import SimConfig  # noqa: E402
-from toky_ghl.sim.ghl.demo import DEMO_LOCATION, DEMO_TOKEN, seed_demo  # noqa: E402
-from toky_ghl.sim.ghl.sim import GhlSim  # noqa: E402
-from toky_ghl.sim.serve import serve_in_thread  # noqa: E402
+from simulators.ghl.app import create_app  # noqa: E402
+from simulators.ghl.config import SimConfig  # noqa: E402
+from simulators.ghl.demo import DEMO_LOCATION, DEMO_TOKEN, seed_demo  # noqa: E402
+from simulators.ghl.sim import GhlSim  # noqa: E402
+from simulators.serve import serve_in_thread  # noqa: E402
 
 MODES = ("shared", "per-process")
 
@@ -44,9 +44,9 @@ class Load:
 
 def drive(mode: str, load: Load, contact_id: str, results: mp.Queue) -> None:
     """One process: send GET /contacts/{id} as fast as its limiter allows, for ``seconds``."""
+    from clients.ghl.client import GhlClient
+    from clients.ghl.errors import GhlRateLimitedError
     from toky_ghl import logs
-    from worker.ghl.client import GhlClient
-    from worker.ghl.errors import GhlRateLimitedError
     from worker.ratelimit import Limits, MemoryBackend, RateLimiter, RedisBackend
 
     logs.configure("WARNING")

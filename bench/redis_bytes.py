@@ -34,11 +34,11 @@ sys.path.insert(0, str(REPO))
 import redis  # noqa: E402
 
 from bench.pipeline import env_for, fresh_sim, start_worker, stop  # noqa: E402
+from contract.constants import EVENTS_QUEUE  # noqa: E402
 from producers.queue import EventPublisher  # noqa: E402
-from toky_ghl.constants import EVENTS_QUEUE  # noqa: E402
+from simulators.ghl.app import create_app  # noqa: E402
+from simulators.serve import serve_in_thread  # noqa: E402
 from toky_ghl.keys import queue_key  # noqa: E402
-from toky_ghl.sim.ghl.app import create_app  # noqa: E402
-from toky_ghl.sim.serve import serve_in_thread  # noqa: E402
 from worker.stats import Stats  # noqa: E402
 
 PREFIX = "tokyghl"

@@ -11,8 +11,8 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from producers import strict_json
-from producers.events import Event, InvalidEvent, validate_event
+from contract import strict_json
+from contract.events import Event, InvalidEvent, validate_event
 from producers.queue import DEFAULT_BATCH_SIZE, EventPublisher
 
 PROGRESS_EVERY_LINES = 10_000

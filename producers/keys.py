@@ -30,7 +30,7 @@ def mirror_cursor_key(prefix: str) -> str:
 
 
 def cursor_keys(base: str) -> tuple[str, str]:
-    """A cursor's keys (``producers.poller.cursor``), no expiry: STRING ``<base>:mark``
+    """A cursor's keys (``producers.polling.cursor``), no expiry: STRING ``<base>:mark``
     (the high-water mark, epoch s) and ZSET ``<base>:seen`` (ids read in the overlap
     window -> their time, trimmed to the window at each pass)."""
     return f"{base}:mark", f"{base}:seen"

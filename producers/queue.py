@@ -24,10 +24,10 @@ from typing import Protocol
 import redis
 from redis.typing import EncodableT
 
-from producers.celery_message import default_origin, task_message
-from producers.events import Event, event_label
+from contract.celery_message import default_origin, task_message
+from contract.constants import APPLY_EVENT_TASK, EVENT_ID_TTL_S, EVENTS_QUEUE
+from contract.events import Event, event_label
 from producers.keys import queued_key
-from toky_ghl.constants import APPLY_EVENT_TASK, EVENT_ID_TTL_S, EVENTS_QUEUE
 from toky_ghl.keys import metrics_key, queue_key
 from toky_ghl.metrics.record import ENQUEUED, field
 from toky_ghl.settings import Settings

@@ -35,7 +35,7 @@ MODULES = {
     "worker/ratelimit/base.py": "5 the shared budget (the limiter's callers)",
     "worker/ratelimit/redis_backend.py": "5 the shared budget (the Lua scripts' callers)",
     "producers/webhook/token.py": "9 hostile input (the webhook token)",
-    "worker/ghl/errors.py": "6 status -> error (retry, dead letter, refresh)",
+    "clients/ghl/errors.py": "6 status -> error (retry, dead letter, refresh)",
     "worker/sync/contact_upsert.py": "3 one phone, one contact",
     "worker/conflicts.py": "3 one phone, one contact (shared emails recorded)",
 }
@@ -43,7 +43,7 @@ KILLED = {"killed", "timeout"}
 
 
 def mutant_prefix(module: str) -> str:
-    """``worker/ghl/errors.py`` → ``worker.ghl.errors.`` (how mutmut names its mutants)."""
+    """``clients/ghl/errors.py`` → ``clients.ghl.errors.`` (how mutmut names its mutants)."""
     return module.removesuffix(".py").replace("/", ".") + "."
 
 

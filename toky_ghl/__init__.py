@@ -1,7 +1,9 @@
 """toky-ghl: keep a HighLevel (GHL) sub-account in sync with Toky.
 
-Shared pieces used by both sides: settings, logging, Redis connections, the CLI
-and the local simulators of GHL and Toky.
+The foundation every package imports: settings (``settings``, ``options``),
+logging with redaction (``logs``), errors (``errors``), Redis connections
+(``redis_conn``, ``broker_keys``) and what is counted (``metrics``). The command
+line is ``cli``, the simulators ``simulators``.
 """
 
 __version__ = "0.1.0"

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import redis
 
-from toky_ghl.constants import EVENTS_QUEUE
+from contract.constants import EVENTS_QUEUE
 
 #: kombu's priority sub-queues: "<queue>", "<queue>\x06\x163", ... (see kombu's _q_for_pri)
 _PRIORITY_SEPARATOR = "\x06\x16"

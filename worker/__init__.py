@@ -1,6 +1,6 @@
-"""Workers: Celery app, sync logic, GHL client.
+"""Workers: Celery app, the delivery pipeline, rules and sync logic.
 
 ``celery -A worker worker`` finds the app in ``worker/celery.py`` (Celery looks
 for a ``celery`` submodule when the package has no ``app`` attribute), so
-importing ``worker.ghl`` or ``worker.sync`` does not start Celery.
+importing ``clients.ghl`` or ``worker.sync`` does not start Celery.
 """

@@ -10,8 +10,8 @@ from typing import Any
 
 from celery import Celery, signals
 
+from contract.constants import EVENTS_QUEUE
 from toky_ghl import logs
-from toky_ghl.constants import EVENTS_QUEUE
 from toky_ghl.keys import broker_keyprefix, queue_key
 from toky_ghl.settings import Settings, get_settings
 from worker import lifecycle, log_context  # noqa: F401  (scheduler thread; task log context)
@@ -59,7 +59,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             # different prefixes share a Redis database apart (toky_ghl/keys.py).
             "global_keyprefix": broker_keyprefix(settings.key_prefix),
             # One list per queue: the durable pop moves from one list (BRPOPLPUSH); no
-            # message is published with a priority (producers/celery_message.py).
+            # message is published with a priority (contract/celery_message.py).
             "priority_steps": [0],
         },
         broker_connection_retry_on_startup=True,

@@ -33,9 +33,9 @@ from typing import Any
 
 import redis
 
+from clients.ghl.errors import GhlConnectionError, GhlError, GhlServerError
 from toky_ghl.redis_conn import text
 from toky_ghl.settings import Settings
-from worker.ghl.errors import GhlConnectionError, GhlError, GhlServerError
 from worker.keys import circuit_key, circuit_locations_key
 
 

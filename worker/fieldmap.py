@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 import yaml
 
-from producers.agents import agent_email as toky_agent_email
+from clients.toky.agents import agent_email as toky_agent_email
 from toky_ghl.errors import ConfigError
 
 DEFAULT_PATH = Path(__file__).with_name("fieldmap_default.yaml")

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
-from producers.ids import GHL_ID_RULE, is_ghl_id
+from contract.ids import GHL_ID_RULE, is_ghl_id
 from toky_ghl.redis_conn import text
 from worker.keys import idmap_key
 from worker.versions import VERSION_TTL_S
@@ -154,7 +154,7 @@ def _drop_prefetched() -> None:
 
 
 def _ghl_id(value: str, what: str) -> str:
-    """``value`` when it is a GHL id (``producers.ids``); an id that could address another
+    """``value`` when it is a GHL id (``contract.ids``); an id that could address another
     URL path (``..``, ``a/b``) is never remembered."""
     if not is_ghl_id(value):
         shown = value if len(str(value)) <= 40 else f"{str(value)[:40]}…"

@@ -2,7 +2,7 @@
 
 Each applied event leaves a version (its ``occurred_at``) per object key
 (``worker.versions``); an event older than a key's version is stale for that key.
-What an event type does to its object (``producers.event_types.EventKind``) says
+What an event type does to its object (``contract.event_types.EventKind``) says
 which keys: its object, or its tags one by one, or both. The pipeline reads and
 writes the versions under the object's lock (``worker.delivery``).
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from producers.event_types import EVENT_SPECS, EventKind
-from producers.events import Event, object_key
+from contract.event_types import EVENT_SPECS, EventKind
+from contract.events import Event, object_key
 from worker.versions import Version
 
 

@@ -26,7 +26,7 @@ from typing import cast
 
 import redis
 
-from toky_ghl.constants import EVENTS_QUEUE
+from contract.constants import EVENTS_QUEUE
 from toky_ghl.keys import priority_lists, queue_key
 
 LEGACY_UNACKED, LEGACY_UNACKED_INDEX = "unacked", "unacked_index"

@@ -23,7 +23,7 @@ CONTEXT_KEYS = ("event_id", "event_type", "toky_key", "task_id", "location")
 
 def task_context(event: Any, task_id: str | None, location: str | None) -> dict[str, Any]:
     """The context of one task of ``event`` (which may be invalid: then what it has)."""
-    from producers.events import object_key
+    from contract.events import object_key
 
     data = event if isinstance(event, dict) else {}
     try:

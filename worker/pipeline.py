@@ -8,7 +8,7 @@ for N ms with a ``ParkReason`` (the task parks it in ``worker.delay``).
 One ``Delivery`` is one delivery of one event: the event, the dependencies, its
 log and what its earlier attempts left; the steps above are its methods. What
 an event type is (its object key, its kind, the scopes it needs) comes from the
-registry (``producers.event_types``); what a failure becomes (park or dead
+registry (``contract.event_types``); what a failure becomes (park or dead
 letter) from ``worker.classify``; the Redis work of a delivery's begin and end
 from ``worker.delivery``.
 """
@@ -26,9 +26,12 @@ from typing import TYPE_CHECKING, Any
 import redis
 import structlog
 
+from clients.ghl.errors import GhlAuthError
+from clients.ghl.scopes import has_scope
+from clients.ghl.transport import one_event
 from clients.http_policy import backoff_ms
-from producers.event_types import EVENT_SPECS, EventKind
-from producers.events import (
+from contract.event_types import EVENT_SPECS, EventKind
+from contract.events import (
     Event,
     InvalidEvent,
     customer_phone,
@@ -46,9 +49,6 @@ from worker.delay.reasons import ParkReason
 from worker.delivery import BeginState, Begun
 from worker.delivery import Delivery as RedisDelivery
 from worker.dlq import DeadKind, DeadLetterStore
-from worker.ghl.errors import GhlAuthError
-from worker.ghl.scopes import has_scope
-from worker.ghl.transport import one_event
 from worker.idmap import IdMap, prefetched
 from worker.latest_wins import fresh_keys, only_fresh, version_keys
 from worker.rules import failed_where, run_rules
@@ -57,10 +57,10 @@ from worker.sync.context import SyncContext
 from worker.versions import Version, VersionStore, occurred_at_us
 
 if TYPE_CHECKING:
-    from producers.toky import TokyClient
+    from clients.ghl.api import GhlApi
+    from clients.toky import TokyClient
     from worker.auth.source import TokenSource
     from worker.fieldmap import FieldMap
-    from worker.ghl.api import GhlApi
     from worker.rules import RuleSet
 
 log = structlog.get_logger("toky_ghl.pipeline")
@@ -157,7 +157,7 @@ def process(
     What its GHL requests tell the metrics is written with its decision (``worker.stats``).
     """
     tried = Carried(failures, since_ms, tuple(history))
-    with record.collecting(), one_event():  # one_event: see worker.ghl.transport
+    with record.collecting(), one_event():  # one_event: see clients.ghl.transport
         return Delivery(raw_event, deps, tried, task_id).run()
 
 

@@ -12,10 +12,10 @@ from toky_ghl.redis_conn import get_redis
 from toky_ghl.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from producers.toky import TokyClient
+    from clients.ghl.api import GhlApi
+    from clients.toky import TokyClient
     from worker.auth.source import TokenSource
     from worker.fieldmap import FieldMap
-    from worker.ghl.api import GhlApi
     from worker.ratelimit import RateLimiter
 
 
@@ -36,11 +36,11 @@ _runtime: Runtime | None = None
 
 def build_runtime(settings: Settings, redis_client: redis.Redis | None = None) -> Runtime:
     """Build (and validate) everything; raises ConfigError naming what is wrong."""
+    from clients.ghl.client import GhlClient
     from worker.auth.bootstrap import build_token_provider, with_granted_scopes
     from worker.circuit import Circuit
     from worker.custom_field_ids import resolve_custom_field_keys
     from worker.fieldmap import load_field_map
-    from worker.ghl.client import GhlClient
     from worker.ratelimit.shared import shared_limiter
     from worker.rules import active_rules
     from worker.sync.mirror import toky_client

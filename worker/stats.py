@@ -23,7 +23,7 @@ from typing import Any
 
 import redis
 
-from producers.event_types import EVENT_TYPES
+from contract.event_types import EVENT_TYPES
 from toky_ghl.metrics import record
 from toky_ghl.redis_conn import text
 from worker.keys import (

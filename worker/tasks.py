@@ -21,7 +21,7 @@ import structlog
 from celery import Task
 
 from clients.http_policy import backoff_ms
-from toky_ghl.constants import APPLY_EVENT_TASK
+from contract.constants import APPLY_EVENT_TASK
 from worker.celery import app
 from worker.delay import DelayStore, ParkReason
 from worker.dlq import DeadKind, DeadLetterStore

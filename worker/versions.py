@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import redis
 
-from toky_ghl.constants import EVENT_ID_TTL_S
+from contract.constants import EVENT_ID_TTL_S
 from toky_ghl.redis_conn import text
 from worker.keys import handled_key, version_key
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from producers.events import event_id_for
+from contract.events import event_id_for
+from contract.phones import normalize_phone
 from producers.mirror.shared import region_of
-from producers.phones import normalize_phone
 
 #: GHL contact fields copied into the event's ``data`` (phone handled apart).
 DATA_FIELDS = ("id", "name", "firstName", "lastName", "email", "city", "country",

@@ -3,7 +3,7 @@
 GHL lists contacts sorted by ``(dateUpdated, id)`` ascending and pages with
 ``searchAfter``; each read starts at ``floor = mark - overlap`` (the first one
 at the backfill start) and goes to the end of the list. The cursor is the Toky
-poller's own (``producers.poller.cursor.Cursor``): the mark (Unix seconds) plus
+poller's own (``producers.polling.cursor.Cursor``): the mark (Unix seconds) plus
 the set of versions seen, here ``"<contact id>@<dateUpdated ms>"``, so an edit
 of a contact already read is new while re-reading the same version is not.
 Versions are remembered page by page after their events were queued; the mark
@@ -28,9 +28,9 @@ from producers.mirror.mapping import ghl_contact_event, position, seen_id
 from producers.mirror.memory import TO_GHL, SyncMemory
 from producers.mirror.shared import fingerprint, from_ghl
 from producers.mirror.source import ContactSource, SourceBusy, SourceFailed
-from producers.poller.cursor import Cursor
-from producers.poller.report import PassReport, PollReport
-from producers.poller.sink import EventSink
+from producers.polling.cursor import Cursor
+from producers.polling.report import PassReport, PollReport
+from producers.polling.sink import EventSink
 from producers.queue import Publisher
 from toky_ghl.logs import get_logger
 

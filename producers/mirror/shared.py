@@ -26,7 +26,7 @@ from typing import Any
 
 import phonenumbers
 
-from producers.phones import normalize_phone
+from contract.phones import normalize_phone
 
 SHARED_FIELDS = ("name", "email", "phone", "city", "country")
 

@@ -1,5 +1,5 @@
 """Where the mirror reads GHL contacts from: a small interface, so the producer side never
-imports the worker (the command wires ``worker.ghl.contact_changes.GhlContactChanges``)."""
+imports the worker (the command wires ``producers.mirror.ghl_source.GhlContactChanges``)."""
 
 from __future__ import annotations
 

@@ -13,15 +13,15 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from clients.toky import paths
+from clients.toky.client import TokyClient
+from contract.phones import normalize_phone
 from producers.mirror.memory import TO_TOKY, SyncMemory
 from producers.mirror.shared import fingerprint, from_toky
-from producers.phones import normalize_phone
 from producers.poller.fingerprints import ContactFingerprints, contact_data
-from producers.poller.report import PassReport
-from producers.poller.sink import EventSink
-from producers.poller.toky_time import iso_z
-from producers.toky import paths
-from producers.toky.client import TokyClient
+from producers.polling.report import PassReport
+from producers.polling.sink import EventSink
+from producers.records.toky_time import iso_z
 from toky_ghl.logs import get_logger
 
 log = get_logger(__name__)

@@ -19,8 +19,8 @@ from typing import Any
 import redis
 from redis.typing import EncodableT, FieldT
 
-from producers.events import event_id_for
-from producers.toky import paths
+from clients.toky import paths
+from contract.events import event_id_for
 from toky_ghl.redis_conn import text
 
 HASH_CHARS = 12

@@ -12,17 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from producers.events import InvalidEvent
-from producers.ids import TOKY_ID_RULE, is_toky_id
-from producers.poller.cdr_mapping import cdr_event, needs_recording
-from producers.poller.cursor import Cursor
-from producers.poller.message_mapping import sms_event, voicemail_event
-from producers.poller.report import PassReport
-from producers.poller.sink import EventSink
-from producers.poller.toky_time import parse_toky_time
-from producers.toky import paths
-from producers.toky.client import TokyClient
-from producers.toky.filters import created_between
+from clients.toky import paths
+from clients.toky.client import TokyClient
+from clients.toky.filters import created_between
+from contract.events import InvalidEvent
+from contract.ids import TOKY_ID_RULE, is_toky_id
+from producers.polling.cursor import Cursor
+from producers.polling.report import PassReport
+from producers.polling.sink import EventSink
+from producers.records.calls import cdr_event, needs_recording
+from producers.records.messages import sms_event, voicemail_event
+from producers.records.toky_time import parse_toky_time
 
 #: ``(client, row)`` → the raw event of that row (``InvalidEvent`` when it cannot be mapped).
 RowMapper = Callable[[Any, dict[str, Any]], dict[str, Any]]

@@ -12,10 +12,12 @@ from datetime import UTC, datetime, timedelta
 
 import redis
 
+from clients.toky import TokyAuthError, TokyError, paths
+from clients.toky.client import TokyClient
+from contract.times import parse_timestamp
 from producers.keys import contact_fingerprints_key, poller_cursor_key
 from producers.mirror.memory import SyncMemory
 from producers.poller.contacts import read_contacts
-from producers.poller.cursor import Cursor
 from producers.poller.fingerprints import ContactFingerprints
 from producers.poller.history import (
     CALLS,
@@ -24,12 +26,10 @@ from producers.poller.history import (
     HistoryResource,
     read_history,
 )
-from producers.poller.report import PassReport, PollReport
-from producers.poller.sink import EventSink
+from producers.polling.cursor import Cursor
+from producers.polling.report import PassReport, PollReport
+from producers.polling.sink import EventSink
 from producers.queue import Publisher
-from producers.times import parse_timestamp
-from producers.toky import TokyAuthError, TokyError, paths
-from producers.toky.client import TokyClient
 from toky_ghl.errors import ConfigError
 from toky_ghl.logs import get_logger
 

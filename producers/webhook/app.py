@@ -29,9 +29,9 @@ import redis
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from producers.events import InvalidEvent, validate_event
-from producers.poller.toky_time import iso_z
+from contract.events import InvalidEvent, validate_event
 from producers.queue import OnePublisher
+from producers.records.toky_time import iso_z
 from producers.webhook.body import BadPayload, parse_body
 from producers.webhook.mapping import HANDLED_EVENTS, event_for
 from producers.webhook.token import ENVIRON_KEY, HideToken, check_secret, check_tokens

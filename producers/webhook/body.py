@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl
 
 from flask import Request
 
-from producers import strict_json
+from contract import strict_json
 
 
 class BadPayload(ValueError):

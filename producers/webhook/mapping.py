@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from producers.agents import agent_email
-from producers.events import InvalidEvent, event_id_for
-from producers.poller.cdr_mapping import phone_like
-from producers.poller.message_mapping import duration_value, sms_event, voicemail_event
-from producers.poller.toky_time import iso_z, parse_toky_time, toky_time_as_iso
+from clients.toky.agents import agent_email
+from contract.events import InvalidEvent, event_id_for
+from producers.records.calls import phone_like
+from producers.records.messages import duration_value, sms_event, voicemail_event
+from producers.records.toky_time import iso_z, parse_toky_time, toky_time_as_iso
 
 #: Call events and the direction each implies when the payload has none.
 CALL_EVENTS = {"inbound_call_ended": "inbound", "outbound_call_ended": "outbound"}

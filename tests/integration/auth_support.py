@@ -39,14 +39,14 @@ def register_app(ghl) -> None:
 
 
 def cli(env: dict[str, str], *args: str, stdin: str | None = None):
-    return subprocess.run([sys.executable, "-m", "toky_ghl.cli", *args], env=env, cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], env=env, cwd=REPO,
                           input=stdin, capture_output=True, text=True, timeout=60)
 
 
 def login_through_consent_page(env: dict[str, str], scopes: str) -> subprocess.CompletedProcess:
     """``toky-ghl auth login``: read the URL it prints, "consent" on the simulator's page,
     paste the redirect URL back on its standard input."""
-    proc = subprocess.Popen([sys.executable, "-m", "toky_ghl.cli", "auth", "login",
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "auth", "login",
                              "--scopes", scopes], env=env, cwd=REPO, text=True,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     url = proc.stdout.readline().strip()

@@ -13,7 +13,7 @@ import os
 import redis
 from celery import Celery
 
-from toky_ghl.constants import APPLY_EVENT_TASK, EVENTS_QUEUE
+from contract.constants import APPLY_EVENT_TASK, EVENTS_QUEUE
 from toky_ghl.keys import broker_keyprefix
 
 BROKER_URL = os.environ["PROBE_BROKER_URL"]

@@ -45,7 +45,7 @@ class FlowerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> FlowerProcess:
-        cmd = [sys.executable, "-m", "toky_ghl.cli", "flower", "--port", str(self.port)]
+        cmd = [sys.executable, "-m", "cli.main", "flower", "--port", str(self.port)]
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(cmd, env=self.env, cwd=REPO, stdout=log,
                                          stderr=subprocess.STDOUT)

@@ -21,13 +21,13 @@ from pathlib import Path
 
 import redis
 
+from contract.constants import EVENTS_QUEUE
 from producers.queue import EventPublisher
-from toky_ghl.constants import EVENTS_QUEUE
-from toky_ghl.sim.ghl.app import create_app
-from toky_ghl.sim.ghl.config import SimConfig
-from toky_ghl.sim.ghl.demo import DEMO_CALENDAR, DEMO_LOCATION, DEMO_TOKEN, seed_demo
-from toky_ghl.sim.ghl.sim import GhlSim
-from toky_ghl.sim.serve import RunningServer, serve_in_thread
+from simulators.ghl.app import create_app
+from simulators.ghl.config import SimConfig
+from simulators.ghl.demo import DEMO_CALENDAR, DEMO_LOCATION, DEMO_TOKEN, seed_demo
+from simulators.ghl.sim import GhlSim
+from simulators.serve import RunningServer, serve_in_thread
 from worker.stats import Stats
 
 REPO = Path(__file__).resolve().parents[2]

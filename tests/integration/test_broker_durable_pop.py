@@ -9,8 +9,8 @@ import json
 
 import pytest
 
+from contract.constants import EVENTS_QUEUE
 from tests.integration.harness import PREFIX
-from toky_ghl.constants import EVENTS_QUEUE
 from toky_ghl.keys import broker_keyprefix, queue_key, unacked_key
 from toky_ghl.metrics.snapshot import read_snapshot
 from toky_ghl.settings import Settings

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from celery import Celery
 
-from producers.events import event_label, validate_event
+from contract.constants import APPLY_EVENT_TASK, EVENTS_QUEUE
+from contract.events import event_label, validate_event
 from producers.queue import EventPublisher
-from toky_ghl.constants import APPLY_EVENT_TASK, EVENTS_QUEUE
 from toky_ghl.keys import broker_keyprefix, queue_key
 
 pytestmark = pytest.mark.integration

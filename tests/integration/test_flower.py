@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from producers.events import event_label
+from contract.constants import APPLY_EVENT_TASK
+from contract.events import event_label
 from tests.integration.harness import load_samples, wait_until
-from toky_ghl.constants import APPLY_EVENT_TASK
 
 pytestmark = pytest.mark.integration
 pytest_plugins = ["tests.integration.flower_support"]  # the synced_flower fixture

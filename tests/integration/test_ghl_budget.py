@@ -9,14 +9,14 @@ import pytest
 import redis
 
 from bench.ratelimit import run_mode
-from toky_ghl.sim.ghl.app import create_app
-from toky_ghl.sim.ghl.config import SimConfig
-from toky_ghl.sim.ghl.demo import DEMO_LOCATION, DEMO_TOKEN, seed_demo
-from toky_ghl.sim.ghl.sim import GhlSim
-from toky_ghl.sim.serve import serve_in_thread
-from worker.ghl.client import GhlClient
-from worker.ghl.errors import GhlRateLimitedError, GhlScopeError
-from worker.ghl.retry import RetryPolicy
+from clients.ghl.client import GhlClient
+from clients.ghl.errors import GhlRateLimitedError, GhlScopeError
+from clients.ghl.retry import RetryPolicy
+from simulators.ghl.app import create_app
+from simulators.ghl.config import SimConfig
+from simulators.ghl.demo import DEMO_LOCATION, DEMO_TOKEN, seed_demo
+from simulators.ghl.sim import GhlSim
+from simulators.serve import serve_in_thread
 from worker.ratelimit import Limits, RateLimiter, RedisBackend
 
 pytestmark = pytest.mark.integration

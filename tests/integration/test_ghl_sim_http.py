@@ -12,9 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from toky_ghl.sim.ghl import GhlSim, SimConfig, create_app
-from toky_ghl.sim.ghl.testing import ALL_SCOPES
-from toky_ghl.sim.serve import serve_in_thread
+from simulators.ghl import GhlSim, SimConfig, create_app
+from simulators.ghl.testing import ALL_SCOPES
+from simulators.serve import serve_in_thread
 
 pytestmark = pytest.mark.integration
 
@@ -99,7 +99,7 @@ def test_a_lost_answer_is_504_but_the_state_has_the_write(url, sim):
 
 
 def test_the_command_line_serves_and_prints_its_url():
-    command = [sys.executable, "-m", "toky_ghl.sim.ghl", "--port", "0", "--token", "T",
+    command = [sys.executable, "-m", "simulators.ghl", "--port", "0", "--token", "T",
                "--location", "L", "--scopes", "contacts.readonly contacts.write",
                "--calendar", "C", "--max-requests", "7"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -16,7 +16,7 @@ import time
 import pytest
 import requests
 
-from producers.events import validate_event
+from contract.events import validate_event
 from producers.webhook.serve import CONNECTION_LIMIT
 from tests.unit.poller_support import PREFIX, queued_events
 
@@ -32,7 +32,7 @@ CALL = {"callid": "call-hostile-1", "direction": "inbound", "state": "missed",
 def receiver(redis_url):
     env = {**os.environ, "REDIS_URL": redis_url, "WEBHOOK_SECRET": SECRET,
            "TOKY_GHL_KEY_PREFIX": PREFIX, "PYTHONUNBUFFERED": "1", "LOG_FORMAT": "json"}
-    proc = subprocess.Popen([sys.executable, "-m", "toky_ghl.cli", "webhook", "--port", "0"],
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "webhook", "--port", "0"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first, match = "", None  # the lines up to "listening on"
     while match is None:

@@ -26,7 +26,7 @@ def test_metrics_serves_redis_state_and_stops_on_sigterm(redis_url, real_redis, 
            "GHL_LOCATION_ID": "loc-m", "PYTHONUNBUFFERED": "1"}
     log = tmp_path / "metrics.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "toky_ghl.cli", "metrics", "--port", "0"],
+        proc = subprocess.Popen([sys.executable, "-m", "cli.main", "metrics", "--port", "0"],
                                 env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=out)
     try:
         # When it starts, it prints its URL

@@ -29,6 +29,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from producers.queue import EventPublisher
 from producers.webhook import create_app as create_webhook_app
 from producers.webhook import make_server
+from simulators.serve import serve_in_thread
+from simulators.toky import TokySim, seed_demo
+from simulators.toky import create_app as create_toky_app
 from tests.integration.flower_support import FLOWER_PASSWORD, FLOWER_USER, FlowerProcess, free_port
 from tests.integration.harness import (
     PREFIX,
@@ -40,9 +43,6 @@ from tests.integration.harness import (
     wait_until,
     worker_env,
 )
-from toky_ghl.sim.serve import serve_in_thread
-from toky_ghl.sim.toky import TokySim, seed_demo
-from toky_ghl.sim.toky import create_app as create_toky_app
 
 pytestmark = pytest.mark.integration
 
@@ -154,7 +154,7 @@ def test_prometheus_scrapes_the_exporter_and_every_panel_and_alert_evaluates(
     worker = WorkerProcess(env, tmp_path / "worker.log").start()
     background.stops.append(worker.stop)
     exporter_port = free_port()
-    background.process([sys.executable, "-m", "toky_ghl.cli", "metrics", "--port",
+    background.process([sys.executable, "-m", "cli.main", "metrics", "--port",
                         str(exporter_port)], env, tmp_path / "metrics.log")
     exporter = f"http://127.0.0.1:{exporter_port}/metrics"
     prom_port = free_port()
@@ -215,7 +215,7 @@ def test_prometheus_scrapes_the_exporter_and_every_panel_and_alert_evaluates(
     for _ in range(3):
         assert requests.post(f"{hook_url}/inbound_call_ended", params={"token": "guess"},
                              json=CALL, timeout=10).status_code == 401
-    poll = subprocess.run([sys.executable, "-m", "toky_ghl.cli", "poll", "--once"], env=env,
+    poll = subprocess.run([sys.executable, "-m", "cli.main", "poll", "--once"], env=env,
                           capture_output=True, text=True, timeout=120, cwd=REPO)
     assert poll.returncode == 0, poll.stderr
     # and every event reaches an end (the delete last, after its contact's other events)

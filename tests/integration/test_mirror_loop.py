@@ -16,17 +16,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
+from clients.toky import TokyClient
 from producers.mirror import MirrorPoller
+from producers.mirror.ghl_source import GhlContactChanges
 from producers.poller import Poller
 from producers.queue import EventPublisher
-from producers.toky import TokyClient
+from simulators.serve import serve_in_thread
+from simulators.toky import TokySim
+from simulators.toky import create_app as create_toky_app
 from tests.integration.harness import PREFIX, REPO, worker_env
 from toky_ghl.keys import queue_key
 from toky_ghl.settings import Settings
-from toky_ghl.sim.serve import serve_in_thread
-from toky_ghl.sim.toky import TokySim
-from toky_ghl.sim.toky import create_app as create_toky_app
-from worker.ghl.contact_changes import GhlContactChanges
 from worker.ratelimit.shared import shared_limiter
 from worker.runtime import build_runtime
 from worker.status import collect_status, format_status
@@ -216,7 +216,7 @@ def test_the_mirror_command_reads_through_the_shared_budget(redis_url, real_redi
     before = limiter.snapshot(ghl.location_id).daily_remaining
     searches = ghl.sim.stats_snapshot()["by_route"].get("POST /contacts/search", 0)
     # When `toky-ghl mirror --once` runs with pages of 2
-    done = subprocess.run([sys.executable, "-m", "toky_ghl.cli", "mirror", "--once",
+    done = subprocess.run([sys.executable, "-m", "cli.main", "mirror", "--once",
                            "--page-size", "2"], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=120)
     # Then it read every page, printed its progress and queued one event per contact
@@ -230,7 +230,7 @@ def test_the_mirror_command_reads_through_the_shared_budget(redis_url, real_redi
     assert pages == 3
     assert before - limiter.snapshot(ghl.location_id).daily_remaining == pages
     # When it runs again
-    again = subprocess.run([sys.executable, "-m", "toky_ghl.cli", "mirror", "--once"],
+    again = subprocess.run([sys.executable, "-m", "cli.main", "mirror", "--once"],
                            cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     # Then nothing is queued twice
     assert again.returncode == 0, again.stderr
@@ -242,7 +242,7 @@ def test_the_mirror_command_is_off_without_the_setting(redis_url, ghl):
     # Given no MIRROR_GHL_TO_TOKY
     env = {k: v for k, v in worker_env(redis_url, ghl).items() if k != "MIRROR_GHL_TO_TOKY"}
     # When `toky-ghl mirror --once` runs
-    done = subprocess.run([sys.executable, "-m", "toky_ghl.cli", "mirror", "--once"],
+    done = subprocess.run([sys.executable, "-m", "cli.main", "mirror", "--once"],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
     # Then it says it is off, reads nothing and exits 0
     assert done.returncode == 0

@@ -133,7 +133,7 @@ def test_a_sigkilled_scheduler_loses_and_doubles_nothing(ghl, pipeline, start_wo
         return parked_total(pipeline.redis, PREFIX, ghl.location_id)
 
     def scheduler() -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "-m", "toky_ghl.cli", "scheduler"],
+        return subprocess.Popen([sys.executable, "-m", "cli.main", "scheduler"],
                                 env=sched_env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
 
     # When the scheduler process is killed with SIGKILL again and again while releasing:

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 
 def cli(env: dict[str, str], *args: str, stdin: str | None = None):
-    return subprocess.run([sys.executable, "-m", "toky_ghl.cli", *args], env=env, cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], env=env, cwd=REPO,
                           input=stdin, capture_output=True, text=True, timeout=60)
 
 

@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from producers.poller import PollerLock
+from producers.polling.lock import PollerLock
+from simulators.serve import serve_in_thread
+from simulators.toky import TokySim, create_app, seed_demo
 from tests.unit.poller_support import queued_ids
-from toky_ghl.sim.serve import serve_in_thread
-from toky_ghl.sim.toky import TokySim, create_app, seed_demo
 
 pytestmark = pytest.mark.integration
 
@@ -40,12 +40,12 @@ def env(toky, redis_url, real_redis):
 
 
 def poll(env, *args: str, timeout_s: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "toky_ghl.cli", "poll", *args], env=env,
+    return subprocess.run([sys.executable, "-m", "cli.main", "poll", *args], env=env,
                           capture_output=True, text=True, timeout=timeout_s)
 
 
 def start_poller(env) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "toky_ghl.cli", "poll"], env=env,
+    return subprocess.Popen([sys.executable, "-m", "cli.main", "poll"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -151,7 +151,7 @@ def test_once_may_wait_for_the_lock(env, real_redis):
     # Given the lock held by a poller that stops once the --once one is waiting
     lock = PollerLock(real_redis, f"{PREFIX}:poller:lock", ttl_s=30)
     lock.acquire()
-    proc = subprocess.Popen([sys.executable, "-m", "toky_ghl.cli", "poll", "--once",
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "poll", "--once",
                              "--lock-wait", "20"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     says = StderrLines(proc)

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from simulators.serve import serve_in_thread
+from simulators.toky import TokySim, create_app
 from tests.integration.harness import REPO, worker_env
-from toky_ghl.sim.serve import serve_in_thread
-from toky_ghl.sim.toky import TokySim, create_app
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +35,7 @@ def toky():
 
 
 def poll_once(env: dict[str, str]) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "toky_ghl.cli", "poll", "--once"], env=env,
+    result = subprocess.run([sys.executable, "-m", "cli.main", "poll", "--once"], env=env,
                             cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     return result

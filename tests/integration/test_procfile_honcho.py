@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from simulators.serve import serve_in_thread
+from simulators.toky import TokySim, create_app, seed_demo
 from tests.integration.harness import REPO, load_samples, wait_until, worker_env
 from tests.integration.stray_processes import processes_with
-from toky_ghl.sim.serve import serve_in_thread
-from toky_ghl.sim.toky import TokySim, create_app, seed_demo
 
 pytestmark = pytest.mark.integration
 

@@ -36,7 +36,7 @@ def test_the_readme_curl_example_queues_the_call(redis_url, real_redis, tmp_path
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GHL_", "TOKY_"))}
     env.update(REDIS_URL=redis_url, WEBHOOK_SECRET=secret, PYTHONUNBUFFERED="1")
     log = (tmp_path / "webhook.log").open("w+")
-    server = subprocess.Popen([sys.executable, "-m", "toky_ghl.cli", "webhook", "--port", "0"],
+    server = subprocess.Popen([sys.executable, "-m", "cli.main", "webhook", "--port", "0"],
                               cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_until(lambda: "listening on" in (tmp_path / "webhook.log").read_text(), 60,

@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from simulators.serve import serve_in_thread
+from simulators.toky import TokySim, create_app
 from tests.integration.harness import REPO, WRITE_SCOPES, wait_until, worker_env
-from toky_ghl.sim.serve import serve_in_thread
-from toky_ghl.sim.toky import TokySim, create_app
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +42,7 @@ def toky():
 
 
 def poll_once(env: dict[str, str]) -> None:
-    result = subprocess.run([sys.executable, "-m", "toky_ghl.cli", "poll", "--once"], env=env,
+    result = subprocess.run([sys.executable, "-m", "cli.main", "poll", "--once"], env=env,
                             cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
 
@@ -138,7 +138,7 @@ def test_a_worker_refuses_to_start_with_a_custom_field_key_ghl_does_not_have(
     field_map.write_text("custom_fields:\n  - {ghl_key: contact.nope, toky_field: city}\n")
     env = worker_env(redis_url, ghl, GHL_SCOPES=SCOPES, FIELD_MAP=str(field_map))
     # When a worker starts
-    result = subprocess.run([sys.executable, "-m", "toky_ghl.cli", "worker"], env=env,
+    result = subprocess.run([sys.executable, "-m", "cli.main", "worker"], env=env,
                             cwd=REPO, capture_output=True, text=True, timeout=120)
     # Then it stops with status 2, naming the entry and the key
     assert result.returncode == 2, result.stderr[-2000:]

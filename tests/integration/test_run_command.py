@@ -18,7 +18,7 @@ from tests.integration.stray_processes import processes_with
 
 pytestmark = pytest.mark.integration
 
-DEMO_EVENTS = REPO / "toky_ghl" / "launcher" / "demo_events.ndjson"
+DEMO_EVENTS = REPO / "cli" / "launcher" / "demo_events.ndjson"
 _STATUS = re.compile(r"status \| applied (\d+), skipped (\d+), dead-lettered (\d+)")
 _FLOWER = re.compile(r"Flower .*: (http://\S+)/tasks +\(user (\S+), password (\S+):")
 _WEBHOOK = re.compile(r"webhooks: +POST (http://\S+)/webhooks/toky/\{event\}\?token=(\S+)")
@@ -45,7 +45,7 @@ def test_run_with_nothing_configured_applies_the_demo_and_stops_every_child(tmp_
                                 "WEBHOOK_", "FIELD_MAP", "MIRROR_"))}
     env.update(RUN_TEST_MARKER=marker, PYTHONUNBUFFERED="1", LOG_LEVEL="INFO")
     # When `toky-ghl run` runs for a while
-    proc = subprocess.Popen([sys.executable, "-m", "toky_ghl.cli", "run", "--duration", "25",
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "run", "--duration", "25",
                              "--status-every", "3"], cwd=REPO, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     lines: list[str] = []

@@ -34,7 +34,7 @@ def _read_exports(proc: subprocess.Popen) -> dict[str, str]:
 def test_sandbox_prints_a_working_environment_and_stops_on_ctrl_c():
     # Given the sandbox started with no configuration
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GHL_", "TOKY_"))}
-    proc = subprocess.Popen([sys.executable, "-m", "toky_ghl.cli", "sandbox"], cwd=REPO,
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "sandbox"], cwd=REPO,
                             env=env, text=True, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     try:
@@ -49,7 +49,7 @@ def test_sandbox_prints_a_working_environment_and_stops_on_ctrl_c():
                                     "Version": "2021-07-28"}, timeout=5)
         assert ghl.status_code == 200, ghl.text
         # And the Toky simulator takes the printed key and holds the demo calls
-        from producers.toky import TokyClient
+        from clients.toky import TokyClient
 
         with TokyClient(base_url=exports["TOKY_API_BASE"],
                         api_key=exports["TOKY_API_KEY"]) as toky:
@@ -67,7 +67,7 @@ def test_sandbox_prints_a_working_environment_and_stops_on_ctrl_c():
 
 
 def test_sandbox_rejects_a_bad_port_with_usage():
-    result = subprocess.run([sys.executable, "-m", "toky_ghl.cli", "sandbox", "--ghl-port",
+    result = subprocess.run([sys.executable, "-m", "cli.main", "sandbox", "--ghl-port",
                              "http"], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert re.search(r"usage: toky-ghl sandbox", result.stderr)

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from producers.toky import TokyAuthError, TokyClient
-from toky_ghl.sim.serve import serve_in_thread
-from toky_ghl.sim.toky import TokySim, create_app
+from clients.toky import TokyAuthError, TokyClient
+from simulators.serve import serve_in_thread
+from simulators.toky import TokySim, create_app
 
 pytestmark = pytest.mark.integration
 

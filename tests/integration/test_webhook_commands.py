@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from toky_ghl.sim.serve import serve_in_thread
-from toky_ghl.sim.toky import TokySim, create_app, seed_demo
+from simulators.serve import serve_in_thread
+from simulators.toky import TokySim, create_app, seed_demo
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +28,7 @@ def toky():
 
 
 def cli(env, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "toky_ghl.cli", *args], env=env,
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], env=env,
                           capture_output=True, text=True, timeout=60)
 
 

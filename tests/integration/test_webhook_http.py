@@ -95,7 +95,7 @@ def test_the_webhook_command_serves_and_never_prints_the_secret(redis_url, real_
     # Given `toky-ghl webhook` started as a process on a free port, with DEBUG logs
     env = {**os.environ, "REDIS_URL": redis_url, "WEBHOOK_SECRET": SECRET,
            "LOG_LEVEL": "DEBUG", "TOKY_GHL_KEY_PREFIX": PREFIX, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "toky_ghl.cli", "webhook", "--port", "0"],
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "webhook", "--port", "0"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         # (at DEBUG, library lines may come first: read up to the summary line)

@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from clients.toky import TokyClient
 from producers.poller import Poller
 from producers.queue import EventPublisher
-from producers.toky import TokyClient
 from producers.webhook import create_app
+from simulators.serve import serve_in_thread
+from simulators.toky import TokySim
+from simulators.toky import create_app as create_toky_app
 from tests.integration.harness import PREFIX
-from toky_ghl.sim.serve import serve_in_thread
-from toky_ghl.sim.toky import TokySim
-from toky_ghl.sim.toky import create_app as create_toky_app
 
 pytestmark = pytest.mark.integration
 

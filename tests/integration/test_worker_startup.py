@@ -16,7 +16,7 @@ BAD_MAP = "custom_fields:\n  - ghl_id: abc\n    toky_field: company\n    type: d
 
 @pytest.mark.parametrize("command", [
     ["-m", "celery", "-A", "worker", "worker", "-Q", "toky-ghl.events"],
-    ["-m", "toky_ghl.cli", "worker"],
+    ["-m", "cli.main", "worker"],
 ], ids=["celery -A worker worker", "toky-ghl worker"])
 def test_a_bad_field_map_stops_the_worker_naming_the_entry(command, redis_url, ghl, tmp_path):
     field_map = tmp_path / "map.yaml"
@@ -38,7 +38,7 @@ rules:
 
 @pytest.mark.parametrize("command", [
     ["-m", "celery", "-A", "worker", "worker", "--pool", "solo"],
-    ["-m", "toky_ghl.cli", "worker"],
+    ["-m", "cli.main", "worker"],
 ], ids=["celery -A worker worker", "toky-ghl worker"])
 def test_a_bad_rules_file_stops_the_worker_naming_the_rule(command, redis_url, ghl, tmp_path):
     rules = tmp_path / "rules.yaml"

@@ -1,4 +1,4 @@
-"""A recording, in-memory stand-in for ``worker.ghl.client.GhlClient``.
+"""A recording, in-memory stand-in for ``clients.ghl.client.GhlClient``.
 
 It keeps contacts, notes, tasks and appointments in dicts, records every call
 (``calls``: method names in order), behaves like GHL where the sync layer
@@ -19,13 +19,13 @@ import copy
 import itertools
 import re
 
-from tests.unit.ghl_double import GhlDouble, T
-from worker.ghl.api import GhlRecords, Json
-from worker.ghl.errors import (
+from clients.ghl.api import GhlRecords, Json
+from clients.ghl.errors import (
     GhlDuplicateContactError,
     GhlNotFoundError,
     GhlValidationError,
 )
+from tests.unit.ghl_double import GhlDouble, T
 
 _DUE_DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
@@ -254,5 +254,5 @@ class FakeGhl(GhlDouble):
 
 def _meets_the_client_protocol(fake: FakeGhl) -> GhlRecords:
     """Never called: mypy (``make test``) checks here that every method of the fake takes
-    and answers what ``GhlClient``'s does (``worker.ghl.api.GhlRecords``)."""
+    and answers what ``GhlClient``'s does (``clients.ghl.api.GhlRecords``)."""
     return fake

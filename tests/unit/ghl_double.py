@@ -8,8 +8,8 @@ import copy
 from collections import defaultdict
 from typing import Any, TypeVar
 
-from worker.ghl.api import Json
-from worker.ghl.errors import GhlConnectionError, GhlError
+from clients.ghl.api import Json
+from clients.ghl.errors import GhlConnectionError, GhlError
 
 T = TypeVar("T")
 

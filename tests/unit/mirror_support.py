@@ -9,17 +9,17 @@ import fakeredis
 import requests
 import structlog
 
+from clients.ghl.client import GhlClient
+from producers.mirror.ghl_source import GhlContactChanges
+from simulators.ghl.app import create_app as create_ghl_app
+from simulators.ghl.config import SimConfig
+from simulators.ghl.sim import GhlSim
+from simulators.ghl.testing import ALL_SCOPES, TEST_TOKEN, FakeClock
+from simulators.toky import TokySim
+from simulators.toky import create_app as create_toky_app
 from tests.unit.poller_support import WsgiAdapter, sim_client
 from toky_ghl.settings import Settings
-from toky_ghl.sim.ghl.app import create_app as create_ghl_app
-from toky_ghl.sim.ghl.config import SimConfig
-from toky_ghl.sim.ghl.sim import GhlSim
-from toky_ghl.sim.ghl.testing import ALL_SCOPES, TEST_TOKEN, FakeClock
-from toky_ghl.sim.toky import TokySim
-from toky_ghl.sim.toky import create_app as create_toky_app
 from worker.fieldmap import load_field_map
-from worker.ghl.client import GhlClient
-from worker.ghl.contact_changes import GhlContactChanges
 from worker.ratelimit import Limits, MemoryBackend, RateLimiter
 from worker.sync.context import SyncContext
 
@@ -60,7 +60,7 @@ class World:
         return contact
 
     def edit_ghl_contact(self, contact_id: str, **fields) -> dict:
-        from toky_ghl.sim.ghl.contacts import apply_fields
+        from simulators.ghl.contacts import apply_fields
 
         with self.ghl_sim.lock:
             contact = self.ghl_sim.location(LOCATION).contacts[contact_id]

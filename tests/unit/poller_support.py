@@ -13,8 +13,8 @@ import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
+from clients.toky import TokyClient
 from producers.queue import PublishResult
-from producers.toky import TokyClient
 from toky_ghl.keys import queue_key
 
 KEY = "sim-key-poller"

@@ -3,7 +3,7 @@
 ``SimGhl`` is what ``FakeGhl`` is to the sync and pipeline tests (``calls``,
 ``payloads``, ``fail``, ``lose_answer``, ``count``, ``contacts``,
 ``contact_by_phone``, ``notes_of``, ``tasks_of``, ``allow_duplicates``), but
-every request goes through ``worker.ghl.client.GhlClient`` to the simulator
+every request goes through ``clients.ghl.client.GhlClient`` to the simulator
 served on loopback. Running one scenario against both keeps the fake honest:
 it may not assume what the simulator (which cites GHL's sources) does not do.
 """
@@ -13,12 +13,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from clients.ghl.api import Json
+from clients.ghl.client import GhlClient
+from simulators.ghl import GhlSim, SimConfig, create_app
+from simulators.ghl.testing import ALL_SCOPES
+from simulators.serve import RunningServer, serve_in_thread
 from tests.unit.ghl_double import GhlDouble
-from toky_ghl.sim.ghl import GhlSim, SimConfig, create_app
-from toky_ghl.sim.ghl.testing import ALL_SCOPES
-from toky_ghl.sim.serve import RunningServer, serve_in_thread
-from worker.ghl.api import Json
-from worker.ghl.client import GhlClient
 
 LOCATION = "locSIMSIMSIMSIMSIMSI"
 TOKEN = "sim-test-token"

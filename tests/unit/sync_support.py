@@ -9,7 +9,7 @@ from typing import Any
 import fakeredis
 import structlog
 
-from producers.events import validate_event
+from contract.events import validate_event
 from tests.unit.events_examples import SAMPLES
 from tests.unit.fake_ghl import FakeGhl
 from toky_ghl.settings import Settings

@@ -119,8 +119,8 @@ def test_a_backlog_whose_oldest_event_waited_ten_minutes_fires_now():
 
 
 def test_status_fires_the_circuit_alert_only_once_open_five_minutes():
+    from clients.ghl.errors import GhlServerError
     from worker.circuit import Circuit
-    from worker.ghl.errors import GhlServerError
 
     client = fakeredis.FakeRedis()
     settings = Settings(ghl_token="tok", ghl_location_id="loc", circuit_failure_threshold=1)

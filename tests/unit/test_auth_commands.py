@@ -13,6 +13,7 @@ import responses
 from cryptography.fernet import Fernet
 from responses import matchers
 
+from cli import main as cli
 from tests.unit.auth_support import (
     BASE,
     CLIENT_ID,
@@ -25,7 +26,6 @@ from tests.unit.auth_support import (
     store_oauth,
     token_answer,
 )
-from toky_ghl import cli
 from worker.auth.pause import Pause
 
 REDIRECT = "https://app.example/oauth/callback"

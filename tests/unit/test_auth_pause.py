@@ -9,6 +9,8 @@ import pytest
 import responses
 from responses import matchers
 
+from clients.ghl.client import GhlClient
+from clients.ghl.errors import GhlAuthError
 from tests.unit.auth_support import BASE, LOC, make_settings, provider, store_oauth
 from worker.auth.bootstrap import build_token_provider
 from worker.auth.decide import PAUSE_RECHECK_MS, decide
@@ -16,8 +18,6 @@ from worker.auth.errors import AuthUnavailable
 from worker.auth.manage import resume, rotate_pit
 from worker.dlq import DeadLetterStore
 from worker.fieldmap import load_field_map
-from worker.ghl.client import GhlClient
-from worker.ghl.errors import GhlAuthError
 from worker.pipeline import PipelineDeps, process
 from worker.status import collect_status, format_status
 

@@ -12,6 +12,8 @@ import redis as redis_lib
 import responses
 from responses import matchers
 
+from clients.ghl.client import GhlClient
+from clients.ghl.errors import GhlAuthError
 from tests.unit.auth_support import (
     BASE,
     CLIENT_ID,
@@ -27,8 +29,6 @@ from tests.unit.auth_support import (
 )
 from worker.auth.bootstrap import build_token_provider, with_granted_scopes
 from worker.auth.errors import AuthUnavailable, CredentialsRefused, LocationPaused
-from worker.ghl.client import GhlClient
-from worker.ghl.errors import GhlAuthError
 
 CONTACT_URL = f"{BASE}/contacts/c1"
 

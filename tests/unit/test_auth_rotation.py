@@ -9,6 +9,9 @@ import pytest
 import responses
 from responses import matchers
 
+from cli import main as cli
+from clients.ghl.client import GhlClient
+from clients.ghl.errors import GhlAuthError
 from tests.unit.auth_support import (
     BASE,
     KEY,
@@ -18,14 +21,11 @@ from tests.unit.auth_support import (
     provider,
     store_pit,
 )
-from toky_ghl import cli
 from toky_ghl.errors import ConfigError
 from worker.auth.bootstrap import build_token_provider
 from worker.auth.errors import AuthUnavailable, CredentialsRefused, LocationPaused
 from worker.auth.manage import forget, rotate_pit
 from worker.auth.pause import Pause
-from worker.ghl.client import GhlClient
-from worker.ghl.errors import GhlAuthError
 
 PIT_SETTINGS = {"ghl_client_id": None, "ghl_client_secret": None}
 

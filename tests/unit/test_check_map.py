@@ -8,7 +8,7 @@ import json
 import pytest
 import responses
 
-from toky_ghl.cli import main
+from cli.main import main
 
 FIELD_MAP = """\
 standard:

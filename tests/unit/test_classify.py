@@ -7,6 +7,21 @@ from __future__ import annotations
 import pytest
 from requests.structures import CaseInsensitiveDict
 
+from clients.ghl.errors import (
+    GhlAuthError,
+    GhlConnectionError,
+    GhlDuplicateContactError,
+    GhlError,
+    GhlNotFoundError,
+    GhlPermissionError,
+    GhlRateLimitedError,
+    GhlScopeError,
+    GhlServerError,
+    GhlTokenScopeError,
+    GhlValidationError,
+    error_from_response,
+)
+from clients.ghl.retry import RetryPolicy
 from toky_ghl.settings import Settings
 from worker.auth.errors import AuthUnavailable, CredentialsRefused, LocationPaused, SaveRefused
 from worker.circuit import CircuitOpen
@@ -25,21 +40,6 @@ from worker.classify import (
 )
 from worker.delay.reasons import ParkReason
 from worker.dlq import DeadKind
-from worker.ghl.errors import (
-    GhlAuthError,
-    GhlConnectionError,
-    GhlDuplicateContactError,
-    GhlError,
-    GhlNotFoundError,
-    GhlPermissionError,
-    GhlRateLimitedError,
-    GhlScopeError,
-    GhlServerError,
-    GhlTokenScopeError,
-    GhlValidationError,
-    error_from_response,
-)
-from worker.ghl.retry import RetryPolicy
 from worker.sync.outcome import Deferred, Unprocessable
 
 NOW_MS = 1_000_000_000_000

@@ -8,7 +8,7 @@ import json
 import fakeredis
 import pytest
 
-from toky_ghl.constants import APPLY_EVENT_TASK
+from contract.constants import APPLY_EVENT_TASK
 from toky_ghl.keys import queue_key
 from toky_ghl.settings import Settings
 from worker.circuit import Circuit, circuit_state
@@ -171,8 +171,8 @@ def test_a_probe_refused_by_the_rate_limiter_is_given_back_and_another_event_pro
     out the circuit stayed open, and the scheduler released nothing: a stall)."""
     import responses as responses_lib
 
-    from worker.ghl.client import GhlClient
-    from worker.ghl.errors import GhlRateLimitedError
+    from clients.ghl.client import GhlClient
+    from clients.ghl.errors import GhlRateLimitedError
     from worker.ratelimit.base import Grant
 
     class FullWindow:  # the limiter's answer while the window is full

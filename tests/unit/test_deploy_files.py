@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from toky_ghl.cli import build_parser
+from cli.main import build_parser
 from toky_ghl.settings import OPTIONS, Settings
 
 REPO = Path(__file__).resolve().parents[2]

@@ -49,7 +49,7 @@ def test_the_compose_file_names_readme_sections_that_exist():
 
 
 def test_run_help_mentions_the_mirror_and_no_demo():
-    shown = subprocess.run([sys.executable, "-m", "toky_ghl.cli", "run", "--help"],
+    shown = subprocess.run([sys.executable, "-m", "cli.main", "run", "--help"],
                            capture_output=True, text=True, timeout=60, cwd=REPO)
     assert shown.returncode == 0
     text = " ".join(shown.stdout.split())

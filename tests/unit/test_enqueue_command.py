@@ -10,8 +10,8 @@ import sys
 import fakeredis
 import pytest
 
+from cli.main import main
 from tests.unit.events_examples import SAMPLES
-from toky_ghl.cli import main
 from toky_ghl.keys import queue_key
 
 #: The events queue's Redis list for the default prefix (TOKY_GHL_KEY_PREFIX unset).

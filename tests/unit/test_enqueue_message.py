@@ -1,6 +1,6 @@
 """Our task messages against Celery's and kombu's own code (no broker needed).
 
-``producers.celery_message`` builds what ``celery.app.amqp.as_task_v2`` and
+``contract.celery_message`` builds what ``celery.app.amqp.as_task_v2`` and
 kombu's virtual channel build; these tests fail when a Celery or kombu upgrade
 changes the format.
 """
@@ -15,8 +15,8 @@ from celery.worker.request import Request
 from kombu import Connection
 from kombu.transport.virtual import Message
 
-from producers.celery_message import task_message
-from toky_ghl.constants import APPLY_EVENT_TASK, EVENTS_QUEUE
+from contract.celery_message import task_message
+from contract.constants import APPLY_EVENT_TASK, EVENTS_QUEUE
 
 EVENT = {"id": "e-1", "type": "call.ended", "occurred_at": "2026-11-02T10:00:00Z",
          "data": {"callid": "c-1", "direction": "inbound", "state": "missed", "note": "Señor ✓"}}

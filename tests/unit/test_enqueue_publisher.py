@@ -9,10 +9,10 @@ import fakeredis
 import pytest
 import redis
 
-from producers.events import event_label, validate_event
+from contract.constants import APPLY_EVENT_TASK, EVENT_ID_TTL_S, EVENTS_QUEUE
+from contract.events import event_label, validate_event
 from producers.queue import EventPublisher
 from tests.unit.events_examples import SAMPLES, envelope
-from toky_ghl.constants import APPLY_EVENT_TASK, EVENT_ID_TTL_S, EVENTS_QUEUE
 from toky_ghl.keys import queue_key
 
 #: The events queue's Redis list for the default prefix.

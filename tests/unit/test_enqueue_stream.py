@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from contract.events import InvalidEvent
 from producers.enqueue import Enqueuer, parse_line
-from producers.events import InvalidEvent
 from tests.unit.events_examples import envelope
 
 

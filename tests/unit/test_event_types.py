@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from producers.event_types import EVENT_SPECS, EVENT_TYPES, EventKind, event_types_of
-from producers.events import customer_phone, validate_event
+from contract.event_types import EVENT_SPECS, EVENT_TYPES, EventKind, event_types_of
+from contract.events import customer_phone, validate_event
 from tests.unit.events_examples import MINIMAL, PHONE, envelope
 from worker.pipeline import missing_scopes
 from worker.rules import ACTIONS

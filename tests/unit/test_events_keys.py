@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from producers.events import EVENT_TYPES, event_id_for, event_label, object_key, validate_event
+from contract.events import EVENT_TYPES, event_id_for, event_label, object_key, validate_event
 from tests.unit.events_examples import MINIMAL, envelope
 
 EXPECTED_KEY = {

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from producers.phones import normalize_phone
-from producers.times import parse_occurred_at, parse_timestamp, parse_toky_date
+from contract.phones import normalize_phone
+from contract.times import parse_occurred_at, parse_timestamp, parse_toky_date
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from producers.events import EVENT_TYPES, InvalidEvent, validate_event
+from contract.events import EVENT_TYPES, InvalidEvent, validate_event
 from tests.unit.events_examples import MINIMAL, OPTIONAL, PHONE, SAMPLES, envelope
 
 SHARED_SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "contract" / "samples.ndjson"

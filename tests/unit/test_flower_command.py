@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from toky_ghl.cli import main
+from cli.main import main
 
 PASSWORD = "Fl0wer-unit-pw-31"
 

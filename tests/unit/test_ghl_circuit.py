@@ -8,10 +8,10 @@ import pytest
 import requests
 import responses
 
+from clients.ghl.client import GhlClient
+from clients.ghl.errors import GhlConnectionError, GhlServerError, GhlValidationError
 from worker.auth.errors import AuthUnavailable
 from worker.circuit import Circuit, CircuitOpen, circuit_state
-from worker.ghl.client import GhlClient
-from worker.ghl.errors import GhlConnectionError, GhlServerError, GhlValidationError
 
 BASE = "https://ghl.test"
 LOC = "loc123"

@@ -12,8 +12,8 @@ import responses
 import structlog
 from responses import matchers
 
-from worker.ghl.client import GhlClient
-from worker.ghl.errors import (
+from clients.ghl.client import GhlClient
+from clients.ghl.errors import (
     GhlAuthError,
     GhlConnectionError,
     GhlDuplicateContactError,
@@ -534,7 +534,7 @@ def test_the_worker_runtime_builds_a_working_client_from_settings(stub):
 
 def test_within_one_event_a_call_after_a_granted_one_waits_for_its_slot_instead_of_giving_up(
         stub):
-    from worker.ghl.transport import one_event
+    from clients.ghl.transport import one_event
 
     # Given no inline wait allowed by the settings, and a full window (800 ms to wait)
     # for the second call of an event whose first call was granted a slot

@@ -8,8 +8,7 @@ import pickle
 import pytest
 import requests
 
-from toky_ghl.logs import register_secrets
-from worker.ghl.errors import (
+from clients.ghl.errors import (
     GhlConnectionError,
     GhlDuplicateContactError,
     GhlError,
@@ -18,6 +17,7 @@ from worker.ghl.errors import (
     error_from_exception,
     error_from_response,
 )
+from toky_ghl.logs import register_secrets
 
 
 def answer(status: int, body) -> requests.Response:

@@ -9,7 +9,7 @@ import pytest
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
-from worker.ghl.errors import (
+from clients.ghl.errors import (
     GhlAuthError,
     GhlConnectionError,
     GhlDuplicateContactError,

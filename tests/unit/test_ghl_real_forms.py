@@ -11,18 +11,18 @@ import pytest
 import requests
 import structlog
 
+from clients.ghl.client import GhlClient
+from clients.ghl.errors import GhlNotFoundError
+from simulators.ghl.app import create_app
+from simulators.ghl.config import SimConfig
+from simulators.ghl.sim import GhlSim
+from simulators.ghl.testing import ALL_SCOPES, TEST_TOKEN, FakeClock
 from tests.unit.poller_support import WsgiAdapter
 from tests.unit.sync_support import apply, event
 from toky_ghl.errors import ConfigError
 from toky_ghl.settings import Settings
-from toky_ghl.sim.ghl.app import create_app
-from toky_ghl.sim.ghl.config import SimConfig
-from toky_ghl.sim.ghl.sim import GhlSim
-from toky_ghl.sim.ghl.testing import ALL_SCOPES, TEST_TOKEN, FakeClock
 from worker.custom_field_ids import resolve_custom_field_keys
 from worker.fieldmap import parse_field_map
-from worker.ghl.client import GhlClient
-from worker.ghl.errors import GhlNotFoundError
 from worker.idmap import IdMap
 from worker.sync.context import SyncContext
 

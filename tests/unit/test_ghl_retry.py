@@ -6,9 +6,7 @@ import dataclasses
 
 import pytest
 
-from clients.http_policy import backoff_ms, retry_after_ms
-from toky_ghl.settings import Settings
-from worker.ghl.errors import (
+from clients.ghl.errors import (
     GhlAuthError,
     GhlConnectionError,
     GhlDuplicateContactError,
@@ -20,11 +18,13 @@ from worker.ghl.errors import (
     GhlServerError,
     GhlValidationError,
 )
-from worker.ghl.retry import (
+from clients.ghl.retry import (
     RetryPolicy,
     is_retryable,
     wait_ms,
 )
+from clients.http_policy import backoff_ms, retry_after_ms
+from toky_ghl.settings import Settings
 
 
 def rate_limited(retry_after=None, interval=None, from_server=True):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from worker.ghl.errors import GhlScopeError
-from worker.ghl.scopes import check_scope, has_scope, required_scope
+from clients.ghl.errors import GhlScopeError
+from clients.ghl.scopes import check_scope, has_scope, required_scope
 
 
 @pytest.mark.parametrize(

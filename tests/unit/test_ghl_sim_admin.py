@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from toky_ghl.sim.ghl import DEMO_CALENDAR, DEMO_LOCATION, DEMO_TOKEN, GhlSim, SimConfig, seed_demo
-from toky_ghl.sim.ghl.__main__ import build_parser, main
-from toky_ghl.sim.ghl.testing import FakeClock, GhlTestClient
+from simulators.ghl import DEMO_CALENDAR, DEMO_LOCATION, DEMO_TOKEN, GhlSim, SimConfig, seed_demo
+from simulators.ghl.__main__ import build_parser, main
+from simulators.ghl.testing import FakeClock, GhlTestClient
 
 LOC = "locAAAAAAAAAAAAAAAAA"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from toky_ghl.sim.ghl import GhlSim
-from toky_ghl.sim.ghl.testing import ALL_SCOPES, GhlTestClient, make_api
+from simulators.ghl import GhlSim
+from simulators.ghl.testing import ALL_SCOPES, GhlTestClient, make_api
 
 LOC, OTHER = "locAAAAAAAAAAAAAAAAA", "locBBBBBBBBBBBBBBBBB"
 START = "2026-12-01T10:00:00-06:00"

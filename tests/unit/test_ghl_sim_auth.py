@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from toky_ghl.sim.ghl import GhlSim
-from toky_ghl.sim.ghl.testing import ALL_SCOPES, GhlTestClient, make_api
+from simulators.ghl import GhlSim
+from simulators.ghl.testing import ALL_SCOPES, GhlTestClient, make_api
 
 LOC, OTHER = "locAAAAAAAAAAAAAAAAA", "locBBBBBBBBBBBBBBBBB"
 INVALID_JWT = {"statusCode": 401, "message": "Invalid JWT", "error": "Unauthorized"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from toky_ghl.sim.ghl import GhlSim
-from toky_ghl.sim.ghl.testing import GhlTestClient, make_api
+from simulators.ghl import GhlSim
+from simulators.ghl.testing import GhlTestClient, make_api
 
 LOC = "locAAAAAAAAAAAAAAAAA"
 DUE = "2026-12-01T15:00:00Z"

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from toky_ghl.sim.ghl import GhlSim
-from toky_ghl.sim.ghl.testing import FakeClock, GhlTestClient, make_api
+from simulators.ghl import GhlSim
+from simulators.ghl.testing import FakeClock, GhlTestClient, make_api
 
 LOC = "locAAAAAAAAAAAAAAAAA"
 ISO_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")

@@ -1,11 +1,11 @@
 """GHL simulator: workflows, campaigns, followers and opportunities of a contact
-(apps/contacts.json, apps/opportunities.json; see toky_ghl/sim/ghl/routes_engagement.py)."""
+(apps/contacts.json, apps/opportunities.json; see simulators/ghl/routes_engagement.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from toky_ghl.sim.ghl.testing import GhlTestClient, make_api
+from simulators.ghl.testing import GhlTestClient, make_api
 
 LOC = "locAAAAAAAAAAAAAAAAA"
 

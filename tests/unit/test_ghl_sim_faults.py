@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from toky_ghl.sim.ghl.testing import GhlTestClient, make_api
+from simulators.ghl.testing import GhlTestClient, make_api
 
 LOC = "locAAAAAAAAAAAAAAAAA"
 

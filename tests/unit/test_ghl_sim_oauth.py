@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from toky_ghl.sim.ghl.testing import FakeClock, GhlTestClient, make_api
+from simulators.ghl.testing import FakeClock, GhlTestClient, make_api
 
 LOC = "locOAUTHAAAAAAAAAAAA"
 CLIENT, SECRET = "client-1", "secret-1"
@@ -176,7 +176,7 @@ def test_reset_everything_forgets_apps(api):
 
 
 def test_ttl_must_be_positive():
-    from toky_ghl.sim.ghl.config import SimConfig
+    from simulators.ghl.config import SimConfig
 
     with pytest.raises(ValueError, match="access_token_ttl_s"):
         SimConfig(access_token_ttl_s=0)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from toky_ghl.sim.ghl.ratelimit import LocationRateLimiter
-from toky_ghl.sim.ghl.testing import ALL_SCOPES, FakeClock, GhlTestClient, make_api
+from simulators.ghl.ratelimit import LocationRateLimiter
+from simulators.ghl.testing import ALL_SCOPES, FakeClock, GhlTestClient, make_api
 
 LOC, OTHER = "locAAAAAAAAAAAAAAAAA", "locBBBBBBBBBBBBBBBBB"
 HEADERS = ("X-RateLimit-Max", "X-RateLimit-Remaining", "X-RateLimit-Interval-Milliseconds",

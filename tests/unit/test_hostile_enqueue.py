@@ -12,12 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cli.main import main
+from contract.events import EVENT_TYPES, InvalidEvent, object_key, validate_event
+from contract.ids import is_ghl_id, is_toky_id
 from producers.enqueue import Enqueuer
-from producers.events import EVENT_TYPES, InvalidEvent, object_key, validate_event
-from producers.ids import is_ghl_id, is_toky_id
 from producers.queue import EventPublisher
 from tests.unit.events_examples import SAMPLES
-from toky_ghl.cli import main
 from worker.versions import occurred_at_us
 
 SAMPLE_LINES = SAMPLES.read_text().splitlines()

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from producers.events import object_key, validate_event
-from producers.ids import is_toky_id
+from contract.events import object_key, validate_event
+from contract.ids import is_toky_id
 from producers.queue import EventPublisher
 from producers.webhook import HANDLED_EVENTS, create_app
 from tests.unit.poller_support import PREFIX, queued_events

@@ -14,6 +14,7 @@ from urllib3.exceptions import (
     ProtocolError,
 )
 
+from clients.ghl.errors import GhlConnectionError, error_from_exception
 from clients.http_policy import (
     RateLimitHeaders,
     backoff_ms,
@@ -24,8 +25,7 @@ from clients.http_policy import (
     retry_after_ms,
     wait_ms,
 )
-from producers.toky import TokyClient, TokyConnectionError
-from worker.ghl.errors import GhlConnectionError, error_from_exception
+from clients.toky import TokyClient, TokyConnectionError
 
 NOW_S = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
 

@@ -7,7 +7,7 @@ import json
 
 import fakeredis
 
-from producers.events import validate_event
+from contract.events import validate_event
 from producers.queue import EventPublisher
 from tests.unit.events_examples import SAMPLES
 from toky_ghl.keys import queue_key

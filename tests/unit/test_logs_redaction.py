@@ -233,7 +233,7 @@ def test_every_line_of_a_task_carries_its_context_then_none(capsys, monkeypatch)
     # Given a task starting (Celery's task_prerun signal)
     log_context.bind_task_context(task_id="t-42", args=(event,))
     # When the GHL client, the pipeline and Celery log during the task
-    structlog.get_logger("worker.ghl.transport").info("ghl.request", path="/contacts/")
+    structlog.get_logger("clients.ghl.transport").info("ghl.request", path="/contacts/")
     logging.getLogger("celery.app.trace").info("Task succeeded")
     log_context.clear_task_context()
     structlog.get_logger("toky_ghl.test").info("after the task")

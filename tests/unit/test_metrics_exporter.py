@@ -15,14 +15,14 @@ import responses
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from clients.ghl.client import GhlClient
+from clients.ghl.errors import GhlRateLimitedError, GhlServerError
 from tests.unit.fake_ghl import FakeGhl
 from toky_ghl.metrics import record
 from toky_ghl.metrics.collector import RedisCollector
 from toky_ghl.settings import Settings
 from worker.dlq import DeadLetterStore
 from worker.fieldmap import load_field_map
-from worker.ghl.client import GhlClient
-from worker.ghl.errors import GhlRateLimitedError, GhlServerError
 from worker.pipeline import PipelineDeps, process
 from worker.stats import Stats
 

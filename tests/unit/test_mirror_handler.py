@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from producers.events import validate_event
+from contract.events import validate_event
 from producers.mirror import TO_GHL, TO_TOKY, SyncMemory, fingerprint, from_ghl, from_toky
 from producers.mirror.mapping import ghl_contact_event
 from producers.poller import Poller

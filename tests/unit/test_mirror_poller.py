@@ -10,7 +10,8 @@ import pytest
 
 from producers.mirror import TO_GHL, MirrorPoller, SourceBusy, SourceFailed, SyncMemory
 from producers.mirror.shared import fingerprint, from_ghl
-from producers.poller import PollerLock, run_poller
+from producers.polling.lock import PollerLock
+from producers.polling.runner import run_poller
 from tests.unit.mirror_support import GHL_T0, PREFIX, SINCE, World
 from tests.unit.poller_support import RecordingPublisher
 from worker.ratelimit import Limits
@@ -206,7 +207,7 @@ def test_run_poller_runs_the_mirror_once_under_its_own_lock():
 
 @pytest.mark.parametrize("page_size", [0, 501])
 def test_the_source_refuses_a_page_size_ghl_would_not_serve(page_size):
-    from worker.ghl.contact_changes import GhlContactChanges
+    from producers.mirror.ghl_source import GhlContactChanges
 
     with pytest.raises(ValueError):
         GhlContactChanges(object(), page_size=page_size)

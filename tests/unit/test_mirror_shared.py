@@ -6,7 +6,7 @@ from __future__ import annotations
 import fakeredis
 import pytest
 
-from producers.events import object_key, validate_event
+from contract.events import object_key, validate_event
 from producers.mirror import TO_GHL, TO_TOKY, SyncMemory, fingerprint, from_ghl, from_toky
 from producers.mirror.mapping import ghl_contact_event, position, seen_id
 from worker.mapping.toky_contact import changed_fields, toky_contact_fields

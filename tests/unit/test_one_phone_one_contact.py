@@ -12,9 +12,9 @@ import re
 import pytest
 import structlog
 
+from clients.ghl.errors import GhlDuplicateContactError
 from tests.unit.sync_support import apply, event, make_context
 from worker.conflicts import ConflictStore
-from worker.ghl.errors import GhlDuplicateContactError
 from worker.idmap import IdMap
 from worker.keys import sync_lock_key
 from worker.pipeline import PipelineDeps, process

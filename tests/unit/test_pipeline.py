@@ -5,16 +5,16 @@ from __future__ import annotations
 import fakeredis
 import pytest
 
-from tests.unit.fake_ghl import FakeGhl
-from toky_ghl.settings import Settings
-from worker.dlq import DeadLetterStore
-from worker.fieldmap import load_field_map
-from worker.ghl.errors import (
+from clients.ghl.errors import (
     GhlNotFoundError,
     GhlRateLimitedError,
     GhlServerError,
     GhlValidationError,
 )
+from tests.unit.fake_ghl import FakeGhl
+from toky_ghl.settings import Settings
+from worker.dlq import DeadLetterStore
+from worker.fieldmap import load_field_map
 from worker.pipeline import PipelineDeps, process
 
 WRITE = frozenset({"contacts.readonly", "contacts.write", "calendars/events.readonly",

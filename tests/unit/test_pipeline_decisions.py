@@ -7,6 +7,12 @@ import fakeredis
 import pytest
 import structlog
 
+from clients.ghl.errors import (
+    GhlNotFoundError,
+    GhlRateLimitedError,
+    GhlScopeError,
+    GhlServerError,
+)
 from clients.http_policy import backoff_ms
 from tests.unit.fake_ghl import FakeGhl
 from toky_ghl.settings import Settings
@@ -14,12 +20,6 @@ from worker.circuit import CircuitOpen
 from worker.delay.reasons import ParkReason
 from worker.dlq import DeadLetterStore
 from worker.fieldmap import load_field_map
-from worker.ghl.errors import (
-    GhlNotFoundError,
-    GhlRateLimitedError,
-    GhlScopeError,
-    GhlServerError,
-)
 from worker.pipeline import HISTORY_KEEP, PipelineDeps, process
 from worker.stats import Stats
 from worker.sync.outcome import Deferred, Unprocessable

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import fakeredis
 import pytest
 
-from producers.poller.cursor import Cursor
+from producers.polling.cursor import Cursor
 
 T = datetime(2026, 11, 20, 12, 0, 0, tzinfo=UTC)
 SINCE = T - timedelta(days=7)

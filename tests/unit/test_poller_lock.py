@@ -11,7 +11,9 @@ import time
 import fakeredis
 import pytest
 
-from producers.poller import LockLost, PollerLock, PollReport, run_poller
+from producers.polling.lock import LockLost, PollerLock
+from producers.polling.report import PollReport
+from producers.polling.runner import run_poller
 
 KEY = "t:poller:lock"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from producers.events import InvalidEvent, validate_event
-from producers.poller.cdr_mapping import call_state, cdr_event
-from producers.poller.message_mapping import sms_event, voicemail_event
+from contract.events import InvalidEvent, validate_event
+from producers.records.calls import call_state, cdr_event
+from producers.records.messages import sms_event, voicemail_event
 
 CDR = {
     "id": "7", "callid": "c-1", "direction": "inbound", "from": "+15125550101",

@@ -11,6 +11,7 @@ import structlog
 
 from producers.poller import Poller
 from producers.queue import EventPublisher
+from simulators.toky import TokySim, create_app, seed_demo
 from tests.unit.poller_support import (
     KEY,
     PREFIX,
@@ -22,7 +23,6 @@ from tests.unit.poller_support import (
     sim_client,
 )
 from toky_ghl.keys import queue_key
-from toky_ghl.sim.toky import TokySim, create_app, seed_demo
 
 SINCE = T0 - timedelta(days=7)
 

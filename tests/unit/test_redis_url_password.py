@@ -47,7 +47,7 @@ def test_the_password_is_scrubbed_from_log_lines_wherever_it_appears():
 
 def test_a_command_given_an_unreadable_url_prints_it_masked():
     env = {**os.environ, "REDIS_URL": f"redis://:pa/{PASSWORD}@cache.internal:6379"}
-    result = subprocess.run([sys.executable, "-m", "toky_ghl.cli", "status"], env=env,
+    result = subprocess.run([sys.executable, "-m", "cli.main", "status"], env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "REDIS_URL" in result.stderr and "***" in result.stderr

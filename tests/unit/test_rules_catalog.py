@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from producers.events import validate_event
+from cli.main import main
+from contract.events import validate_event
 from tests.unit.rules_support import DOCS
-from toky_ghl.cli import main
 from toky_ghl.settings import Settings
 from worker.dryrun import DryRun
 from worker.fieldmap import load_field_map

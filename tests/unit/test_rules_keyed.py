@@ -9,7 +9,7 @@ import dataclasses
 import pytest
 import yaml
 
-from producers.events import validate_event
+from contract.events import validate_event
 from toky_ghl.settings import Settings
 from worker.dlq import DeadLetterStore
 from worker.dryrun import DryRun

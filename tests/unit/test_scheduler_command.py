@@ -5,7 +5,7 @@ from __future__ import annotations
 import fakeredis
 import pytest
 
-from toky_ghl import cli
+from cli import main as cli
 from toky_ghl.keys import queue_key
 from worker.delay import DelayStore, ParkReason
 

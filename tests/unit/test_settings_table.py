@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from toky_ghl.cli import main
+from cli.main import main
 from toky_ghl.errors import ConfigError
 from toky_ghl.settings import OPTIONS, Settings, settings_markdown
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from clients.ghl.errors import GhlConnectionError, GhlRateLimitedError, GhlServerError
 from tests.unit.sync_support import apply, apply_counting, event, make_context, samples
-from worker.ghl.errors import GhlConnectionError, GhlRateLimitedError, GhlServerError
 from worker.idmap import IdMap
 
 CALL_KEY = "call:8c1e5d02-77a1-4f5e-9d1c-0b7f3c2a9e11"

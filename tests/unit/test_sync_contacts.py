@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from clients.ghl.errors import GhlNotFoundError, GhlServerError
 from tests.unit.sync_support import apply, apply_counting, event, make_context, samples
-from worker.ghl.errors import GhlNotFoundError, GhlServerError
 from worker.idmap import Child, IdMap
 
 PHONE = "+14155550134"

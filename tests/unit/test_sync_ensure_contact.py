@@ -6,8 +6,8 @@ import importlib
 
 import pytest
 
+from clients.ghl.errors import GhlDuplicateContactError
 from tests.unit.sync_support import make_context
-from worker.ghl.errors import GhlDuplicateContactError
 from worker.idmap import IdMap
 from worker.keys import sync_lock_key
 from worker.sync import ensure_contact

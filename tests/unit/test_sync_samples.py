@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from producers.events import EVENT_TYPES
+from contract.events import EVENT_TYPES
 from tests.unit.sync_support import apply_counting, make_context, samples
 from worker.sync import HANDLERS
 

@@ -11,7 +11,7 @@ import responses
 from responses import matchers
 
 from clients.http_policy import parse_retry_after_s
-from producers.toky import (
+from clients.toky import (
     TokyAuthError,
     TokyClient,
     TokyConflictError,

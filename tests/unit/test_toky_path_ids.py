@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from producers.events import InvalidEvent
+from clients.toky import paths
+from contract.events import InvalidEvent
 from producers.poller.history import CALLS
-from producers.toky import paths
 
 
 @pytest.mark.parametrize("bad", ["..", ".", "", "a/b", "?x=1", "x" * 129])

@@ -10,12 +10,12 @@ from datetime import timedelta
 import fakeredis
 import pytest
 
-from producers.agents import agent_email
+from clients.toky.agents import agent_email
 from producers.poller import Poller
 from producers.queue import EventPublisher
+from simulators.toky import TokySim, create_app
+from simulators.toky.state import FILTER_TIME_MODES, RECORDING_KEYS
 from tests.unit.poller_support import KEY, PREFIX, T0, TOKY_LINE, queued_events, sim_client
-from toky_ghl.sim.toky import TokySim, create_app
-from toky_ghl.sim.toky.state import FILTER_TIME_MODES, RECORDING_KEYS
 
 CUSTOMER = "+15125550102"
 
@@ -177,7 +177,7 @@ def test_a_web_call_webhook_is_accepted_with_the_widget_callers_number_when_give
 
 
 def test_voicemail_and_sms_agents_in_tokys_id_form_read_as_emails():
-    from producers.poller.message_mapping import sms_event, voicemail_event
+    from producers.records.messages import sms_event, voicemail_event
 
     # Given a voicemail and an SMS whose agent is written as Toky's REST answers write it
     voicemail = voicemail_event({"id": "v1", "from_number": CUSTOMER, "date": "2026-11-20 10:00:00",

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from producers.toky import TokyClient, TokyError
+from clients.toky import TokyClient, TokyError
 
 KEY = "tk_live_Redirect0123456789"
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from producers.toky import paths
-from toky_ghl.sim.toky import TokySim, create_app, seed_demo
+from clients.toky import paths
+from simulators.toky import TokySim, create_app, seed_demo
 
 KEY = "sim-key-123"
 T0 = datetime(2026, 11, 20, 12, 0, 0, tzinfo=UTC)

@@ -9,8 +9,8 @@ import pytest
 import responses
 import yaml
 
+from cli.main import main
 from tests.unit.rules_support import docs_example
-from toky_ghl.cli import main
 
 VIP = "+15125550101"
 EVENTS = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fakeredis
 import pytest
 
-from toky_ghl.constants import EVENT_ID_TTL_S
+from contract.constants import EVENT_ID_TTL_S
 from worker.versions import VERSION_TTL_S, Version, VersionStore, occurred_at_us
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from toky_ghl.cli import main
-from toky_ghl.commands.agents import agents_block, suggest
-from toky_ghl.commands.webhooks import hook_url, mask_url
+from cli.commands.agents import agents_block, suggest
+from cli.commands.webhooks import hook_url, mask_url
+from cli.main import main
 
 SECRET = "whsec-Cli-0123456789abcdef"
 

@@ -8,13 +8,13 @@ from datetime import timedelta
 import fakeredis
 import pytest
 
+from cli.commands import webhooks as webhooks_command
 from producers.poller import Poller
 from producers.queue import EventPublisher
 from producers.webhook import HANDLED_EVENTS, create_app
+from simulators.toky import TokySim
+from simulators.toky import create_app as create_sim_app
 from tests.unit.poller_support import KEY, PREFIX, T0, TOKY_LINE, queued_ids, sim_client
-from toky_ghl.commands import webhooks as webhooks_command
-from toky_ghl.sim.toky import TokySim
-from toky_ghl.sim.toky import create_app as create_sim_app
 
 SECRET = "whsec-Both-0123456789abcdef"
 

@@ -97,7 +97,7 @@ def families(snap: Snapshot) -> Iterator[Metric]:
     value (a series that first appears at 25 has no increase for Prometheus):
     applied and queued events and the lag by type, accepted webhooks by event name.
     """
-    from producers.event_types import EVENT_TYPES
+    from contract.event_types import EVENT_TYPES
     from producers.webhook.mapping import HANDLED_EVENTS
 
     yield _counter("events", "Events handled by the workers, by type, outcome "

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from clients.ghl.errors import GhlAuthError
 from worker.auth.errors import AuthError
 from worker.classify import (
     PAUSE_RECHECK_MS,
@@ -27,7 +28,6 @@ from worker.classify import (
     credentials,
 )
 from worker.dlq import DeadKind
-from worker.ghl.errors import GhlAuthError
 
 if TYPE_CHECKING:
     from worker.auth.source import TokenSource

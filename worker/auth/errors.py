@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from clients.ghl.errors import GhlAuthError
 from toky_ghl.errors import ConfigError
-from worker.ghl.errors import GhlAuthError
 
 
 class AuthError(GhlAuthError):

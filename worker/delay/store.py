@@ -23,9 +23,9 @@ from typing import Any, cast
 
 import redis
 
-from producers.celery_message import default_origin, task_message
-from producers.events import event_label
-from toky_ghl.constants import APPLY_EVENT_TASK, EVENTS_QUEUE
+from contract.celery_message import default_origin, task_message
+from contract.constants import APPLY_EVENT_TASK, EVENTS_QUEUE
+from contract.events import event_label
 from toky_ghl.keys import queue_key
 from toky_ghl.redis_conn import Scored, text
 from worker.delay.reasons import GATE_REASONS, ParkReason

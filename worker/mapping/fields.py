@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields
 
-from producers.times import parse_timestamp
+from contract.times import parse_timestamp
 
 
 def parse_time(raw: str) -> datetime:

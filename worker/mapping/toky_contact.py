@@ -1,6 +1,6 @@
 """GHL contact → Toky contact fields (the mirror's direction), and what an update must change.
 
-Toky's contact fields (``producers.toky.paths.CONTACT_FIELDS``): ``contact_name``
+Toky's contact fields (``clients.toky.paths.CONTACT_FIELDS``): ``contact_name``
 = GHL's full name (``name``, else first and last names), ``email`` trimmed,
 ``city``, ``country_code`` = GHL's ``country`` when it is an ISO 3166 alpha-2
 code (anything else is left out: Toky's poller would refuse it). The phone is

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import redis
 
-from toky_ghl.constants import EVENT_ID_TTL_S
+from contract.constants import EVENT_ID_TTL_S
 from worker.keys import rule_done_key, rule_matched_key
 
 

@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from producers.times import parse_timestamp
+from contract.times import parse_timestamp
 from worker.rules.errors import RulesError
 from worker.rules.triggers import BOOL, CHOICE, LIST, NUMBER, TIME, Field
 

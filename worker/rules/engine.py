@@ -21,8 +21,8 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from producers.events import Event, customer_phone
-from worker.ghl.errors import GhlNotFoundError
+from clients.ghl.errors import GhlNotFoundError
+from contract.events import Event, customer_phone
 from worker.rules.actions import ActionRun
 from worker.rules.completions import Completions
 from worker.rules.conditions import Facts

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
-from producers.ids import GHL_ID_RULE, is_ghl_id
+from contract.ids import GHL_ID_RULE, is_ghl_id
 from worker.rules.errors import RulesError
 from worker.rules.templates import compile_template, is_template
 from worker.sync.outcome import Unprocessable

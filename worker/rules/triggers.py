@@ -1,6 +1,6 @@
 """Triggers: every event type a rule can start from, with its fields and their types.
 
-Read from the registry of event types (``producers.event_types``), so a new
+Read from the registry of event types (``contract.event_types``), so a new
 event type or field is a trigger and a field here without anyone writing it twice.
 Besides the event's ``data`` fields, a condition may read ``contact.tags``: the
 tags GHL last reported for the customer's contact (from the id map, else read
@@ -14,8 +14,8 @@ from typing import Any
 
 from marshmallow import fields as mm
 
-from producers import fields as pf
-from producers.event_types import EVENT_SPECS
+from contract import fields as pf
+from contract.event_types import EVENT_SPECS
 
 #: Field types, as the catalogue names them.
 TEXT, PHONE, EMAIL, CHOICE, TIME, NUMBER, BOOL, LIST, MAPPING = (

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from producers.event_types import EVENT_SPECS
-from producers.events import Event
+from contract.event_types import EVENT_SPECS
+from contract.events import Event
 from worker.sync.appointments import appointment_cancelled, appointment_written
 from worker.sync.calls import call_ended
 from worker.sync.contacts import contact_deleted, contact_written, tags_added, tags_removed
@@ -25,7 +25,7 @@ from worker.sync.tasks import task_completed, task_deleted, task_written
 
 Handler = Callable[[Event, SyncContext], Outcome]
 
-#: The handler of each built-in action (``producers.event_types`` says which action applies
+#: The handler of each built-in action (``contract.event_types`` says which action applies
 #: which event type).
 ACTION_HANDLERS: dict[str, Handler] = {
     "sync_contact": contact_written,

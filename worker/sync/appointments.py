@@ -3,8 +3,8 @@ on the calendar ``GHL_CALENDAR_ID``."""
 
 from __future__ import annotations
 
-from producers.events import Event, object_key
-from worker.ghl.errors import GhlNotFoundError
+from clients.ghl.errors import GhlNotFoundError
+from contract.events import Event, object_key
 from worker.idmap import IdMap
 from worker.mapping import appointment_payload, cancelled_payload
 from worker.sync.children import APPOINTMENT, write_child

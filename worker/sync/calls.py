@@ -4,7 +4,7 @@ call, a withheld caller) is skipped with the reason, and counted as skipped."""
 
 from __future__ import annotations
 
-from producers.events import Event, customer_phone, object_key
+from contract.events import Event, customer_phone, object_key
 from worker.mapping import call_note_body, note_payload
 from worker.sync.children import NOTE, write_child
 from worker.sync.context import SyncContext

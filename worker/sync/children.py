@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from worker.ghl.api import GhlRecords
-from worker.ghl.errors import (
+from clients.ghl.api import GhlRecords
+from clients.ghl.errors import (
     GhlAuthError,
     GhlConnectionError,
     GhlError,

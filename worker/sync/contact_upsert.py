@@ -35,8 +35,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from clients.ghl.errors import GhlDuplicateContactError, GhlNotFoundError
 from worker.conflicts import ConflictStore, email_key
-from worker.ghl.errors import GhlDuplicateContactError, GhlNotFoundError
 from worker.idmap import IdMap
 from worker.sync.context import SyncContext
 from worker.sync.outcome import Unprocessable

@@ -14,10 +14,10 @@ import hashlib
 import json
 from typing import Any
 
-from producers.events import Event
+from clients.ghl.errors import GhlNotFoundError, GhlValidationError
+from contract.events import Event
 from toky_ghl.errors import ConfigError
 from worker.custom_field_ids import refused_custom_field, resolve_custom_field_keys
-from worker.ghl.errors import GhlNotFoundError, GhlValidationError
 from worker.idmap import IdMap
 from worker.mapping import UPSERT_ONLY_FIELDS, contact_payload
 from worker.sync.contact_upsert import update_for_phone, upsert_for_phone

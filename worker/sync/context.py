@@ -11,17 +11,17 @@ import structlog
 from toky_ghl.settings import Settings
 
 if TYPE_CHECKING:
-    from producers.toky import TokyClient
+    from clients.ghl.api import GhlApi
+    from clients.toky import TokyClient
     from worker.fieldmap import FieldMap
-    from worker.ghl.api import GhlApi
 
 
 @dataclass
 class SyncContext:
     """Dependencies of the handlers.
 
-    ``client`` is a ``worker.ghl.client.GhlClient`` (or a test double meeting
-    ``worker.ghl.api.GhlRecords``, the part the handlers write through); ``redis``
+    ``client`` is a ``clients.ghl.client.GhlClient`` (or a test double meeting
+    ``clients.ghl.api.GhlRecords``, the part the handlers write through); ``redis``
     holds the id map and other state under ``settings.key_prefix``; ``field_map`` is
     the loaded, validated field map; ``log`` a structlog logger already bound to the
     event's id, type and key; ``toky`` the Toky client the mirror writes with (None:

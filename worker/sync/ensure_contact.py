@@ -14,7 +14,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import TypeVar, cast
 
-from worker.ghl.errors import GhlDuplicateContactError, GhlNotFoundError
+from clients.ghl.errors import GhlDuplicateContactError, GhlNotFoundError
 from worker.idmap import IdMap
 from worker.mapping import basic_contact_payload
 from worker.sync.contact_upsert import upsert_for_phone

@@ -9,7 +9,7 @@ Toky agent when the field map has one.
 
 from __future__ import annotations
 
-from producers.events import Event, object_key
+from contract.events import Event, object_key
 from worker.idmap import Child, IdMap
 from worker.mapping import followup_task_payload, parse_time
 from worker.sync.children import TASK, create_once

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from producers.events import Event, customer_phone, object_key
+from contract.events import Event, customer_phone, object_key
 from worker.mapping import note_payload, sms_note_body, voicemail_note_body
 from worker.sync.children import NOTE, write_child
 from worker.sync.context import SyncContext

@@ -24,10 +24,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
-from producers.events import Event
-from producers.mirror.memory import TO_GHL, TO_TOKY, SyncMemory
-from producers.mirror.shared import fingerprint, from_ghl, from_toky
-from producers.toky import (
+from clients.toky import (
     TokyAuthError,
     TokyClient,
     TokyConflictError,
@@ -36,6 +33,9 @@ from producers.toky import (
     TokyRateLimitedError,
     TokyValidationError,
 )
+from contract.events import Event
+from producers.mirror.memory import TO_GHL, TO_TOKY, SyncMemory
+from producers.mirror.shared import fingerprint, from_ghl, from_toky
 from toky_ghl.settings import Settings
 from worker.idmap import IdMap
 from worker.mapping.toky_contact import changed_fields, toky_contact_fields, toky_fields_of

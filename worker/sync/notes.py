@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from producers.events import Event, object_key
+from contract.events import Event, object_key
 from worker.mapping import note_payload, toky_note_body
 from worker.sync.children import NOTE, delete_child, write_child
 from worker.sync.context import SyncContext

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from worker.ghl.api import GhlRecords
+from clients.ghl.api import GhlRecords
 from worker.idmap import Child
 from worker.mapping import ghl_utc_seconds, parse_time
 from worker.mapping.tasks import FALLBACK_TITLE

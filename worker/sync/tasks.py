@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from producers.events import Event, object_key
-from worker.ghl.errors import GhlNotFoundError
+from clients.ghl.errors import GhlNotFoundError
+from contract.events import Event, object_key
 from worker.idmap import IdMap
 from worker.mapping import new_task_payload, parse_time, task_fields
 from worker.sync.children import TASK, delete_child, write_child

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from producers.events import Event
+from contract.events import Event
 from worker.rules.params import Param
 from worker.sync.context import SyncContext
 from worker.sync.outcome import Outcome

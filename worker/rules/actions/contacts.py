@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from producers.events import customer_phone
+from contract.events import customer_phone
 from worker.idmap import IdMap
 from worker.rules.actions.base import Action, ActionRun
 from worker.rules.params import CHOICE, GHL_ID, TEXT, TEXT_LIST, TEXT_MAP, USER, Param

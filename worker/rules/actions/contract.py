@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from producers.event_types import EVENT_SPECS, event_types_of
+from contract.event_types import EVENT_SPECS, event_types_of
 from worker.rules.actions.base import TOKY_API_KEY, Action
 from worker.rules.actions.updates import KEYED_CHANGES
 from worker.sync import ACTION_HANDLERS
@@ -23,7 +23,7 @@ _IDMAP = ("the id map in Redis (Toky key → GHL id), and before re-creating, a 
 
 def _contract(name: str, summary: str, requests: tuple[str, ...], idempotent: str) -> Action:
     """The built-in action ``name``: its events and scopes are the registry's
-    (``producers.event_types``); one that writes nothing to GHL needs ``TOKY_API_KEY``."""
+    (``contract.event_types``); one that writes nothing to GHL needs ``TOKY_API_KEY``."""
     handler = ACTION_HANDLERS[name]
     events = event_types_of(name)
     scopes = tuple(dict.fromkeys(s for e in events for s in EVENT_SPECS[e].scopes))

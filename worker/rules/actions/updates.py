@@ -29,8 +29,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from producers.events import object_key as event_object_key
-from worker.ghl.errors import GhlNotFoundError
+from clients.ghl.errors import GhlNotFoundError
+from contract.events import object_key as event_object_key
 from worker.idmap import Child, IdMap
 from worker.mapping import cancelled_payload
 from worker.mapping.fields import ghl_utc_seconds
