@@ -113,7 +113,7 @@ class BeginState(StrEnum):
 
 @dataclass(frozen=True)
 class Begun:
-    """What ``Delivery.begin`` found: ``state`` dup (``handled`` says how), paused
+    """What ``DeliveryScripts.begin`` found: ``state`` dup (``handled`` says how), paused
     (``auth_version``/``pause`` the raw probe), busy (the lock stayed held) or go
     (the lock is held; ``versions`` by object key; ``auth_version`` the credentials'
     version when probed, no pause being recorded)."""
@@ -127,8 +127,9 @@ class Begun:
     idmap: dict[str, Any] | None = None
 
 
-class Delivery:
-    """The begin and end of one event's delivery, over the key prefix ``prefix``."""
+class DeliveryScripts:
+    """The Redis scripts that begin and end one event's delivery (check, lock, read;
+    record, unlock), over the key prefix ``prefix``."""
 
     def __init__(self, client: redis.Redis, prefix: str, *, lock_ttl_s: float, lock_wait_s: float,
                  sleep: Callable[[float], None] = time.sleep) -> None:

@@ -46,8 +46,7 @@ from worker.auth.errors import LocationPaused
 from worker.auth.pause import Pause
 from worker.classify import Action, Attempt, FailurePolicy, History, Verdict, Wait, classify
 from worker.delay.reasons import ParkReason
-from worker.delivery import BeginState, Begun
-from worker.delivery import Delivery as RedisDelivery
+from worker.delivery import BeginState, Begun, DeliveryScripts
 from worker.dlq import DeadKind, DeadLetterStore
 from worker.idmap import IdMap, prefetched
 from worker.latest_wins import fresh_keys, only_fresh, version_keys
@@ -178,8 +177,8 @@ class Delivery:
         self.log: Any = log
         self.dlq = DeadLetterStore(deps.redis, deps.prefix)
         self.stats = Stats(deps.redis, deps.prefix)
-        self.redis = RedisDelivery(deps.redis, deps.prefix, lock_ttl_s=OBJECT_LOCK_TTL_S,
-                                   lock_wait_s=OBJECT_LOCK_WAIT_S)
+        self.redis = DeliveryScripts(deps.redis, deps.prefix, lock_ttl_s=OBJECT_LOCK_TTL_S,
+                                     lock_wait_s=OBJECT_LOCK_WAIT_S)
 
     def run(self) -> Decision:
         """Validate, refuse what the scopes do not allow, then lock and apply."""
