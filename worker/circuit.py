@@ -40,9 +40,24 @@ from worker.keys import circuit_key, circuit_locations_key
 
 
 class CircuitState(StrEnum):
+    """A circuit's state (the hash's ``state`` field)."""
+
     CLOSED = "closed"
     OPEN = "open"
     HALF_OPEN = "half_open"
+
+
+class CircuitTransition(StrEnum):
+    """What a failure did to a circuit (``Circuit.failed``), besides leaving a state."""
+
+    OPENED = "opened"  # this failure opened a closed circuit
+    REOPENED = "reopened"  # this failure was the probe: open again, interval doubled
+
+
+def _state_or_transition(raw: Any) -> CircuitState | CircuitTransition:
+    word = text(raw)
+    return (CircuitTransition(word) if word in tuple(CircuitTransition)
+            else CircuitState(word))
 
 
 class CircuitOpen(GhlError):
@@ -194,7 +209,7 @@ class Circuit:
         ``HMGET`` (the script, atomic, runs only when it is not closed: a probe's grant)."""
         state, failures = self._client.hmget(circuit_key(self.prefix, location),
                                              "state", "failures")
-        if state is None or state in (b"closed", "closed"):
+        if state is None or text(state) == CircuitState.CLOSED:
             return Ticket(True, clean=int(failures or 0) == 0)
         code, next_probe = (int(x) for x in self._allow(keys=self._keys(location),
                                                         args=[self.probe_lease_ms, location]))
@@ -202,19 +217,19 @@ class Circuit:
             return Ticket(False, next_probe_ms=next_probe)
         return Ticket(True, probe=code == 2, clean=code == 0)
 
-    def succeeded(self, location: str) -> str:
+    def succeeded(self, location: str) -> CircuitState:
         """GHL answered (anything but a 5xx): close the circuit; the state it was in."""
-        state = self._success(keys=[circuit_key(self.prefix, location)])
-        return state.decode() if isinstance(state, bytes) else str(state)
+        return CircuitState(text(self._success(keys=[circuit_key(self.prefix, location)])))
 
-    def failed(self, location: str, error: BaseException, *, probe: bool) -> str:
-        """A call failed as ``counts_as_failure`` says; the state after (``"opened"`` or
-        ``"reopened"`` when this failure opened it or was the failed probe)."""
+    def failed(self, location: str, error: BaseException, *,
+               probe: bool) -> CircuitState | CircuitTransition:
+        """A call failed as ``counts_as_failure`` says; the state after (``OPENED`` or
+        ``REOPENED`` when this failure opened it or was the failed probe)."""
         summary = str(error)[:200]
         state = self._failure(keys=self._keys(location),
                               args=[self.failure_threshold, self.probe_interval_ms,
                                     self.probe_max_ms, summary, location, int(probe)])
-        return state.decode() if isinstance(state, bytes) else str(state)
+        return _state_or_transition(state)
 
 
     def gave_up(self, location: str) -> bool:
@@ -234,7 +249,7 @@ def circuit_state(client: redis.Redis, prefix: str, location: str) -> dict[str, 
         return int(float(raw[name])) if raw.get(name) not in (None, "") else None
 
     return {
-        "state": raw.get("state", CircuitState.CLOSED.value),
+        "state": CircuitState(raw.get("state", CircuitState.CLOSED)),
         "failures": number("failures") or 0,
         "opened_at_ms": number("opened_at_ms"),
         "next_probe_ms": number("next_probe_ms"),

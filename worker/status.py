@@ -9,7 +9,7 @@ import redis
 from toky_ghl.keys import queue_depth, unacked_key
 from toky_ghl.settings import Settings
 from worker.auth.report import format_pause, pause_report
-from worker.circuit import circuit_locations, circuit_state
+from worker.circuit import CircuitState, circuit_locations, circuit_state
 from worker.conflicts import ConflictStore
 from worker.delay.report import parked_report, server_now_ms
 from worker.dlq import DeadLetterStore
@@ -67,7 +67,7 @@ def _circuits(client: redis.Redis, settings: Settings) -> dict[str, dict[str, An
     for location in sorted(locations):
         state = circuit_state(client, settings.key_prefix, location)
         nxt = state["next_probe_ms"]
-        state["next_probe_in_s"] = (None if state["state"] == "closed" or nxt is None
+        state["next_probe_in_s"] = (None if state["state"] == CircuitState.CLOSED or nxt is None
                                     else round(max(0, nxt - now_ms) / 1000, 1))
         out[location] = state
     return out
@@ -89,10 +89,10 @@ def _format_parked(report: dict[str, Any]) -> list[str]:
 def _format_circuits(report: dict[str, Any]) -> list[str]:
     lines = []
     for location, c in report.get("circuits", {}).items():
-        if c["state"] == "closed":
+        if c["state"] == CircuitState.CLOSED:
             lines.append(f"circuit       {location}: closed")
             continue
-        probe = ("probe in flight" if c["state"] == "half_open"
+        probe = ("probe in flight" if c["state"] == CircuitState.HALF_OPEN
                  else f"next probe in {c['next_probe_in_s']} s")
         lines.append(f"circuit       {location}: {c['state'].upper()} ({probe}, "
                      f"{c['probes']} probes; last error: {c['last_error']})")

@@ -242,16 +242,16 @@ class GhlTransport:
         """Tell the circuit how the call went (``error`` None: success)."""
         if ticket is None or self._circuit is None:  # (a ticket comes from the circuit)
             return
-        from worker.circuit import counts_as_failure
+        from worker.circuit import CircuitState, CircuitTransition, counts_as_failure
 
         if error is not None and counts_as_failure(error):
             state = self._circuit.failed(self.location_id, error, probe=ticket.probe)
-            if state in ("opened", "reopened"):
+            if state in (CircuitTransition.OPENED, CircuitTransition.REOPENED):
                 log.warning("circuit.open", location=self.location_id, probe=ticket.probe,
                             error=str(error)[:200])
         elif not ticket.clean or ticket.probe:
             was = self._circuit.succeeded(self.location_id)
-            if was != "closed":
+            if was is not CircuitState.CLOSED:
                 log.warning("circuit.closed", location=self.location_id, was=was)
 
     def _headers(self, method: str, path: str) -> dict[str, str]:

@@ -39,7 +39,7 @@ import structlog
 from redis import Redis
 
 from toky_ghl.redis_conn import Scored, text
-from worker.circuit import Circuit, circuit_state
+from worker.circuit import Circuit, CircuitState, circuit_state
 from worker.delay.reasons import ParkReason
 from worker.delay.report import parked_locations, server_now_ms
 from worker.delay.store import DelayStore
@@ -172,7 +172,7 @@ class Scheduler:
             except Exception:  # paused (or unreadable): nothing goes
                 return 0
         state = circuit_state(self.redis, self.prefix, location)
-        if state["state"] != "closed":
+        if state["state"] != CircuitState.CLOSED:
             return self._probe_allowance(location, state)
         if self.limiter is None:
             return MAX_RELEASE_PER_TICK
