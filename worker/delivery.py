@@ -27,7 +27,6 @@ from enum import StrEnum
 from typing import Any
 
 import redis
-from redis.commands.core import Script
 from redis.typing import EncodableT
 
 from contract.constants import EVENT_ID_TTL_S
@@ -139,8 +138,10 @@ class DeliveryScripts:
         self.lock_wait_s = lock_wait_s
         self._sleep = sleep
         self.token = uuid.uuid4().hex
-        scripts = _scripts(client)
-        self._begin, self._end, self._unlock = scripts
+        # Script objects (no command sent): each call is one EVALSHA, the script loaded
+        # once on NOSCRIPT (redis-py's Script).
+        self._begin, self._end, self._unlock = (client.register_script(s) for s in (
+            _BEGIN_LUA, _END_LUA, _UNLOCK_LUA))
 
     def _handled_key(self, event_id: str) -> str:
         return handled_key(self.prefix, event_id)
@@ -202,18 +203,3 @@ class DeliveryScripts:
         """Release the lock (a failed delivery); False when it had expired."""
         return bool(self._unlock(keys=[self.lock_key(object_key)], args=[self.token]))
 
-
-_registered: dict[int, tuple[Script, Script, Script]] = {}
-
-
-def _scripts(client: redis.Redis) -> tuple[Script, Script, Script]:
-    """The three scripts registered on ``client`` (once per client object)."""
-    found = _registered.get(id(client))
-    if found is None or found[0].registered_client is not client:
-        begin, end, unlock = (client.register_script(s) for s in (_BEGIN_LUA, _END_LUA,
-                                                                    _UNLOCK_LUA))
-        found = (begin, end, unlock)
-        if len(_registered) > 16:
-            _registered.clear()
-        _registered[id(client)] = found
-    return found

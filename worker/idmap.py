@@ -27,9 +27,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import redis
+from redis.commands.core import Script
 
 from contract.ids import GHL_ID_RULE, is_ghl_id
 from toky_ghl.redis_conn import text
@@ -82,21 +84,6 @@ redis.call('SADD', KEYS[2], ARGV[2])
 redis.call('EXPIRE', KEYS[2], ARGV[3])
 return 1
 """
-_registered: dict[int, tuple[Any, Any, Any]] = {}
-
-
-def _scripts(client: Any) -> tuple[Any, Any, Any]:
-    """The write scripts registered on ``client`` (once per client object)."""
-    found = _registered.get(id(client))
-    if found is None or found[0].registered_client is not client:
-        found = tuple(client.register_script(s)
-                      for s in (_REMEMBER_CONTACT_LUA, _PUT_LUA, _MARK_INTENT_LUA))
-        if len(_registered) > 16:
-            _registered.clear()
-        _registered[id(client)] = found
-    return found
-
-
 @dataclass(frozen=True)
 class Child:
     """A GHL child object: its id and the id of the contact it belongs to."""
@@ -173,6 +160,14 @@ class IdMap:
         self._redis = client
         self._prefix = prefix
 
+    @cached_property
+    def _scripts(self) -> tuple[Script, Script, Script]:
+        """The write scripts (no command sent: each call is one EVALSHA, the script loaded
+        once on NOSCRIPT, as redis-py's Script does)."""
+        remember, put, mark = (self._redis.register_script(s) for s in (
+            _REMEMBER_CONTACT_LUA, _PUT_LUA, _MARK_INTENT_LUA))
+        return remember, put, mark
+
     @classmethod
     def for_context(cls, ctx: SyncContext) -> IdMap:
         """The id map of a ``SyncContext`` (its Redis, under its key prefix)."""
@@ -233,7 +228,7 @@ class IdMap:
         ``payload_hash`` None forgets the last payload's hash (the next update writes)."""
         _drop_prefetched()
         _ghl_id(contact_id, "the GHL contact id")
-        remember = _scripts(self._redis)[0]
+        remember = self._scripts[0]
         remember(keys=[self._key("contact", phone), self._key("owner", contact_id),
                        self._key("phone", phone)],
                  args=[contact_id, phone, IDMAP_TTL_S,
@@ -292,7 +287,7 @@ class IdMap:
         _drop_prefetched()
         _ghl_id(child.ghl_id, f"the GHL id of {key}")
         _ghl_id(child.contact_id, "the GHL contact id")
-        put = _scripts(self._redis)[1]
+        put = self._scripts[1]
         put(keys=[self._key("obj", key), self._key("phone", phone), self._key("intent", key)],
             args=[child.ghl_id, child.contact_id, key, IDMAP_TTL_S, "1" if indexed else "0"])
 
@@ -304,7 +299,7 @@ class IdMap:
     def mark_intent(self, key: str, contact_id: str, phone: str) -> None:
         """Record that ``key`` is about to be created on ``contact_id`` (before the create)."""
         _drop_prefetched()
-        mark = _scripts(self._redis)[2]
+        mark = self._scripts[2]
         mark(keys=[self._key("intent", key), self._key("phone", phone)],
              args=[contact_id, key, IDMAP_TTL_S])
 

@@ -19,9 +19,11 @@ from __future__ import annotations
 import contextlib
 import time
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 import redis
+from redis.commands.core import Script
 
 from contract.event_types import EVENT_TYPES
 from toky_ghl.metrics import record
@@ -127,9 +129,6 @@ def encode_increments(prefix: str, increments: list[tuple[str, str, int]]) -> st
         f"{_PART_SEP}{int(amount)}" for key, name, amount in increments if amount)
 
 
-_fold_scripts: dict[int, Any] = {}
-
-
 def fold_before_reading(client: redis.Redis, prefix: str) -> None:
     """``fold`` for a reader: a Redis that refuses writes (full under ``noeviction``, a
     read-only replica) still answers the read, without the decisions not folded yet."""
@@ -137,15 +136,13 @@ def fold_before_reading(client: redis.Redis, prefix: str) -> None:
         fold(client, prefix)
 
 
-def fold(client: redis.Redis, prefix: str) -> int:
+def fold(client: redis.Redis, prefix: str, script: Script | None = None) -> int:
     """Add the decisions' logged increments to the counters' hashes (one script, one
-    HINCRBY per distinct counter); how many entries were folded. Readers call it first."""
-    script = _fold_scripts.get(id(client))
-    if script is None or getattr(script, "registered_client", None) is not client:
+    HINCRBY per distinct counter); how many entries were folded. Readers call it first.
+    ``script``: the fold script registered on ``client`` (``Stats`` keeps one; made here
+    otherwise, no command sent: each batch is one EVALSHA, loaded once on NOSCRIPT)."""
+    if script is None:
         script = client.register_script(_FOLD_LUA)
-        if len(_fold_scripts) > 16:
-            _fold_scripts.clear()
-        _fold_scripts[id(client)] = script
     total = 0
     while True:
         folded = int(script(keys=[stats_log_key(prefix)], args=[prefix, FOLD_BATCH]))
@@ -245,9 +242,13 @@ class Stats:
         first = self._redis.zrange(self._retrying, 0, 0, withscores=True)
         return float(first[0][1]) if first else None
 
+    @cached_property
+    def _fold_script(self) -> Script:
+        return self._redis.register_script(_FOLD_LUA)
+
     def fold(self) -> int:
         """Add the logged decisions to the counters (``fold``)."""
-        return fold(self._redis, self._prefix)
+        return fold(self._redis, self._prefix, self._fold_script)
 
     def snapshot(self) -> dict[str, int]:
         fold_before_reading(self._redis, self._prefix)
