@@ -277,3 +277,16 @@ def test_action_against_the_simulator(name):
         assert any(req.is_write for req in results[-1].requests)
     finally:
         dry.close()
+
+
+def test_the_dry_runs_scopes_hold_every_scope_an_event_or_action_needs():
+    """``ALL_SCOPES`` stays a list (the dry run also reads the users, the custom fields and
+    the calendar events, scopes no event or action declares), but no write an event or an
+    action needs may be missing from it: the dry run would refuse it."""
+    from contract.event_types import EVENT_SPECS
+    from worker.dryrun import ALL_SCOPES
+    from worker.rules.actions import TOKY_API_KEY
+
+    declared = ({s for spec in EVENT_SPECS.values() for s in spec.scopes}
+                | {s for action in ACTIONS.values() for s in action.scopes}) - {TOKY_API_KEY}
+    assert declared <= set(ALL_SCOPES), sorted(declared - set(ALL_SCOPES))
