@@ -78,9 +78,17 @@ class QoS(kombu_redis.QoS):
         delivery = message.delivery_info
         entry = dumps([message._raw, delivery["exchange"], delivery["routing_key"]])
         gp = self.durable.global_keyprefix
-        claimed = self.durable.claim_script(
-            keys=[processing, gp + self.unacked_index_key, gp + self.unacked_key],
-            args=[raw, time(), delivery_tag, entry])
+        try:
+            claimed = self.durable.claim_script(
+                keys=[processing, gp + self.unacked_index_key, gp + self.unacked_key],
+                args=[raw, time(), delivery_tag, entry])
+        except Exception:
+            # Unknown whether the claim ran (e.g. the connection broke): if it did not,
+            # the message stays in this consumer's list, which no sweep touches while
+            # the consumer lives. Take a new identity: the old list's alive key expires
+            # and a sweep gives the message back (or finds it in unacked: not doubled).
+            self.durable.new_identity()
+            raise
         if not claimed:
             raise PopTakenBack(delivery_tag)
         virtual.QoS.append(self, message, delivery_tag)
@@ -107,14 +115,19 @@ class Channel(kombu_redis.Channel):
             raise DurablePopConfigError(
                 f"broker transport option priority_steps={self.priority_steps!r}: the "
                 "durable pop (worker.broker) pops one list per queue; use [0]")
-        self.consumer_id = (f"{socket.gethostname()}.{os.getpid()}.{secrets.token_hex(4)}"
-                            .replace(":", "_"))
+        self.new_identity()
         self.alive_ttl_s = alive_ttl_s(self.visibility_timeout)
-        self._alive_at = float("-inf")
         self._swept_at = float("-inf")
         self._pending_pop: tuple[str, bytes] | None = None
         self._pop_queue: str | None = None
         self.claim_script = self.plain_client.register_script(bp.CLAIM_LUA)
+
+    def new_identity(self) -> None:
+        """A consumer id (host, pid, random token) naming this channel's processing list;
+        a new one leaves the old list to the sweep once its alive key expires."""
+        self.consumer_id = (f"{socket.gethostname()}.{os.getpid()}.{secrets.token_hex(4)}"
+                            .replace(":", "_"))
+        self._alive_at = float("-inf")
 
     @property
     def plain_client(self) -> redis.Redis:

@@ -178,3 +178,44 @@ def test_the_transport_refuses_priorities_and_a_second_queue_naming_them(redis_u
         channel.basic_consume("first", False, lambda m: None, "tag-1")
         with pytest.raises(DurablePopConfigError, match=r"\['first', 'second'\]"):
             channel.basic_consume("second", False, lambda m: None, "tag-2")
+
+
+def test_a_claim_that_fails_midway_leaves_the_message_to_the_sweep(pipeline, redis_url):
+    import types
+
+    import redis
+    from kombu import Connection
+
+    from tests.integration.harness import wait_until
+
+    # Given a worker's channel that popped a message (alive: 3 s, a third of its
+    # visibility timeout) and whose connection breaks while it records it
+    pipeline.enqueue([event(1)])
+    with Connection(redis_url, transport="worker.broker:Transport",
+                    transport_options={"global_keyprefix": GP,
+                                       "visibility_timeout": 9}) as conn:
+        channel = conn.channel()
+        channel._refresh_alive(EVENTS_QUEUE)
+        first_list = channel.processing_key(EVENTS_QUEUE)
+        raw = pipeline.redis.brpoplpush(queue_key(PREFIX), first_list, 1)
+        channel._pending_pop = (first_list, raw)
+
+        def broken(**_):
+            raise redis.ConnectionError("connection reset by peer")
+
+        channel.claim_script = broken
+        message = types.SimpleNamespace(
+            _raw=json.loads(raw), delivery_info={"exchange": "", "routing_key": EVENTS_QUEUE})
+        with pytest.raises(redis.ConnectionError):
+            channel.qos.append(message, "tag-broken")
+
+        # When the worker goes on polling under its new identity
+        channel._refresh_alive(EVENTS_QUEUE)
+        assert channel.processing_key(EVENTS_QUEUE) != first_list
+
+        # Then, once the old list's alive key has expired, a sweep puts the message back
+        # on the queue, once, although the worker is alive
+        wait_until(lambda: bp.restore_dead(pipeline.redis, GP) == 1, 60,
+                   "the sweep restoring the message of the broken claim")
+        assert len(queued_event_ids(pipeline)) == 1
+        assert not pipeline.redis.exists(first_list)
