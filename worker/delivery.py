@@ -30,6 +30,7 @@ import redis
 from redis.typing import EncodableT
 
 from contract.constants import EVENT_ID_TTL_S
+from toky_ghl.redis_scripts import script
 from worker.idmap import IDMAP_TTL_S
 from worker.keys import handled_key, object_lock_key, version_key
 from worker.stats import DECISION_BODY
@@ -138,9 +139,9 @@ class DeliveryScripts:
         self.lock_wait_s = lock_wait_s
         self._sleep = sleep
         self.token = uuid.uuid4().hex
-        # Script objects (no command sent): each call is one EVALSHA, the script loaded
-        # once on NOSCRIPT (redis-py's Script).
-        self._begin, self._end, self._unlock = (client.register_script(s) for s in (
+        # Script objects (no command sent), made once per client: each call is one
+        # EVALSHA, the script loaded once on NOSCRIPT (``toky_ghl.redis_scripts``).
+        self._begin, self._end, self._unlock = (script(client, s) for s in (
             _BEGIN_LUA, _END_LUA, _UNLOCK_LUA))
 
     def _handled_key(self, event_id: str) -> str:

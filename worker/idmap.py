@@ -35,6 +35,7 @@ from redis.commands.core import Script
 
 from contract.ids import GHL_ID_RULE, is_ghl_id
 from toky_ghl.redis_conn import text
+from toky_ghl.redis_scripts import script
 from worker.keys import idmap_key
 from worker.versions import VERSION_TTL_S
 
@@ -163,8 +164,9 @@ class IdMap:
     @cached_property
     def _scripts(self) -> tuple[Script, Script, Script]:
         """The write scripts (no command sent: each call is one EVALSHA, the script loaded
-        once on NOSCRIPT, as redis-py's Script does)."""
-        remember, put, mark = (self._redis.register_script(s) for s in (
+        once on NOSCRIPT, as redis-py's Script does), made once per client
+        (``toky_ghl.redis_scripts``)."""
+        remember, put, mark = (script(self._redis, s) for s in (
             _REMEMBER_CONTACT_LUA, _PUT_LUA, _MARK_INTENT_LUA))
         return remember, put, mark
 

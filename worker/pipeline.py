@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import redis
@@ -175,10 +176,14 @@ class Delivery:
         self.tried = tried
         self.task_id = task_id
         self.log: Any = log
-        self.dlq = DeadLetterStore(deps.redis, deps.prefix)
         self.stats = Stats(deps.redis, deps.prefix)
         self.redis = DeliveryScripts(deps.redis, deps.prefix, lock_ttl_s=OBJECT_LOCK_TTL_S,
                                      lock_wait_s=OBJECT_LOCK_WAIT_S)
+
+    @cached_property
+    def dlq(self) -> DeadLetterStore:
+        """The dead-letter store (made only for a delivery that dead-letters)."""
+        return DeadLetterStore(self.deps.redis, self.deps.prefix)
 
     def run(self) -> Decision:
         """Validate, refuse what the scopes do not allow, then lock and apply."""
