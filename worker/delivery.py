@@ -125,6 +125,9 @@ class Begun:
     pause: str | None = None
     #: "go": the id map read ahead, by Redis key (``worker.idmap.prefetched``).
     idmap: dict[str, Any] | None = None
+    #: "go": before when (``time.monotonic``) the lock surely still holds (the time
+    #: before the script that took it, plus its TTL).
+    held_until_s: float = 0.0
 
 
 class DeliveryScripts:
@@ -155,18 +158,22 @@ class DeliveryScripts:
 
     def begin(self, event_id: str, object_key: str, version_keys: list[str],
               auth_keys: tuple[str, str] | None,
-              idmap_keys: tuple[list[str], list[str]] = ([], [])) -> Begun:
+              idmap_keys: tuple[list[str], list[str]] = ([], []), *,
+              lock_ttl_s: float | None = None) -> Begun:
         """Check, probe, lock and read in one script; while the lock is held by another
         delivery, ask again every 100 ms up to ``lock_wait_s``. ``idmap_keys``: the id
-        map's hashes and strings to read ahead once locked (``IdMap.prefetch_keys``)."""
+        map's hashes and strings to read ahead once locked (``IdMap.prefetch_keys``).
+        ``lock_ttl_s``: the lock's TTL (None: the one given at construction)."""
+        lock_ttl_ms = self.lock_ttl_ms if lock_ttl_s is None else int(lock_ttl_s * 1000)
         hashes, strings = idmap_keys
         keys = [self._handled_key(event_id), self.lock_key(object_key),
                 *(auth_keys or ("", "")), *(self._version_key(k) for k in version_keys),
                 *hashes, *strings]
-        args: list[EncodableT] = [self.token, self.lock_ttl_ms, "1" if auth_keys else "0",
+        args: list[EncodableT] = [self.token, lock_ttl_ms, "1" if auth_keys else "0",
                                   len(version_keys), len(hashes), len(strings), IDMAP_TTL_S]
         deadline = time.monotonic() + self.lock_wait_s
         while True:
+            asked_s = time.monotonic()
             answer = self._begin(keys=keys, args=args)
             state = BeginState(_text(answer[0]))
             if state is not BeginState.BUSY or time.monotonic() >= deadline:
@@ -186,7 +193,8 @@ class DeliveryScripts:
             ahead[key] = raw or None
         return Begun(BeginState.GO, versions={k: (Version.decode(r) if r else None)
                                      for k, r in zip(version_keys, raws, strict=True)},
-                     auth_version=_text(answer[2]) or None, idmap=ahead)
+                     auth_version=_text(answer[2]) or None, idmap=ahead,
+                     held_until_s=asked_s + lock_ttl_ms / 1000)
 
     def end(self, event_id: str, object_key: str, handled: str,
             versions: dict[str, Version], decision: tuple[list[str], list[Any]]) -> bool:
