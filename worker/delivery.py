@@ -36,12 +36,14 @@ from worker.keys import handled_key, object_lock_key, version_key
 from worker.stats import DECISION_BODY
 from worker.versions import VERSION_TTL_S, Version
 
-# KEYS[1]: handled:<id>; KEYS[2]: the object's lock; KEYS[3], KEYS[4]: the auth meta
-# hash and pause record ('' in ARGV[3]: no pause probe); KEYS[5 .. 4+nv]: version keys;
-# then nh id-map hashes and ns id-map strings (``worker.idmap.prefetched``).
+# KEYS[1]: handled:<id>; KEYS[2]: the object's lock; KEYS[3]: the auth summary hash,
+# its version and its copy of the pause record in one HMGET ('' and "0" in ARGV[3]: no
+# pause probe); KEYS[4 .. 3+nv]: version keys; then nh id-map hashes and ns id-map
+# strings (``worker.idmap.prefetched``).
 # ARGV[1]: lock token; ARGV[2]: lock TTL (ms); ARGV[3]: "1" to probe the pause;
 # ARGV[4..6]: nv, nh, ns; ARGV[7]: the id map's TTL (s): an id-map hash that exists is
-# renewed as its read through the map would (``worker.idmap``).
+# renewed as its read through the map would (``worker.idmap``); ARGV[8]: the hash's
+# pause field (``worker.auth.store``).
 # Returns {"dup", outcome} | {"paused", version, pause} | {"busy"} |
 # {"go", versions, version, hashes, strings} (version: the credentials' version, ''
 # when none or not probed; hashes: each one's HGETALL; strings: their values or false).
@@ -50,23 +52,23 @@ local handled = redis.call('GET', KEYS[1])
 if handled then return {'dup', handled} end
 local auth = ''
 if ARGV[3] == '1' then
-  auth = redis.call('HGET', KEYS[3], 'version') or ''
-  local pause = redis.call('GET', KEYS[4])
-  if pause then return {'paused', auth, pause} end
+  local probe = redis.call('HMGET', KEYS[3], 'version', ARGV[8])
+  auth = probe[1] or ''
+  if probe[2] then return {'paused', auth, probe[2]} end
 end
 if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'busy'} end
 local nv, nh, ns = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local unpack = unpack or table.unpack
 local versions = {}
-if nv > 0 then versions = redis.call('MGET', unpack(KEYS, 5, 4 + nv)) end
+if nv > 0 then versions = redis.call('MGET', unpack(KEYS, 4, 3 + nv)) end
 local hashes, strings = {}, {}
 for i = 1, nh do
-  local key = KEYS[4 + nv + i]
+  local key = KEYS[3 + nv + i]
   hashes[i] = redis.call('HGETALL', key)
   if #hashes[i] > 0 then redis.call('EXPIRE', key, ARGV[7]) end
 end
 for i = 1, ns do
-  strings[i] = redis.call('GET', KEYS[4 + nv + nh + i])
+  strings[i] = redis.call('GET', KEYS[3 + nv + nh + i])
 end
 return {'go', versions, auth, hashes, strings}
 """
@@ -157,20 +159,22 @@ class DeliveryScripts:
         return object_lock_key(self.prefix, object_key)
 
     def begin(self, event_id: str, object_key: str, version_keys: list[str],
-              auth_keys: tuple[str, str] | None,
+              probe: tuple[str, str] | None,
               idmap_keys: tuple[list[str], list[str]] = ([], []), *,
               lock_ttl_s: float | None = None) -> Begun:
         """Check, probe, lock and read in one script; while the lock is held by another
         delivery, ask again every 100 ms up to ``lock_wait_s``. ``idmap_keys``: the id
         map's hashes and strings to read ahead once locked (``IdMap.prefetch_keys``).
-        ``lock_ttl_s``: the lock's TTL (None: the one given at construction)."""
+        ``probe``: the credentials' summary hash and its pause field to probe (None: no
+        probe). ``lock_ttl_s``: the lock's TTL (None: the one given at construction)."""
         lock_ttl_ms = self.lock_ttl_ms if lock_ttl_s is None else int(lock_ttl_s * 1000)
         hashes, strings = idmap_keys
-        keys = [self._handled_key(event_id), self.lock_key(object_key),
-                *(auth_keys or ("", "")), *(self._version_key(k) for k in version_keys),
-                *hashes, *strings]
-        args: list[EncodableT] = [self.token, lock_ttl_ms, "1" if auth_keys else "0",
-                                  len(version_keys), len(hashes), len(strings), IDMAP_TTL_S]
+        probe_hash, pause_field = probe or ("", "")
+        keys = [self._handled_key(event_id), self.lock_key(object_key), probe_hash,
+                *(self._version_key(k) for k in version_keys), *hashes, *strings]
+        args: list[EncodableT] = [self.token, lock_ttl_ms, "1" if probe else "0",
+                                  len(version_keys), len(hashes), len(strings), IDMAP_TTL_S,
+                                  pause_field]
         deadline = time.monotonic() + self.lock_wait_s
         while True:
             asked_s = time.monotonic()
