@@ -44,12 +44,19 @@ from worker.versions import VERSION_TTL_S, Version
 # ARGV[4..6]: nv, nh, ns; ARGV[7]: the id map's TTL (s): an id-map hash that exists is
 # renewed as its read through the map would (``worker.idmap``); ARGV[8]: the hash's
 # pause field (``worker.auth.store``).
+# The handled id and the versions are read by one MGET, before the lock is taken: a
+# script runs atomically (https://redis.io/docs/latest/develop/interactive/programmability/
+# eval-intro/: "blocks all server activities during its entire runtime"), so what it
+# reads before its SET NX is what it would read after; a dup or busy answer costs that
+# MGET as the duplicate check's GET did.
 # Returns {"dup", outcome} | {"paused", version, pause} | {"busy"} |
 # {"go", versions, version, hashes, strings} (version: the credentials' version, ''
 # when none or not probed; hashes: each one's HGETALL; strings: their values or false).
 _BEGIN_LUA = """
-local handled = redis.call('GET', KEYS[1])
-if handled then return {'dup', handled} end
+local nv, nh, ns = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local unpack = unpack or table.unpack
+local read = redis.call('MGET', KEYS[1], unpack(KEYS, 4, 3 + nv))
+if read[1] then return {'dup', read[1]} end
 local auth = ''
 if ARGV[3] == '1' then
   local probe = redis.call('HMGET', KEYS[3], 'version', ARGV[8])
@@ -57,10 +64,8 @@ if ARGV[3] == '1' then
   if probe[2] then return {'paused', auth, probe[2]} end
 end
 if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'busy'} end
-local nv, nh, ns = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local unpack = unpack or table.unpack
 local versions = {}
-if nv > 0 then versions = redis.call('MGET', unpack(KEYS, 4, 3 + nv)) end
+for i = 1, nv do versions[i] = read[i + 1] end
 local hashes, strings = {}, {}
 for i = 1, nh do
   local key = KEYS[3 + nv + i]
