@@ -236,9 +236,9 @@ class Settings:
         "applied by the others within this + 10 s (see \"Killed workers\")")
     log_level: str = option(
         "LOG_LEVEL", "INFO", choice(LOG_LEVELS, upper=True),
-        "`DEBUG`, `INFO`, `WARNING`, `ERROR` or `CRITICAL`; at `INFO` a worker logs two lines "
-        "per event (ours, with the outcome and reason, and Celery's \"succeeded\"); "
-        "Celery's \"received\" line at `DEBUG`")
+        "`DEBUG`, `INFO`, `WARNING`, `ERROR` or `CRITICAL`; at `INFO` a worker logs one line "
+        "per event (ours, with the outcome and reason); Celery's per-task \"received\" and "
+        "\"succeeded\" lines at `DEBUG` (a task that fails is still an `ERROR`)")
     #: "auto": JSON lines unless stderr is a terminal (readable lines); or "json", "console".
     log_format: str = option(
         "LOG_FORMAT", "auto", choice(("auto", "json", "console"), listed="or"),
