@@ -234,6 +234,12 @@ class Settings:
         "CELERY_VISIBILITY_TIMEOUT_S", 90, whole(minimum=10),
         "Redis re-delivers a task not acknowledged within this: a SIGKILLed worker's events are "
         "applied by the others within this + 10 s (see \"Killed workers\")")
+    #: Task events (what Flower shows) go out in batches: worker/task_events.py.
+    task_events_flush_ms: int = option(
+        "TASK_EVENTS_FLUSH_MS", 500, whole(minimum=0),
+        "a worker sends its task events (what Flower shows) in one message this long after "
+        "the first, or at 300 events: Flower lags by up to this; `0`: Celery's own "
+        "buffering (about one message per task)")
     log_level: str = option(
         "LOG_LEVEL", "INFO", choice(LOG_LEVELS, upper=True),
         "`DEBUG`, `INFO`, `WARNING`, `ERROR` or `CRITICAL`; at `INFO` a worker logs one line "

@@ -16,6 +16,7 @@ from toky_ghl.keys import broker_keyprefix, queue_key
 from toky_ghl.settings import Settings, get_settings
 from worker import lifecycle, log_context  # noqa: F401  (scheduler thread; task log context)
 from worker.broker import broker_ssl_options
+from worker.task_events import TaskEventBatches
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -73,7 +74,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # the GHL timeouts (see README, "Killed workers and the visibility timeout").
         task_soft_time_limit=max(5, settings.visibility_timeout_s // 2),
         task_time_limit=max(8, settings.visibility_timeout_s * 2 // 3),
-        # Flower needs task events.
+        # Flower needs task events; our worker sends them in batches (TaskEventBatches).
         worker_send_task_events=True,
         task_send_sent_event=True,
         # Our structlog set-up, not Celery's (see setup_logging below).
@@ -100,6 +101,8 @@ def _configuration() -> dict[str, Any]:
 # only publishes); Celery calls _configuration when it first reads app.conf.
 app = Celery("toky_ghl", include=["worker.tasks"])
 app.add_defaults(_configuration)
+# Task events in batches, a few messages a second (worker/task_events.py).
+app.steps["consumer"].add(TaskEventBatches)
 
 
 #: Celery's loggers whose INFO lines, one or two per event, say nothing ours does not: at
