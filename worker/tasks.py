@@ -42,7 +42,8 @@ class NotKept(Exception):
 
 
 # throws: a dead-lettered event is an expected outcome; the pipeline logged one warning with
-# its reason, so Celery logs the task's failure at INFO without a traceback (not an ERROR).
+# its reason, so Celery logs the task's failure without a traceback, at INFO, not as an ERROR
+# (and worker/celery.py shows that line at DEBUG only).
 @app.task(name=APPLY_EVENT_TASK, bind=True, max_retries=None, acks_late=True,
           throws=(DeadLettered,))
 def apply_event(self: Task[Any, Any], event: dict[str, Any], failures: int = 0,
