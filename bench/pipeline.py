@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -344,6 +345,9 @@ def start_profiler(pid: int, raw: Path) -> subprocess.Popen:
     return proc
 
 
+_LINE = re.compile(r":\d+\)$")
+
+
 def write_profile(raw: Path, out: Path, top: int = 40) -> None:
     """py-spy's collapsed stacks → the functions most often on CPU, self and total."""
     if not raw.exists():
@@ -358,7 +362,8 @@ def write_profile(raw: Path, out: Path, top: int = 40) -> None:
             continue
         n = int(count)
         samples += n
-        frames = stack.split(";")
+        # "func (file:line)" -> "func (file)": a function's lines add up to one entry
+        frames = [_LINE.sub(")", frame) for frame in stack.split(";")]
         own[frames[-1]] = own.get(frames[-1], 0) + n
         for frame in set(frames):
             total[frame] = total.get(frame, 0) + n
