@@ -54,6 +54,11 @@ def run(args: argparse.Namespace) -> int:
 
 def run_one(extra: list[str]) -> int:
     """One Celery worker in this process (a child of the supervisor, or --processes 1)."""
+    from celery import maybe_patch_concurrency
+
+    # --pool gevent/eventlet: monkey-patch before the worker's modules are imported, as
+    # `celery worker` does in celery/__main__.py (app.worker_main does not).
+    maybe_patch_concurrency(["worker", *extra])
     import click
 
     from cli.worker_processes import signal_ready_when_celery_is
