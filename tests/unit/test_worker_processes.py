@@ -77,9 +77,11 @@ def supervise(tmp_path):
     started: list[subprocess.Popen] = []
 
     def start(*modes: str) -> subprocess.Popen:
-        proc = subprocess.Popen([sys.executable, "-c", SUPERVISOR, str(fake), *modes],
-                                cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True)
+        out = tmp_path / f"supervisor-{len(started)}.log"
+        with out.open("w") as log:
+            proc = subprocess.Popen([sys.executable, "-c", SUPERVISOR, str(fake), *modes],
+                                    cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        proc.output = lambda: out.read_text()  # type: ignore[attr-defined]
         started.append(proc)
         return proc
 
@@ -99,7 +101,7 @@ def test_sigterm_is_passed_on_and_the_supervisor_exits_when_every_child_has(supe
     sup.send_signal(signal.SIGTERM)
     assert sup.wait(timeout=60) == 0
     assert not [pid for pid in first if Path(f"/proc/{pid}").exists()]  # reaped, none left
-    output = sup.stdout.read()
+    output = sup.output()
     assert output.count("worker process stopped") == 2
 
 
@@ -114,7 +116,7 @@ def test_a_killed_child_is_started_again_under_its_name(supervise):
     assert len(after - before) == 1
     sup.send_signal(signal.SIGTERM)
     assert sup.wait(timeout=60) == 0
-    output = sup.stdout.read()
+    output = sup.output()
     assert "worker process died; starting it again" in output
     assert re.search(r"status\W{1,4}137", output)  # 128 + SIGKILL, as a shell shows it
 
@@ -122,19 +124,19 @@ def test_a_killed_child_is_started_again_under_its_name(supervise):
 def test_a_bad_configuration_is_told_once_and_its_status_returned(supervise):
     sup = supervise("bad", "ok")
     assert sup.wait(timeout=60) == 2
-    output = sup.stdout.read()
+    output = sup.output()
     assert output.count("configuration error: FIELD_MAP entry 0") == 1
     assert "fake-2" not in output.replace("fake-1", "")  # the second was never started
 
 
 def test_a_child_that_stops_on_its_own_is_not_restarted(supervise):
     sup = supervise("ok", "ok")
-    kids = wait_for(lambda: len(children_of(sup.pid)) == 2 and children_of(sup.pid),
-                    "both children started")
+    wait_for(lambda: sup.output().count("worker process ready") == 2, "both children ready")
+    kids = children_of(sup.pid)
     for pid in kids:  # e.g. `celery control shutdown`: each exits 0
         os.kill(pid, signal.SIGTERM)
     assert sup.wait(timeout=60) == 0
-    assert "starting it again" not in sup.stdout.read()
+    assert "starting it again" not in sup.output()
 
 
 @pytest.mark.parametrize(("given", "index", "expected"), [
