@@ -186,6 +186,8 @@ class Ahead:
             values[("contact", self.phone)] = {
                 "id": fields[0], "tags": fields[1], "hash": fields[2]}
             values[("clean", self.phone)] = True  # its old intents are moved (or moot)
+            if fields[0] and fields[3] is not None and text(fields[3]) == str(self.args[0]):
+                values[("fresh", self.phone)] = text(fields[0])  # renewed today
         if self.child is not None:
             values[("obj", self.child)] = obj or None
             if self.phone is not None or self.keys[3]:  # with a phone: moved into obj
@@ -195,11 +197,13 @@ class Ahead:
 
 class _Prefetch:
     """Values read ahead, each (key, part) answering one read; ``clean``: the phones
-    whose old intents the begin script moved (a fact no write changes)."""
+    whose old intents the begin script moved (a fact no write changes); ``fresh``: the
+    contact id of each phone whose hash (and owner key) had been renewed today."""
 
     def __init__(self, values: dict[tuple[str, str], Any]) -> None:
         self.clean = {name for (kind, name), yes in values.items() if kind == "clean" and yes}
-        self.values = {k: v for k, v in values.items() if k[0] != "clean"}
+        self.fresh = {name: value for (kind, name), value in values.items() if kind == "fresh"}
+        self.values = {k: v for k, v in values.items() if k[0] not in ("clean", "fresh")}
         self.taken: set[tuple[tuple[str, str], str]] = set()
 
     def take(self, key: tuple[str, str], part: str) -> Any:
@@ -244,6 +248,20 @@ def _clean(phone: str) -> bool:
     """True when this delivery's begin script saw ``phone``'s old intents moved."""
     ahead = _prefetched.get()
     return ahead is not None and phone in ahead.clean
+
+
+def _fresh(phone: str) -> str | None:
+    """The contact id of ``phone`` when this delivery's begin script found its hash
+    renewed today (its lifetime and its owner key's need no write before tomorrow)."""
+    ahead = _prefetched.get()
+    return None if ahead is None else ahead.fresh.get(phone)
+
+
+def _stale(phone: str) -> None:
+    """``phone``'s hash was emptied or deleted: what ``_fresh`` knew no longer holds."""
+    ahead = _prefetched.get()
+    if ahead is not None:
+        ahead.fresh.pop(phone, None)
 
 
 def _ghl_id(value: str, what: str) -> str:
@@ -335,7 +353,12 @@ class IdMap:
 
         One round trip: the owner key first (an owner key without the hash naming its
         contact counts for nothing, ``owner``), then the hash and its lifetime. ``d`` is
-        written only when this delivery's begin script moved the phone's old intents."""
+        written only when this delivery's begin script moved the phone's old intents.
+        The same contact in a hash renewed today (``_fresh``) is one ``HSET``: its
+        lifetime and owner key were written today. (A contact event holds the phone's
+        lock, so no ``forget_phone`` deletes the hash meanwhile; a child event racing the
+        contact's deletion may leave it without a lifetime until the phone's next
+        event on another day renews it.)"""
         _drop_prefetched()
         _ghl_id(contact_id, "the GHL contact id")
         key = self._key("contact", phone)
@@ -344,6 +367,9 @@ class IdMap:
             fields["tags"] = json.dumps(list(tags))
         if _clean(phone):
             fields["d"] = _today()
+        if _fresh(phone) == contact_id:
+            self._redis.hset(key, mapping=fields)
+            return
         with self._redis.pipeline(transaction=False) as pipe:
             pipe.set(self._key("owner", contact_id), phone, ex=IDMAP_TTL_S)
             pipe.hset(key, mapping=fields)
@@ -360,6 +386,7 @@ class IdMap:
         """Forget the contact of ``phone`` (GHL no longer has it); children stay, and so
         does the phone's index of them (its owner key counts no more, ``owner``)."""
         _drop_prefetched()
+        _stale(phone)
         self._redis.hdel(self._key("contact", phone), "id", "tags", "hash")
 
     def forget_phone(self, phone: str) -> int:
@@ -369,6 +396,7 @@ class IdMap:
         Returns how many child entries were cleared.
         """
         _drop_prefetched()
+        _stale(phone)
         hash_key, index = self._key("contact", phone), self._key("phone", phone)
         with self._redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(hash_key)
