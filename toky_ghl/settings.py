@@ -232,8 +232,9 @@ class Settings:
     #: timeout brings a SIGKILLed worker's events back fast (README, "Killed workers").
     visibility_timeout_s: int = option(
         "CELERY_VISIBILITY_TIMEOUT_S", 90, whole(minimum=10),
-        "Redis re-delivers a task not acknowledged within this: a SIGKILLed worker's events are "
-        "applied by the others within this + 10 s (see \"Killed workers\")")
+        "a worker's `alive` key lives a third of this (3-30 s): a SIGKILLed worker's events are "
+        "applied by the others within that + 10 s; a message left in kombu's `unacked` comes "
+        "back after this (see \"Killed workers\")")
     #: Task events (what Flower shows) go out in batches: worker/task_events.py.
     task_events_flush_ms: int = option(
         "TASK_EVENTS_FLUSH_MS", 500, whole(minimum=0),

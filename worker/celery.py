@@ -18,14 +18,20 @@ from worker import lifecycle, log_context  # noqa: F401  (scheduler thread; task
 from worker.broker import broker_ssl_options
 from worker.task_events import TaskEventBatches
 
+#: Each worker process's pool and slots (``toky-ghl worker`` runs one process per CPU:
+#: cli/worker_processes.py); README "Benchmarks" has the figures they come from.
+DEFAULT_POOL = "threads"
+DEFAULT_SLOTS = 8
+
 
 def celery_config(settings: Settings) -> dict[str, Any]:
     """The app's configuration for ``settings`` (read when Celery first needs it)."""
     return dict(
         broker_url=settings.redis_url,
-        # kombu's Redis transport with a durable pop (worker/broker.py): a worker killed
-        # between taking a message and recording it in 'unacked' loses nothing (guarantee 1).
-        # REDIS_URL still says where Redis is.
+        # kombu's Redis transport with a durable pop (worker/broker.py): a message stays
+        # in the worker's processing list from the pop to the acknowledgement, so a worker
+        # killed at any instant loses nothing (guarantee 1). REDIS_URL still says where
+        # Redis is.
         broker_transport="worker.broker:Transport",
         **broker_ssl_options(settings.redis_url),
         # JSON only: task arguments are JSON primitives (the event), never pickles.
@@ -40,11 +46,12 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         task_reject_on_worker_lost=True,
         # One message reserved per worker slot: a killed worker holds little.
         worker_prefetch_multiplier=1,
-        # Redis re-delivers a message not acknowledged within the visibility
-        # timeout (also the delay before a SIGKILLed worker's tasks come back).
-        # No message waits in the broker (waits are parked in worker.delay), so a
-        # message is held only while its task runs and the timeout can be short:
-        # 90 s by default, so a killed worker's events are applied within 2 minutes.
+        # The visibility timeout: kombu re-delivers a message left in its 'unacked' hash
+        # this long (one left unacknowledged by worker/tasks.py, or by an earlier
+        # version); a worker's alive key lives a third of it (3-30 s), after which a
+        # SIGKILLed worker's messages go back on the queue (worker/broker.py).
+        # No message waits in the broker (waits are parked in worker.delay), so the
+        # timeout can be short: 90 s by default.
         # kombu sweeps for such messages every unacked_restore_interval seconds
         # (times the throttle, set to 1 here): a tenth of the timeout, 1-10 s.
         broker_transport_options={
@@ -67,8 +74,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         task_default_queue=EVENTS_QUEUE,
         task_routes={"toky_ghl.*": {"queue": EVENTS_QUEUE}},
         # I/O-bound work (HTTP to GHL): threads, many per process; see README.
-        worker_pool="threads",
-        worker_concurrency=8,
+        worker_pool=DEFAULT_POOL,
+        worker_concurrency=DEFAULT_SLOTS,
         # Prefork pool: a task is stopped before Redis would re-deliver it.
         # The threads pool does not enforce time limits: there a task is bounded by
         # the GHL timeouts (see README, "Killed workers and the visibility timeout").
