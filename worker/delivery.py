@@ -31,51 +31,44 @@ from redis.typing import EncodableT
 
 from contract.constants import EVENT_ID_TTL_S
 from toky_ghl.redis_scripts import script
-from worker.idmap import IDMAP_TTL_S
+from worker.idmap import BEGIN_ARGS, BEGIN_KEYS, Ahead
+from worker.idmap import BEGIN_LUA as IDMAP_BEGIN_LUA
 from worker.keys import handled_key, object_lock_key, version_key
 from worker.stats import DECISION_BODY
 from worker.versions import VERSION_TTL_S, Version
 
 # KEYS[1]: handled:<id>; KEYS[2]: the object's lock; KEYS[3]: the auth summary hash,
-# its version and its copy of the pause record in one HMGET ('' and "0" in ARGV[3]: no
-# pause probe); KEYS[4 .. 3+nv]: version keys; then nh id-map hashes and ns id-map
-# strings (``worker.idmap.prefetched``).
+# its version and its copy of the pause record read by one HMGET ('' and "0" in ARGV[3]:
+# no pause probe); KEYS[4 .. 3+nv]: version keys; then the id map's BEGIN_KEYS keys
+# (``worker.idmap.BEGIN_LUA``).
 # ARGV[1]: lock token; ARGV[2]: lock TTL (ms); ARGV[3]: "1" to probe the pause;
-# ARGV[4..6]: nv, nh, ns; ARGV[7]: the id map's TTL (s): an id-map hash that exists is
-# renewed as its read through the map would (``worker.idmap``); ARGV[8]: the hash's
-# pause field (``worker.auth.store``).
+# ARGV[4]: nv; ARGV[5]: the summary hash's pause field (``worker.auth.store``);
+# ARGV[6 ..]: the id map's BEGIN_ARGS arguments.
 # The handled id and the versions are read by one MGET, before the lock is taken: a
 # script runs atomically (https://redis.io/docs/latest/develop/interactive/programmability/
 # eval-intro/: "blocks all server activities during its entire runtime"), so what it
 # reads before its SET NX is what it would read after; a dup or busy answer costs that
 # MGET as the duplicate check's GET did.
 # Returns {"dup", outcome} | {"paused", version, pause} | {"busy"} |
-# {"go", versions, version, hashes, strings} (version: the credentials' version, ''
-# when none or not probed; hashes: each one's HGETALL; strings: their values or false).
+# {"go", versions, version, idmap} (version: the credentials' version, '' when none or
+# not probed; idmap: what BEGIN_LUA read, ``worker.idmap.Ahead.values``).
 _BEGIN_LUA = """
-local nv, nh, ns = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local nv = tonumber(ARGV[4])
 local unpack = unpack or table.unpack
 local read = redis.call('MGET', KEYS[1], unpack(KEYS, 4, 3 + nv))
 if read[1] then return {'dup', read[1]} end
 local auth = ''
 if ARGV[3] == '1' then
-  local probe = redis.call('HMGET', KEYS[3], 'version', ARGV[8])
+  local probe = redis.call('HMGET', KEYS[3], 'version', ARGV[5])
   auth = probe[1] or ''
   if probe[2] then return {'paused', auth, probe[2]} end
 end
 if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'busy'} end
 local versions = {}
 for i = 1, nv do versions[i] = read[i + 1] end
-local hashes, strings = {}, {}
-for i = 1, nh do
-  local key = KEYS[3 + nv + i]
-  hashes[i] = redis.call('HGETALL', key)
-  if #hashes[i] > 0 then redis.call('EXPIRE', key, ARGV[7]) end
-end
-for i = 1, ns do
-  strings[i] = redis.call('GET', KEYS[3 + nv + nh + i])
-end
-return {'go', versions, auth, hashes, strings}
+local ib, ia = 3 + nv, 5
+""" + IDMAP_BEGIN_LUA + """
+return {'go', versions, auth, idmap}
 """
 
 # KEYS[1]: handled:<id>; KEYS[2]: the lock; KEYS[3 .. 2+n]: version keys; then the
@@ -130,8 +123,8 @@ class Begun:
     versions: dict[str, Version | None] | None = None
     auth_version: str | None = None
     pause: str | None = None
-    #: "go": the id map read ahead, by Redis key (``worker.idmap.prefetched``).
-    idmap: dict[str, Any] | None = None
+    #: "go": the id map read ahead (``worker.idmap.prefetched``).
+    idmap: dict[tuple[str, str], Any] | None = None
     #: "go": before when (``time.monotonic``) the lock surely still holds (the time
     #: before the script that took it, plus its TTL).
     held_until_s: float = 0.0
@@ -165,21 +158,20 @@ class DeliveryScripts:
 
     def begin(self, event_id: str, object_key: str, version_keys: list[str],
               probe: tuple[str, str] | None,
-              idmap_keys: tuple[list[str], list[str]] = ([], []), *,
-              lock_ttl_s: float | None = None) -> Begun:
+              idmap: Ahead | None = None, *, lock_ttl_s: float | None = None) -> Begun:
         """Check, probe, lock and read in one script; while the lock is held by another
-        delivery, ask again every 100 ms up to ``lock_wait_s``. ``idmap_keys``: the id
-        map's hashes and strings to read ahead once locked (``IdMap.prefetch_keys``).
-        ``probe``: the credentials' summary hash and its pause field to probe (None: no
-        probe). ``lock_ttl_s``: the lock's TTL (None: the one given at construction)."""
+        delivery, ask again every 100 ms up to ``lock_wait_s``. ``probe``: the
+        credentials' summary hash and its pause field to probe (None: no probe).
+        ``idmap``: what to read of the id map once locked (``IdMap.ahead``).
+        ``lock_ttl_s``: the lock's TTL (None: the one given at construction)."""
         lock_ttl_ms = self.lock_ttl_ms if lock_ttl_s is None else int(lock_ttl_s * 1000)
-        hashes, strings = idmap_keys
         probe_hash, pause_field = probe or ("", "")
         keys = [self._handled_key(event_id), self.lock_key(object_key), probe_hash,
-                *(self._version_key(k) for k in version_keys), *hashes, *strings]
+                *(self._version_key(k) for k in version_keys),
+                *(idmap.keys if idmap else ("",) * BEGIN_KEYS)]
         args: list[EncodableT] = [self.token, lock_ttl_ms, "1" if probe else "0",
-                                  len(version_keys), len(hashes), len(strings), IDMAP_TTL_S,
-                                  pause_field]
+                                  len(version_keys), pause_field,
+                                  *(idmap.args if idmap else ("",) * BEGIN_ARGS)]
         deadline = time.monotonic() + self.lock_wait_s
         while True:
             asked_s = time.monotonic()
@@ -195,11 +187,7 @@ class DeliveryScripts:
         if state is BeginState.BUSY:
             return Begun(state)
         raws = list(answer[1]) + [None] * (len(version_keys) - len(answer[1]))
-        ahead: dict[str, Any] = {}
-        for key, flat in zip(hashes, answer[3] if len(answer) > 3 else [], strict=False):
-            ahead[key] = {_text(flat[i]): flat[i + 1] for i in range(0, len(flat), 2)}
-        for key, raw in zip(strings, answer[4] if len(answer) > 4 else [], strict=False):
-            ahead[key] = raw or None
+        ahead = idmap.values(answer[3]) if idmap and len(answer) > 3 else None
         return Begun(BeginState.GO, versions={k: (Version.decode(r) if r else None)
                                      for k, r in zip(version_keys, raws, strict=True)},
                      auth_version=_text(answer[2]) or None, idmap=ahead,
