@@ -213,12 +213,13 @@ class GhlTransport:
         not redirect; a 3xx is an error, never a POST re-sent as a GET)."""
         session = self._session
         request = requests.PreparedRequest()
-        request.prepare(
-            method=method, url=self.base_url + path,
-            headers={**session.headers, **headers},
-            params={k: v for k, v in (params or {}).items() if v is not None} or None,
-            json=json,
-        )
+        # PreparedRequest.prepare's steps less cookies (an empty jar built and read per
+        # request) and auth (none: the token travels in our header)
+        request.prepare_method(method)
+        request.prepare_url(self.base_url + path,
+                            {k: v for k, v in (params or {}).items() if v is not None} or None)
+        request.prepare_headers({**session.headers, **headers})
+        request.prepare_body(None, None, json)
         assert request.url is not None  # (prepared)
         response = session.get_adapter(request.url).send(
             request, stream=False, timeout=self._timeout_s,
