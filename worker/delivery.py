@@ -44,19 +44,15 @@ from worker.versions import VERSION_TTL_S, Version
 # ARGV[1]: lock token; ARGV[2]: lock TTL (ms); ARGV[3]: "1" to probe the pause;
 # ARGV[4]: nv; ARGV[5]: the summary hash's pause field (``worker.auth.store``);
 # ARGV[6 ..]: the id map's BEGIN_ARGS arguments.
-# The handled id and the versions are read by one MGET, before the lock is taken: a
-# script runs atomically (https://redis.io/docs/latest/develop/interactive/programmability/
-# eval-intro/: "blocks all server activities during its entire runtime"), so what it
-# reads before its SET NX is what it would read after; a dup or busy answer costs that
-# MGET as the duplicate check's GET did.
+# (The handled id is read by GET, not in the versions' MGET: MGET answers nil for a key
+# of another type, GET an error, and a handled key that errors is how
+# tests/integration/test_poison_and_failed_park.py makes an event fail every delivery.)
 # Returns {"dup", outcome} | {"paused", version, pause} | {"busy"} |
 # {"go", versions, version, idmap} (version: the credentials' version, '' when none or
 # not probed; idmap: what BEGIN_LUA read, ``worker.idmap.Ahead.values``).
 _BEGIN_LUA = """
-local nv = tonumber(ARGV[4])
-local unpack = unpack or table.unpack
-local read = redis.call('MGET', KEYS[1], unpack(KEYS, 4, 3 + nv))
-if read[1] then return {'dup', read[1]} end
+local handled = redis.call('GET', KEYS[1])
+if handled then return {'dup', handled} end
 local auth = ''
 if ARGV[3] == '1' then
   local probe = redis.call('HMGET', KEYS[3], 'version', ARGV[5])
@@ -64,8 +60,10 @@ if ARGV[3] == '1' then
   if probe[2] then return {'paused', auth, probe[2]} end
 end
 if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'busy'} end
+local nv = tonumber(ARGV[4])
+local unpack = unpack or table.unpack
 local versions = {}
-for i = 1, nv do versions[i] = read[i + 1] end
+if nv > 0 then versions = redis.call('MGET', unpack(KEYS, 4, 3 + nv)) end
 local ib, ia = 3 + nv, 5
 """ + IDMAP_BEGIN_LUA + """
 return {'go', versions, auth, idmap}
@@ -73,8 +71,10 @@ return {'go', versions, auth, idmap}
 
 # KEYS[1]: handled:<id>; KEYS[2]: the lock; KEYS[3 .. 2+n]: version keys; then the
 # keys of DECISION_BODY. ARGV[1]: the handled outcome; ARGV[2]: its TTL (s); ARGV[3]:
-# lock token; ARGV[4]: version TTL (s); ARGV[5]: n; ARGV[6 .. 5+n]: the versions;
-# then the arguments of DECISION_BODY. Returns 1, or 0 when the lock had expired.
+# lock token, '' when the delivery surely still holds the lock (``DeliveryScripts.end``:
+# released by DEL alone, no GET to compare); ARGV[4]: version TTL (s); ARGV[5]: n;
+# ARGV[6 .. 5+n]: the versions; then the arguments of DECISION_BODY. Returns 1, or 0
+# when the lock had expired.
 _END_LUA = """
 local n = tonumber(ARGV[5])
 for i = 1, n do
@@ -82,7 +82,7 @@ for i = 1, n do
 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 local held = 0
-if redis.call('GET', KEYS[2]) == ARGV[3] then
+if ARGV[3] == '' or redis.call('GET', KEYS[2]) == ARGV[3] then
   redis.call('DEL', KEYS[2])
   held = 1
 end
@@ -96,6 +96,12 @@ _UNLOCK_LUA = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+
+
+#: How much of a lock's TTL ``end`` leaves unused before it compares the lock's token
+#: again, in seconds: a margin for the clocks of this host and Redis's (rates, not
+#: times: both count the same TTL from the same script).
+SURELY_HELD_MARGIN_S = 1.0
 
 
 def _text(raw: Any) -> str:
@@ -142,6 +148,8 @@ class DeliveryScripts:
         self.lock_wait_s = lock_wait_s
         self._sleep = sleep
         self.token = uuid.uuid4().hex
+        #: before when (``time.monotonic``) the lock this delivery took surely holds
+        self.held_until_s = 0.0
         # Script objects (no command sent), made once per client: each call is one
         # EVALSHA, the script loaded once on NOSCRIPT (``toky_ghl.redis_scripts``).
         self._begin, self._end, self._unlock = (script(client, s) for s in (
@@ -188,6 +196,7 @@ class DeliveryScripts:
             return Begun(state)
         raws = list(answer[1]) + [None] * (len(version_keys) - len(answer[1]))
         ahead = idmap.values(answer[3]) if idmap and len(answer) > 3 else None
+        self.held_until_s = asked_s + lock_ttl_ms / 1000
         return Begun(BeginState.GO, versions={k: (Version.decode(r) if r else None)
                                      for k, r in zip(version_keys, raws, strict=True)},
                      auth_version=_text(answer[2]) or None, idmap=ahead,
@@ -197,11 +206,17 @@ class DeliveryScripts:
             versions: dict[str, Version], decision: tuple[list[str], list[Any]]) -> bool:
         """Record the versions and the handled id, unlock, and count ``decision`` (keys
         and arguments of ``DECISION_BODY``, from ``Stats.finish_parts``); False when
-        the lock had expired."""
+        the lock had expired. While the lock's TTL surely has not run out (taken at
+        ``held_until_s`` minus its TTL or later, by this host's clock, with
+        ``SURELY_HELD_MARGIN_S`` to spare), it is still this delivery's (another takes it
+        only by ``SET NX``; every release compares its token) and ``DEL`` alone releases
+        it; else its token is compared first."""
         stat_keys, stat_args = decision
         keys = [self._handled_key(event_id), self.lock_key(object_key),
                 *(self._version_key(k) for k in versions), *stat_keys]
-        args = [handled, EVENT_ID_TTL_S, self.token, VERSION_TTL_S, len(versions),
+        surely = time.monotonic() + SURELY_HELD_MARGIN_S < self.held_until_s
+        args = [handled, EVENT_ID_TTL_S, "" if surely else self.token, VERSION_TTL_S,
+                len(versions),
                 *(v.encode() for v in versions.values()), *stat_args]
         return bool(self._end(keys=keys, args=args))
 
