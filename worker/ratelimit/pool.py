@@ -45,6 +45,7 @@ import os
 import threading
 import time
 import uuid
+import weakref
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -70,6 +71,21 @@ BATCH_MAX = 32
 HOLD_MAX_MS = 1000
 #: The shortest wait before the flusher applies pending work.
 FLUSH_MIN_MS = 50
+#: A flusher with nothing to do for this long ends (the next work starts another).
+FLUSHER_IDLE_EXIT_S = 60.0
+
+#: The limiters whose held slots go back at exit (``background``); weak: a limiter
+#: built for one status read does not live for the whole process.
+_AT_EXIT: weakref.WeakSet[PooledLimiter] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all_at_exit() -> None:
+    for limiter in list(_AT_EXIT):
+        try:
+            limiter.close()
+        except Exception as exc:  # Redis gone: the held slots expire with their lease
+            log.warning("ratelimit.close_failed", error=f"{type(exc).__name__}: {exc}")
 
 
 def monotonic_ms() -> int:
@@ -136,7 +152,7 @@ class PooledLimiter(RateLimiter):
         self._closed = False
         self._flusher: threading.Thread | None = None
         if background:
-            atexit.register(self._close_at_exit)
+            _AT_EXIT.add(self)
 
     # -- the RateLimiter interface ------------------------------------------------------
     def acquire(self, location_id: str) -> Grant:
@@ -229,12 +245,6 @@ class PooledLimiter(RateLimiter):
         self._wake.set()
         if os.getpid() == self._pid:
             self.flush(everything=True)
-
-    def _close_at_exit(self) -> None:
-        try:
-            self.close()
-        except Exception as exc:  # Redis gone: the held slots expire with their lease
-            log.warning("ratelimit.close_failed", error=f"{type(exc).__name__}: {exc}")
 
     def _finished(self, grant: Grant, seen: RateLimitHeaders) -> None:
         assert grant.slot_id is not None
@@ -329,12 +339,12 @@ class PooledLimiter(RateLimiter):
     def _wake_flusher(self) -> None:
         if not self.background or self._closed:
             return
-        with self._pools_lock:
+        with self._pools_lock:  # (the flusher ends only under this lock, unwoken)
             if self._flusher is None:
                 self._flusher = threading.Thread(target=self._flush_loop, daemon=True,
                                                  name="toky-ghl-ratelimit-flusher")
                 self._flusher.start()
-        self._wake.set()
+            self._wake.set()
 
     def flush_after_ms(self, pool: _Pool) -> int:
         """How long pending work may wait for a script of this process's own."""
@@ -362,7 +372,12 @@ class PooledLimiter(RateLimiter):
                                     error=f"{type(exc).__name__}: {exc}")
                         time.sleep(FLUSH_MIN_MS / 1000)
             upcoming = [d for d in due.values() if d is not None and d > now_ms]
-            wait_s = (min(upcoming) - now_ms) / 1000 if upcoming else None
-            if not any(d is not None and d <= now_ms for d in due.values()):
-                self._wake.wait(timeout=wait_s)
+            if upcoming:
+                self._wake.wait(timeout=(min(upcoming) - now_ms) / 1000)
+            elif (not any(d is not None for d in due.values())
+                  and not self._wake.wait(timeout=FLUSHER_IDLE_EXIT_S)):
+                with self._pools_lock:  # idle: end, unless woken meanwhile
+                    if not self._wake.is_set():
+                        self._flusher = None
+                        return
             self._wake.clear()
