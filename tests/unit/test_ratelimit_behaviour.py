@@ -21,7 +21,7 @@ import math
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
@@ -72,13 +72,15 @@ class Harness:
     margin_ms: int = 1
 
     pooled: bool = False  # PooledLimiter (no flusher thread: the steps call it)
+    made: list = field(default_factory=list)  # the pooled limiters made
 
     def limiter(self, max_requests=3, *, interval_ms=None, daily_max=1000, lease_ms=60_000):
         limits = Limits(max_requests, interval_ms or self.interval_ms, daily_max)
         if self.pooled:
             clock = self.clock if self.clock is not None else monotonic_ms
-            return PooledLimiter(self.backend, limits, lease_ms=lease_ms, clock_ms=clock,
-                                 background=False)
+            self.made.append(PooledLimiter(self.backend, limits, lease_ms=lease_ms,
+                                           clock_ms=clock, background=False))
+            return self.made[-1]
         return RateLimiter(self.backend, limits, lease_ms=lease_ms)
 
     def _now_us(self) -> int:
@@ -92,6 +94,14 @@ class Harness:
         as the scripts floor and ceil the server's microseconds)."""
         lo = self._now_us() // 1000
         result = call()
+        if self.clock is None:
+            # a pooled finish is applied by the process's next script, counting from the
+            # answer as measured on the local clock, plus that script's own delay (a few
+            # ms: never shorter, a little longer); on the real clock, whose delays are
+            # not exact, the step's bracket includes that script (with the fake clock
+            # the late script is exact, and the steps leave it to the next call)
+            for limiter in self.made:
+                limiter.flush()
         return Timed(result, lo, math.ceil(self._now_us() / 1000))
 
     def before(self, moment_ms: int, call: Callable[[], Any]) -> Timed:

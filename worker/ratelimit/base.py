@@ -147,10 +147,11 @@ class SyncBackend(Backend, Protocol):
     def sync(self, location_id: str, limits: Limits, *, lease_ms: int = 0, want: int = 0,
              batch_id: str = "", finishes: Sequence[tuple[str, int]] = (),
              returns: Sequence[tuple[str, int]] = (), seen: RateLimitHeaders = NO_HEADERS,
-             report: bool = False) -> Synced:
+             seen_ago_ms: int = 0, report: bool = False) -> Synced:
         """In this order: ``finishes`` (slot id, ms since its answer) count from their
         answer on; ``returns`` (slot id, day leased), slots never sent, leave the window
-        and the day's count; ``seen`` (the newest answer's headers) corrects the budget;
+        and the day's count; ``seen`` (the headers of an answer ``seen_ago_ms`` ago)
+        corrects the budget as of that answer;
         then up to ``want`` slots are leased for ``lease_ms`` (fewer near a full window:
         a quarter of the free slots, at least one); ``report``: count the window."""
         ...

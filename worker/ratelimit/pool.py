@@ -41,6 +41,7 @@ parent's pool (the parent's slots stay the parent's).
 from __future__ import annotations
 
 import atexit
+import math
 import os
 import threading
 import time
@@ -88,16 +89,24 @@ def _close_all_at_exit() -> None:
             log.warning("ratelimit.close_failed", error=f"{type(exc).__name__}: {exc}")
 
 
-def monotonic_ms() -> int:
-    """This process's monotonic clock, in ms (durations only: never compared with Redis)."""
-    return time.monotonic_ns() // 1_000_000
+def monotonic_ms() -> float:
+    """This process's monotonic clock, in ms, not rounded (an age sent to Redis is floored
+    once, from the exact difference: never longer than the real one); durations only,
+    never compared with Redis's clock."""
+    return time.monotonic_ns() / 1_000_000
+
+
+def _age_ms(now_ms: float, then_ms: float) -> int:
+    """Whole ms from ``then_ms`` to ``now_ms``, floored (a late finish counts from at most
+    this long ago: its entry counts a little longer, never shorter)."""
+    return max(0, math.floor(now_ms - then_ms))
 
 
 @dataclass(frozen=True)
 class _Held:
     slot_id: str
     day: int  # the UTC day it was leased (days since the epoch, the server's clock)
-    until_ms: int  # hand it out before this (local clock)
+    until_ms: float  # hand it out before this (local clock)
 
 
 @dataclass
@@ -108,18 +117,19 @@ class _Pool:
     lock: threading.Lock = field(default_factory=threading.Lock)
     refill: threading.Lock = field(default_factory=threading.Lock)
     held: deque[_Held] = field(default_factory=deque)
-    finishes: list[tuple[str, int]] = field(default_factory=list)  # (slot, answered at)
+    finishes: list[tuple[str, float]] = field(default_factory=list)  # (slot, answered at)
     returns: list[tuple[str, int]] = field(default_factory=list)  # (slot, day leased)
     seen: RateLimitHeaders = NO_HEADERS  # the newest answer's headers, not yet applied
-    pending_since_ms: int | None = None  # when the oldest pending item came
+    seen_at_ms: float = 0  # when that answer came (local clock)
+    pending_since_ms: float | None = None  # when the oldest pending item came
     want: int = 1
-    batch_until_ms: int = 0  # the last batch's hand-out deadline
+    batch_until_ms: float = 0  # the last batch's hand-out deadline
     limits: Limits | None = None  # the effective limits at the last script
 
     def pending(self) -> bool:
         return bool(self.finishes or self.returns or self.seen != NO_HEADERS)
 
-    def note_pending(self, now_ms: int) -> None:
+    def note_pending(self, now_ms: float) -> None:
         if self.pending_since_ms is None:
             self.pending_since_ms = now_ms
 
@@ -136,7 +146,7 @@ class PooledLimiter(RateLimiter):
 
     def __init__(self, backend: SyncBackend, limits: Limits, *,
                  lease_ms: int = DEFAULT_LEASE_MS, batch_max: int = BATCH_MAX,
-                 clock_ms: Callable[[], int] = monotonic_ms, background: bool = True):
+                 clock_ms: Callable[[], float] = monotonic_ms, background: bool = True):
         super().__init__(backend, limits, lease_ms=lease_ms)
         if batch_max < 1:
             raise ValueError(f"batch_max must be at least 1, got {batch_max}")
@@ -262,8 +272,8 @@ class PooledLimiter(RateLimiter):
     def _note_seen(self, pool: _Pool, seen: RateLimitHeaders) -> None:
         """Keep ``seen`` for the next script; send the held slots back when GHL
         contradicts the view they were leased on (caller holds ``pool.lock``)."""
-        pool.seen = seen
-        pool.note_pending(self.clock_ms())
+        pool.seen, pool.seen_at_ms = seen, self.clock_ms()
+        pool.note_pending(pool.seen_at_ms)
         known = pool.limits
         changed = known is not None and any(
             value is not None and value != mine for value, mine in (
@@ -299,24 +309,26 @@ class PooledLimiter(RateLimiter):
             pool.note_pending(self.clock_ms())
 
     def _sync(self, location_id: str, pool: _Pool, *, want: int = 0, batch_id: str = "",
-              report: bool = False) -> tuple[Synced, int]:
+              report: bool = False) -> tuple[Synced, float]:
         """One script with the pool's pending work (caller holds ``pool.refill``); the
         answer and the local time the call began. On an error the work stays pending."""
         with pool.lock:
-            finishes, returns, seen = pool.finishes, pool.returns, pool.seen
+            finishes, returns, seen, seen_at = (pool.finishes, pool.returns, pool.seen,
+                                                pool.seen_at_ms)
             pool.finishes, pool.returns, pool.seen = [], [], NO_HEADERS
             since, pool.pending_since_ms = pool.pending_since_ms, None
             started_ms = self.clock_ms()
         try:
             synced = self.sync_backend.sync(
                 location_id, self.limits, lease_ms=self.lease_ms, want=want,
-                batch_id=batch_id, finishes=[(s, started_ms - at) for s, at in finishes],
-                returns=returns, seen=seen, report=report)
+                batch_id=batch_id, finishes=[(s, _age_ms(started_ms, at)) for s, at in finishes],
+                returns=returns, seen=seen, seen_ago_ms=_age_ms(started_ms, seen_at),
+                report=report)
         except BaseException:
             with pool.lock:
                 pool.finishes[:0], pool.returns[:0] = finishes, returns
                 if pool.seen == NO_HEADERS:
-                    pool.seen = seen
+                    pool.seen, pool.seen_at_ms = seen, seen_at
                 if since is not None:
                     pool.pending_since_ms = min(since, pool.pending_since_ms or since)
             raise
@@ -351,7 +363,7 @@ class PooledLimiter(RateLimiter):
         interval_ms = (pool.limits or self.limits).interval_ms
         return max(FLUSH_MIN_MS, min(self.hold_ms, interval_ms // 2))
 
-    def _due_ms(self, pool: _Pool) -> int | None:
+    def _due_ms(self, pool: _Pool) -> float | None:
         """When the flusher has work in ``pool`` (local clock), None: none."""
         with pool.lock:
             due = [pool.held[0].until_ms] if pool.held else []

@@ -47,13 +47,14 @@ class RedisBackend:
     def sync(self, location_id: str, limits: Limits, *, lease_ms: int = 0, want: int = 0,
              batch_id: str = "", finishes: Sequence[tuple[str, int]] = (),
              returns: Sequence[tuple[str, int]] = (), seen: RateLimitHeaders = NO_HEADERS,
-             report: bool = False) -> Synced:
+             seen_ago_ms: int = 0, report: bool = False) -> Synced:
         """See ``SyncBackend.sync``; one run of ``sync.lua``."""
         if want > 0 and not batch_id:
             raise ValueError("a lease needs a batch id")
         args: list[EncodableT] = [limits.max_requests, limits.interval_ms, limits.daily_max,
                                   lease_ms, want, batch_id, *_header_args(seen),
-                                  "1" if report else "0", len(finishes)]
+                                  "1" if report else "0", max(0, int(seen_ago_ms)),
+                                  len(finishes)]
         for slot_id, ago_ms in finishes:
             args += [slot_id, max(0, int(ago_ms))]
         args.append(len(returns))

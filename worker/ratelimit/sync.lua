@@ -10,9 +10,10 @@
 -- ARGV[4] lease_ms; ARGV[5] want (0: lease nothing); ARGV[6] the batch id (slot i of
 -- the batch is '<id>:<i>'); ARGV[7..11] X-RateLimit-Max, -Remaining,
 -- -Interval-Milliseconds, -Limit-Daily, -Daily-Remaining ('' = absent); ARGV[12] report
--- ('1' or '0'); ARGV[13] nf, then nf pairs (slot, ms since its answer: its entry then
--- counts from now minus that, floored by the caller: a little longer, never shorter);
--- then nr, then nr pairs (slot, the day it was leased).
+-- ('1' or '0'); ARGV[13] ms since the answer of those headers; ARGV[14] nf, then nf pairs
+-- (slot, ms since its answer: its entry then counts from now minus that, floored by the
+-- caller: a little longer, never shorter); then nr, then nr pairs (slot, the day it was
+-- leased).
 -- Returns {granted, wait_ms, reason ('' | 'burst' | 'daily'), max_requests, interval_ms,
 -- daily_max, today, used_in_window (-1 unless report), daily_used}.
 --
@@ -44,7 +45,8 @@ local function each_chunk(list, width, cmd, ...)
 end
 
 -- 1 and 2: the lists
-local at = 13
+local seen_ago = math.max(0, tonumber(ARGV[13]) or 0)
+local at = 14
 local finished = {}
 for _ = 1, tonumber(ARGV[at]) do
   local ago = math.max(0, tonumber(ARGV[at + 2]) or 0)
@@ -113,18 +115,26 @@ if seen_limits then
     stored, note_lim = true, d[1] ~= false  -- the next lease reads them
   end
 end
-local counted = nil  -- the entries that count now, when known
 if remaining then
-  counted = counting(interval)
-  local missing = math.min(max_requests - remaining - counted, MAX_PHANTOMS)
+  -- GHL's Remaining is as of its answer, seen_ago ms ago (applied late by a pooled
+  -- process): compared with the entries that counted then (answered since then: a
+  -- window before it at most; in flight: leased before it, score <= then + lease; the
+  -- ones leased since, GHL did not count); the phantoms stand for requests GHL counted
+  -- then, so they count from then (they arrived before it).
+  -- (lease_ms 0: not known to the caller, every entry in flight counts; + 2 ms: the
+  -- caller's clock is read in whole ms, a lease just before the answer may look after)
+  local then_ceil = math.floor(now_ceil - seen_ago)
+  local then_count = redis.call('ZCOUNT', KEYS[1],
+                                '(' .. math.floor(now_floor - seen_ago - interval),
+                                lease > 0 and (then_ceil + lease + 2) or '+inf')
+  local missing = math.min(max_requests - remaining - then_count, MAX_PHANTOMS)
   if missing > 0 then
     local phantoms = {}
     for i = 1, missing do
-      phantoms[#phantoms + 1] = now_ceil
-      phantoms[#phantoms + 1] = 'phantom:' .. t[1] .. '.' .. t[2] .. ':' .. (counted + i)
+      phantoms[#phantoms + 1] = then_ceil
+      phantoms[#phantoms + 1] = 'phantom:' .. t[1] .. '.' .. t[2] .. ':' .. (then_count + i)
     end
     each_chunk(phantoms, 2, 'ZADD')
-    counted = counted + missing
     expire_window(interval)
   end
 end
@@ -143,7 +153,7 @@ if want > 0 then
   if used >= daily_max then
     wait_ms, reason = math.floor((today + 1) * DAY_MS - now_floor), 'daily'
   else
-    local count = counted or redis.call('ZCARD', KEYS[1])
+    local count = redis.call('ZCARD', KEYS[1])
     if count >= max_requests then
       drop_expired(interval)
       count = redis.call('ZCARD', KEYS[1])
@@ -165,7 +175,6 @@ if want > 0 then
       end
       each_chunk(slots, 2, 'ZADD')
       used, dirty, note_lim = used + granted, true, true
-      if counted then counted = count + granted end
       -- the new entries are the latest (every process of a location has the same lease,
       -- from the same timeouts): the key lives while they count
       redis.call('PEXPIRE', KEYS[1], math.floor(score + interval - now_floor + 1000))
@@ -186,6 +195,6 @@ end
 
 -- 5: the report
 local in_window = -1
-if report then in_window = counted or counting(interval) end
+if report then in_window = counting(interval) end
 return {granted, wait_ms, reason, max_requests, interval, daily_max, today, in_window,
         math.floor(used)}
