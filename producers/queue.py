@@ -6,9 +6,10 @@ kombu Redis transport pops it (``BRPOP``, so ``LPUSH`` keeps first-in first-out)
 The list is the queue's key under the deployment's prefix
 (``<prefix>:toky-ghl.events``, kombu's ``global_keyprefix``: ``toky_ghl/keys.py``).
 
-One Lua script call per batch: for each event whose ``<prefix>:queued:<id>``
-marker can be set (``SET … NX EX <ttl>``), ``LPUSH`` its message. An event is
-never marked without being queued, and the same id queued twice is queued once.
+One Lua script call per batch: each event whose ``<prefix>:queued:<id>``
+marker can be set (``SET … NX EX <ttl>``) is new, and the new events' messages
+are pushed with one ``LPUSH`` of many values, in order. An event is never marked
+without being queued, and the same id queued twice is queued once.
 The same call counts the queued events by type and source for the metrics
 (``toky_ghl.metrics.record.ENQUEUED``), and any counts the caller adds (the
 webhook receiver's answer): no round trip of their own.
@@ -39,39 +40,53 @@ from toky_ghl.settings import Settings
 # event's counter field; ARGV[4+2n..]: the field of each extra count (+1 each).
 # Returns 1 (queued) / 0 (repeat) per event.
 # Every command counts (INFO commandstats counts a script's): the marker is taken with
-# one SET NX EX (no EXISTS first), and the counters are added once per field of the
-# batch. An event is never marked without being queued: when its push fails (the
-# queue key holds another type) its marker is deleted, the counts of the events
-# queued before it are added, and the error is answered (a re-run queues the rest).
+# one SET NX EX per event (no EXISTS first), the batch's new messages are pushed with ONE
+# LPUSH of many values, and the counters are added once per field of the batch.
+# "LPUSH key a b c" inserts a, then b, then c at the head (https://redis.io/commands/lpush/),
+# exactly as three LPUSHes would: the consumer, popping from the tail, still takes them in
+# order. Values go CHUNK at a time: unpack() puts them on Lua's C stack (LUAI_MAXCSTACK,
+# 8000 in Redis's Lua 5.1). An event is never marked without being queued: when a push
+# fails (the queue key holds another type) the markers of the events it did not queue are
+# deleted, the counts of the events queued before it are added, and the error is answered
+# (a re-run queues the rest).
 _PUBLISH_LUA = """
 local ttl, mode, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local flags, counts = {}, {}
-local function add_counts()
-  for f, c in pairs(counts) do redis.call('HINCRBY', KEYS[2], f, c) end
-end
+local CHUNK = 1000
+local flags, counts, fresh = {}, {}, {}
 for i = 1, n do
-  local fresh = true
-  if mode == 'once' then
-    fresh = redis.call('SET', KEYS[2 + i], '1', 'NX', 'EX', ttl) and true or false
-    if fresh then
-      local pushed = redis.pcall('LPUSH', KEYS[1], ARGV[3 + i])
-      if type(pushed) == 'table' and pushed.err then
-        redis.call('DEL', KEYS[2 + i])
-        add_counts()
-        return pushed
-      end
-    end
-  else
-    redis.call('LPUSH', KEYS[1], ARGV[3 + i])
-    redis.call('SET', KEYS[2 + i], '1', 'EX', ttl)
-  end
-  if fresh then
-    local f = ARGV[3 + n + i]
+  local new = mode ~= 'once' or redis.call('SET', KEYS[2 + i], '1', 'NX', 'EX', ttl)
+  flags[i] = new and 1 or 0
+  if new then fresh[#fresh + 1] = i end
+end
+local function add_counts(upto)
+  for j = 1, upto do
+    local f = ARGV[3 + n + fresh[j]]
     counts[f] = (counts[f] or 0) + 1
   end
-  flags[i] = fresh and 1 or 0
+  for f, c in pairs(counts) do redis.call('HINCRBY', KEYS[2], f, c) end
 end
-add_counts()
+local function values(from, to, base, table_of)
+  local out = {}
+  for j = from, to do out[#out + 1] = table_of[base + fresh[j]] end
+  return out
+end
+for first = 1, #fresh, CHUNK do
+  local last = math.min(first + CHUNK - 1, #fresh)
+  local pushed = redis.pcall('LPUSH', KEYS[1], unpack(values(first, last, 3, ARGV)))
+  if type(pushed) == 'table' and pushed.err then
+    if mode == 'once' then
+      for from = first, #fresh, CHUNK do
+        redis.call('DEL', unpack(values(from, math.min(from + CHUNK - 1, #fresh), 2, KEYS)))
+      end
+    end
+    add_counts(first - 1)
+    return pushed
+  end
+  if mode ~= 'once' then
+    for j = first, last do redis.call('SET', KEYS[2 + fresh[j]], '1', 'EX', ttl) end
+  end
+end
+add_counts(#fresh)
 for j = 3 + n, #KEYS do
   redis.call('HINCRBY', KEYS[j], ARGV[j + n + 1], 1)
 end

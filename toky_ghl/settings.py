@@ -237,13 +237,20 @@ class Settings:
     #: timeout brings a SIGKILLed worker's events back fast (README, "Killed workers").
     visibility_timeout_s: int = option(
         "CELERY_VISIBILITY_TIMEOUT_S", 90, whole(minimum=10),
-        "Redis re-delivers a task not acknowledged within this: a SIGKILLed worker's events are "
-        "applied by the others within this + 10 s (see \"Killed workers\")")
+        "a worker's `alive` key lives a third of this (3-30 s): a SIGKILLed worker's events are "
+        "applied by the others within that + 10 s; a message left in kombu's `unacked` comes "
+        "back after this (see \"Killed workers\")")
+    #: Task events (what Flower shows) go out in batches: worker/task_events.py.
+    task_events_flush_ms: int = option(
+        "TASK_EVENTS_FLUSH_MS", 500, whole(minimum=0),
+        "a worker sends its task events (what Flower shows) in one message this long after "
+        "the first, or at 300 events: Flower lags by up to this; `0`: Celery's own "
+        "buffering (about one message per task)")
     log_level: str = option(
         "LOG_LEVEL", "INFO", choice(LOG_LEVELS, upper=True),
-        "`DEBUG`, `INFO`, `WARNING`, `ERROR` or `CRITICAL`; at `INFO` a worker logs two lines "
-        "per event (ours, with the outcome and reason, and Celery's \"succeeded\"); "
-        "Celery's \"received\" line at `DEBUG`")
+        "`DEBUG`, `INFO`, `WARNING`, `ERROR` or `CRITICAL`; at `INFO` a worker logs one line "
+        "per event (ours, with the outcome and reason); Celery's per-task \"received\" and "
+        "\"succeeded\" lines at `DEBUG` (a task that fails is still an `ERROR`)")
     #: "auto": JSON lines unless stderr is a terminal (readable lines); or "json", "console".
     log_format: str = option(
         "LOG_FORMAT", "auto", choice(("auto", "json", "console"), listed="or"),

@@ -1,22 +1,34 @@
 """kombu's Redis transport with a durable pop: a worker killed at any instant loses no
-message (guarantee 1). Celery selects it with ``broker_transport`` (worker/celery.py);
-``REDIS_URL`` is unchanged.
+message (guarantee 1), at two Redis commands a message. Celery selects it with
+``broker_transport`` (worker/celery.py); ``REDIS_URL`` is unchanged.
 
 kombu's transport takes a message with ``BRPOP`` and records it in its ``unacked``
 hash only after the worker has read Redis's answer (kombu/transport/redis.py,
-``Channel._brpop_read`` then ``QoS.append``): a SIGKILL in between lost it. Here:
+``Channel._brpop_read`` then ``QoS.append``): a SIGKILL in between lost it. Here the
+consumer's processing list (``worker.broker_processing``) is the record instead:
 
-- ``_brpop_start`` sends ``BRPOPLPUSH queue processing`` instead of ``BRPOP``
-  (works on every Redis, the embedded one of ``toky-ghl run`` included): Redis moves
-  the message into this consumer's processing list (``worker.broker_processing``);
-- ``QoS.append`` records it in ``unacked`` with one script that also removes it from
-  the processing list (``CLAIM_LUA``): both or neither. If a sweep took it back
-  meanwhile (this consumer was thought dead), the message is not delivered here;
-- ``QoS.restore_visible`` (kombu's periodic sweep of ``unacked``) also runs the
-  sweep of dead consumers' processing lists (``restore_dead``).
+- ``_brpop_start`` sends ``BRPOPLPUSH queue processing`` instead of ``BRPOP`` (works on
+  every Redis, the embedded one of ``toky-ghl run`` included): Redis moves the message
+  into this consumer's processing list, where it stays until it is settled;
+- ``QoS.append`` sends nothing: it keeps (processing list, message as Redis gave it)
+  per delivery tag in memory;
+- ``QoS.ack`` (and ``reject`` without requeue) is one ``LREM``; ``reject`` with requeue
+  and ``restore_unacked`` (a warm shutdown, a channel closed) are one script each that
+  removes the message and pushes it back on the queue only if it was there;
+- the consumer's ``alive`` key is refreshed by a thread (``worker.broker_alive``), so a
+  live worker's list is never swept, even when it pops nothing; a dead worker's list
+  goes back on the queue by the other workers' sweep, run with kombu's periodic sweep
+  (``QoS.restore_visible``), which also still gives back what ``unacked`` holds (left
+  there by an earlier version, or by ``leave_unacknowledged``);
+- a pop answered across a lapse of the ``alive`` key (the worker was frozen longer than
+  its lifetime) is checked, in one script, to still be in the list before delivery: a
+  sweep may have given it to another worker;
+- a pop whose answer was lost (a connection broken) may have moved a message into the
+  list unread: before the next pop, one script gives back what the consumer does not
+  know it holds.
 
-The same number of Redis commands per message as kombu's: BRPOPLPUSH for BRPOP, and
-EVALSHA + LREM + ZADD + HSET for MULTI + ZADD + HSET + EXEC.
+So per message: BRPOPLPUSH, then LREM; kombu's is BRPOP, then MULTI + ZADD + HSET + EXEC,
+then MULTI + ZREM + HDEL + EXEC.
 
 ``BRPOPLPUSH`` takes ONE source list, while kombu pops every (queue × priority step):
 this transport consumes one queue and no priorities (``priority_steps=[0]``) and
@@ -28,6 +40,8 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+from collections.abc import Callable
+from contextlib import suppress
 from queue import Empty
 from time import monotonic, time
 from typing import Any, cast
@@ -41,21 +55,21 @@ from kombu.utils.encoding import bytes_to_str
 from kombu.utils.json import dumps, loads
 
 from worker import broker_processing as bp
+from worker.broker_alive import AliveKeeper
 
 log = structlog.get_logger("toky_ghl.broker")
 
-#: Longest life of a consumer's ``alive`` key (s): a message caught between the pop
-#: and its record by a killed worker comes back at most this long (plus a sweep
-#: interval) after the kill. Shorter with a short visibility timeout.
+#: Longest life of a consumer's ``alive`` key (s): a killed worker's messages come back
+#: at most this long (plus a sweep interval) after the kill. Shorter with a short
+#: visibility timeout.
 ALIVE_TTL_MAX_S = 30
+
+#: (processing list, the message as Redis gave it): a popped message not yet settled.
+Popped = tuple[str, bytes]
 
 
 class DurablePopConfigError(KombuError):
     """The transport was configured with more than the one list BRPOPLPUSH can pop."""
-
-
-class PopTakenBack(Exception):
-    """A sweep put the popped message back on the queue before this consumer recorded it."""
 
 
 def alive_ttl_s(visibility_timeout_s: float) -> int:
@@ -65,6 +79,14 @@ def alive_ttl_s(visibility_timeout_s: float) -> int:
 
 
 class QoS(kombu_redis.QoS):
+    _delivered: Any  # kombu's (an OrderedDict: delivery tag -> message)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: delivery tag -> where its message sits, for the messages this channel popped
+        #: and has not settled (written by the consuming thread, removed by any).
+        self._popped: dict[str, Popped] = {}
+
     @property
     def durable(self) -> Channel:
         return cast(Channel, self.channel)
@@ -74,24 +96,60 @@ class QoS(kombu_redis.QoS):
         if pending is None:  # not popped by this channel's BRPOPLPUSH (basic_get)
             super().append(message, delivery_tag)
             return
-        processing, raw = pending
-        delivery = message.delivery_info
-        entry = dumps([message._raw, delivery["exchange"], delivery["routing_key"]])
-        gp = self.durable.global_keyprefix
-        try:
-            claimed = self.durable.claim_script(
-                keys=[processing, gp + self.unacked_index_key, gp + self.unacked_key],
-                args=[raw, time(), delivery_tag, entry])
-        except Exception:
-            # Unknown whether the claim ran (e.g. the connection broke): if it did not,
-            # the message stays in this consumer's list, which no sweep touches while
-            # the consumer lives. Take a new identity: the old list's alive key expires
-            # and a sweep gives the message back (or finds it in unacked: not doubled).
-            self.durable.new_identity()
-            raise
-        if not claimed:
-            raise PopTakenBack(delivery_tag)
+        self._popped[delivery_tag] = pending  # no Redis command: the list is the record
         virtual.QoS.append(self, message, delivery_tag)
+
+    def ack(self, delivery_tag: str) -> None:
+        popped = self._popped.pop(delivery_tag, None)
+        if popped is None:  # recorded in unacked (kombu's append)
+            super().ack(delivery_tag)
+            return
+        self.durable.forget(popped)
+        virtual.QoS.ack(self, delivery_tag)
+
+    def reject(self, delivery_tag: str, requeue: bool = False) -> None:
+        popped = self._popped.pop(delivery_tag, None)
+        if popped is None:
+            super().reject(delivery_tag, requeue=requeue)
+            return
+        if requeue:  # at the head, taken last, as kombu's reject (restore_by_tag leftmost)
+            self.durable.give_back(popped, leftmost=True)
+        else:
+            self.durable.forget(popped)
+        virtual.QoS.ack(self, delivery_tag)
+
+    def restore_unacked(self, client: Any = None) -> None:
+        """What this channel holds goes back on the queue now (kombu calls this once,
+        when the channel closes: a warm shutdown, a reconnection). A message Redis
+        refuses to give back stays in the processing list: the sweep gives it back once
+        the consumer's ``alive`` key is gone (``Channel.close`` deletes it)."""
+        for tag in list(self._delivered):
+            popped = self._popped.pop(tag, None)
+            try:
+                if popped is None:
+                    with cast(Any, self.channel).conn_or_acquire(client) as conn:
+                        self.restore_by_tag(tag, client=conn)
+                else:
+                    self.durable.give_back(popped, leftmost=False, retry=False)
+            except Exception as exc:
+                log.error("could not put a held message back on the queue; the sweep "
+                          "will", delivery_tag=tag, error=f"{type(exc).__name__}: {exc}")
+        self._delivered.clear()
+
+    def leave_unacknowledged(self, delivery_tag: str) -> None:
+        """The message goes to kombu's ``unacked`` hash, which kombu's sweep gives back
+        after the visibility timeout (``worker.tasks.leave_unacknowledged``: Redis took
+        neither the park nor the dead letter); this channel stops counting it against
+        its prefetch limit. Until Redis takes the move (retried), it stays in the list."""
+        popped = self._popped.pop(delivery_tag, None)
+        if popped is not None:
+            message = self._delivered.get(delivery_tag)
+            if message is None:  # already given back (the channel closed)
+                return
+            delivery = message.delivery_info
+            entry = dumps([message._raw, delivery["exchange"], delivery["routing_key"]])
+            self.durable.claim(popped, delivery_tag, entry)
+        virtual.QoS.ack(self, delivery_tag)
 
     def restore_visible(self, start: int = 0, num: int = 10, interval: int = 10) -> None:
         super().restore_visible(start=start, num=num, interval=interval)
@@ -108,6 +166,7 @@ class Channel(kombu_redis.Channel):
     global_keyprefix: str
     visibility_timeout: int
     _fanout_queues: dict[str, Any]
+    _pool: Any
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -115,19 +174,22 @@ class Channel(kombu_redis.Channel):
             raise DurablePopConfigError(
                 f"broker transport option priority_steps={self.priority_steps!r}: the "
                 "durable pop (worker.broker) pops one list per queue; use [0]")
-        self.new_identity()
-        self.alive_ttl_s = alive_ttl_s(self.visibility_timeout)
-        self._swept_at = float("-inf")
-        self._pending_pop: tuple[str, bytes] | None = None
-        self._pop_queue: str | None = None
-        self.claim_script = self.plain_client.register_script(bp.CLAIM_LUA)
-
-    def new_identity(self) -> None:
-        """A consumer id (host, pid, random token) naming this channel's processing list;
-        a new one leaves the old list to the sweep once its alive key expires."""
+        #: names this channel's processing list: host, pid, random token
         self.consumer_id = (f"{socket.gethostname()}.{os.getpid()}.{secrets.token_hex(4)}"
                             .replace(":", "_"))
-        self._alive_at = float("-inf")
+        self.alive_ttl_s = alive_ttl_s(self.visibility_timeout)
+        self._swept_at = float("-inf")
+        self._pending_pop: Popped | None = None
+        self._pop_queue: str | None = None
+        self._keeper: AliveKeeper | None = None
+        self._processing: str | None = None
+        #: a pop's answer was lost: the list may hold a message this channel never read
+        self._unread_in_list = False
+        # (each call passes the client of the channel's current pool)
+        self.claim_script = self.plain_client.register_script(bp.CLAIM_LUA)
+        self.give_back_script = self.plain_client.register_script(bp.GIVE_BACK_LUA)
+        self.check_script = self.plain_client.register_script(bp.CHECK_LUA)
+        self.reconcile_script = self.plain_client.register_script(bp.RECONCILE_LUA)
 
     @property
     def plain_client(self) -> redis.Redis:
@@ -166,22 +228,107 @@ class Channel(kombu_redis.Channel):
                 "(worker.broker) takes one queue per worker process")
         return super().basic_consume(queue, *args, **kwargs)
 
-    def take_pending_pop(self) -> tuple[str, bytes] | None:
+    def take_pending_pop(self) -> Popped | None:
         pending, self._pending_pop = self._pending_pop, None
         return pending
 
-    def _refresh_alive(self, queue: str) -> None:
-        """Before popping: this consumer is alive (and its list registered) for
-        ``alive_ttl_s``; refreshed when a third of it has passed, not per message."""
-        now = monotonic()
-        if now - self._alive_at < self.alive_ttl_s / 3:
-            return
-        processing = self.processing_key(queue)
+    # -- the alive key ------------------------------------------------------------------
+
+    def _refresh_alive(self, processing: str) -> None:
+        """This consumer is alive (and its list registered) for ``alive_ttl_s``."""
         pipe = self.plain_client.pipeline(transaction=False)
         pipe.set(bp.alive_key(processing), self.consumer_id, ex=self.alive_ttl_s)
         pipe.sadd(bp.registry_key(self.global_keyprefix), processing)
         pipe.execute()
-        self._alive_at = now
+
+    def _keep_alive(self, processing: str) -> AliveKeeper:
+        """The keeper of this consumer's alive key, started (and the key set) before the
+        first pop."""
+        keeper = self._keeper
+        if keeper is None:
+            keeper = AliveKeeper(lambda: self._refresh_alive(processing), self.alive_ttl_s,
+                                 name=self.consumer_id)
+            keeper.start()
+            self._keeper, self._processing = keeper, processing
+        return keeper
+
+    def _still_held(self, processing: str, item: bytes) -> bool:
+        """Whether a message just popped is still in this consumer's list: asked of Redis
+        (one script, which also makes the consumer alive again) only when the alive key
+        may have lapsed since the pop was sent; else nothing could have taken it."""
+        keeper = self._keep_alive(processing)
+        if not keeper.lapsed_since(self._brpop_sent_at):
+            return True
+        sent_at = monotonic()
+        held = self.check_script(
+            keys=[processing, bp.alive_key(processing), bp.registry_key(self.global_keyprefix)],
+            args=[item, self.consumer_id, self.alive_ttl_s], client=self.plain_client)
+        keeper.refreshed(sent_at)
+        return bool(held)
+
+    # -- settling a popped message ------------------------------------------------------
+
+    def _write(self, item: bytes, write: Callable[[], object], what: str) -> None:
+        """Run ``write``; if Redis refuses, the keeper retries it (the message stays in
+        the list meanwhile: not lost, and not given to another worker)."""
+        try:
+            write()
+        except Exception as exc:
+            log.warning("a write about a held message failed; retrying", write=what,
+                        error=f"{type(exc).__name__}: {exc}")
+            keeper = self._keeper
+            if keeper is not None:
+                keeper.retry_later(item, write)
+
+    def forget(self, popped: Popped) -> None:
+        """Acknowledge: the message leaves the list (one LREM)."""
+        processing, item = popped
+        self._write(item, lambda: self._lrem(processing, item), "ack")
+
+    def give_back(self, popped: Popped, *, leftmost: bool, retry: bool = True) -> None:
+        """Put the message back on its queue, marked redelivered as kombu does
+        (``Channel._do_restore_message``), if it is still in the list."""
+        processing, item = popped
+        again = _redelivered(item)
+
+        def write() -> object:
+            return self.give_back_script(keys=[processing, bp.queue_of(processing)],
+                                         args=[item, again, 1 if leftmost else 0],
+                                         client=self.plain_client)
+
+        if retry:
+            self._write(item, write, "give_back")
+        else:
+            write()
+
+    def claim(self, popped: Popped, delivery_tag: str, entry: str) -> None:
+        """Move the message from the list into kombu's ``unacked`` hash and index."""
+        processing, item = popped
+        gp = self.global_keyprefix
+
+        def write() -> object:
+            return self.claim_script(
+                keys=[processing, gp + self.unacked_index_key, gp + self.unacked_key],
+                args=[item, time(), delivery_tag, entry], client=self.plain_client)
+
+        self._write(item, write, "move_to_unacked")
+
+    # -- popping ------------------------------------------------------------------------
+
+    def _give_back_unread(self, queue: str, processing: str) -> None:
+        """After a pop whose answer was lost: what the list holds and this channel does not
+        know it holds goes back on the queue (run before the next pop, so that nothing
+        else in the list can be unknown)."""
+        popped = cast(QoS, self.qos)._popped
+        known = [item for where, item in list(popped.values()) if where == processing]
+        if self._keeper is not None:
+            known += self._keeper.pending_messages()
+        restored = self.reconcile_script(keys=[processing, self.global_keyprefix + queue],
+                                         args=known, client=self.plain_client)
+        self._unread_in_list = False
+        if restored:
+            log.warning("messages popped while this worker's connection broke put back on "
+                        "the queue", count=restored)
 
     def _brpop_start(self, timeout: float | None = None) -> None:
         if timeout is None:
@@ -190,13 +337,16 @@ class Channel(kombu_redis.Channel):
         if not queues:
             return
         (queue,) = queues  # basic_consume allows one
-        self._refresh_alive(queue)
+        processing = self.processing_key(queue)
+        self._keep_alive(processing)
+        if self._unread_in_list:
+            self._give_back_unread(queue, processing)
         self._pop_queue = queue
         client: Any = self.client
         self._in_poll = client.connection
         self._brpop_sent_at = monotonic()
         client.connection.send_command("BRPOPLPUSH", self.global_keyprefix + queue,
-                                       self.processing_key(queue), timeout or 0)
+                                       processing, timeout or 0)
 
     def _brpop_read(self, **options: Any) -> bool:
         client: Any = self.client
@@ -204,38 +354,78 @@ class Channel(kombu_redis.Channel):
             try:
                 item = client.parse_response(client.connection, "BRPOPLPUSH", **options)
             except self.connection_errors:
+                self._unread_in_list = True
                 client.connection.disconnect()
                 raise
             if not item:
                 raise Empty()
             queue = cast(str, self._pop_queue)
             processing = self.processing_key(queue)
+            try:
+                held = self._still_held(processing, item)
+            except Exception:
+                self._unread_in_list = True  # not delivered: given back before the next pop
+                raise
+            if not held:
+                log.warning("popped message was put back on the queue by a sweep before "
+                            "this worker read it (its alive key had lapsed); not delivered "
+                            "here")
+                raise Empty()
             self._pending_pop = (processing, item)
             try:
                 self.connection._deliver(loads(bytes_to_str(item)), queue)
-            except PopTakenBack as taken:
-                log.warning("popped message was put back on the queue by a sweep before "
-                            "this worker recorded it; not delivered here",
-                            delivery_tag=str(taken))
-                raise Empty() from None
             finally:
-                left = self.take_pending_pop()
-                if left is not None:
+                if self.take_pending_pop() is not None:
                     # delivered without being recorded (an acknowledgement-free
                     # consumer), or delivery failed before recording: as kombu does
                     # with a popped message, it is not kept.
-                    self.plain_client.lrem(processing, -1, item)
+                    self._drop_unrecorded(processing, item)
             return True
         finally:
             self._in_poll = None
             cast(Any, self)._flush_brpop_reauth()
 
+    def _lrem(self, processing: str, item: bytes) -> int:
+        """Remove the message from the list (from its tail: the oldest end), if there."""
+        return self.plain_client.lrem(processing, -1, cast(str, item))  # (bytes, as Redis gave)
+
+    def _drop_unrecorded(self, processing: str, item: bytes) -> None:
+        try:
+            self._lrem(processing, item)
+        except Exception:
+            self._unread_in_list = True  # given back before the next pop instead
+
+    def _on_connection_disconnect(self, connection: Any) -> None:
+        """A connection dropped with a pop outstanding (kombu drops one whose answer is
+        overdue, ``maybe_check_brpop_health``): Redis may have moved a message into the
+        list whose answer is lost."""
+        if self._in_poll is not None and self._in_poll is connection:
+            self._unread_in_list = True
+        cast(Any, super())._on_connection_disconnect(connection)
+
     def _poll_error(self, type: str, **options: Any) -> None:
         if type == "BRPOP":
+            self._unread_in_list = True  # the answer read here is not delivered
             client: Any = self.client
             client.parse_response(client.connection, "BRPOPLPUSH")
         else:
             cast(Any, super())._poll_error(type, **options)
+
+    def close(self) -> None:
+        """kombu's close gives back what the channel holds (``QoS.restore_unacked``);
+        then the alive key goes, so whatever Redis refused to give back goes to the
+        next sweep rather than after the key's lifetime."""
+        try:
+            super().close()
+        finally:
+            keeper, self._keeper = self._keeper, None
+            if keeper is not None and self._processing is not None:
+                keeper.stop()
+                with suppress(Exception):  # Redis gone: the key expires by itself
+                    self.plain_client.delete(bp.alive_key(self._processing))
+            pool, self._pool = self._pool, None  # (one made again by the give-backs)
+            if pool is not None:
+                pool.disconnect()
 
     def maybe_sweep_processing(self) -> None:
         """Restore dead consumers' processing lists, at most every third of the alive
@@ -251,6 +441,26 @@ class Channel(kombu_redis.Channel):
         if restored:
             log.warning("messages popped by stopped workers put back on the queue",
                         count=restored)
+
+
+def _redelivered(item: bytes) -> bytes:
+    """The message marked redelivered, as kombu marks a message it restores."""
+    try:
+        payload = loads(bytes_to_str(item))
+        payload["headers"]["redelivered"] = True
+        payload["properties"]["delivery_info"]["redelivered"] = True
+    except (ValueError, KeyError, TypeError):
+        return item
+    return dumps(payload).encode()
+
+
+def leave_in_broker(message: Any) -> None:
+    """Leave a delivered message unacknowledged: kombu's sweep gives it back after the
+    visibility timeout (``QoS.leave_unacknowledged``). A message of another transport
+    (tests' in-memory broker) is left as it is."""
+    qos = getattr(getattr(message, "channel", None), "qos", None)
+    if isinstance(qos, QoS):
+        qos.leave_unacknowledged(message.delivery_tag)
 
 
 class Transport(kombu_redis.Transport):

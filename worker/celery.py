@@ -16,15 +16,22 @@ from toky_ghl.keys import broker_keyprefix, queue_key
 from toky_ghl.settings import Settings, get_settings
 from worker import lifecycle, log_context  # noqa: F401  (scheduler thread; task log context)
 from worker.broker import broker_ssl_options
+from worker.task_events import TaskEventBatches
+
+#: Each worker process's pool and slots (``toky-ghl worker`` runs one process per CPU:
+#: cli/worker_processes.py); README "Benchmarks" has the figures they come from.
+DEFAULT_POOL = "threads"
+DEFAULT_SLOTS = 8
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
     """The app's configuration for ``settings`` (read when Celery first needs it)."""
     return dict(
         broker_url=settings.redis_url,
-        # kombu's Redis transport with a durable pop (worker/broker.py): a worker killed
-        # between taking a message and recording it in 'unacked' loses nothing (guarantee 1).
-        # REDIS_URL still says where Redis is.
+        # kombu's Redis transport with a durable pop (worker/broker.py): a message stays
+        # in the worker's processing list from the pop to the acknowledgement, so a worker
+        # killed at any instant loses nothing (guarantee 1). REDIS_URL still says where
+        # Redis is.
         broker_transport="worker.broker:Transport",
         **broker_ssl_options(settings.redis_url),
         # JSON only: task arguments are JSON primitives (the event), never pickles.
@@ -39,11 +46,12 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         task_reject_on_worker_lost=True,
         # One message reserved per worker slot: a killed worker holds little.
         worker_prefetch_multiplier=1,
-        # Redis re-delivers a message not acknowledged within the visibility
-        # timeout (also the delay before a SIGKILLed worker's tasks come back).
-        # No message waits in the broker (waits are parked in worker.delay), so a
-        # message is held only while its task runs and the timeout can be short:
-        # 90 s by default, so a killed worker's events are applied within 2 minutes.
+        # The visibility timeout: kombu re-delivers a message left in its 'unacked' hash
+        # this long (one left unacknowledged by worker/tasks.py, or by an earlier
+        # version); a worker's alive key lives a third of it (3-30 s), after which a
+        # SIGKILLed worker's messages go back on the queue (worker/broker.py).
+        # No message waits in the broker (waits are parked in worker.delay), so the
+        # timeout can be short: 90 s by default.
         # kombu sweeps for such messages every unacked_restore_interval seconds
         # (times the throttle, set to 1 here): a tenth of the timeout, 1-10 s.
         broker_transport_options={
@@ -66,14 +74,14 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         task_default_queue=EVENTS_QUEUE,
         task_routes={"toky_ghl.*": {"queue": EVENTS_QUEUE}},
         # I/O-bound work (HTTP to GHL): threads, many per process; see README.
-        worker_pool="threads",
-        worker_concurrency=8,
+        worker_pool=DEFAULT_POOL,
+        worker_concurrency=DEFAULT_SLOTS,
         # Prefork pool: a task is stopped before Redis would re-deliver it.
         # The threads pool does not enforce time limits: there a task is bounded by
         # the GHL timeouts (see README, "Killed workers and the visibility timeout").
         task_soft_time_limit=max(5, settings.visibility_timeout_s // 2),
         task_time_limit=max(8, settings.visibility_timeout_s * 2 // 3),
-        # Flower needs task events.
+        # Flower needs task events; our worker sends them in batches (TaskEventBatches).
         worker_send_task_events=True,
         task_send_sent_event=True,
         # Our structlog set-up, not Celery's (see setup_logging below).
@@ -100,22 +108,43 @@ def _configuration() -> dict[str, Any]:
 # only publishes); Celery calls _configuration when it first reads app.conf.
 app = Celery("toky_ghl", include=["worker.tasks"])
 app.add_defaults(_configuration)
+# Task events in batches, a few messages a second (worker/task_events.py).
+app.steps["consumer"].add(TaskEventBatches)
+
+
+#: Celery's loggers whose INFO lines, one or two per event, say nothing ours does not: at
+#: INFO a worker logs ONE line per event, ours ("event applied" / "skipped", with the
+#: reason), and every line costs CPU. "Task ... received" (celery.worker.strategy, logged
+#: before the task runs) and "Task ... succeeded in ...s" (celery.app.trace, which also
+#: logs a retry, an ignored task and an expected exception (DeadLettered, after the
+#: pipeline's own warning) at INFO) are shown at DEBUG only; their warnings and errors (a
+#: task that raised an unexpected exception, a rejected one) are always shown.
+#: With celery.app.trace above INFO, Celery does not even build the success line: the
+#: tracer checks ``logger.isEnabledFor(logging.INFO)`` once, when it is built, before the
+#: first task (celery/app/trace.py, build_tracer: ``_does_info``).
+DEBUG_ONLY_LOGGERS = ("celery.worker.strategy", "celery.app.trace")
+
+
+def debug_only_level(root_level: int) -> int:
+    """The level of a ``DEBUG_ONLY_LOGGERS`` logger when the root logs at ``root_level``:
+    everything at DEBUG, else WARNING and above (or the root's level when higher)."""
+    import logging
+
+    return logging.DEBUG if root_level <= logging.DEBUG else max(logging.WARNING, root_level)
 
 
 @signals.setup_logging.connect
 def _setup_logging(**_kwargs: object) -> None:
-    """Route Celery's logging through structlog with redaction."""
+    """Route Celery's logging through structlog with redaction; Celery's per-task INFO
+    lines at DEBUG only (``DEBUG_ONLY_LOGGERS``)."""
     import logging
 
     settings = get_settings()
     logs.register_settings_secrets(settings)
     logs.configure(settings.log_level)
-    # One INFO line per event is ours ("event applied" / "skipped", with the reason)
-    # and one Celery's ("Task ... succeeded"); Celery's "Task ... received" says
-    # nothing more and is logged at DEBUG only (every line costs CPU per event).
-    strategy = logging.getLogger("celery.worker.strategy")
-    strategy.setLevel(max(logging.WARNING, logging.getLogger().level)
-                      if logging.getLogger().level > logging.DEBUG else logging.DEBUG)
+    level = debug_only_level(logging.getLogger().level)
+    for name in DEBUG_ONLY_LOGGERS:
+        logging.getLogger(name).setLevel(level)
 
 
 @signals.worker_init.connect

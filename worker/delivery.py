@@ -30,20 +30,20 @@ import redis
 from redis.typing import EncodableT
 
 from contract.constants import EVENT_ID_TTL_S
-from worker.idmap import IDMAP_TTL_S
+from worker.idmap import BEGIN_ARGS, BEGIN_KEYS, Ahead
+from worker.idmap import BEGIN_LUA as IDMAP_BEGIN_LUA
 from worker.keys import handled_key, object_lock_key, version_key
 from worker.stats import DECISION_BODY
 from worker.versions import VERSION_TTL_S, Version
 
 # KEYS[1]: handled:<id>; KEYS[2]: the object's lock; KEYS[3], KEYS[4]: the auth meta
 # hash and pause record ('' in ARGV[3]: no pause probe); KEYS[5 .. 4+nv]: version keys;
-# then nh id-map hashes and ns id-map strings (``worker.idmap.prefetched``).
+# then the id map's BEGIN_KEYS keys (``worker.idmap.BEGIN_LUA``).
 # ARGV[1]: lock token; ARGV[2]: lock TTL (ms); ARGV[3]: "1" to probe the pause;
-# ARGV[4..6]: nv, nh, ns; ARGV[7]: the id map's TTL (s): an id-map hash that exists is
-# renewed as its read through the map would (``worker.idmap``).
+# ARGV[4]: nv; ARGV[5 ..]: the id map's BEGIN_ARGS arguments.
 # Returns {"dup", outcome} | {"paused", version, pause} | {"busy"} |
-# {"go", versions, version, hashes, strings} (version: the credentials' version, ''
-# when none or not probed; hashes: each one's HGETALL; strings: their values or false).
+# {"go", versions, version, idmap} (version: the credentials' version, '' when none or
+# not probed; idmap: what BEGIN_LUA read, ``worker.idmap.Ahead.values``).
 _BEGIN_LUA = """
 local handled = redis.call('GET', KEYS[1])
 if handled then return {'dup', handled} end
@@ -54,20 +54,13 @@ if ARGV[3] == '1' then
   if pause then return {'paused', auth, pause} end
 end
 if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'busy'} end
-local nv, nh, ns = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local nv = tonumber(ARGV[4])
 local unpack = unpack or table.unpack
 local versions = {}
 if nv > 0 then versions = redis.call('MGET', unpack(KEYS, 5, 4 + nv)) end
-local hashes, strings = {}, {}
-for i = 1, nh do
-  local key = KEYS[4 + nv + i]
-  hashes[i] = redis.call('HGETALL', key)
-  if #hashes[i] > 0 then redis.call('EXPIRE', key, ARGV[7]) end
-end
-for i = 1, ns do
-  strings[i] = redis.call('GET', KEYS[4 + nv + nh + i])
-end
-return {'go', versions, auth, hashes, strings}
+local ib, ia = 4 + nv, 4
+""" + IDMAP_BEGIN_LUA + """
+return {'go', versions, auth, idmap}
 """
 
 # KEYS[1]: handled:<id>; KEYS[2]: the lock; KEYS[3 .. 2+n]: version keys; then the
@@ -122,8 +115,8 @@ class Begun:
     versions: dict[str, Version | None] | None = None
     auth_version: str | None = None
     pause: str | None = None
-    #: "go": the id map read ahead, by Redis key (``worker.idmap.prefetched``).
-    idmap: dict[str, Any] | None = None
+    #: "go": the id map read ahead (``worker.idmap.prefetched``).
+    idmap: dict[tuple[str, str], Any] | None = None
 
 
 class DeliveryScripts:
@@ -154,16 +147,16 @@ class DeliveryScripts:
 
     def begin(self, event_id: str, object_key: str, version_keys: list[str],
               auth_keys: tuple[str, str] | None,
-              idmap_keys: tuple[list[str], list[str]] = ([], [])) -> Begun:
+              idmap: Ahead | None = None) -> Begun:
         """Check, probe, lock and read in one script; while the lock is held by another
-        delivery, ask again every 100 ms up to ``lock_wait_s``. ``idmap_keys``: the id
-        map's hashes and strings to read ahead once locked (``IdMap.prefetch_keys``)."""
-        hashes, strings = idmap_keys
+        delivery, ask again every 100 ms up to ``lock_wait_s``. ``idmap``: what to read
+        of the id map once locked (``IdMap.ahead``)."""
         keys = [self._handled_key(event_id), self.lock_key(object_key),
                 *(auth_keys or ("", "")), *(self._version_key(k) for k in version_keys),
-                *hashes, *strings]
+                *(idmap.keys if idmap else ("",) * BEGIN_KEYS)]
         args: list[EncodableT] = [self.token, self.lock_ttl_ms, "1" if auth_keys else "0",
-                                  len(version_keys), len(hashes), len(strings), IDMAP_TTL_S]
+                                  len(version_keys),
+                                  *(idmap.args if idmap else ("",) * BEGIN_ARGS)]
         deadline = time.monotonic() + self.lock_wait_s
         while True:
             answer = self._begin(keys=keys, args=args)
@@ -178,11 +171,7 @@ class DeliveryScripts:
         if state is BeginState.BUSY:
             return Begun(state)
         raws = list(answer[1]) + [None] * (len(version_keys) - len(answer[1]))
-        ahead: dict[str, Any] = {}
-        for key, flat in zip(hashes, answer[3] if len(answer) > 3 else [], strict=False):
-            ahead[key] = {_text(flat[i]): flat[i + 1] for i in range(0, len(flat), 2)}
-        for key, raw in zip(strings, answer[4] if len(answer) > 4 else [], strict=False):
-            ahead[key] = raw or None
+        ahead = idmap.values(answer[3]) if idmap and len(answer) > 3 else None
         return Begun(BeginState.GO, versions={k: (Version.decode(r) if r else None)
                                      for k, r in zip(version_keys, raws, strict=True)},
                      auth_version=_text(answer[2]) or None, idmap=ahead)

@@ -1,8 +1,9 @@
 """Which events a LIVE worker holds right now, for ``toky-ghl status``.
 
-kombu's ``unacked`` hash also keeps the messages of a worker killed with
-SIGKILL until the visibility timeout gives them back; ``status`` must not count
-those as in flight. Each worker process keeps a heartbeat key
+A worker killed with SIGKILL leaves the messages it held in its processing list
+(worker/broker_processing.py) until the sweep gives them back; ``status`` must not
+count those as in flight. The lists tell live from dead by their consumer's alive
+key; the tasks running are also registered here. Each worker process keeps a heartbeat key
 (``worker.keys.worker_key``, refreshed every ``HEARTBEAT_S`` by its scheduler
 thread), and lists the tasks running at its last heartbeat
 (``worker.keys.inflight_key``; a killed worker's entries stay until ``prune`` removes
@@ -116,11 +117,17 @@ def prune(client: redis.Redis, prefix: str, older_than_s: float) -> int:
 
 def held_by_workers(client: redis.Redis, key_prefix: str, *, scan: bool = False
                     ) -> dict[str, int]:
-    """``{"live": n, "dead": m}``: messages taken from the queue by live workers (tasks
-    running, and messages popped and not yet recorded: worker/broker_processing.py), and
-    by workers that are gone (they come back by themselves). ``scan`` also finds
-    processing lists no running version registered (``status``; the metrics do not)."""
+    """``{"live": n, "dead": m}``: messages taken from the queue by live workers, and by
+    workers that are gone (they come back by themselves). ``scan`` also finds processing
+    lists no running version registered (``status``; the metrics do not).
+
+    Two views of the same messages: the tasks running (this registry, by heartbeat, up
+    to a tick behind) and the processing lists (worker/broker_processing.py, by alive
+    key: every message a consumer took and has not acknowledged, running or prefetched;
+    a dead consumer's list until the sweep gives it back, while the registry keeps a
+    dead worker's tasks until ``prune``). Each counts some of the held messages and
+    never more, so each figure is the larger of the two, not their sum."""
     tasks = inflight_counts(client, key_prefix)
     popped = processing_counts(client, broker_keyprefix(key_prefix), scan=scan)
-    return {"live": tasks["live"] + popped["live"],
-            "dead": tasks["dead_holders"] + popped["dead"]}
+    return {"live": max(tasks["live"], popped["live"]),
+            "dead": max(tasks["dead_holders"], popped["dead"])}

@@ -48,7 +48,7 @@ from worker.classify import Action, Attempt, FailurePolicy, History, Verdict, Wa
 from worker.delay.reasons import ParkReason
 from worker.delivery import BeginState, Begun, DeliveryScripts
 from worker.dlq import DeadKind, DeadLetterStore
-from worker.idmap import IdMap, prefetched
+from worker.idmap import Ahead, IdMap, prefetched
 from worker.latest_wins import fresh_keys, only_fresh, version_keys
 from worker.rules import failed_where, run_rules
 from worker.stats import Counted, Stats, skip_reason
@@ -254,14 +254,14 @@ class Delivery:
                 self.log.warning("object lock expired before release",
                                  lock_ttl_s=OBJECT_LOCK_TTL_S)
 
-    def idmap_ahead(self, phone: str | None) -> tuple[list[str], list[str]]:
-        """The id map keys the event's handler reads first: its contact's, and for a child
-        (a call, note, task, appointment…) the child's entry and, unless deleted, intent."""
+    def idmap_ahead(self, phone: str | None) -> Ahead | None:
+        """What of the id map the event's handler reads first: its contact's, and for a
+        child (a call, note, task, appointment…) the child's entry or intent."""
         spec = EVENT_SPECS[self.event["type"]]
         if not spec.writes_ghl:  # the mirror writes to Toky
-            return [], []
+            return None
         child = None if self.key.startswith("contact:") else self.key
-        return IdMap(self.deps.redis, self.deps.prefix).prefetch_keys(
+        return IdMap(self.deps.redis, self.deps.prefix).ahead(
             phone, child, intent=spec.kind is not EventKind.DELETE)
 
     def busy(self) -> Decision:

@@ -105,7 +105,7 @@ def format_status(report: dict[str, Any]) -> str:
     lines = [
         f"queued        {report['queued']}",
         f"in flight     {report['in_flight']}" + (
-            f" (+{waiting} held by stopped workers, back after the visibility timeout)"
+            f" (+{waiting} held by stopped workers, put back on the queue by the sweep)"
             if waiting else ""),
         *_format_parked(report),
         f"retrying      {report['retrying']} (retries so far: {counts['retried']})",

@@ -42,7 +42,8 @@ class NotKept(Exception):
 
 
 # throws: a dead-lettered event is an expected outcome; the pipeline logged one warning with
-# its reason, so Celery logs the task's failure at INFO without a traceback (not an ERROR).
+# its reason, so Celery logs the task's failure without a traceback, at INFO, not as an ERROR
+# (and worker/celery.py shows that line at DEBUG only).
 @app.task(name=APPLY_EVENT_TASK, bind=True, max_retries=None, acks_late=True,
           throws=(DeadLettered,))
 def apply_event(self: Task[Any, Any], event: dict[str, Any], failures: int = 0,
@@ -136,19 +137,23 @@ def _keep_in_dlq(event: dict[str, Any], reason: str, kind: DeadKind, task_id: st
 
 def leave_unacknowledged(task_id: str | None) -> bool:
     """Mark this worker's request for ``task_id`` as acknowledged WITHOUT acknowledging
-    it, so Celery neither acks nor rejects the message: it stays in the broker's
-    unacknowledged set and is re-delivered after the visibility timeout. True when found.
+    it, so Celery neither acks nor rejects the message, and hand the message to kombu's
+    ``unacked`` hash (``worker.broker.leave_in_broker``): kombu's sweep re-delivers it
+    after the visibility timeout, from this worker or another. True when found.
 
     Works with the threads and solo pools (the request lives in this process; with
-    prefork it does not, and the message is then acknowledged as a failure). kombu
-    keeps the delivery in its local prefetch count, so this worker runs one message
-    short until it restarts: acceptable for a Redis that refuses writes, which is rare.
+    prefork it does not, and the message is then acknowledged as a failure). Until Redis
+    takes the move (the transport retries it), the message stays in this worker's
+    processing list: given back when the worker stops, or by the sweep if it dies.
     """
     from celery.worker import state
+
+    from worker.broker import leave_in_broker
 
     for request in list(state.active_requests):
         if request.id == task_id:
             request.acknowledged = True
+            leave_in_broker(request.message)
             return True
     log.error("could not leave the message unacknowledged: request not found", task_id=task_id)
     return False

@@ -68,13 +68,18 @@ def segment(value: Any, what: str) -> str:
 
 class _ThreadSessions(threading.local):
     """One ``requests.Session`` per thread (a session is not thread-safe), each keeping
-    its connections alive."""
+    its connections alive; proxy and CA-bundle settings for ``base_url`` are read from
+    the environment when the thread's session is made (``pooled_session``)."""
 
     session: requests.Session | None = None
 
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+
     def get(self) -> requests.Session:
         if self.session is None:
-            self.session = pooled_session(pool_maxsize=POOL_MAXSIZE, pool_connections=4)
+            self.session = pooled_session(base_url=self.base_url, pool_maxsize=POOL_MAXSIZE,
+                                          pool_connections=4)
         return self.session
 
 
@@ -116,7 +121,7 @@ class GhlTransport:
         self.scopes = frozenset(scopes)
         self._limiter = limiter
         self._given_session = session  # None: one session per thread
-        self._sessions = _ThreadSessions()
+        self._sessions = _ThreadSessions(self.base_url)
         self._timeout_s = (connect_timeout_s, read_timeout_s)
         self._max_inline_wait_ms = max_inline_wait_ms
         self._sleep = sleep

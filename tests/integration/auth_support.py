@@ -15,7 +15,8 @@ import requests
 from cryptography.fernet import Fernet
 
 from tests.integration.harness import REPO, WRITE_SCOPES, worker_env
-from toky_ghl.keys import queue_key, unacked_key
+from toky_ghl.keys import broker_keyprefix, queue_key, unacked_key
+from worker.broker_processing import processing_lists
 
 KEY = Fernet.generate_key().decode()
 CLIENT_ID, CLIENT_SECRET = "toky-ghl-app", "app-SECRET-7f3a9c0e11d2"
@@ -70,8 +71,9 @@ def contacts_and_calls(n: int, start: int = 0) -> list[dict]:
 
 
 class MessageWatcher:
-    """Samples the queue and kombu's unacked hash every ``interval_s`` while running: the
-    task messages (arguments included) a Flower would display."""
+    """Samples the queue, the workers' processing lists (the messages they hold:
+    worker/broker_processing.py) and kombu's unacked hash every ``interval_s`` while
+    running: the task messages (arguments included) a Flower would display."""
 
     def __init__(self, redis_url: str, interval_s: float = 0.2) -> None:
         self._redis = redis.Redis.from_url(redis_url)
@@ -93,6 +95,8 @@ class MessageWatcher:
         while not self._stop.is_set():
             self.seen.update(self._redis.lrange(queue_key("tokyghl"), 0, -1))
             self.seen.update(self._redis.hvals(unacked_key("tokyghl")))
+            for processing in processing_lists(self._redis, broker_keyprefix("tokyghl")):
+                self.seen.update(self._redis.lrange(processing, 0, -1))
             time.sleep(self._interval_s)
 
 

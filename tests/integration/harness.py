@@ -220,9 +220,10 @@ class Pipeline:
                                  f"{_log_lines(workers, left[:3])}") from None
 
     def where_are(self, event_ids: list[str]) -> str:
-        """Where each of ``event_ids`` sits in Redis (queue, kombu's unacked, the delay
-        store, a running task), with the object locks, circuits, worker heartbeats and
-        the unacked-restore mutex: what a reader of a failed wait needs."""
+        """Where each of ``event_ids`` sits in Redis (queue, kombu's unacked, a worker's
+        processing list, the delay store, a running task), with the object locks,
+        circuits, worker heartbeats and the unacked-restore mutex: what a reader of a
+        failed wait needs."""
         from toky_ghl.keys import broker_keyprefix, queue_key, unacked_key
         from worker.delay.report import parked_locations, server_now_ms
         from worker.keys import delay_due_key as due_key
@@ -256,6 +257,13 @@ class Pipeline:
             for found in ids_in(raw):
                 lines.append(f"  {found}: unacked tag {tag.decode()} delivered at "
                              f"{index.get(tag)} (s)")
+        from worker.broker_processing import alive_key, processing_lists
+
+        for processing in processing_lists(r, broker_keyprefix(PREFIX), scan=True):
+            alive = "alive" if r.exists(alive_key(processing)) else "NOT alive"
+            for raw in r.lrange(processing, 0, -1):
+                for found in ids_in(raw):
+                    lines.append(f"  {found}: held in {processing} ({alive})")
         for location in parked_locations(r, PREFIX):
             due = dict(r.zrange(due_key(PREFIX, location), 0, -1, withscores=True))
             for event_id, raw in r.hgetall(items_key(PREFIX, location)).items():

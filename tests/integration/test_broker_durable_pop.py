@@ -6,11 +6,13 @@ a version that is gone."""
 from __future__ import annotations
 
 import json
+import socket
+from contextlib import contextmanager, suppress
 
 import pytest
 
 from contract.constants import EVENTS_QUEUE
-from tests.integration.harness import PREFIX
+from tests.integration.harness import PREFIX, wait_until
 from toky_ghl.keys import broker_keyprefix, queue_key, unacked_key
 from toky_ghl.metrics.snapshot import read_snapshot
 from toky_ghl.settings import Settings
@@ -180,42 +182,188 @@ def test_the_transport_refuses_priorities_and_a_second_queue_naming_them(redis_u
             channel.basic_consume("second", False, lambda m: None, "tag-2")
 
 
-def test_a_claim_that_fails_midway_leaves_the_message_to_the_sweep(pipeline, redis_url):
-    import types
-
-    import redis
+@contextmanager
+def consuming(redis_url, **options):
+    """A channel of the durable pop consuming the events queue (visibility timeout 9 s:
+    alive key 3 s, refreshed every second); ``received`` gets each message delivered."""
     from kombu import Connection
 
-    from tests.integration.harness import wait_until
-
-    # Given a worker's channel that popped a message (alive: 3 s, a third of its
-    # visibility timeout) and whose connection breaks while it records it
-    pipeline.enqueue([event(1)])
+    received: list = []
     with Connection(redis_url, transport="worker.broker:Transport",
-                    transport_options={"global_keyprefix": GP,
-                                       "visibility_timeout": 9}) as conn:
+                    transport_options={"global_keyprefix": GP, "visibility_timeout": 9,
+                                       **options}) as conn:
         channel = conn.channel()
-        channel._refresh_alive(EVENTS_QUEUE)
-        first_list = channel.processing_key(EVENTS_QUEUE)
-        raw = pipeline.redis.brpoplpush(queue_key(PREFIX), first_list, 1)
-        channel._pending_pop = (first_list, raw)
+        channel.basic_consume(EVENTS_QUEUE, False, received.append, "tag-1")
+        yield conn, channel, received
 
-        def broken(**_):
-            raise redis.ConnectionError("connection reset by peer")
 
-        channel.claim_script = broken
-        message = types.SimpleNamespace(
-            _raw=json.loads(raw), delivery_info={"exchange": "", "routing_key": EVENTS_QUEUE})
-        with pytest.raises(redis.ConnectionError):
-            channel.qos.append(message, "tag-broken")
+def drain_one(conn, received: list) -> object:
+    before = len(received)
+    wait_until_drained = 0
+    while len(received) == before and wait_until_drained < 50:
+        with suppress(socket.timeout, TimeoutError):
+            conn.drain_events(timeout=0.2)
+        wait_until_drained += 1
+    assert len(received) == before + 1, "no message delivered"
+    return received[-1]
 
-        # When the worker goes on polling under its new identity
-        channel._refresh_alive(EVENTS_QUEUE)
-        assert channel.processing_key(EVENTS_QUEUE) != first_list
 
-        # Then, once the old list's alive key has expired, a sweep puts the message back
-        # on the queue, once, although the worker is alive
-        wait_until(lambda: bp.restore_dead(pipeline.redis, GP) == 1, 60,
-                   "the sweep restoring the message of the broken claim")
-        assert len(queued_event_ids(pipeline)) == 1
-        assert not pipeline.redis.exists(first_list)
+def test_a_delivered_message_stays_in_the_processing_list_until_acknowledged(
+        pipeline, redis_url):
+    # Given a queued event
+    pipeline.enqueue([event(1)])
+    with consuming(redis_url) as (conn, channel, received):
+        # When the transport delivers it
+        message = drain_one(conn, received)
+        processing = channel.processing_key(EVENTS_QUEUE)
+
+        # Then it sits in the consumer's processing list, and in nothing of kombu's
+        r = pipeline.redis
+        assert r.llen(processing) == 1 and r.llen(queue_key(PREFIX)) == 0
+        assert r.hlen(unacked_key(PREFIX)) == 0 and not r.exists(f"{GP}unacked_index")
+        assert r.exists(bp.alive_key(processing))
+
+        # and the acknowledgement removes it
+        message.ack()
+        assert r.llen(processing) == 0 and r.llen(queue_key(PREFIX)) == 0
+
+
+def test_a_consumer_holding_a_message_without_popping_stays_alive(pipeline, redis_url):
+    import time
+
+    # Given a consumer holding an unacknowledged message and popping nothing more
+    pipeline.enqueue([event(1)])
+    with consuming(redis_url) as (conn, channel, received):
+        message = drain_one(conn, received)
+        processing = channel.processing_key(EVENTS_QUEUE)
+
+        # When twice its alive key's lifetime passes, sweeps running
+        for _ in range(6):
+            time.sleep(1)
+            assert bp.restore_dead(pipeline.redis, GP) == 0
+
+        # Then the message is still its own, not back on the queue
+        assert pipeline.redis.llen(processing) == 1
+        assert pipeline.redis.llen(queue_key(PREFIX)) == 0
+        message.ack()
+
+
+def test_a_requeued_and_a_held_message_go_back_on_the_queue_once(pipeline, redis_url):
+    # Given a consumer holding two messages
+    pipeline.enqueue([event(1), event(2)])
+    with consuming(redis_url) as (conn, channel, received):
+        first = drain_one(conn, received)
+        drain_one(conn, received)
+        processing = channel.processing_key(EVENTS_QUEUE)
+
+        # When it rejects one with requeue
+        first.reject(requeue=True)
+        assert pipeline.redis.llen(queue_key(PREFIX)) == 1
+        assert pipeline.redis.llen(processing) == 1
+        # and closes (a warm shutdown) holding the other
+    # Then both are queued once, marked redelivered, and the consumer is gone
+    queued = [json.loads(raw) for raw in pipeline.redis.lrange(queue_key(PREFIX), 0, -1)]
+    assert sorted(m["headers"]["argsrepr"][:12] for m in queued) == sorted(
+        m["headers"]["argsrepr"][:12] for m in [json.loads(x) for x in _raws(received)])
+    assert all(m["headers"]["redelivered"] for m in queued)
+    assert not pipeline.redis.exists(processing)
+    assert not pipeline.redis.exists(bp.alive_key(processing))
+
+
+def _raws(received: list) -> list[str]:
+    return [json.dumps(m._raw) for m in received]
+
+
+def test_a_message_left_unacknowledged_moves_to_kombus_unacked(pipeline, redis_url):
+    from worker.broker import leave_in_broker
+
+    # Given a consumer holding a message whose task could keep it nowhere
+    pipeline.enqueue([event(1)])
+    with consuming(redis_url) as (conn, channel, received):
+        message = drain_one(conn, received)
+        processing = channel.processing_key(EVENTS_QUEUE)
+
+        # When it is left unacknowledged
+        leave_in_broker(message)
+
+        # Then it is in kombu's unacked (given back after the visibility timeout), once
+        assert pipeline.redis.llen(processing) == 0
+        assert pipeline.redis.hexists(unacked_key(PREFIX), message.delivery_tag)
+    # and closing the channel does not give it back a second time
+    assert pipeline.redis.llen(queue_key(PREFIX)) == 0
+    assert pipeline.redis.hlen(unacked_key(PREFIX)) == 1
+
+
+def test_an_acknowledgement_redis_refuses_is_retried(pipeline, redis_url):
+    import redis
+
+    # Given a consumer holding a message, and Redis refusing its first acknowledgement
+    pipeline.enqueue([event(1)])
+    with consuming(redis_url) as (conn, channel, received):
+        message = drain_one(conn, received)
+        processing = channel.processing_key(EVENTS_QUEUE)
+        lrem, calls = channel._lrem, []
+
+        def refused_once(*args):
+            calls.append(args)
+            if len(calls) == 1:
+                raise redis.ConnectionError("connection reset by peer")
+            return lrem(*args)
+
+        channel._lrem = refused_once
+
+        # When the message is acknowledged
+        message.ack()
+
+        # Then the acknowledgement is retried (by the alive key's thread) until it lands
+        wait_until(lambda: pipeline.redis.llen(processing) == 0, 30,
+                   "the acknowledgement retried")
+        assert len(calls) == 2 and pipeline.redis.llen(queue_key(PREFIX)) == 0
+
+
+def test_a_message_moved_while_the_pop_answer_was_lost_is_given_back(pipeline, redis_url):
+    # Given a consumer whose pop's answer was lost (a connection broken): Redis moved
+    # the message into its list, the consumer never read it
+    pipeline.enqueue([event(1)])
+    with consuming(redis_url) as (conn, channel, received):
+        processing = channel.processing_key(EVENTS_QUEUE)
+        channel._keep_alive(processing)
+        assert pipeline.redis.brpoplpush(queue_key(PREFIX), processing, 1) is not None
+        channel._unread_in_list = True
+
+        # When it pops again
+        message = drain_one(conn, received)
+
+        # Then the unread message went back on the queue first and is delivered, once
+        assert "c-1" in message._raw["headers"]["argsrepr"]
+        assert pipeline.redis.llen(processing) == 1
+        assert pipeline.redis.llen(queue_key(PREFIX)) == 0
+        message.ack()
+        assert pipeline.redis.llen(processing) == 0
+
+
+def test_a_pop_answered_across_a_lapse_is_not_delivered_once_swept(pipeline, redis_url):
+    from queue import Empty
+
+    # Given a consumer whose pop is outstanding and whose alive key lapsed (its process
+    # stalled: no refresh for longer than the key's lifetime) ...
+    with consuming(redis_url) as (conn, channel, received):
+        processing = channel.processing_key(EVENTS_QUEUE)
+        with suppress(socket.timeout, TimeoutError):
+            conn.drain_events(timeout=0.3)  # nothing queued: the pop stays outstanding
+        keeper = channel._keep_alive(processing)
+        keeper.stop()
+        pipeline.enqueue([event(1)])
+        wait_until(lambda: pipeline.redis.llen(processing) == 1, 10, "Redis answering the pop")
+        keeper._ok_at -= 60
+        pipeline.redis.delete(bp.alive_key(processing))
+        # ... and a sweep put the popped message back on the queue
+        assert bp.restore_dead(pipeline.redis, GP) == 1
+
+        # When the consumer reads the pop's answer
+        with pytest.raises(Empty):
+            channel._brpop_read()
+
+        # Then it does not deliver it: the message is on the queue once, for another
+        assert received == [] and pipeline.redis.llen(queue_key(PREFIX)) == 1
+        assert pipeline.redis.llen(processing) == 0

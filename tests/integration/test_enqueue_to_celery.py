@@ -124,3 +124,29 @@ def test_our_message_has_the_shape_of_celerys_send_task(real_redis, redis_url):
         assert ours["properties"][key] == celerys["properties"][key]
     assert json.loads(base64.b64decode(ours["body"])) == json.loads(
         base64.b64decode(celerys["body"]))
+
+
+def _calls(client) -> dict[str, int]:
+    """Calls per command so far, server-wide (INFO commandstats; a script's count too)."""
+    return {name.removeprefix("cmdstat_"): int(stats["calls"])
+            for name, stats in client.info("commandstats").items()}
+
+
+def test_a_batch_is_pushed_with_one_lpush_and_one_marker_per_event(real_redis):
+    # Given 300 new events and 20 repeats in one batch, and Redis's command counts
+    events = [{**sample_events()[3], "id": f"batch-{n}"} for n in range(300)]
+    publisher = EventPublisher(real_redis, batch_size=500)
+    publisher.publish(events[:20])
+    real_redis.delete(queue_key("tokyghl"))
+    before = _calls(real_redis)
+    # When the batch is published
+    result = publisher.publish([*events[:20], *events[20:]])
+    after = _calls(real_redis)
+    # Then the 280 new ones were queued, in order, by a handful of LPUSHes (one here:
+    # the margin is for other clients of this Redis), with one SET NX marker per event
+    assert (result.queued, result.repeats) == (280, 20)
+    ids = [json.loads(base64.b64decode(json.loads(raw)["body"]))[0][0]["id"]
+           for raw in reversed(real_redis.lrange(queue_key("tokyghl"), 0, -1))]
+    assert ids == [e["id"] for e in events[20:]]
+    assert after.get("lpush", 0) - before.get("lpush", 0) <= 5
+    assert after.get("set", 0) - before.get("set", 0) >= 300

@@ -205,3 +205,34 @@ def test_each_message_has_its_own_task_id_and_delivery_tag(client):
     for message in (a, b):
         task_id = message["headers"]["id"]
         assert message["headers"]["root_id"] == message["properties"]["correlation_id"] == task_id
+
+
+def test_a_batch_larger_than_one_push_keeps_its_order_and_skips_its_repeats(client):
+    # Given a batch of 2,600 events (pushed 1,000 values at a time) of which every
+    # seventh was queued before
+    publisher = EventPublisher(client, batch_size=5000)
+    events = many(2600)
+    publisher.publish(events[::7])
+    consume(client)
+    # When the whole batch is published
+    result = publisher.publish(events)
+    # Then only the new ones are queued, and they come out in publishing order
+    fresh = [e["id"] for n, e in enumerate(events) if n % 7]
+    assert result.queued_ids == tuple(fresh)
+    assert [body[0][0]["id"] for _, body in consume(client)] == fresh
+
+
+def test_a_failed_push_of_a_batch_leaves_none_of_its_new_events_marked(client):
+    # Given a queue key that is not a list, and one event of the batch marked before
+    client.set(queue_key("tokyghl", "broken.queue"), "x")
+    publisher = EventPublisher(client, queue="broken.queue")
+    events = many(5)
+    client.set(publisher.queued_key(events[2]["id"]), "1")
+    # When the batch is published
+    with pytest.raises(redis.ResponseError):
+        publisher.publish(events)
+    # Then none of its new events is marked (a re-run queues them), none counted, and the
+    # earlier marker is kept
+    assert [bool(client.exists(publisher.queued_key(e["id"]))) for e in events] == [
+        False, False, True, False, False]
+    assert not client.exists("tokyghl:metrics:enqueued")

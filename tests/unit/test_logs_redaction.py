@@ -173,6 +173,13 @@ def celery_logging(monkeypatch, capsys):
     """Celery's logging set-up, as a worker runs it, with secrets in the settings."""
     from toky_ghl.settings import get_settings
 
+    # The levels a worker's set-up gives Celery's per-task loggers, put back after the test
+    # (logger levels are process-wide: later tests log through them).
+    from worker.celery import DEBUG_ONLY_LOGGERS
+
+    for name in DEBUG_ONLY_LOGGERS:
+        monkeypatch.setattr(logging.getLogger(name), "level", logging.getLogger(name).level)
+
     def setup(level: str = "INFO") -> None:
         for name, value in {"GHL_TOKEN": TOKEN, "TOKY_API_KEY": TOKY_KEY,
                             "WEBHOOK_SECRET": HOOK_SECRET, "LOG_LEVEL": level,
@@ -288,14 +295,18 @@ def test_a_credential_cut_in_two_by_the_length_limit_is_dropped_whole(at):
 
 
 @pytest.mark.parametrize("level, shown", [("INFO", False), ("DEBUG", True)])
-def test_celerys_received_line_is_a_debug_line(celery_logging, capsys, level, shown):
-    # Given a worker's logging at LOG_LEVEL (one INFO line of ours per event, and Celery's
-    # "succeeded": its "received" line says nothing more)
+def test_celerys_per_task_lines_are_debug_lines_and_its_failures_errors(celery_logging, capsys,
+                                                                       level, shown):
+    # Given a worker's logging at LOG_LEVEL (one INFO line of ours per event: Celery's
+    # "received" and "succeeded" lines say nothing more)
     celery_logging(level)
-    # When Celery logs a task as received, then as succeeded
+    # When Celery logs a task as received, then as succeeded, and another as failed
     logging.getLogger("celery.worker.strategy").info("Task %s[%s] received", "toky_ghl.x", "t-1")
     logging.getLogger("celery.app.trace").info("Task %s[%s] succeeded", "toky_ghl.x", "t-1")
-    # Then "received" is shown at DEBUG only, "succeeded" always
+    logging.getLogger("celery.app.trace").error("Task %s[%s] raised unexpected: %s",
+                                                "toky_ghl.x", "t-2", "KeyError")
+    # Then "received" and "succeeded" are shown at DEBUG only, the failure always
     events = [line["event"] for line in _lines(capsys.readouterr().err)]
     assert ("Task toky_ghl.x[t-1] received" in events) is shown
-    assert "Task toky_ghl.x[t-1] succeeded" in events
+    assert ("Task toky_ghl.x[t-1] succeeded" in events) is shown
+    assert "Task toky_ghl.x[t-2] raised unexpected: KeyError" in events

@@ -134,7 +134,10 @@ def _has_contact(phone: str, owner: dict[str, Any], ids: IdMap, ctx: SyncContext
 
 def _checked(phone: str, contact: dict[str, Any], new: bool, ids: IdMap, ctx: SyncContext
              ) -> tuple[dict[str, Any], bool]:
-    """``(contact, new)`` unless GHL answered with a contact another phone is mapped to."""
+    """``(contact, new)`` unless GHL answered with a contact another phone is mapped to
+    (a contact GHL made just now is no one's: its owner is not read)."""
+    if new:
+        return contact, new
     other = ids.owner(contact["id"])
     if other and other != phone:
         ctx.log.error("GHL matched this phone to another phone's contact",
