@@ -237,7 +237,7 @@ class PooledLimiter(RateLimiter):
     def flush(self, location_id: str | None = None, *, everything: bool = False) -> None:
         """Apply the pending work now (of one location, or of all), and give back the held
         slots that aged unused (``everything``: every held slot)."""
-        for location in [location_id] if location_id else list(self._pools):
+        for location in [location_id] if location_id else self._locations():
             pool = self._pool(location)
             with pool.refill:
                 with pool.lock:
@@ -348,6 +348,10 @@ class PooledLimiter(RateLimiter):
                 pool = self._pools[location_id] = _Pool()
             return pool
 
+    def _locations(self) -> list[str]:
+        with self._pools_lock:
+            return list(self._pools)
+
     def _wake_flusher(self) -> None:
         if not self.background or self._closed:
             return
@@ -374,7 +378,8 @@ class PooledLimiter(RateLimiter):
     def _flush_loop(self) -> None:
         while not self._closed:
             now_ms = self.clock_ms()
-            due = {location: self._due_ms(pool) for location, pool in list(self._pools.items())}
+            due = {location: self._due_ms(self._pool(location))
+                   for location in self._locations()}
             for location, due_ms in due.items():
                 if due_ms is not None and due_ms <= now_ms:
                     try:
