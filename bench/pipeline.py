@@ -2,22 +2,26 @@
 plain Celery integration a team would write (bench/baseline_app.py), same run.
 
     .venv/bin/python bench/pipeline.py [--contacts 600] [--latency-ms 20 0]
-        [--concurrency 8] [--pool threads] [--sides ours baseline]
+        [--processes N] [--concurrency 8] [--pool threads] [--sides ours baseline]
         [--redis-url redis://127.0.0.1:6379/13] [--profile FILE]
 
 The workload: N ``contact.created`` events, then a ``call.ended`` for each (2N
 events), into a fresh simulator that answers every request after
 ``--latency-ms`` (each latency given is a separate round) and has no rate limit.
-Each side gets one worker of ``--concurrency`` slots (ours: the ``--pool`` pool;
-the baseline: prefork, as such a team would run it).
+Ours runs the product's command as deployed, ``toky-ghl worker``, in its default
+layout (one process per CPU, each a threads pool of 8 slots; ``--processes``,
+``--concurrency`` and ``--pool`` override it); the baseline is what a team would
+really write, one ``celery worker`` with the prefork pool of 8 slots, never
+throttled. The header prints both layouts.
 
 Per side it prints: events per second (first enqueue until GHL holds every
 contact and note), Redis commands per event (``INFO commandstats`` before and
 after, every client: enqueue, worker, Celery's own traffic; the benchmark's own
 polling is subtracted), worker CPU ms per event (user + system time of the
 worker process and all its children, from ``/proc``), GHL calls per event,
-enqueue events per second and the worker's RSS (peak, at half the events, at the
-end: ``--contacts 5000`` is the 10,000-event memory check); then the ratios.
+enqueue events per second and the worker's RSS (peak of all its processes, at half
+the events, at the end, and its largest process: ``--contacts 5000`` is the
+10,000-event memory check); then the ratios.
 
 Use a Redis no one else is using: the command counts are server-wide. Goals
 (issue 12): <= 20 Redis commands per event, worker CPU per event <= the
@@ -27,13 +31,15 @@ when every goal of every round is met.
 
 ``--profile FILE`` samples our worker with py-spy (``pip install py-spy``; it
 needs ptrace rights) and writes its flat profile (the functions most often on
-CPU, by own and by total time) to FILE. py-spy's own CPU is not the worker's.
+CPU, by own and by total time, every worker process's samples together) to FILE.
+py-spy's own CPU is not the worker's.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -48,6 +54,7 @@ sys.path.insert(0, str(REPO))
 import redis  # noqa: E402
 from celery import Celery  # noqa: E402
 
+from cli.worker_processes import default_processes  # noqa: E402
 from contract.constants import EVENTS_QUEUE  # noqa: E402
 from producers.queue import EventPublisher  # noqa: E402
 from simulators.ghl.app import create_app  # noqa: E402
@@ -55,6 +62,7 @@ from simulators.ghl.config import SimConfig  # noqa: E402
 from simulators.ghl.demo import DEMO_CALENDAR, DEMO_LOCATION, DEMO_TOKEN, seed_demo  # noqa: E402
 from simulators.ghl.sim import GhlSim  # noqa: E402
 from simulators.serve import serve_in_thread  # noqa: E402
+from worker.celery import DEFAULT_POOL, DEFAULT_SLOTS  # noqa: E402
 from worker.stats import fold  # noqa: E402
 
 WRITE_SCOPES = "contacts.readonly contacts.write calendars/events.readonly calendars/events.write"
@@ -64,6 +72,21 @@ PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 WAIT_TIMEOUT_S = [600.0]
 #: kombu's Redis transport keeps delivered, unacknowledged messages in this hash.
 UNACKED = "unacked"
+#: The baseline's layout, as issue 12 states it: one prefork worker of 8 slots.
+BASELINE_SLOTS = 8
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Our worker's layout: ``processes`` Celery worker processes of ``slots`` each."""
+
+    processes: int
+    slots: int
+    pool: str
+
+    def __str__(self) -> str:
+        return (f"toky-ghl worker, {self.processes} process{'es' * (self.processes > 1)} "
+                f"x {self.slots} slots ({self.pool} pool)")
 
 
 def workload(n: int) -> list[dict]:
@@ -91,6 +114,7 @@ class Side:
     top_commands: list[tuple[str, int]] = field(default_factory=list)
     rss_half_mb: float = 0.0  # worker RSS when half the events were applied
     rss_end_mb: float = 0.0  # and at the end
+    rss_largest_mb: float = 0.0  # the largest of its processes at the end
 
     @property
     def per_s(self) -> float:
@@ -146,14 +170,16 @@ def tree_cpu_s(pid: int) -> float:
     return total / CLOCK_TICKS
 
 
+def rss_mb(pid: int) -> float:
+    """The resident memory of one process (0 when it is gone)."""
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_BYTES / 1e6
+    except OSError:
+        return 0.0
+
+
 def tree_rss_mb(pid: int) -> float:
-    total = 0
-    for p in [pid, *_children(pid)]:
-        try:
-            total += int(Path(f"/proc/{p}/statm").read_text().split()[1])
-        except OSError:
-            continue
-    return total * PAGE_BYTES / 1e6
+    return sum(rss_mb(p) for p in [pid, *_children(pid)])
 
 
 def command_counts(client: redis.Redis) -> dict[str, int]:
@@ -184,11 +210,13 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
 
 
-def start_worker(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+def start_worker(cmd: list[str], env: dict[str, str], log: Path,
+                 nodes: int = 1) -> subprocess.Popen:
+    """Start a worker command; return once its ``nodes`` Celery nodes said "ready."."""
     proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=log.open("w"),
                             stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 90
-    while "ready" not in log.read_text(errors="replace"):
+    while log.read_text(errors="replace").count(" ready.") < nodes:
         if proc.poll() is not None or time.monotonic() > deadline:
             stop(proc)
             raise SystemExit(f"worker did not start; see {log}")
@@ -256,6 +284,7 @@ class Run:
                enqueue_per_s: float) -> Side:
         cpu_s = tree_cpu_s(self.proc.pid) - self.cpu_before
         end_rss_mb = tree_rss_mb(self.proc.pid)
+        largest_mb = max(rss_mb(p) for p in [self.proc.pid, *_children(self.proc.pid)])
         self.peak_rss_mb = max(self.peak_rss_mb, end_rss_mb)
         after = command_counts(self.client)
         delta = {k: v - self.commands_before.get(k, 0) for k, v in after.items()}
@@ -264,16 +293,19 @@ class Run:
         top = sorted(delta.items(), key=lambda kv: -kv[1])[:16]
         return Side(name, events, seconds, sim.stats_snapshot()["requests_total"],
                     enqueue_per_s, total, cpu_s, self.peak_rss_mb, top,
-                    rss_half_mb=self.rss_half_mb, rss_end_mb=end_rss_mb)
+                    rss_half_mb=self.rss_half_mb, rss_end_mb=end_rss_mb,
+                    rss_largest_mb=largest_mb)
 
 
-def run_ours(events, sim, url, redis_url, concurrency, pool, logdir, profile) -> Side:
+def run_ours(events, sim, url, redis_url, layout: Layout, logdir, profile) -> Side:
     client = redis.Redis.from_url(redis_url)
     client.flushdb()
-    cmd = [sys.executable, "-m", "celery", "-A", "worker", "worker", "-Q", EVENTS_QUEUE,
-           "-c", str(concurrency), "--pool", pool, "--without-gossip", "--without-mingle",
-           "-n", "bench-ours@%h"]
-    proc = start_worker(cmd, env_for(redis_url, url), logdir / "ours.log")
+    # the product's command (cli/commands/worker.py), as a Procfile or container runs it
+    cmd = [sys.executable, "-m", "cli.main", "worker", "--processes", str(layout.processes),
+           "-c", str(layout.slots), "--pool", layout.pool, "--without-gossip",
+           "--without-mingle", "-n", "bench-ours@%h"]
+    proc = start_worker(cmd, env_for(redis_url, url), logdir / "ours.log",
+                        nodes=layout.processes)
     spy = start_profiler(proc.pid, Path(str(profile) + ".raw")) if profile else None
     try:
         run = Run(client, proc)
@@ -311,12 +343,12 @@ def outcomes(raw: dict) -> dict[str, int]:
     return totals
 
 
-def run_baseline(events, sim, url, redis_url, concurrency, logdir) -> Side:
+def run_baseline(events, sim, url, redis_url, logdir) -> Side:
     client = redis.Redis.from_url(redis_url)
     client.flushdb()
     env = env_for(redis_url, url, PYTHONPATH=str(REPO / "bench"))
     proc = start_worker([sys.executable, "-m", "celery", "-A", "baseline_app", "worker",
-                         "--pool", "prefork", "-c", str(concurrency), "-Q", "baseline",
+                         "--pool", "prefork", "-c", str(BASELINE_SLOTS), "-Q", "baseline",
                          "-l", "INFO", "--without-gossip", "--without-mingle",
                          "-n", "bench-base@%h"], env, logdir / "base.log")
     try:
@@ -336,12 +368,17 @@ def run_baseline(events, sim, url, redis_url, concurrency, logdir) -> Side:
 
 
 def start_profiler(pid: int, raw: Path) -> subprocess.Popen:
-    """py-spy sampling ``pid`` (needs ptrace rights over it) into ``raw`` (collapsed stacks)."""
+    """py-spy sampling ``pid`` and its child processes (needs ptrace rights over them)
+    into ``raw`` (collapsed stacks)."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     proc = subprocess.Popen([spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "250",
-                             "--gil", "--nonblocking", "-o", str(raw)], stdout=subprocess.DEVNULL)
+                             "--gil", "--nonblocking", "--subprocesses", "-o", str(raw)],
+                            stdout=subprocess.DEVNULL)
     time.sleep(1.0)  # attached before the first event
     return proc
+
+
+_LINE = re.compile(r":\d+\)$")
 
 
 def write_profile(raw: Path, out: Path, top: int = 40) -> None:
@@ -358,7 +395,8 @@ def write_profile(raw: Path, out: Path, top: int = 40) -> None:
             continue
         n = int(count)
         samples += n
-        frames = stack.split(";")
+        # "func (file:line)" -> "func (file)": a function's lines add up to one entry
+        frames = [_LINE.sub(")", frame) for frame in stack.split(";")]
         own[frames[-1]] = own.get(frames[-1], 0) + n
         for frame in set(frames):
             total[frame] = total.get(frame, 0) + n
@@ -394,7 +432,8 @@ def report(latency_ms: int, results: dict[str, Side]) -> bool:
               f"{r.peak_rss_mb:11.0f}")
     for r in results.values():
         print(f"{r.name:>9}  worker RSS: {r.rss_half_mb:.0f} MB at half the events, "
-              f"{r.rss_end_mb:.0f} MB at the end (all its processes)")
+              f"{r.rss_end_mb:.0f} MB at the end (all its processes; the largest "
+              f"{r.rss_largest_mb:.0f} MB)")
     for r in results.values():
         per_event = ", ".join(f"{k} {v / r.events:.2f}" for k, v in r.top_commands)
         print(f"{r.name:>9}  top Redis commands per event: {per_event}")
@@ -423,8 +462,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--contacts", type=int, default=600, help="N: events are 2N")
     parser.add_argument("--latency-ms", type=int, nargs="+", default=[20, 0],
                         help="GHL latency of each round")
-    parser.add_argument("--concurrency", type=int, default=8, help="slots of each worker")
-    parser.add_argument("--pool", default="threads", help="our worker's pool: threads, gevent")
+    parser.add_argument("--processes", type=int, default=None,
+                        help="our worker's processes (default: the product's, one per CPU)")
+    parser.add_argument("--concurrency", type=int, default=DEFAULT_SLOTS,
+                        help="slots of each of our worker's processes (the baseline: 8)")
+    parser.add_argument("--pool", default=DEFAULT_POOL,
+                        help="our worker's pool: threads, gevent")
     parser.add_argument("--sides", nargs="+", default=["ours", "baseline"],
                         choices=["ours", "baseline"])
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
@@ -435,8 +478,9 @@ def main(argv: list[str] | None = None) -> int:
     WAIT_TIMEOUT_S[0] = args.timeout_s
     events = workload(args.contacts)
     logdir = Path(os.environ.get("TMPDIR", "/tmp"))
-    print(f"one worker of {args.concurrency} slots each (ours: {args.pool} pool; "
-          f"baseline: prefork); load average {os.getloadavg()[0]:.1f} at start")
+    layout = Layout(args.processes or default_processes(), args.concurrency, args.pool)
+    print(f"ours: {layout}; baseline: celery worker, prefork pool, {BASELINE_SLOTS} slots; "
+          f"load average {os.getloadavg()[0]:.1f} at start")
     all_met = True
     for latency_ms in args.latency_ms:
         results: dict[str, Side] = {}
@@ -445,10 +489,10 @@ def main(argv: list[str] | None = None) -> int:
             with serve_in_thread(create_app(sim), threads=64) as server:
                 if side == "ours":
                     results[side] = run_ours(events, sim, server.url, args.redis_url,
-                                             args.concurrency, args.pool, logdir, args.profile)
+                                             layout, logdir, args.profile)
                 else:
                     results[side] = run_baseline(events, sim, server.url, args.redis_url,
-                                                 args.concurrency, logdir)
+                                                 logdir)
         all_met = report(latency_ms, results) and all_met
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
     redis.Redis.from_url(args.redis_url).flushdb()

@@ -22,8 +22,8 @@ One rule each, whoever calls:
 - ``X-RateLimit-*`` (``rate_limit_headers``): whole non-negative numbers only; a
   limit or window of 0 (``max``, ``interval``, ``daily limit``) is garbage (None).
 - Sessions (``pooled_session``): connections kept alive per host, no hidden
-  retries in the adapter (each client decides), and requests does not look for
-  proxy or CA-bundle variables on every request when none is set.
+  retries in the adapter (each client decides), and the proxy and CA-bundle
+  variables read once when the session is made, not on every request.
 
 Header names are matched without regard to case (``requests`` gives a
 case-insensitive dict, tests may give a plain one). Randomness (``rand``) and the
@@ -203,20 +203,31 @@ def rate_limit_headers(headers: Mapping[str, str] | None) -> RateLimitHeaders:
 
 # -- sessions ----------------------------------------------------------------------------
 
-#: Environment variables requests reads on every request while ``trust_env`` is on.
-_REQUESTS_ENV = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "requests_ca_bundle",
-                 "curl_ca_bundle")
+def pooled_session(*, base_url: str, pool_maxsize: int,
+                   pool_connections: int) -> requests.Session:
+    """A session for requests to ``base_url``'s host, keeping up to ``pool_maxsize``
+    connections alive per host, for up to ``pool_connections`` hosts, with no retries
+    of its own.
 
-
-def pooled_session(*, pool_maxsize: int, pool_connections: int) -> requests.Session:
-    """A session keeping up to ``pool_maxsize`` connections alive per host, for up to
-    ``pool_connections`` hosts, with no retries of its own. Without proxy or CA-bundle
-    variables in the environment, requests does not look for them on every request."""
+    The environment is read once, here, not on every request: while ``trust_env`` is
+    on, requests looks up the proxy variables (``getproxies_environment`` walks all of
+    ``os.environ``), ``~/.netrc`` and ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` for
+    each request (``Session.merge_environment_settings``, ``Session.prepare_request``),
+    a few per cent of a worker's CPU. So the proxy for ``base_url`` (``HTTP(S)_PROXY``,
+    ``ALL_PROXY``, none when ``NO_PROXY`` names the host: ``get_environ_proxies``) and
+    the CA bundle are resolved now, given to the session explicitly, and ``trust_env``
+    is off. A process changing these variables later needs a new session (a restart).
+    ``~/.netrc`` is no longer read: our clients send their own credentials, which a
+    netrc entry would have replaced (requests lets netrc auth override the header)."""
     session = requests.Session()
     adapter = HTTPAdapter(pool_connections=pool_connections, pool_maxsize=pool_maxsize,
                           max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
-    if not any(k.lower() in _REQUESTS_ENV for k in os.environ):
-        session.trust_env = False
+    proxies = requests.utils.get_environ_proxies(base_url)
+    session.proxies = {scheme: url for scheme, url in proxies.items() if scheme != "no"}
+    ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if ca_bundle:
+        session.verify = ca_bundle
+    session.trust_env = False
     return session

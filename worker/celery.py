@@ -18,6 +18,11 @@ from worker import lifecycle, log_context  # noqa: F401  (scheduler thread; task
 from worker.broker import broker_ssl_options
 from worker.task_events import TaskEventBatches
 
+#: Each worker process's pool and slots (``toky-ghl worker`` runs one process per CPU:
+#: cli/worker_processes.py); README "Benchmarks" has the figures they come from.
+DEFAULT_POOL = "threads"
+DEFAULT_SLOTS = 8
+
 
 def celery_config(settings: Settings) -> dict[str, Any]:
     """The app's configuration for ``settings`` (read when Celery first needs it)."""
@@ -69,8 +74,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         task_default_queue=EVENTS_QUEUE,
         task_routes={"toky_ghl.*": {"queue": EVENTS_QUEUE}},
         # I/O-bound work (HTTP to GHL): threads, many per process; see README.
-        worker_pool="threads",
-        worker_concurrency=8,
+        worker_pool=DEFAULT_POOL,
+        worker_concurrency=DEFAULT_SLOTS,
         # Prefork pool: a task is stopped before Redis would re-deliver it.
         # The threads pool does not enforce time limits: there a task is bounded by
         # the GHL timeouts (see README, "Killed workers and the visibility timeout").

@@ -186,6 +186,8 @@ class Ahead:
             values[("contact", self.phone)] = {
                 "id": fields[0], "tags": fields[1], "hash": fields[2]}
             values[("clean", self.phone)] = True  # its old intents are moved (or moot)
+            if fields[0] and fields[3] is not None and text(fields[3]) == str(self.args[0]):
+                values[("fresh", self.phone)] = text(fields[0])  # renewed today
         if self.child is not None:
             values[("obj", self.child)] = obj or None
             if self.phone is not None or self.keys[3]:  # with a phone: moved into obj
@@ -195,11 +197,13 @@ class Ahead:
 
 class _Prefetch:
     """Values read ahead, each (key, part) answering one read; ``clean``: the phones
-    whose old intents the begin script moved (a fact no write changes)."""
+    whose old intents the begin script moved (a fact no write changes); ``fresh``: the
+    contact id of each phone whose hash (and owner key) had been renewed today."""
 
     def __init__(self, values: dict[tuple[str, str], Any]) -> None:
         self.clean = {name for (kind, name), yes in values.items() if kind == "clean" and yes}
-        self.values = {k: v for k, v in values.items() if k[0] != "clean"}
+        self.fresh = {name: value for (kind, name), value in values.items() if kind == "fresh"}
+        self.values = {k: v for k, v in values.items() if k[0] not in ("clean", "fresh")}
         self.taken: set[tuple[tuple[str, str], str]] = set()
 
     def take(self, key: tuple[str, str], part: str) -> Any:
@@ -217,8 +221,9 @@ _MISSING = object()
 def prefetched(values: dict[tuple[str, str], Any] | None) -> Iterator[None]:
     """Within this block, id map reads are answered from ``values`` first (one event's
     delivery: the begin script read them under the object's lock, ``Ahead.values``).
-    Each part answers ONE read; any write through the map drops them all, so a read
-    after a write, or a second read (a re-read under a lock), goes to Redis."""
+    Each part answers ONE read; a write through the map drops what was read of the keys
+    it writes, so a read after a write, or a second read (a re-read under a lock), goes
+    to Redis."""
     token = _prefetched.set(_Prefetch(values) if values else None)
     try:
         yield
@@ -233,17 +238,35 @@ def _take(kind: str, name: str, part: str) -> Any:
     return _MISSING if ahead is None else ahead.take((kind, name), part)
 
 
-def _drop_prefetched() -> None:
-    """A write through the map: what was read ahead may be stale now."""
+def _drop_prefetched(*keys: tuple[str, str]) -> None:
+    """A write through the map to ``keys`` (none given: any key): what was read ahead of
+    them may be stale now (what was read of other keys is as it was)."""
     ahead = _prefetched.get()
-    if ahead is not None:
+    if ahead is not None and not keys:
         ahead.values.clear()
+    elif ahead is not None:
+        for key in keys:
+            ahead.values.pop(key, None)
 
 
 def _clean(phone: str) -> bool:
     """True when this delivery's begin script saw ``phone``'s old intents moved."""
     ahead = _prefetched.get()
     return ahead is not None and phone in ahead.clean
+
+
+def _fresh(phone: str) -> str | None:
+    """The contact id of ``phone`` when this delivery's begin script found its hash
+    renewed today (its lifetime and its owner key's need no write before tomorrow)."""
+    ahead = _prefetched.get()
+    return None if ahead is None else ahead.fresh.get(phone)
+
+
+def _stale(phone: str) -> None:
+    """``phone``'s hash was emptied or deleted: what ``_fresh`` knew no longer holds."""
+    ahead = _prefetched.get()
+    if ahead is not None:
+        ahead.fresh.pop(phone, None)
 
 
 def _ghl_id(value: str, what: str) -> str:
@@ -305,7 +328,11 @@ class IdMap:
         ahead = _take("contact", phone, "id")
         if ahead is not _MISSING:
             return _text((ahead or {}).get("id"))
-        return _text(self._read(self._key("contact", phone), "hget", "id"))
+        key = self._key("contact", phone)
+        contact_id, day = (_text(v) for v in self._redis.hmget(key, "id", "d"))
+        if contact_id is not None and day != _today():  # renewed today: nothing to renew
+            self._redis.expire(key, IDMAP_TTL_S)
+        return contact_id
 
     def owner(self, contact_id: str) -> str | None:
         """The phone mapped to GHL contact ``contact_id``, or None when no phone is: the
@@ -335,8 +362,13 @@ class IdMap:
 
         One round trip: the owner key first (an owner key without the hash naming its
         contact counts for nothing, ``owner``), then the hash and its lifetime. ``d`` is
-        written only when this delivery's begin script moved the phone's old intents."""
-        _drop_prefetched()
+        written only when this delivery's begin script moved the phone's old intents.
+        The same contact in a hash renewed today (``_fresh``) is one ``HSET``: its
+        lifetime and owner key were written today. (A contact event holds the phone's
+        lock, so no ``forget_phone`` deletes the hash meanwhile; a child event racing the
+        contact's deletion may leave it without a lifetime until the phone's next
+        event on another day renews it.)"""
+        _drop_prefetched(("contact", phone))
         _ghl_id(contact_id, "the GHL contact id")
         key = self._key("contact", phone)
         fields: dict[EncodableT, EncodableT] = {"id": contact_id, "hash": payload_hash or ""}
@@ -344,6 +376,9 @@ class IdMap:
             fields["tags"] = json.dumps(list(tags))
         if _clean(phone):
             fields["d"] = _today()
+        if _fresh(phone) == contact_id:
+            self._redis.hset(key, mapping=fields)
+            return
         with self._redis.pipeline(transaction=False) as pipe:
             pipe.set(self._key("owner", contact_id), phone, ex=IDMAP_TTL_S)
             pipe.hset(key, mapping=fields)
@@ -353,13 +388,14 @@ class IdMap:
     def forget_payload_hash(self, phone: str) -> None:
         """Forget the hash of the payload last written for ``phone`` (GHL was changed by
         someone else, e.g. the GHL → Toky mirror saw an edit): the next update writes."""
-        _drop_prefetched()
+        _drop_prefetched(("contact", phone))
         self._redis.hdel(self._key("contact", phone), "hash")
 
     def forget_contact(self, phone: str) -> None:
         """Forget the contact of ``phone`` (GHL no longer has it); children stay, and so
         does the phone's index of them (its owner key counts no more, ``owner``)."""
-        _drop_prefetched()
+        _drop_prefetched(("contact", phone))
+        _stale(phone)
         self._redis.hdel(self._key("contact", phone), "id", "tags", "hash")
 
     def forget_phone(self, phone: str) -> int:
@@ -369,6 +405,7 @@ class IdMap:
         Returns how many child entries were cleared.
         """
         _drop_prefetched()
+        _stale(phone)
         hash_key, index = self._key("contact", phone), self._key("phone", phone)
         with self._redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(hash_key)
@@ -398,9 +435,14 @@ class IdMap:
             return _parse_obj(ahead)
         name = self._key("obj", key)
         try:
-            return _parse_obj(self._redis.getex(name, ex=IDMAP_TTL_S))
+            raw = self._redis.getex(name, ex=IDMAP_TTL_S)
         except redis.exceptions.ResponseError:  # WRONGTYPE: the old layout's hash
-            return _parse_obj(self._read(name, "hgetall"))
+            raw = self._read(name, "hgetall")
+        ahead = _prefetched.get()
+        if ahead is not None:  # within a delivery, the value answers the other part's read
+            ahead.values[("obj", key)] = raw
+            ahead.taken.add((("obj", key), part))
+        return _parse_obj(raw)
 
     def get(self, key: str) -> Child | None:
         """The GHL object mapped to Toky object ``key``, or None."""
@@ -410,7 +452,7 @@ class IdMap:
         """Map ``key`` to ``child`` (right after the create), in place of its intent;
         ``indexed``: ``mark_intent`` of this key and phone ran just before (the phone's
         index already holds the key)."""
-        _drop_prefetched()
+        _drop_prefetched(("obj", key), ("legacy", key))
         _ghl_id(child.ghl_id, f"the GHL id of {key}")
         _ghl_id(child.contact_id, "the GHL contact id")
         with self._redis.pipeline(transaction=False) as pipe:
@@ -425,24 +467,27 @@ class IdMap:
 
     def forget(self, key: str) -> None:
         """Forget ``key``'s GHL object (deleted, or gone from GHL)."""
-        _drop_prefetched()
+        _drop_prefetched(("obj", key), ("legacy", key))
         self._redis.delete(self._key("obj", key), self._key("intent", key))
 
     def mark_intent(self, key: str, contact_id: str, phone: str) -> None:
         """Record that ``key`` is about to be created on ``contact_id`` (before the create;
         ``key`` has no entry): index it under ``phone``, then write the intent."""
-        _drop_prefetched()
+        _drop_prefetched(("obj", key), ("legacy", key))
         with self._redis.pipeline(transaction=False) as pipe:
             pipe.hset(self._key("contact", phone), CHILD_FIELD + key, "")
             pipe.set(self._key("obj", key), _INTENT + contact_id, ex=IDMAP_TTL_S)
             pipe.execute()
 
-    def intent(self, key: str) -> str | None:
-        """The contact id of an earlier, unfinished create of ``key``, or None."""
+    def intent(self, key: str, phone: str | None = None) -> str | None:
+        """The contact id of an earlier, unfinished create of ``key`` (a child of
+        ``phone``, when given), or None."""
         entry, intent = self._obj(key, "intent")
         if entry is not None or intent is not None:
             return intent
         ahead = _take("legacy", key, "intent")  # the old layout's intent key
+        if ahead is _MISSING and phone is not None and _clean(phone):
+            ahead = None  # this delivery's begin script moved the phone's old intents
         old = _text(self._redis.get(self._key("intent", key)) if ahead is _MISSING else ahead)
         if old is not None:
             self._old_intents.add(key)
@@ -450,6 +495,6 @@ class IdMap:
 
     def clear_intent(self, key: str) -> None:
         """Drop ``key``'s intent (the create surely wrote nothing; ``key`` has no entry)."""
-        _drop_prefetched()
+        _drop_prefetched(("obj", key), ("legacy", key))
         self._redis.delete(self._key("obj", key), self._key("intent", key))
         self._old_intents.discard(key)

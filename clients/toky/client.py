@@ -57,7 +57,8 @@ class TokyClient:
         register_secrets([api_key])
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
-        self._session = session or pooled_session(pool_maxsize=10, pool_connections=2)
+        self._session = session or pooled_session(base_url=self.base_url, pool_maxsize=10,
+                                                    pool_connections=2)
         self._timeout_s = timeout_s
         self._max_attempts = max_attempts
         self._base_ms = backoff_base_ms

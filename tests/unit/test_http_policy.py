@@ -114,14 +114,42 @@ def test_rate_limit_headers_keep_whole_numbers_and_refuse_a_zero_window():
     assert seen == RateLimitHeaders(max_requests=100, remaining=0)
 
 
+_REQUESTS_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE",
+                 "CURL_CA_BUNDLE", "http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
 def test_sessions_keep_connections_and_never_retry_on_their_own(monkeypatch):
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE",
-                 "CURL_CA_BUNDLE", "http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+    for name in _REQUESTS_ENV:
         monkeypatch.delenv(name, raising=False)
-    session = pooled_session(pool_maxsize=7, pool_connections=3)
+    session = pooled_session(base_url="https://example.test", pool_maxsize=7,
+                             pool_connections=3)
     adapter = session.get_adapter("https://example.test/")
     assert adapter.max_retries.total == 0
     assert adapter._pool_maxsize == 7 and adapter._pool_connections == 3
     assert session.trust_env is False
+    assert session.proxies == {} and session.verify is True
+
+
+def test_sessions_read_proxy_and_ca_bundle_once_and_honour_no_proxy(monkeypatch):
+    """The environment is read when the session is made (not on every request, where
+    requests would walk os.environ each time): the proxy, NO_PROXY and the CA bundle
+    are still honoured."""
+    for name in _REQUESTS_ENV:
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.test:3128")
-    assert pooled_session(pool_maxsize=1, pool_connections=1).trust_env is True
+    monkeypatch.setenv("NO_PROXY", "internal.test")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/our-ca.pem")
+    session = pooled_session(base_url="https://services.example.test", pool_maxsize=1,
+                             pool_connections=1)
+    assert session.trust_env is False
+    assert session.proxies.get("https") == "http://proxy.test:3128"
+    assert session.verify == "/etc/our-ca.pem"
+    bypassed = pooled_session(base_url="https://api.internal.test", pool_maxsize=1,
+                              pool_connections=1)
+    assert bypassed.proxies == {}
+    # what a request is sent with: the proxy resolved at creation, whatever changes later
+    monkeypatch.delenv("HTTPS_PROXY")
+    prepared = session.prepare_request(requests.Request("GET", "https://services.example.test/x"))
+    settings = session.merge_environment_settings(prepared.url, {}, None, None, None)
+    assert settings["proxies"]["https"] == "http://proxy.test:3128"
+    assert settings["verify"] == "/etc/our-ca.pem"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fakeredis
 import pytest
 
-from worker.idmap import IDMAP_TTL_S, Child, IdMap
+from worker.idmap import IDMAP_TTL_S, Child, IdMap, prefetched
 
 PHONE = "+14155550134"
 
@@ -112,3 +112,21 @@ def test_an_id_that_is_not_a_ghl_id_is_never_remembered(ids: IdMap, bad_id: str)
         ids.put("call:c-1", Child(ghl_id=bad_id, contact_id="ve9EPM428h8vShlRW1KT"),
                 "+14155550134")
     assert ids.contact("+14155550134") is None and ids.get("call:c-1") is None
+
+
+def test_a_contact_renewed_today_is_rewritten_in_place_and_keeps_its_lifetime() -> None:
+    # Given a contact whose hash a delivery's begin script found renewed today
+    client = fakeredis.FakeRedis()
+    ids = IdMap(client, "t")
+    ids.remember_contact(PHONE, "c1", tags=["a"], payload_hash="h1")
+    ahead = ids.ahead(PHONE, None)
+    read = [b"c1", b'["a"]', b"h1", str(ahead.args[0]).encode()]
+    # When the delivery writes the same contact, then another one
+    with prefetched(ahead.values([read, None, None])):
+        ids.remember_contact(PHONE, "c1", tags=["a", "b"], payload_hash="h2")
+        assert (ids.contact_tags(PHONE), ids.payload_hash(PHONE)) == (["a", "b"], "h2")
+        assert client.ttl("t:idmap:contact:" + PHONE) > IDMAP_TTL_S - 5
+        ids.remember_contact(PHONE, "c2")
+    # Then each write is there, with its lifetime and owner
+    assert ids.contact(PHONE) == "c2" and ids.owner("c2") == PHONE and ids.owner("c1") is None
+    assert client.ttl("t:idmap:owner:c2") > IDMAP_TTL_S - 5

@@ -115,7 +115,7 @@ def create_once(
     Returns (the child, True when an object an earlier attempt made was adopted).
     """
     ids = IdMap.for_context(ctx)
-    earlier = ids.intent(key)
+    earlier = ids.intent(key, phone)
     if earlier is not None:
         found = _find(ctx, kind, key, earlier, payload)
         if found is not None:
