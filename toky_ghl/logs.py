@@ -201,6 +201,13 @@ def configure(level: str = "INFO", *, json: bool | None = None) -> None:
         foreign_pre_chain=shared,
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     )
+    # The logging module's own optimisation (Logging HOWTO, "Optimization"): no line
+    # shows the caller's file and line, thread or process, so a record does not look
+    # them up (a frame walk, threading and multiprocessing look-ups on every line).
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
     root = logging.getLogger()

@@ -22,11 +22,23 @@ hash holds ``state``, ``failures`` (consecutive), ``opened_at_ms``, ``next_probe
 flight), ``probes`` (probes sent since it opened), ``last_error`` (no secrets: a GHL
 error's summary); all times epoch ms, Redis server clock.
 
+A closed circuit with no failure counted is trusted by the process that read it for
+``closed_trust_ms`` (250 ms): its calls meanwhile read nothing (while GHL answers,
+the circuit costs no command per event). A failure this process records forgets
+that at once, and a read that began before it is not trusted; an open or half-open
+circuit, or a closed one with failures counted, is read at every call. So a
+circuit opened by ANOTHER process is seen here at most ``closed_trust_ms`` late:
+each call sent meanwhile fails (GHL is down), and the first failure makes this
+process read again; at most the calls its threads start in that time. Likewise a
+success on a trusted read resets no failure another process counted meanwhile: the
+next read (within ``closed_trust_ms``) sees the count, and the next success resets it.
+
 ``circuit_state`` is the read-only view for ``status`` and the metrics exporter.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -172,12 +184,19 @@ class Ticket:
 
 
 
+#: How long a process trusts a clean closed circuit it read, in ms (see the module).
+CLOSED_TRUST_MS = 250
+
+
 class Circuit:
-    """The circuits of every location, in Redis (shared by all workers on all hosts)."""
+    """The circuits of every location, in Redis (shared by all workers on all hosts).
+    ``closed_trust_ms``: how long this object trusts a clean closed circuit it read (0:
+    read at every call)."""
 
     def __init__(self, client: redis.Redis, prefix: str, *, failure_threshold: int = 5,
                  probe_interval_ms: int = 15_000, probe_max_ms: int = 240_000,
-                 probe_lease_ms: int = 60_000) -> None:
+                 probe_lease_ms: int = 60_000,
+                 closed_trust_ms: int = CLOSED_TRUST_MS) -> None:
         if failure_threshold < 1 or probe_interval_ms < 1 or probe_max_ms < probe_interval_ms:
             raise ValueError("need failure_threshold >= 1 and 1 <= probe_interval_ms <= "
                              "probe_max_ms")
@@ -187,6 +206,11 @@ class Circuit:
         self.probe_interval_ms = probe_interval_ms
         self.probe_max_ms = probe_max_ms
         self.probe_lease_ms = probe_lease_ms
+        self.closed_trust_ms = closed_trust_ms
+        #: location -> until when (time.monotonic) its clean closed circuit is trusted
+        self._trusted_until: dict[str, float] = {}
+        #: changed by every failure recorded here: a read older than it is not trusted
+        self._failures_seen = 0
         self._allow = client.register_script(_ALLOW_LUA)
         self._success = client.register_script(_SUCCESS_LUA)
         self._failure = client.register_script(_FAILURE_LUA)
@@ -206,11 +230,19 @@ class Circuit:
 
     def allow(self, location: str) -> Ticket:
         """May a call to GHL for ``location`` be sent now? A closed circuit costs one
-        ``HMGET`` (the script, atomic, runs only when it is not closed: a probe's grant)."""
+        ``HMGET`` (the script, atomic, runs only when it is not closed: a probe's grant),
+        a clean closed one read less than ``closed_trust_ms`` ago none."""
+        now_s = time.monotonic()
+        if self._trusted_until.get(location, 0.0) > now_s:
+            return Ticket(True)
+        seen = self._failures_seen
         state, failures = self._client.hmget(circuit_key(self.prefix, location),
                                              "state", "failures")
         if state is None or text(state) == CircuitState.CLOSED:
-            return Ticket(True, clean=int(failures or 0) == 0)
+            clean = int(failures or 0) == 0
+            if clean and self.closed_trust_ms > 0 and seen == self._failures_seen:
+                self._trusted_until[location] = now_s + self.closed_trust_ms / 1000
+            return Ticket(True, clean=clean)
         code, next_probe = (int(x) for x in self._allow(keys=self._keys(location),
                                                         args=[self.probe_lease_ms, location]))
         if code < 0:
@@ -226,10 +258,17 @@ class Circuit:
         """A call failed as ``counts_as_failure`` says; the state after (``OPENED`` or
         ``REOPENED`` when this failure opened it or was the failed probe)."""
         summary = str(error)[:200]
+        self._distrust(location)
         state = self._failure(keys=self._keys(location),
                               args=[self.failure_threshold, self.probe_interval_ms,
                                     self.probe_max_ms, summary, location, int(probe)])
+        self._distrust(location)  # (a read made while the script ran is not trusted either)
         return _state_or_transition(state)
+
+    def _distrust(self, location: str) -> None:
+        """Forget the clean closed circuit read here, and any read in progress."""
+        self._failures_seen += 1
+        self._trusted_until.pop(location, None)
 
 
     def gave_up(self, location: str) -> bool:

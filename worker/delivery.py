@@ -30,35 +30,43 @@ import redis
 from redis.typing import EncodableT
 
 from contract.constants import EVENT_ID_TTL_S
+from toky_ghl.redis_scripts import script
 from worker.idmap import BEGIN_ARGS, BEGIN_KEYS, Ahead
 from worker.idmap import BEGIN_LUA as IDMAP_BEGIN_LUA
 from worker.keys import handled_key, object_lock_key, version_key
 from worker.stats import DECISION_BODY
 from worker.versions import VERSION_TTL_S, Version
 
-# KEYS[1]: handled:<id>; KEYS[2]: the object's lock; KEYS[3], KEYS[4]: the auth meta
-# hash and pause record ('' in ARGV[3]: no pause probe); KEYS[5 .. 4+nv]: version keys;
-# then the id map's BEGIN_KEYS keys (``worker.idmap.BEGIN_LUA``).
+# KEYS[1]: handled:<id>; KEYS[2]: the object's lock; KEYS[3]: the auth summary hash,
+# its version and its copy of the pause record read by one HMGET ('' and "0" in ARGV[3]:
+# no pause probe); KEYS[4 .. 3+nv]: version keys; then the id map's BEGIN_KEYS keys
+# (``worker.idmap.BEGIN_LUA``).
 # ARGV[1]: lock token; ARGV[2]: lock TTL (ms); ARGV[3]: "1" to probe the pause;
-# ARGV[4]: nv; ARGV[5 ..]: the id map's BEGIN_ARGS arguments.
+# ARGV[4]: nv; ARGV[5]: the summary hash's pause field (``worker.auth.store``);
+# ARGV[6 ..]: the id map's BEGIN_ARGS arguments.
+# The handled id and the versions are read by one MGET, before the lock is taken: a
+# script runs atomically (https://redis.io/docs/latest/develop/interactive/programmability/
+# eval-intro/: "blocks all server activities during its entire runtime"), so what it
+# reads before its SET NX is what it would read after; a dup or busy answer costs that
+# MGET as the duplicate check's GET did.
 # Returns {"dup", outcome} | {"paused", version, pause} | {"busy"} |
 # {"go", versions, version, idmap} (version: the credentials' version, '' when none or
 # not probed; idmap: what BEGIN_LUA read, ``worker.idmap.Ahead.values``).
 _BEGIN_LUA = """
-local handled = redis.call('GET', KEYS[1])
-if handled then return {'dup', handled} end
-local auth = ''
-if ARGV[3] == '1' then
-  auth = redis.call('HGET', KEYS[3], 'version') or ''
-  local pause = redis.call('GET', KEYS[4])
-  if pause then return {'paused', auth, pause} end
-end
-if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'busy'} end
 local nv = tonumber(ARGV[4])
 local unpack = unpack or table.unpack
+local read = redis.call('MGET', KEYS[1], unpack(KEYS, 4, 3 + nv))
+if read[1] then return {'dup', read[1]} end
+local auth = ''
+if ARGV[3] == '1' then
+  local probe = redis.call('HMGET', KEYS[3], 'version', ARGV[5])
+  auth = probe[1] or ''
+  if probe[2] then return {'paused', auth, probe[2]} end
+end
+if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'busy'} end
 local versions = {}
-if nv > 0 then versions = redis.call('MGET', unpack(KEYS, 5, 4 + nv)) end
-local ib, ia = 4 + nv, 4
+for i = 1, nv do versions[i] = read[i + 1] end
+local ib, ia = 3 + nv, 5
 """ + IDMAP_BEGIN_LUA + """
 return {'go', versions, auth, idmap}
 """
@@ -117,6 +125,9 @@ class Begun:
     pause: str | None = None
     #: "go": the id map read ahead (``worker.idmap.prefetched``).
     idmap: dict[tuple[str, str], Any] | None = None
+    #: "go": before when (``time.monotonic``) the lock surely still holds (the time
+    #: before the script that took it, plus its TTL).
+    held_until_s: float = 0.0
 
 
 class DeliveryScripts:
@@ -131,9 +142,9 @@ class DeliveryScripts:
         self.lock_wait_s = lock_wait_s
         self._sleep = sleep
         self.token = uuid.uuid4().hex
-        # Script objects (no command sent): each call is one EVALSHA, the script loaded
-        # once on NOSCRIPT (redis-py's Script).
-        self._begin, self._end, self._unlock = (client.register_script(s) for s in (
+        # Script objects (no command sent), made once per client: each call is one
+        # EVALSHA, the script loaded once on NOSCRIPT (``toky_ghl.redis_scripts``).
+        self._begin, self._end, self._unlock = (script(client, s) for s in (
             _BEGIN_LUA, _END_LUA, _UNLOCK_LUA))
 
     def _handled_key(self, event_id: str) -> str:
@@ -146,19 +157,24 @@ class DeliveryScripts:
         return object_lock_key(self.prefix, object_key)
 
     def begin(self, event_id: str, object_key: str, version_keys: list[str],
-              auth_keys: tuple[str, str] | None,
-              idmap: Ahead | None = None) -> Begun:
+              probe: tuple[str, str] | None,
+              idmap: Ahead | None = None, *, lock_ttl_s: float | None = None) -> Begun:
         """Check, probe, lock and read in one script; while the lock is held by another
-        delivery, ask again every 100 ms up to ``lock_wait_s``. ``idmap``: what to read
-        of the id map once locked (``IdMap.ahead``)."""
-        keys = [self._handled_key(event_id), self.lock_key(object_key),
-                *(auth_keys or ("", "")), *(self._version_key(k) for k in version_keys),
+        delivery, ask again every 100 ms up to ``lock_wait_s``. ``probe``: the
+        credentials' summary hash and its pause field to probe (None: no probe).
+        ``idmap``: what to read of the id map once locked (``IdMap.ahead``).
+        ``lock_ttl_s``: the lock's TTL (None: the one given at construction)."""
+        lock_ttl_ms = self.lock_ttl_ms if lock_ttl_s is None else int(lock_ttl_s * 1000)
+        probe_hash, pause_field = probe or ("", "")
+        keys = [self._handled_key(event_id), self.lock_key(object_key), probe_hash,
+                *(self._version_key(k) for k in version_keys),
                 *(idmap.keys if idmap else ("",) * BEGIN_KEYS)]
-        args: list[EncodableT] = [self.token, self.lock_ttl_ms, "1" if auth_keys else "0",
-                                  len(version_keys),
+        args: list[EncodableT] = [self.token, lock_ttl_ms, "1" if probe else "0",
+                                  len(version_keys), pause_field,
                                   *(idmap.args if idmap else ("",) * BEGIN_ARGS)]
         deadline = time.monotonic() + self.lock_wait_s
         while True:
+            asked_s = time.monotonic()
             answer = self._begin(keys=keys, args=args)
             state = BeginState(_text(answer[0]))
             if state is not BeginState.BUSY or time.monotonic() >= deadline:
@@ -174,7 +190,8 @@ class DeliveryScripts:
         ahead = idmap.values(answer[3]) if idmap and len(answer) > 3 else None
         return Begun(BeginState.GO, versions={k: (Version.decode(r) if r else None)
                                      for k, r in zip(version_keys, raws, strict=True)},
-                     auth_version=_text(answer[2]) or None, idmap=ahead)
+                     auth_version=_text(answer[2]) or None, idmap=ahead,
+                     held_until_s=asked_s + lock_ttl_ms / 1000)
 
     def end(self, event_id: str, object_key: str, handled: str,
             versions: dict[str, Version], decision: tuple[list[str], list[Any]]) -> bool:

@@ -29,14 +29,18 @@ def version_key(prefix: str, object_key: str) -> str:
 
 def object_lock_key(prefix: str, object_key: str) -> str:
     """STRING ``P:lock:<object key>``: the token of the delivery working on the object.
-    Expires ``OBJECT_LOCK_TTL_S`` after it was taken (a killed worker's frees itself)."""
+    Expires ``OBJECT_LOCK_TTL_S`` after it was taken (a killed worker's frees itself),
+    a contact's (``P:lock:contact:<phone>``) ``CONTACT_LOCK_TTL_S``: it is also the lock
+    under which the phone's contact is made (``worker.sync.ensure_contact``), taken
+    then by redis-py's lock for the delivery of another object (a call, a note...)."""
     return f"{prefix}:lock:{object_key}"
 
 
 def sync_lock_key(prefix: str, purpose: str, subject: str) -> str:
     """STRING ``P:lock:<purpose>:<subject>``: redis-py's lock of work that must not run
-    twice at once for one phone or email (``worker.sync.phone_lock``: ``making-contact``
-    per phone, ``contact-email`` per email, ...). Expires after the holder's ``ttl_s``."""
+    twice at once for one phone or email (``worker.sync.phone_lock``: ``contact-email``
+    per email, ``toky-contact`` per phone, ...). Expires after the holder's ``ttl_s``.
+    (``making-contact`` per phone is no longer taken: see ``object_lock_key``.)"""
     return f"{prefix}:lock:{purpose}:{subject}"
 
 

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import redis
@@ -52,7 +53,8 @@ from worker.idmap import Ahead, IdMap, prefetched
 from worker.latest_wins import fresh_keys, only_fresh, version_keys
 from worker.rules import failed_where, run_rules
 from worker.stats import Counted, Stats, skip_reason
-from worker.sync.context import SyncContext
+from worker.sync.context import HeldLock, SyncContext
+from worker.sync.ensure_contact import MAKING_LOCK_TTL_S
 from worker.versions import Version, VersionStore, occurred_at_us
 
 if TYPE_CHECKING:
@@ -67,6 +69,11 @@ log = structlog.get_logger("toky_ghl.pipeline")
 #: How long one object's lock is held at most, in seconds; a worker killed
 #: while holding it delays that object by at most this long.
 OBJECT_LOCK_TTL_S = 30
+#: How long a contact's lock (``contact:<phone>``) is held at most, in seconds. It is
+#: also the lock under which the phone's contact is made (``worker.sync.ensure_contact``),
+#: so it lasts one upsert after the delivery's first steps, which take far less than
+#: 5 s (else that lock is extended before the upsert).
+CONTACT_LOCK_TTL_S = MAKING_LOCK_TTL_S + 5
 #: How long a task waits for an object's lock before it is re-scheduled, in seconds.
 OBJECT_LOCK_WAIT_S = 0.5
 
@@ -167,6 +174,8 @@ class Delivery:
 
     event: Event
     key: str
+    #: the TTL of the object's lock (a contact's is longer: ``CONTACT_LOCK_TTL_S``)
+    lock_ttl_s: float = OBJECT_LOCK_TTL_S
 
     def __init__(self, raw: object, deps: PipelineDeps, tried: Carried,
                  task_id: str | None) -> None:
@@ -175,10 +184,14 @@ class Delivery:
         self.tried = tried
         self.task_id = task_id
         self.log: Any = log
-        self.dlq = DeadLetterStore(deps.redis, deps.prefix)
         self.stats = Stats(deps.redis, deps.prefix)
         self.redis = DeliveryScripts(deps.redis, deps.prefix, lock_ttl_s=OBJECT_LOCK_TTL_S,
                                      lock_wait_s=OBJECT_LOCK_WAIT_S)
+
+    @cached_property
+    def dlq(self) -> DeadLetterStore:
+        """The dead-letter store (made only for a delivery that dead-letters)."""
+        return DeadLetterStore(self.deps.redis, self.deps.prefix)
 
     def run(self) -> Decision:
         """Validate, refuse what the scopes do not allow, then lock and apply."""
@@ -218,7 +231,10 @@ class Delivery:
         probe_keys = (auth.probe_keys() if auth is not None and hasattr(auth, "probe_keys")
                       else None)
         ahead = self.idmap_ahead(phone)
-        begun = self.redis.begin(self.event["id"], self.key, read_keys, probe_keys, ahead)
+        if self.key == contact_key:
+            self.lock_ttl_s = CONTACT_LOCK_TTL_S
+        begun = self.redis.begin(self.event["id"], self.key, read_keys, probe_keys, ahead,
+                                 lock_ttl_s=self.lock_ttl_s)
         probed = probe_keys is not None
         if begun.state is BeginState.PAUSED and auth is not None:  # only a probe finds a pause
             try:  # a paused location sends nothing: the event waits (see worker.auth.decide)
@@ -228,7 +244,8 @@ class Delivery:
             except LocationPaused as exc:
                 return self.failed(exc)
             # the pause is of older credentials: begin again without the probe
-            begun = self.redis.begin(self.event["id"], self.key, read_keys, None, ahead)
+            begun = self.redis.begin(self.event["id"], self.key, read_keys, None, ahead,
+                                     lock_ttl_s=self.lock_ttl_s)
             probed = False
         elif probe_keys is None and auth is not None:
             try:
@@ -252,7 +269,7 @@ class Delivery:
                 auth.unprime()
             if not ended and not self.redis.unlock(self.key):
                 self.log.warning("object lock expired before release",
-                                 lock_ttl_s=OBJECT_LOCK_TTL_S)
+                                 lock_ttl_s=self.lock_ttl_s)
 
     def idmap_ahead(self, phone: str | None) -> Ahead | None:
         """What of the id map the event's handler reads first: its contact's, and for a
@@ -291,7 +308,9 @@ class Delivery:
         self.event = only_fresh(self.event, fresh)
         ctx = SyncContext(client=self.deps.client, redis=self.deps.redis,
                           settings=self.deps.settings, field_map=self.deps.field_map,
-                          log=self.log, toky=self.deps.toky)
+                          log=self.log, toky=self.deps.toky,
+                          held=HeldLock(self.redis.lock_key(self.key), self.redis.token,
+                                        begun.held_until_s))
         try:
             # the rules: built-in (the contract) or AUTOMATIONS (a dry run may name its own)
             outcome = run_rules(self.event, ctx, self.deps.rules, fired=self.deps.fired)
@@ -380,7 +399,7 @@ class Delivery:
         parts = self.stats.finish_parts(outcome, event_type, event_id, reason,
                                         occurred_at=self.occurred_at(decision))
         if not self.redis.end(self.event["id"], self.key, handled, versions or {}, parts):
-            self.log.warning("object lock expired before release", lock_ttl_s=OBJECT_LOCK_TTL_S)
+            self.log.warning("object lock expired before release", lock_ttl_s=self.lock_ttl_s)
         self.log_decision(decision)
         return decision, True
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import time
 from enum import StrEnum
-from functools import cached_property
 from typing import Any
 
 import redis
@@ -28,6 +27,7 @@ from redis.commands.core import Script
 from contract.event_types import EVENT_TYPES
 from toky_ghl.metrics import record
 from toky_ghl.redis_conn import text
+from toky_ghl.redis_scripts import script
 from worker.keys import (
     stats_counts_key,
     stats_log_key,
@@ -136,16 +136,17 @@ def fold_before_reading(client: redis.Redis, prefix: str) -> None:
         fold(client, prefix)
 
 
-def fold(client: redis.Redis, prefix: str, script: Script | None = None) -> int:
+def fold(client: redis.Redis, prefix: str, folding: Script | None = None) -> int:
     """Add the decisions' logged increments to the counters' hashes (one script, one
     HINCRBY per distinct counter); how many entries were folded. Readers call it first.
-    ``script``: the fold script registered on ``client`` (``Stats`` keeps one; made here
-    otherwise, no command sent: each batch is one EVALSHA, loaded once on NOSCRIPT)."""
-    if script is None:
-        script = client.register_script(_FOLD_LUA)
+    ``folding``: the fold script registered on ``client`` (default: the client's own,
+    ``toky_ghl.redis_scripts``; no command sent: each batch is one EVALSHA, loaded once
+    on NOSCRIPT)."""
+    if folding is None:
+        folding = script(client, _FOLD_LUA)
     total = 0
     while True:
-        folded = int(script(keys=[stats_log_key(prefix)], args=[prefix, FOLD_BATCH]))
+        folded = int(folding(keys=[stats_log_key(prefix)], args=[prefix, FOLD_BATCH]))
         total += folded
         if folded < FOLD_BATCH:
             return total
@@ -159,7 +160,7 @@ class Stats:
         self._retrying = stats_retrying_key(prefix)
         self._retrying_reason = stats_retrying_reason_key(prefix)
         self._log = stats_log_key(prefix)
-        self._decision = client.register_script(_DECISION_LUA)
+        self._decision = script(client, _DECISION_LUA)
 
     def _write(self, mode: str, event_id: str, outcome: str, event_type: str,
                own: record.Tally, *, due_s: float = 0.0, reason: str = "") -> None:
@@ -242,13 +243,9 @@ class Stats:
         first = self._redis.zrange(self._retrying, 0, 0, withscores=True)
         return float(first[0][1]) if first else None
 
-    @cached_property
-    def _fold_script(self) -> Script:
-        return self._redis.register_script(_FOLD_LUA)
-
     def fold(self) -> int:
         """Add the logged decisions to the counters (``fold``)."""
-        return fold(self._redis, self._prefix, self._fold_script)
+        return fold(self._redis, self._prefix)
 
     def snapshot(self) -> dict[str, int]:
         fold_before_reading(self._redis, self._prefix)

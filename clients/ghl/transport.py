@@ -173,11 +173,7 @@ class GhlTransport:
         started = time.monotonic()
         answered = False
         try:
-            response = self._session.request(
-                method, self.base_url + path, headers=headers, timeout=self._timeout_s,
-                params={k: v for k, v in (params or {}).items() if v is not None} or None,
-                json=json,
-            )
+            response = self._send(method, path, headers, params, json)
             answered = True
         except requests.RequestException as exc:
             log.debug("ghl.request", method=method, path=path, status=None,
@@ -202,6 +198,35 @@ class GhlTransport:
         self._circuit_after(ticket, None)
         body = _parse(response, method, path, expect)
         return body[expect] if expect is not None and unwrap else body
+
+    def _send(self, method: str, path: str, headers: dict[str, str],
+              params: Mapping[str, Any] | None, json: Any) -> requests.Response:
+        """One HTTP exchange through the session's adapter, its body read.
+
+        Not ``Session.request``: per request it merges cookie jars, hooks and settings
+        (``merge_setting``'s protocol ``isinstance`` checks), looks up redirects and
+        stores cookies, about a fifth of the CPU of a GHL call (py-spy, issue 12). What a
+        GHL call needs of it is kept: the session's default headers (User-Agent,
+        Accept-Encoding) under ours, its proxies and CA bundle (``pooled_session``), and
+        its adapter, so a test's adapter or ``responses`` still answers. Not kept:
+        cookies (GHL's API authenticates by the header) and redirects (GHL's API does
+        not redirect; a 3xx is an error, never a POST re-sent as a GET)."""
+        session = self._session
+        request = requests.PreparedRequest()
+        # PreparedRequest.prepare's steps less cookies (an empty jar built and read per
+        # request) and auth (none: the token travels in our header)
+        request.prepare_method(method)
+        request.prepare_url(self.base_url + path,
+                            {k: v for k, v in (params or {}).items() if v is not None} or None)
+        request.prepare_headers({**session.headers, **headers})
+        request.prepare_body(None, None, json)
+        assert request.url is not None  # (prepared)
+        response = session.get_adapter(request.url).send(
+            request, stream=False, timeout=self._timeout_s,
+            verify=True if session.verify is None else session.verify,
+            cert=session.cert, proxies=session.proxies)
+        response.content  # noqa: B018  (read now, as Session.send does: the connection goes back)
+        return response
 
     def _after_answer(self, grant: Grant | None, headers: Mapping[str, str]) -> None:
         """Release the slot and correct the budget from the answer's headers: one call

@@ -104,6 +104,31 @@ def test_a_pause_for_the_same_version_is_set_once(redis):
     assert store.pause(Pause("newer credentials", "v2", 3.0)) is True
 
 
+def test_the_probe_reads_the_pause_with_the_version_and_a_lift_clears_both(redis):
+    # Given stored credentials and a pause for them
+    prov = provider(make_settings(), redis)
+    first = put_oauth(prov, access=ACCESS, refresh=REFRESH, expires_in_s=3600)
+    store = prov.store
+    assert store.pause(Pause("refused", f"v{first.version}", 1.0)) is True
+    # Then one read of the summary hash gives both, and the summary shows no pause field
+    assert redis.hget(store.meta_key, "pause") is not None
+    assert store.probe()[1].reason == "refused" and "pause" not in store.summary()
+    # When the pause is lifted / Then neither the record nor its copy is left
+    assert store.clear_pause() is True
+    assert store.probe() == (first.version, None) and store.get_pause() is None
+
+
+def test_a_pause_an_older_version_stored_is_copied_when_ghl_refuses_again(redis):
+    # Given a pause stored as an older version did (the record only)
+    store = provider(make_settings(), redis).store
+    redis.set(store.pause_key, Pause("old", "v1", 1.0).to_json())
+    assert store.probe()[1] is None
+    # When a call refused for the same credentials would pause the location
+    assert store.pause(Pause("again", "v1", 2.0)) is False
+    # Then the probe sees the recorded pause from now on
+    assert store.probe()[1].reason == "old"
+
+
 def test_secrets_stay_out_of_reprs():
     settings = make_settings(ghl_refresh_token="rt-env-SECRET")
     creds = Credentials(kind="oauth", access_token=ACCESS, refresh_token=REFRESH)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import importlib
+import time
 
 import pytest
 
 from clients.ghl.errors import GhlDuplicateContactError
 from tests.unit.sync_support import make_context
 from worker.idmap import IdMap
-from worker.keys import sync_lock_key
+from worker.keys import object_lock_key
 from worker.sync import ensure_contact
+from worker.sync.context import HeldLock
 from worker.sync.outcome import Deferred
 
 PHONE = "+14155550177"
@@ -68,11 +70,11 @@ def test_duplicate_refusal_by_email_is_not_this_phones_contact() -> None:
 
 
 def test_phone_being_made_by_another_worker_is_deferred_then_found(monkeypatch) -> None:
-    # Given another worker holding the phone's making-contact lock
+    # Given another worker holding the phone's making-contact lock (its contact's lock)
     module = importlib.import_module("worker.sync.ensure_contact")  # the name is also a function
     monkeypatch.setattr(module, "MAKING_LOCK_WAIT_S", 0.05)
     ctx = make_context()
-    other = ctx.redis.lock(sync_lock_key(ctx.settings.key_prefix, "making-contact", PHONE),
+    other = ctx.redis.lock(object_lock_key(ctx.settings.key_prefix, f"contact:{PHONE}"),
                            timeout=60)
     assert other.acquire()
     # When this worker needs the contact / Then it waits, then defers, sending nothing
@@ -83,3 +85,45 @@ def test_phone_being_made_by_another_worker_is_deferred_then_found(monkeypatch) 
     IdMap.for_context(ctx).remember_contact(PHONE, "c-other")
     other.release()
     assert ensure_contact(PHONE, ctx) == "c-other" and ctx.client.calls == []
+
+
+def held_contact_lock(ctx, *, left_s: float) -> HeldLock:
+    """The phone's contact lock taken as a contact event's delivery takes it."""
+    key = object_lock_key(ctx.settings.key_prefix, f"contact:{PHONE}")
+    assert ctx.redis.set(key, "delivery-token", nx=True, px=int(left_s * 1000))
+    return HeldLock(key, "delivery-token", time.monotonic() + left_s)
+
+
+def test_a_delivery_holding_the_contacts_lock_makes_it_without_taking_another() -> None:
+    # Given a contact event's delivery holding its contact's lock, with time to spare
+    ctx = make_context()
+    ctx.held = held_contact_lock(ctx, left_s=60)
+    # When the phone's contact is made / Then it is, and the lock stays the delivery's
+    contact_id = ensure_contact(PHONE, ctx)
+    assert ctx.client.calls[-1] == "upsert_contact"
+    assert IdMap.for_context(ctx).contact(PHONE) == contact_id
+    assert ctx.redis.get(ctx.held.key) == b"delivery-token"
+    assert ctx.redis.pttl(ctx.held.key) > 50_000
+
+
+def test_a_held_contact_lock_is_extended_to_last_one_upsert() -> None:
+    # Given a delivery whose contact lock has less left than one upsert may take
+    ctx = make_context()
+    ctx.held = held_contact_lock(ctx, left_s=2)
+    # When it makes the contact / Then the lock is extended first, still the delivery's
+    ensure_contact(PHONE, ctx)
+    assert ctx.redis.get(ctx.held.key) == b"delivery-token"
+    assert ctx.redis.pttl(ctx.held.key) > 30_000
+
+
+def test_a_held_contact_lock_lost_meanwhile_defers_and_sends_nothing() -> None:
+    # Given a delivery whose contact lock expired and was taken by another worker
+    ctx = make_context()
+    held = held_contact_lock(ctx, left_s=2)
+    ctx.redis.set(held.key, "another-token")
+    ctx.held = held
+    # When it would make the contact / Then it defers, sending nothing
+    with pytest.raises(Deferred):
+        ensure_contact(PHONE, ctx)
+    assert ctx.client.calls == []
+    assert ctx.redis.get(held.key) == b"another-token"

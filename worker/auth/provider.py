@@ -1,6 +1,6 @@
 """``TokenProvider``: the GHL client's token source, refreshing and reacting to 401s.
 
-Every call reads the stored version and the pause in ONE Redis round trip; the
+Every call reads the stored version and the pause in ONE Redis command; the
 decrypted credentials are cached in the process until the version changes, so
 a rotated, refreshed or newly logged-in token is used from the very next call.
 An OAuth access token is refreshed ``margin_s`` seconds before it expires, and
@@ -31,7 +31,7 @@ from worker.auth.errors import (
 from worker.auth.oauth import OAuthClient, TokenGrant
 from worker.auth.pause import Pause
 from worker.auth.record import OAUTH, Credentials
-from worker.auth.store import TokenStore
+from worker.auth.store import PAUSE_FIELD, TokenStore
 
 log = get_logger("toky_ghl.auth")
 _used = threading.local()
@@ -131,8 +131,9 @@ class TokenProvider:
             raise LocationPaused(self.location_id, pause.reason)
 
     def probe_keys(self) -> tuple[str, str]:
-        """The Redis keys a probe reads: the credentials' meta hash and the pause record."""
-        return self.store.meta_key, self.store.pause_key
+        """What a probe reads: the credentials' summary hash and its pause field (with
+        ``version``, one ``HMGET``: ``TokenStore.probe``)."""
+        return self.store.meta_key, PAUSE_FIELD
 
     def current(self) -> Credentials | None:
         """The stored credentials (cached while their version holds); None when none."""

@@ -25,7 +25,7 @@ def pause_report(settings: Settings, client: redis.Redis) -> dict[str, Any] | No
     if not settings.ghl_location_id:
         return None
     store = make_store(settings, client)
-    version, pause = store.probe()
+    version, pause = store.probe()[0], store.get_pause()  # the record (an older version's too)
     if pause is None:
         return None
     if version is None and not settings.ghl_token:

@@ -1,11 +1,17 @@
 """``TokenStore``: one location's credentials in Redis, encrypted at rest.
 
 Keys: ``worker.keys.auth_keys`` (the Fernet blob, the plain summary, the lock, the
-pause). The summary holds version, kind, expiry, scopes, refresh count (no secret;
-after ``forget``, only ``forgotten_version``, so the next write still gets a new
-version number). Every write happens under ``lock()`` and replaces blob
-and summary in ONE transaction, so the new pair is stored before the old one is
-gone, and a reader never sees half of a write.
+pause). The pause record is also kept in the summary's hash (field ``pause``, left
+out of ``summary``), so a probe (version and pause) is ONE read of one key: every
+delivery probes (``worker.delivery``'s begin script). Every write of the pause
+writes both; every lift deletes both. A pause stored by a version that wrote only
+the record is seen by the first call that GHL refuses (``pause`` finds it and copies
+it into the hash): one refused request, then nothing is sent. The summary holds
+version, kind, expiry, scopes, refresh count (no secret; after ``forget``, only
+``forgotten_version``, so the next write still gets a new version number). Every
+write happens under ``lock()`` and replaces blob and summary in ONE transaction, so
+the new pair is stored before the old one is gone, and a reader never sees half of
+a write.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from worker.keys import auth_keys
 
 #: ``TokenStore.save(expected_version=ANY_VERSION)``: whatever version is stored.
 ANY_VERSION = object()
+#: The summary hash's field holding a copy of the pause record (read with the version).
+PAUSE_FIELD = "pause"
 
 
 def _holds(stored_token: bytes | str | None, lock: Lock) -> bool:
@@ -54,17 +62,14 @@ class TokenStore:
             prefix, location_id)
 
     def probe(self) -> tuple[int | None, Pause | None]:
-        """The stored version (None: nothing stored) and the pause, in one round trip."""
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.hget(self.meta_key, "version")
-        pipe.get(self.pause_key)
-        version, pause = pipe.execute()
+        """The stored version (None: nothing stored) and the pause, in one command."""
+        version, pause = self.redis.hmget(self.meta_key, ["version", PAUSE_FIELD])
         return (int(version) if version else None), Pause.from_json(pause)
 
     def summary(self) -> dict[str, str]:
         """The plain summary (``Credentials.summary`` plus ``refreshes``); {} when none."""
         raw = self.redis.hgetall(self.meta_key)
-        return {text(k): text(v) for k, v in raw.items()}
+        return {text(k): text(v) for k, v in raw.items() if text(k) != PAUSE_FIELD}
 
     def load(self) -> Credentials | None:
         """The stored credentials, decrypted; None when nothing is stored."""
@@ -112,7 +117,7 @@ class TokenStore:
                                      updated_at_s=self.clock())
                 register_secrets([stored.access_token, stored.refresh_token])
                 pipe.multi()
-                pipe.hdel(self.meta_key, "forgotten_version")
+                pipe.hdel(self.meta_key, "forgotten_version", PAUSE_FIELD)
                 pipe.set(self.creds_key, self.cipher.encrypt(stored.to_dict()))
                 pipe.hset(self.meta_key, mapping=cast(HashFields, stored.summary()))
                 if stored.source == "refresh":
@@ -147,18 +152,32 @@ class TokenStore:
         return int(current)
 
     def pause(self, pause: Pause) -> bool:
-        """Set ``pause`` unless one already holds for the same version; True when set here."""
-        if self.redis.set(self.pause_key, pause.to_json(), nx=True):
+        """Set ``pause`` unless one already holds for the same version; True when set here
+        (the record and its copy in the summary's hash; an existing record missing
+        from the hash, stored by an older version, is copied there)."""
+        raw = pause.to_json()
+        if self.redis.set(self.pause_key, raw, nx=True):
+            self.redis.hset(self.meta_key, PAUSE_FIELD, raw)
             return True
-        existing = Pause.from_json(self.redis.get(self.pause_key))
+        stored = self.redis.get(self.pause_key)
+        existing = Pause.from_json(stored)
         if existing is not None and existing.holds_for(pause.version):
+            assert stored is not None  # (a pause was read)
+            self.redis.hset(self.meta_key, PAUSE_FIELD, stored)
             return False
-        self.redis.set(self.pause_key, pause.to_json())
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.set(self.pause_key, raw)
+        pipe.hset(self.meta_key, PAUSE_FIELD, raw)
+        pipe.execute()
         return True
 
     def get_pause(self) -> Pause | None:
         return Pause.from_json(self.redis.get(self.pause_key))
 
     def clear_pause(self) -> bool:
-        """Lift the pause; True when there was one."""
-        return bool(self.redis.delete(self.pause_key))
+        """Lift the pause (the record and its copy); True when there was one."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.delete(self.pause_key)
+        pipe.hdel(self.meta_key, PAUSE_FIELD)
+        deleted, copies = pipe.execute()
+        return bool(deleted or copies)

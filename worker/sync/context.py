@@ -17,6 +17,17 @@ if TYPE_CHECKING:
 
 
 @dataclass
+class HeldLock:
+    """The object lock the delivery holds (``worker.delivery``): its Redis ``key``, its
+    ``token``, and ``until_s`` (``time.monotonic``) before which it surely still holds
+    it (the time before the script that took it, plus its TTL)."""
+
+    key: str
+    token: str
+    until_s: float
+
+
+@dataclass
 class SyncContext:
     """Dependencies of the handlers.
 
@@ -25,7 +36,8 @@ class SyncContext:
     holds the id map and other state under ``settings.key_prefix``; ``field_map`` is
     the loaded, validated field map; ``log`` a structlog logger already bound to the
     event's id, type and key; ``toky`` the Toky client the mirror writes with (None:
-    one made from the settings when needed).
+    one made from the settings when needed); ``held`` the object lock the delivery
+    holds (None: none, e.g. a handler called by a test or a command).
     """
 
     client: GhlApi
@@ -34,3 +46,4 @@ class SyncContext:
     field_map: FieldMap
     log: structlog.stdlib.BoundLogger
     toky: TokyClient | None = None
+    held: HeldLock | None = None

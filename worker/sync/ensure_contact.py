@@ -6,6 +6,10 @@ When GHL answers 404 for a contact id the id map gave (deleted in GHL
 meanwhile), the entry is dropped and the contact found or made again, once.
 Upserts of one phone are serialised across workers (``making_contact``): two
 at once could make two contacts, and the second would cost a call for nothing.
+The lock they hold is the phone's contact's OBJECT lock (``P:lock:contact:<phone>``,
+``worker.pipeline``): a contact event's delivery holds it already and takes
+nothing more; a call, note, task... for the phone takes it, and waits for a
+contact event of the phone in progress, as for another upsert.
 """
 
 from __future__ import annotations
@@ -16,17 +20,19 @@ from typing import TypeVar, cast
 
 from clients.ghl.errors import GhlDuplicateContactError, GhlNotFoundError
 from worker.idmap import IdMap
+from worker.keys import object_lock_key
 from worker.mapping import basic_contact_payload
 from worker.sync.contact_upsert import upsert_for_phone
 from worker.sync.context import SyncContext
 from worker.sync.mirror import remember_written_to_ghl
-from worker.sync.phone_lock import phone_lock
+from worker.sync.phone_lock import key_lock
 
 T = TypeVar("T")
 
 #: The longest a worker holds a phone's "making the contact" lock, in seconds
-#: (one upsert, within GHL_READ_TIMEOUT_S; a worker killed holding it delays
-#: that phone by this long).
+#: (one upsert, within GHL_CONNECT_TIMEOUT_S + GHL_READ_TIMEOUT_S; a worker killed
+#: holding it delays that phone by this long). A contact event's delivery, which
+#: holds that lock already, has it extended to this when less is left.
 MAKING_LOCK_TTL_S = 35
 #: How long another worker waits for that lock before the event is deferred, in seconds.
 MAKING_LOCK_WAIT_S = 2.0
@@ -35,9 +41,10 @@ MAKING_LOCK_WAIT_S = 2.0
 def making_contact(phone: str, ctx: SyncContext) -> AbstractContextManager[None]:
     """Hold the lock under which ``phone``'s contact is upserted; ``Deferred`` when
     another worker keeps it longer than ``MAKING_LOCK_WAIT_S``."""
-    return phone_lock(ctx, "making-contact", phone, ttl_s=MAKING_LOCK_TTL_S,
-                      wait_s=MAKING_LOCK_WAIT_S,
-                      busy="another worker is making this phone's contact in GHL")
+    return key_lock(ctx, object_lock_key(ctx.settings.key_prefix, f"contact:{phone}"),
+                    ttl_s=MAKING_LOCK_TTL_S, wait_s=MAKING_LOCK_WAIT_S,
+                    busy="another worker is making this phone's contact in GHL",
+                    purpose="making-contact")
 
 
 def ensure_contact(
