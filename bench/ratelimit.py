@@ -1,4 +1,5 @@
-"""Benchmark: N processes share one GHL budget. Ours (one limiter in Redis) against
+"""Benchmark: N processes share one GHL budget. Ours (one limiter in Redis, slots
+leased in batches per process: ``worker.ratelimit.pool``, what workers use) against
 the baseline of per-process limits (each process given the whole budget, as
 Celery's ``rate_limit`` task option would be), against the GHL simulator.
 
@@ -6,8 +7,9 @@ Celery's ``rate_limit`` task option would be), against the GHL simulator.
                                         [--seconds 30] [--redis-url URL]
 
 Prints, for each mode, the share of the budget used (successful requests over
-budget × seconds) and the number of 429s; then the ratio. Goal for ours: at
-least 0.95 of the budget with zero 429s.
+budget × seconds) and the number of 429s, and for ours the Redis commands per
+request (``INFO commandstats`` before and after: use a Redis no one else is using);
+then the ratio. Goal for ours: at least 0.95 of the budget with zero 429s.
 """
 
 from __future__ import annotations
@@ -47,17 +49,19 @@ def drive(mode: str, load: Load, contact_id: str, results: mp.Queue) -> None:
     from clients.ghl.client import GhlClient
     from clients.ghl.errors import GhlRateLimitedError
     from toky_ghl import logs
-    from worker.ratelimit import Limits, MemoryBackend, RateLimiter, RedisBackend
+    from worker.ratelimit import Limits, MemoryBackend, PooledLimiter, RateLimiter, RedisBackend
 
     logs.configure("WARNING")
 
     limits = Limits(load.budget, load.interval_ms, 200_000)
+    limiter: RateLimiter
     if mode == "shared":
         backend = RedisBackend(redis.Redis.from_url(load.redis_url), prefix=load.prefix)
+        limiter = PooledLimiter(backend, limits)
     else:
-        backend = MemoryBackend()
+        limiter = RateLimiter(MemoryBackend(), limits)
     client = GhlClient(base_url=load.sim_url, token=DEMO_TOKEN, location_id=DEMO_LOCATION,
-                       scopes={"contacts.readonly"}, limiter=RateLimiter(backend, limits),
+                       scopes={"contacts.readonly"}, limiter=limiter,
                        max_inline_wait_ms=10 * load.interval_ms)
     ok = too_many = 0
     deadline = time.monotonic() + load.seconds
@@ -69,6 +73,8 @@ def drive(mode: str, load: Load, contact_id: str, results: mp.Queue) -> None:
             if exc.from_server:
                 too_many += 1
             time.sleep(min(exc.retry_after_ms or load.interval_ms, load.interval_ms) / 1000)
+    if isinstance(limiter, PooledLimiter):
+        limiter.close()  # held slots go back (counted in the Redis commands)
     results.put((ok, too_many))
 
 
@@ -78,10 +84,20 @@ class Result:
     ok: int
     too_many: int
     budget_requests: float
+    redis_commands: int = 0  # every client's, INFO commandstats (shared mode)
 
     @property
     def share(self) -> float:
         return self.ok / self.budget_requests
+
+    @property
+    def commands_per_request(self) -> float:
+        return self.redis_commands / max(1, self.ok + self.too_many)
+
+
+def command_total(client: redis.Redis) -> int:
+    """Every command the server ran (INFO commandstats; those of scripts count one each)."""
+    return sum(int(v["calls"]) for v in client.info("commandstats").values())
 
 
 def run_mode(mode: str, *, processes: int, budget: int, interval_ms: int, seconds: float,
@@ -91,6 +107,8 @@ def run_mode(mode: str, *, processes: int, budget: int, interval_ms: int, second
     seed_demo(sim)
     contact = sim.add_contact(DEMO_LOCATION, {"phone": "+15125550101", "name": "Bench"})
     prefix = f"bench-ratelimit-{time.time_ns()}"
+    client = redis.Redis.from_url(redis_url)
+    commands_before = command_total(client)
     with serve_in_thread(create_app(sim), threads=64) as server:
         load = Load(server.url, redis_url, prefix, budget, interval_ms, seconds)
         ctx = mp.get_context("spawn")
@@ -102,11 +120,12 @@ def run_mode(mode: str, *, processes: int, budget: int, interval_ms: int, second
         counts = [results.get(timeout=seconds + 60) for _ in procs]
         for p in procs:
             p.join(timeout=30)
-    client = redis.Redis.from_url(redis_url)
+    commands = command_total(client) - commands_before - 1  # (the INFO itself)
     for key in client.scan_iter(f"{prefix}:*"):
         client.delete(key)
     budget_requests = budget * (seconds * 1000 / interval_ms)
-    return Result(mode, sum(c[0] for c in counts), sum(c[1] for c in counts), budget_requests)
+    return Result(mode, sum(c[0] for c in counts), sum(c[1] for c in counts), budget_requests,
+                  commands if mode == "shared" else 0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,7 +145,9 @@ def main(argv: list[str] | None = None) -> int:
                      redis_url=args.redis_url)
         results[mode] = r
         print(f"{mode:>12}: {r.ok} requests served of a budget of {r.budget_requests:.0f} "
-              f"(share {r.share:.3f}), 429s {r.too_many}", flush=True)
+              f"(share {r.share:.3f}), 429s {r.too_many}"
+              + (f", Redis commands per request {r.commands_per_request:.2f}"
+                 if mode == "shared" else ""), flush=True)
     ours, base = results["shared"], results["per-process"]
     print(f"ratio: 429s ours/baseline = {ours.too_many}/{base.too_many}; "
           f"budget share ours/baseline = {ours.share / max(base.share, 1e-9):.2f}")

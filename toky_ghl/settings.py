@@ -106,6 +106,11 @@ class Settings:
         "GHL_RATE_LIMIT_INTERVAL_MS", 10_000, whole(minimum=1), "the window")
     ghl_rate_limit_daily: int = option(
         "GHL_RATE_LIMIT_DAILY", 200_000, whole(minimum=1), "requests per UTC day, per location")
+    ghl_rate_limit_batch: int = option(
+        "GHL_RATE_LIMIT_BATCH", 32, whole(minimum=1),
+        "the most slots of the shared budget a worker process leases in one Redis call and "
+        "hands to its threads (at most a quarter of the free ones; unused ones go back "
+        "within a second); `1`: one slot per call")
     rate_wait_inline_max_ms: int = option(
         "RATE_WAIT_INLINE_MAX_MS", 2000, whole(minimum=0),
         "longest wait on the limiter inside a task before the event's first request; a longer "

@@ -17,7 +17,7 @@ from simulators.ghl.config import SimConfig
 from simulators.ghl.demo import DEMO_LOCATION, DEMO_TOKEN, seed_demo
 from simulators.ghl.sim import GhlSim
 from simulators.serve import serve_in_thread
-from worker.ratelimit import Limits, RateLimiter, RedisBackend
+from worker.ratelimit import Limits, PooledLimiter, RateLimiter, RedisBackend
 
 pytestmark = pytest.mark.integration
 
@@ -60,12 +60,13 @@ def test_a_429_without_retry_after_is_waited_out_for_the_window(served_sim, real
     assert client.get_contact(contact["id"])["id"] == contact["id"]
 
 
+@pytest.mark.parametrize("factory", [RateLimiter, PooledLimiter])
 def test_the_limiter_learns_from_ghl_headers_and_prevents_the_429(served_sim, redis_url,
-                                                                     real_redis):
+                                                                     real_redis, factory):
     sim, url = served_sim
     contact = sim.add_contact(DEMO_LOCATION, {"phone": "+15125550101"})
     # Given our limiter configured for 100 per second, while GHL allows 5
-    limiter = RateLimiter(RedisBackend(redis.Redis.from_url(redis_url)), Limits(100, 1000, 1000))
+    limiter = factory(RedisBackend(redis.Redis.from_url(redis_url)), Limits(100, 1000, 1000))
     client = GhlClient(base_url=url, token=DEMO_TOKEN, location_id=DEMO_LOCATION,
                        scopes={"contacts.readonly"}, limiter=limiter, max_inline_wait_ms=0)
     # When ten requests are attempted at once

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from worker.ratelimit import Limits, RateLimiter, RedisBackend
+from worker.ratelimit import Limits, PooledLimiter, RateLimiter, RedisBackend
 
 pytestmark = pytest.mark.integration
 
@@ -78,30 +78,65 @@ CHILD = """
 import json, sys, time
 import redis
 from tests.integration.test_ratelimit_redis import run_client
-from worker.ratelimit import Limits, RateLimiter, RedisBackend
-url, start, duration = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
-limiter = RateLimiter(RedisBackend(redis.Redis.from_url(url), prefix="it"), Limits(20, 1000, 10**6))
+from worker.ratelimit import Limits, PooledLimiter, RateLimiter, RedisBackend
+url, duration, kind = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+factory = PooledLimiter if kind == "pooled" else RateLimiter
+limiter = factory(RedisBackend(redis.Redis.from_url(url), prefix="it-" + kind),
+                  Limits(20, 1000, 10**6))
+print("ready", flush=True)
+start = float(sys.stdin.readline())
 time.sleep(max(0.0, start - time.time()))
 print(json.dumps(run_client(limiter, "shared", start + duration, 20)))
 """
 
 
-def test_four_processes_share_one_budget(real_redis, redis_url):
+def test_eight_threads_of_a_pooled_limiter_never_exceed_max_in_any_window(real_redis):
+    # Given the workers' limiter (slots leased in batches) of 40 per 400 ms, 8 threads
+    limiter = PooledLimiter(RedisBackend(real_redis, prefix="it-pool"),
+                            Limits(40, 400, 1_000_000))
+    until = time.time() + 2.0
+    results: list[list] = []
+    # When each thread acquires as fast as it may for 2 s, "requests" taking up to 5 ms
+    threads = [
+        threading.Thread(target=lambda: results.append(run_client(limiter, "loc", until, 5)))
+        for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    limiter.close()
+    times = [t for thread_times in results for t in thread_times]
+    # Then no window held more than 40 grants, and the budget was well used
+    assert most_in_any_window(times, 400) <= 40
+    assert len(times) >= 0.8 * 40 * (2.0 / 0.4)
+
+
+@pytest.mark.parametrize("kind", ["plain", "pooled"])
+def test_four_processes_share_one_budget(real_redis, redis_url, kind):
     # Given 4 separate processes sharing a budget of 20 per 1000 ms
     duration_s = 5.0
-    start = time.time() + 2.0  # time for each process to start and import
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", CHILD, redis_url, str(start), str(duration_s)],
+            [sys.executable, "-c", CHILD, redis_url, str(duration_s), kind],
             cwd=REPO,
             env=env,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         for _ in range(4)
     ]
+    # (each starts once all have imported: a busy machine starts them seconds apart)
+    for proc in procs:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    start = time.time() + 0.5
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write(f"{start}\n")
+        proc.stdin.flush()  # (communicate closes it)
     # When each asks for slots as fast as it may for 5 s, "requests" taking up to 20 ms
     per_process = []
     for proc in procs:

@@ -3,6 +3,9 @@
 ``memory``: MemoryBackend with a fake clock. ``fakeredis``: the Lua scripts run by
 fakeredis, whose ``TIME`` is the same kind of fake clock. Both are exact: a test
 moves the clock to the millisecond a slot frees and checks both sides of it.
+``*-pooled``: the same backends behind ``PooledLimiter`` (slots leased in batches per
+process, finishes applied with the process's next call; its local clock is the fake
+one, or the real monotonic clock beside a real Redis): what a worker uses.
 ``redis``: the Lua scripts on a real Redis (integration; ``TEST_REDIS_URL``), whose
 clock is real and cannot be moved. There every call whose answer depends on the time
 is bracketed by the server's ``TIME`` read just before and just after it, and its
@@ -18,7 +21,7 @@ import math
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
@@ -26,8 +29,9 @@ import fakeredis
 import pytest
 from fakeredis.commands_mixins import server_mixin
 
-from worker.ratelimit import Limits, MemoryBackend, RateLimiter, RedisBackend
+from worker.ratelimit import Limits, MemoryBackend, PooledLimiter, RateLimiter, RedisBackend
 from worker.ratelimit.base import DAY_MS
+from worker.ratelimit.pool import monotonic_ms
 
 ATTEMPTS = 6  # real Redis: runs of a scenario before a slow machine fails it
 
@@ -67,8 +71,16 @@ class Harness:
     #: how close before a moment a step aims (a real clock overshoots a sleep)
     margin_ms: int = 1
 
+    pooled: bool = False  # PooledLimiter (no flusher thread: the steps call it)
+    made: list = field(default_factory=list)  # the pooled limiters made
+
     def limiter(self, max_requests=3, *, interval_ms=None, daily_max=1000, lease_ms=60_000):
         limits = Limits(max_requests, interval_ms or self.interval_ms, daily_max)
+        if self.pooled:
+            clock = self.clock if self.clock is not None else monotonic_ms
+            self.made.append(PooledLimiter(self.backend, limits, lease_ms=lease_ms,
+                                           clock_ms=clock, background=False))
+            return self.made[-1]
         return RateLimiter(self.backend, limits, lease_ms=lease_ms)
 
     def _now_us(self) -> int:
@@ -82,6 +94,14 @@ class Harness:
         as the scripts floor and ceil the server's microseconds)."""
         lo = self._now_us() // 1000
         result = call()
+        if self.clock is None:
+            # a pooled finish is applied by the process's next script, counting from the
+            # answer as measured on the local clock, plus that script's own delay (a few
+            # ms: never shorter, a little longer); on the real clock, whose delays are
+            # not exact, the step's bracket includes that script (with the fake clock
+            # the late script is exact, and the steps leave it to the next call)
+            for limiter in self.made:
+                limiter.flush()
         return Timed(result, lo, math.ceil(self._now_us() / 1000))
 
     def before(self, moment_ms: int, call: Callable[[], Any]) -> Timed:
@@ -127,17 +147,22 @@ def _fakeredis_harness(monkeypatch) -> Harness:
 
 
 @pytest.fixture(
-    params=["memory", "fakeredis", pytest.param("redis", marks=pytest.mark.integration)]
+    params=["memory", "fakeredis", "fakeredis-pooled",
+            pytest.param("redis", marks=pytest.mark.integration),
+            pytest.param("redis-pooled", marks=pytest.mark.integration)]
 )
 def h(request, monkeypatch) -> Harness:
     if request.param == "memory":
         clock = FakeClock(1_714_564_800_000)  # 2024-05-01T12:00:00Z, 12 h before midnight
         return Harness("memory", MemoryBackend(clock), clock)
-    if request.param == "fakeredis":
-        return _fakeredis_harness(monkeypatch)
-    client = request.getfixturevalue("real_redis")
-    return Harness("redis", RedisBackend(client, prefix="test"), None, client,
-                   interval_ms=600, margin_ms=150)
+    if request.param.startswith("fakeredis"):
+        harness = _fakeredis_harness(monkeypatch)
+    else:
+        client = request.getfixturevalue("real_redis")
+        harness = Harness("redis", RedisBackend(client, prefix="test"), None, client,
+                          interval_ms=600, margin_ms=150)
+    harness.pooled = request.param.endswith("-pooled")
+    return harness
 
 
 def take(limiter: RateLimiter, location_id: str, n: int) -> list:

@@ -9,7 +9,7 @@ never from the caller's.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 DEFAULT_LEASE_MS = 60_000
 DAY_MS = 86_400_000
+NO_HEADERS = RateLimitHeaders()
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,26 @@ class BudgetSnapshot:
         )
 
 
+@dataclass(frozen=True)
+class Synced:
+    """What :meth:`SyncBackend.sync` answered.
+
+    ``slots``: the slot ids leased (empty when none was asked or the budget refused);
+    ``wait_ms`` and ``reason`` as in :class:`Grant` when a lease was refused;
+    ``limits``: the effective limits (None when the call needed none); ``day``: the UTC
+    day (days since the epoch) on the backend's clock, the day the slots were leased;
+    ``used_in_window`` (-1 unless reported) and ``daily_used`` (-1 when not read).
+    """
+
+    slots: tuple[str, ...]
+    wait_ms: int
+    reason: str | None
+    limits: Limits | None
+    day: int
+    used_in_window: int = -1
+    daily_used: int = -1
+
+
 class Backend(Protocol):
     """Where the budget lives. Every method is atomic for its location.
 
@@ -117,6 +138,23 @@ class Backend(Protocol):
         ...
 
     def snapshot(self, location_id: str, limits: Limits) -> BudgetSnapshot: ...
+
+
+class SyncBackend(Backend, Protocol):
+    """A backend that also takes a process's batched work in one atomic call
+    (``worker.ratelimit.pool``)."""
+
+    def sync(self, location_id: str, limits: Limits, *, lease_ms: int = 0, want: int = 0,
+             batch_id: str = "", finishes: Sequence[tuple[str, int]] = (),
+             returns: Sequence[tuple[str, int]] = (), seen: RateLimitHeaders = NO_HEADERS,
+             seen_ago_ms: int = 0, report: bool = False) -> Synced:
+        """In this order: ``finishes`` (slot id, ms since its answer) count from their
+        answer on; ``returns`` (slot id, day leased), slots never sent, leave the window
+        and the day's count; ``seen`` (the headers of an answer ``seen_ago_ms`` ago)
+        corrects the budget as of that answer;
+        then up to ``want`` slots are leased for ``lease_ms`` (fewer near a full window:
+        a quarter of the free slots, at least one); ``report``: count the window."""
+        ...
 
 
 class RateLimiter:

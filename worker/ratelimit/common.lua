@@ -1,9 +1,9 @@
--- Prelude of every rate-limit script (the Python side puts it in front of each).
+-- Prelude of the rate-limit script (the Python side puts it in front of sync.lua).
 -- KEYS[1]: the window, a sorted set: member = slot id, score = ms; an entry
 --          counts while score > now - interval_ms (in flight: now + lease_ms).
--- KEYS[2]: the day's count, a hash {day = days since the epoch (UTC), used}.
+-- KEYS[2]: the day's count, a hash {day = days since the epoch (UTC), used, lim, ghl}.
 -- KEYS[3]: GHL's limits when they differ from the configured ones, a hash
---          {max_requests, interval_ms, daily_max}.
+--          {max_requests, interval_ms, daily_max, day}.
 -- ARGV[1..3]: the configured max_requests, interval_ms, daily_max.
 -- Times are the Redis server's, in ms: floored where an entry's age is
 -- judged (entries count a little longer), ceiled where a score is written.
@@ -30,27 +30,6 @@ end
 -- Entries that count now (expired ones may linger until the window looks full).
 local function counting(interval)
   return redis.call('ZCOUNT', KEYS[1], '(' .. math.floor(now_floor - interval), '+inf')
-end
-
--- The day's count and whether the hash is today's.
-local function used_today()
-  local d = redis.call('HMGET', KEYS[2], 'day', 'used')
-  if tonumber(d[1]) == today then return tonumber(d[2]) or 0, true end
-  return 0, false
-end
-
--- ``lim`` (acquire only): whether GHL's limits are stored, noted for the next acquire
--- (``acquire.lua``); nil leaves the note as it is.
-local function set_used_today(used, is_today, lim)
-  if lim == nil then
-    redis.call('HSET', KEYS[2], 'day', today, 'used', math.floor(used))
-  else
-    redis.call('HSET', KEYS[2], 'day', today, 'used', math.floor(used), 'lim', lim and 1 or 0)
-  end
-  if not is_today then
-    -- an hour after the day ends (the day field, not the expiry, decides)
-    redis.call('PEXPIREAT', KEYS[2], math.floor((today + 1) * DAY_MS + 3600000))
-  end
 end
 
 local function expire_window(interval)

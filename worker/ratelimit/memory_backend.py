@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from clients.http_policy import RateLimitHeaders
 from worker.ratelimit.base import DAY_MS, BudgetSnapshot, Grant, Limits
 
-MAX_PHANTOMS = 10_000  # per observe, as in observe.lua
+MAX_PHANTOMS = 10_000  # per observe, as in sync.lua
 
 
 def wall_clock_ms() -> int:
