@@ -144,7 +144,8 @@ class QoS(kombu_redis.QoS):
         popped = self._popped.pop(delivery_tag, None)
         if popped is not None:
             message = self._delivered.get(delivery_tag)
-            if message is None:  # already given back (the channel closed)
+            if message is None:  # (not in kombu's record: no entry to write) back now
+                self.durable.give_back(popped, leftmost=False)
                 return
             delivery = message.delivery_info
             entry = dumps([message._raw, delivery["exchange"], delivery["routing_key"]])

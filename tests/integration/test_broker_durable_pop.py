@@ -1,7 +1,11 @@
 """The durable pop's processing lists on a real Redis (worker/broker_processing.py): a
 dead consumer's popped message goes back on the queue once, a live consumer's stays,
 nothing is doubled; ``status`` counts them; a worker starting restores a list left by
-a version that is gone."""
+a version that is gone. And the transport (worker/broker.py): a message stays in the
+consumer's list until acknowledged (no kombu ``unacked`` record), the consumer stays
+alive while it holds messages without popping, and a requeue, a close, a message left
+unacknowledged, a refused acknowledgement, a lost pop answer and a pop read across a
+lapse of the alive key each leave the message queued or held exactly once."""
 
 from __future__ import annotations
 
