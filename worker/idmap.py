@@ -5,27 +5,28 @@ the tags GHL last reported for it and the hash of the payload last written.
 Children (notes, tasks, appointments, follow-up tasks) are kept by Toky object
 key (``call:<callid>``, ``task:<task_id>``, ``followup:call:<callid>``, …): the
 GHL id and the contact it hangs on. Before a child is created an *intent* is
-written; the id map entry right after, in its place. An intent without an entry
-means an earlier attempt may have created the object and lost the answer.
+written; the id map entry right after. An intent without an entry means an
+earlier attempt may have created the object and lost the answer.
 
 Keys (``worker.keys.idmap_key``, their types in ``worker.keys.IDMAP_KINDS``):
 
 - ``contact:<phone>`` HASH: ``id``, ``tags``, ``hash`` (the payload's; '' none),
   ``d`` (the day, since the epoch, the hash's lifetime was last renewed) and one
-  field ``c:<object key>`` per child of the phone (the index that lets deleting a
-  contact clear its children);
+  field ``c:<object key>`` per child of the phone: the index that lets deleting a
+  contact clear its children, and the child's intent (the contact id it is being
+  created on; '' none), which counts only while the child has no entry;
 - ``owner:<contact id>`` STRING: the phone mapped to a GHL contact id (one phone,
   one contact, guarantee 3); it counts only while that phone's hash still names the
   contact, so re-mapping or forgetting a phone needs no write to it;
-- ``obj:<object key>`` STRING: ``<ghl id> <contact id>`` (the entry) or
-  ``?<contact id>`` (an intent): ``put`` replaces the intent by the entry in one write.
+- ``obj:<object key>`` STRING: ``<ghl id> <contact id>`` (the entry); ``?<contact
+  id>``: an intent of the layout before, moved here (below).
 
 Why this layout: Redis counts every command (``INFO commandstats``), and a delivery's
 begin script (``worker.delivery``) reads the map (``BEGIN_LUA``) in the same call as
-its lock: a contact costs one ``HMGET``, a child one ``GETEX`` (entry and intent at
-once, its lifetime renewed in the same command); a create costs ``HSET`` (index) and
-``SET`` (intent) before it and one ``SET`` after. No key is written by a script, so no
-``EVALSHA`` either; the writes of one step go in one round trip (a pipeline).
+its lock: a contact and its child's intent cost one ``HMGET``, a child's entry one
+``GETEX`` (its lifetime renewed in the same command); a create costs one ``HSET``
+(index and intent) before it and one ``SET`` (the entry) after. No key is written by a
+script, so no ``EVALSHA`` either; the writes of one step go in one round trip.
 
 The layout before (kept readable, data compatibility): ``obj:<key>`` a HASH
 (``ghl_id``, ``contact_id``), intents in ``intent:<key>`` and the index in the SET
@@ -80,10 +81,11 @@ _INTENT = "?"  # an ``obj`` value starting with it is an intent (GHL ids never d
 # The id map's part of the delivery's begin script (``worker.delivery``), run once the
 # object's lock is held. Locals it expects: ``ib`` (KEYS[ib+1..ib+4]: the contact hash,
 # the child's ``obj`` key, the phone's old index SET, the child's old intent key; ''
-# when not read) and ``ia`` (ARGV[ia+1..ia+3]: today's day number, the TTL in s, the id
-# map's key prefix ``P:idmap:``). It sets ``idmap`` = {the hash's id, tags, hash and d
-# (HMGET), the child's value (GETEX: a string; a hash's HGETALL for the old layout),
-# the old intent (read only without a contact)}.
+# when not read) and ``ia`` (ARGV[ia+1..ia+4]: today's day number, the TTL in s, the id
+# map's key prefix ``P:idmap:``, the child's field in the contact hash). It sets
+# ``idmap`` = {the hash's id, tags, hash, d and the child's field (HMGET), the child's
+# value (GETEX: a string; a hash's HGETALL for the old layout), the old intent (read
+# only without a contact)}.
 # A hash not renewed today is renewed with its owner key; one without ``d`` (written
 # before this layout) first has its phone's old intents moved into their obj keys
 # (SET NX: an entry already there wins). Old keys are named from the prefix (not
@@ -92,9 +94,9 @@ BEGIN_LUA = """
 local idmap = {false, false, false}
 do
   local ck, ok, pk, ik = KEYS[ib + 1], KEYS[ib + 2], KEYS[ib + 3], KEYS[ib + 4]
-  local today, ttl, pre = ARGV[ia + 1], ARGV[ia + 2], ARGV[ia + 3]
+  local today, ttl, pre, cf = ARGV[ia + 1], ARGV[ia + 2], ARGV[ia + 3], ARGV[ia + 4]
   if ck ~= '' then
-    local c = redis.call('HMGET', ck, 'id', 'tags', 'hash', 'd')
+    local c = redis.call('HMGET', ck, 'id', 'tags', 'hash', 'd', cf)
     idmap[1] = c
     if c[4] ~= today and (c[1] or c[4]) then
       if not c[4] then
@@ -131,7 +133,7 @@ do
 end
 """
 #: How many KEYS and ARGV ``BEGIN_LUA`` takes.
-BEGIN_KEYS, BEGIN_ARGS = 4, 3
+BEGIN_KEYS, BEGIN_ARGS = 4, 4
 
 
 @dataclass(frozen=True)
@@ -182,7 +184,7 @@ class Ahead:
         contact, obj, legacy = (list(answer) + [None] * 3)[:3]
         values: dict[tuple[str, str], Any] = {}
         if self.phone is not None:
-            fields = list(contact or []) + [None] * 4
+            fields = list(contact or []) + [None] * 5
             values[("contact", self.phone)] = {
                 "id": fields[0], "tags": fields[1], "hash": fields[2]}
             values[("clean", self.phone)] = True  # its old intents are moved (or moot)
@@ -190,6 +192,9 @@ class Ahead:
                 values[("fresh", self.phone)] = text(fields[0])  # renewed today
         if self.child is not None:
             values[("obj", self.child)] = obj or None
+            values[("phone-of", self.child)] = self.phone
+            if self.phone is not None:  # the intent of this layout, in the phone's hash
+                values[("field", self.child)] = fields[4]
             if self.phone is not None or self.keys[3]:  # with a phone: moved into obj
                 values[("legacy", self.child)] = None if self.phone else legacy or None
         return values
@@ -203,7 +208,10 @@ class _Prefetch:
     def __init__(self, values: dict[tuple[str, str], Any]) -> None:
         self.clean = {name for (kind, name), yes in values.items() if kind == "clean" and yes}
         self.fresh = {name: value for (kind, name), value in values.items() if kind == "fresh"}
-        self.values = {k: v for k, v in values.items() if k[0] not in ("clean", "fresh")}
+        #: the phone the begin script read each child with (None: without one)
+        self.phone_of = {name: v for (kind, name), v in values.items() if kind == "phone-of"}
+        self.values = {k: v for k, v in values.items()
+                       if k[0] not in ("clean", "fresh", "phone-of")}
         self.taken: set[tuple[tuple[str, str], str]] = set()
 
     def take(self, key: tuple[str, str], part: str) -> Any:
@@ -262,6 +270,17 @@ def _fresh(phone: str) -> str | None:
     return None if ahead is None else ahead.fresh.get(phone)
 
 
+def _phone_of(key: str) -> str | None:
+    """The phone this delivery's begin script read child ``key`` with, or None."""
+    ahead = _prefetched.get()
+    return None if ahead is None else ahead.phone_of.get(key)
+
+
+def _child_parts(key: str) -> tuple[tuple[str, str], ...]:
+    """What is read ahead of child ``key``: its obj value, its field, its old intent."""
+    return ("obj", key), ("field", key), ("legacy", key)
+
+
 def _stale(phone: str) -> None:
     """``phone``'s hash was emptied or deleted: what ``_fresh`` knew no longer holds."""
     ahead = _prefetched.get()
@@ -306,7 +325,8 @@ class IdMap:
                 self._key("phone", phone) if phone else "",
                 self._key("intent", child_key) if child_key and intent and not phone else "")
         prefix = idmap_key(self._prefix, "", "").removesuffix(":")  # "P:idmap:"
-        return Ahead(phone, child_key, keys, (_today(), IDMAP_TTL_S, prefix))
+        field = CHILD_FIELD + child_key if child_key and phone else ""
+        return Ahead(phone, child_key, keys, (_today(), IDMAP_TTL_S, prefix, field))
 
     # -- contacts, by phone ---------------------------------------------------
 
@@ -449,10 +469,10 @@ class IdMap:
         return self._obj(key, "entry")[0]
 
     def put(self, key: str, child: Child, phone: str, *, indexed: bool = False) -> None:
-        """Map ``key`` to ``child`` (right after the create), in place of its intent;
-        ``indexed``: ``mark_intent`` of this key and phone ran just before (the phone's
-        index already holds the key)."""
-        _drop_prefetched(("obj", key), ("legacy", key))
+        """Map ``key`` to ``child`` (right after the create): one ``SET``, the entry then
+        outweighing the intent left in the phone's hash; ``indexed``: ``mark_intent`` of
+        this key and phone ran just before (the phone's index already holds the key)."""
+        _drop_prefetched(*_child_parts(key))
         _ghl_id(child.ghl_id, f"the GHL id of {key}")
         _ghl_id(child.contact_id, "the GHL contact id")
         with self._redis.pipeline(transaction=False) as pipe:
@@ -465,26 +485,46 @@ class IdMap:
             pipe.execute()
         self._old_intents.discard(key)
 
-    def forget(self, key: str) -> None:
-        """Forget ``key``'s GHL object (deleted, or gone from GHL)."""
-        _drop_prefetched(("obj", key), ("legacy", key))
-        self._redis.delete(self._key("obj", key), self._key("intent", key))
+    def forget(self, key: str, phone: str | None = None) -> None:
+        """Forget ``key``'s GHL object (deleted, or gone from GHL), and its intent: in the
+        hash of ``phone`` (default: the phone this delivery's begin script read ``key``
+        with; without one, an intent left there makes the next create look in GHL first)."""
+        self._drop(key, phone)
+
+    def _drop(self, key: str, phone: str | None) -> None:
+        phone = phone or _phone_of(key)
+        _drop_prefetched(*_child_parts(key))
+        with self._redis.pipeline(transaction=False) as pipe:
+            pipe.delete(self._key("obj", key), self._key("intent", key))
+            if phone is not None:
+                pipe.hdel(self._key("contact", phone), CHILD_FIELD + key)
+            pipe.execute()
+        self._old_intents.discard(key)
 
     def mark_intent(self, key: str, contact_id: str, phone: str) -> None:
         """Record that ``key`` is about to be created on ``contact_id`` (before the create;
-        ``key`` has no entry): index it under ``phone``, then write the intent."""
-        _drop_prefetched(("obj", key), ("legacy", key))
-        with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hset(self._key("contact", phone), CHILD_FIELD + key, "")
-            pipe.set(self._key("obj", key), _INTENT + contact_id, ex=IDMAP_TTL_S)
-            pipe.execute()
+        ``key`` has no entry): one ``HSET`` of its field in ``phone``'s hash, which is
+        both the phone's index of it and the intent."""
+        _drop_prefetched(*_child_parts(key))
+        self._redis.hset(self._key("contact", phone), CHILD_FIELD + key, contact_id)
 
     def intent(self, key: str, phone: str | None = None) -> str | None:
-        """The contact id of an earlier, unfinished create of ``key`` (a child of
-        ``phone``, when given), or None."""
-        entry, intent = self._obj(key, "intent")
-        if entry is not None or intent is not None:
-            return intent
+        """The contact id of an earlier, unfinished create of ``key``, a child of ``phone``
+        (default: the phone this delivery's begin script read ``key`` with), or None.
+
+        Without a phone only the intents of the layout before are seen."""
+        entry, moved = self._obj(key, "intent")
+        if entry is not None:
+            return None
+        phone = phone or _phone_of(key)
+        if phone is not None:
+            ahead = _take("field", key, "intent")
+            field = _text(self._redis.hget(self._key("contact", phone), CHILD_FIELD + key)
+                          if ahead is _MISSING else ahead)
+            if field:
+                return field
+        if moved is not None:  # an intent of the layout before, moved into its obj key
+            return moved
         ahead = _take("legacy", key, "intent")  # the old layout's intent key
         if ahead is _MISSING and phone is not None and _clean(phone):
             ahead = None  # this delivery's begin script moved the phone's old intents
@@ -493,8 +533,7 @@ class IdMap:
             self._old_intents.add(key)
         return old
 
-    def clear_intent(self, key: str) -> None:
-        """Drop ``key``'s intent (the create surely wrote nothing; ``key`` has no entry)."""
-        _drop_prefetched(("obj", key), ("legacy", key))
-        self._redis.delete(self._key("obj", key), self._key("intent", key))
-        self._old_intents.discard(key)
+    def clear_intent(self, key: str, phone: str | None = None) -> None:
+        """Drop ``key``'s intent (the create surely wrote nothing; ``key`` has no entry),
+        in the hash of ``phone`` (default as ``forget``)."""
+        self._drop(key, phone)

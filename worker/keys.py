@@ -50,9 +50,10 @@ def sync_lock_key(prefix: str, purpose: str, subject: str) -> str:
 
 #: The id map's kinds of key: ``contact`` (HASH: the GHL contact id, tags and payload
 #: hash of a phone, the day its lifetime was last renewed, and a ``c:<object key>``
-#: field per child: the phone's index), ``owner`` (STRING: the phone mapped to a GHL
-#: contact id), ``obj`` (STRING: ``<GHL id> <contact id>`` of a child object, or
-#: ``?<contact id>`` while it is being created, by Toky object key; a HASH ``ghl_id``,
+#: field per child: the phone's index, holding the contact id while the child is being
+#: created), ``owner`` (STRING: the phone mapped to a GHL contact id), ``obj``
+#: (STRING: ``<GHL id> <contact id>`` of a child object by Toky object key, or
+#: ``?<contact id>``: an intent moved from ``intent``; a HASH ``ghl_id``,
 #: ``contact_id`` when written by a version before); read only, as versions before
 #: wrote them: ``intent`` (STRING: the contact a child is being created on) and
 #: ``phone`` (SET: the object keys of a phone).

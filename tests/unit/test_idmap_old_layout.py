@@ -152,14 +152,14 @@ def _as_old_layout(client: Any, phone: str) -> None:
     client.delete(f"{prefix}contact:{phone}")
     tags = json.loads(fields["tags"]) if fields.get("tags") else None
     old.remember_contact(phone, fields["id"], tags=tags, payload_hash=fields.get("hash"))
-    for name in (f[2:] for f in fields if f.startswith("c:")):
+    for name, intent in ((f[2:], v) for f, v in fields.items() if f.startswith("c:")):
         value = (client.get(f"{prefix}obj:{name}") or b"").decode()
         client.delete(f"{prefix}obj:{name}")
-        if value.startswith("?"):
-            old.mark_intent(name, value[1:], phone)
-        elif value:
+        if value:
             ghl_id, contact_id = value.split(" ")
             old.put(name, Child(ghl_id, contact_id), phone)
+        elif intent:
+            old.mark_intent(name, intent, phone)
 
 
 @pytest.fixture(params=["fakeredis", "redis"])

@@ -128,7 +128,7 @@ def create_once(
         created = kind.create(ctx.client, contact_id, payload)
     except GhlError as exc:
         if surely_unwritten(exc):  # the retry needs no look in GHL first
-            ids.clear_intent(key)
+            ids.clear_intent(key, phone)
         raise
     child = Child(created["id"], contact_id)
     ids.put(key, child, phone, indexed=True)  # mark_intent indexed it just before
@@ -155,7 +155,7 @@ def write_child(
         except GhlNotFoundError:
             ctx.log.info("mapped object gone from GHL, making it again", kind=kind.name,
                          ghl_id=child.ghl_id)
-            ids.forget(key)
+            ids.forget(key, phone)
     _, (child, adopted) = with_contact(
         phone, ctx, lambda cid: create_once(ctx, kind, key, payload, contact_id=cid, phone=phone),
         name=name, email=email)
