@@ -98,10 +98,11 @@ return 0
 """
 
 
-#: How much of a lock's TTL ``end`` leaves unused before it compares the lock's token
-#: again, in seconds: a margin for the clocks of this host and Redis's (rates, not
-#: times: both count the same TTL from the same script).
-SURELY_HELD_MARGIN_S = 1.0
+#: The share of a lock's TTL within which ``end`` releases it by ``DEL`` alone; past
+#: it, the lock's token is compared first. Half: a release is then wrong only if this
+#: process stalls for half a TTL (15 s or more) between its clock read and Redis
+#: running the script, a margin far beyond clock rates and scheduling pauses.
+SURELY_HELD_SHARE = 0.5
 
 
 def _text(raw: Any) -> str:
@@ -150,6 +151,8 @@ class DeliveryScripts:
         self.token = uuid.uuid4().hex
         #: before when (``time.monotonic``) the lock this delivery took surely holds
         self.held_until_s = 0.0
+        #: before when (``time.monotonic``) ``end`` may release the lock by DEL alone
+        self.surely_held_until_s = 0.0
         # Script objects (no command sent), made once per client: each call is one
         # EVALSHA, the script loaded once on NOSCRIPT (``toky_ghl.redis_scripts``).
         self._begin, self._end, self._unlock = (script(client, s) for s in (
@@ -197,6 +200,7 @@ class DeliveryScripts:
         raws = list(answer[1]) + [None] * (len(version_keys) - len(answer[1]))
         ahead = idmap.values(answer[3]) if idmap and len(answer) > 3 else None
         self.held_until_s = asked_s + lock_ttl_ms / 1000
+        self.surely_held_until_s = asked_s + SURELY_HELD_SHARE * lock_ttl_ms / 1000
         return Begun(BeginState.GO, versions={k: (Version.decode(r) if r else None)
                                      for k, r in zip(version_keys, raws, strict=True)},
                      auth_version=_text(answer[2]) or None, idmap=ahead,
@@ -206,15 +210,14 @@ class DeliveryScripts:
             versions: dict[str, Version], decision: tuple[list[str], list[Any]]) -> bool:
         """Record the versions and the handled id, unlock, and count ``decision`` (keys
         and arguments of ``DECISION_BODY``, from ``Stats.finish_parts``); False when
-        the lock had expired. While the lock's TTL surely has not run out (taken at
-        ``held_until_s`` minus its TTL or later, by this host's clock, with
-        ``SURELY_HELD_MARGIN_S`` to spare), it is still this delivery's (another takes it
-        only by ``SET NX``; every release compares its token) and ``DEL`` alone releases
-        it; else its token is compared first."""
+        the lock had expired. Within the first ``SURELY_HELD_SHARE`` of the lock's TTL
+        (by this host's clock, from before the begin script was sent), the lock is surely
+        still this delivery's (another takes it only by ``SET NX`` once it expired) and
+        ``DEL`` alone releases it; past that its token is compared first."""
         stat_keys, stat_args = decision
         keys = [self._handled_key(event_id), self.lock_key(object_key),
                 *(self._version_key(k) for k in versions), *stat_keys]
-        surely = time.monotonic() + SURELY_HELD_MARGIN_S < self.held_until_s
+        surely = time.monotonic() < self.surely_held_until_s
         args = [handled, EVENT_ID_TTL_S, "" if surely else self.token, VERSION_TTL_S,
                 len(versions),
                 *(v.encode() for v in versions.values()), *stat_args]
