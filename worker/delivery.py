@@ -149,8 +149,6 @@ class DeliveryScripts:
         self.lock_wait_s = lock_wait_s
         self._sleep = sleep
         self.token = uuid.uuid4().hex
-        #: before when (``time.monotonic``) the lock this delivery took surely holds
-        self.held_until_s = 0.0
         #: before when (``time.monotonic``) ``end`` may release the lock by DEL alone
         self.surely_held_until_s = 0.0
         # Script objects (no command sent), made once per client: each call is one
@@ -199,7 +197,6 @@ class DeliveryScripts:
             return Begun(state)
         raws = list(answer[1]) + [None] * (len(version_keys) - len(answer[1]))
         ahead = idmap.values(answer[3]) if idmap and len(answer) > 3 else None
-        self.held_until_s = asked_s + lock_ttl_ms / 1000
         self.surely_held_until_s = asked_s + SURELY_HELD_SHARE * lock_ttl_ms / 1000
         return Begun(BeginState.GO, versions={k: (Version.decode(r) if r else None)
                                      for k, r in zip(version_keys, raws, strict=True)},

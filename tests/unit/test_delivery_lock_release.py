@@ -37,11 +37,12 @@ def test_a_delivery_releases_its_lock_at_its_end(redis_client):
 def test_a_delivery_past_half_its_lock_ttl_leaves_another_owners_lock(
         redis_client, monkeypatch):
     d = scripts(redis_client)
-    assert d.begin("e-1", "contact:+1", [], None).state is BeginState.GO
+    begun = d.begin("e-1", "contact:+1", [], None)
+    assert begun.state is BeginState.GO
     # its lock expired meanwhile (a stall of more than the TTL) and another took it
     key = object_lock_key(PREFIX, "contact:+1")
     redis_client.set(key, "another-token", px=30_000)
-    later = d.held_until_s + 1
+    later = begun.held_until_s + 1
     monkeypatch.setattr(delivery.time, "monotonic", lambda: later)
     assert not d.end("e-1", "contact:+1", "applied", {}, finish(redis_client))
     assert redis_client.get(key) == b"another-token"
