@@ -63,10 +63,12 @@ class AliveKeeper:
     def stop(self) -> None:
         self._stop.set()
 
-    def refresh(self) -> None:
+    def refresh(self) -> float | None:
+        """Refresh the key now (raises when Redis refuses); when this ended a lapse, how
+        long (s) the key went without a refresh (``refreshed``)."""
         sent_at = monotonic()
         self._refresh()
-        self.refreshed(sent_at)
+        return self.refreshed(sent_at)
 
     def refreshed(self, sent_at: float) -> float | None:
         """Record a refresh of the key sent at ``sent_at`` (monotonic s) that Redis took;
@@ -96,13 +98,11 @@ class AliveKeeper:
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
             try:
-                sent_at = monotonic()
-                self._refresh()
+                gap_s = self.refresh()
             except Exception as exc:  # Redis refused or unreachable: next tick retries
                 log.warning("could not refresh this worker's alive key; retrying",
                             error=f"{type(exc).__name__}: {exc}", ttl_s=self.ttl_s)
                 continue
-            gap_s = self.refreshed(sent_at)
             if gap_s is not None:
                 log.warning("this worker's alive key was refreshed late: a sweep may have "
                             "put messages it holds back on the queue",
