@@ -48,6 +48,23 @@ def run_client(limiter: RateLimiter, location_id: str, until_s: float, latency_m
     return granted
 
 
+def run_threads(limiter: RateLimiter, seconds: float, latency_ms: int,
+                threads: int = 8) -> list[float]:
+    """``run_client`` in ``threads`` threads for ``seconds``: every grant's time."""
+    until = time.time() + seconds
+    results: list[list] = []
+    workers = [
+        threading.Thread(
+            target=lambda: results.append(run_client(limiter, "loc", until, latency_ms)))
+        for _ in range(threads)
+    ]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    return [t for thread_times in results for t in thread_times]
+
+
 def test_most_in_any_window_counts_a_burst():
     # Given 3 times within 100 ms and one a window later / Then 3 share a window
     assert most_in_any_window([0.0, 0.05, 0.1, 1.2], 1000) == 3
@@ -57,18 +74,8 @@ def test_most_in_any_window_counts_a_burst():
 def test_eight_threads_never_exceed_max_in_any_window(real_redis):
     # Given one limiter of 10 per 200 ms shared by 8 threads
     limiter = RateLimiter(RedisBackend(real_redis, prefix="it"), Limits(10, 200, 1_000_000))
-    until = time.time() + 2.0
-    results: list[list] = []
     # When each thread acquires as fast as it may for 2 s, "requests" taking up to 5 ms
-    threads = [
-        threading.Thread(target=lambda: results.append(run_client(limiter, "loc", until, 5)))
-        for _ in range(8)
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    times = [t for thread_times in results for t in thread_times]
+    times = run_threads(limiter, 2.0, 5)
     # Then no window held more than 10 grants, and the budget was well used
     assert most_in_any_window(times, 200) <= 10
     assert len(times) >= 0.8 * 10 * (2.0 / 0.2)
@@ -94,19 +101,9 @@ def test_eight_threads_of_a_pooled_limiter_never_exceed_max_in_any_window(real_r
     # Given the workers' limiter (slots leased in batches) of 40 per 400 ms, 8 threads
     limiter = PooledLimiter(RedisBackend(real_redis, prefix="it-pool"),
                             Limits(40, 400, 1_000_000))
-    until = time.time() + 2.0
-    results: list[list] = []
     # When each thread acquires as fast as it may for 2 s, "requests" taking up to 5 ms
-    threads = [
-        threading.Thread(target=lambda: results.append(run_client(limiter, "loc", until, 5)))
-        for _ in range(8)
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    times = run_threads(limiter, 2.0, 5)
     limiter.close()
-    times = [t for thread_times in results for t in thread_times]
     # Then no window held more than 40 grants, and the budget was well used
     assert most_in_any_window(times, 400) <= 40
     assert len(times) >= 0.8 * 40 * (2.0 / 0.4)
