@@ -1,5 +1,5 @@
 """CPU per GHL call of the client's two HTTP paths: requests (a session per thread) and
-``clients.ghl.wire`` (``http.client``, a connection per thread).
+``clients.ghl.wire`` (``clients.ghl.http11``, a connection per thread).
 
 The simulator runs in its own process (``python -m simulators.ghl --demo``, 0 ms
 latency), so ``time.process_time`` here counts the client's CPU only. Eight threads

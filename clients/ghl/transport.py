@@ -210,7 +210,7 @@ class GhlTransport:
 
     def _send(self, method: str, path: str, headers: dict[str, str],
               params: Mapping[str, Any] | None, json: Any) -> Answer:
-        """One HTTP exchange, its body read: on the thread's ``http.client`` connection
+        """One HTTP exchange, its body read: on the thread's own kept-alive connection
         when the transport was built with ``wire=True`` (``clients.ghl.wire``), else
         through the session's adapter (below). Failures raise requests' exceptions.
 

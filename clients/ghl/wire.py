@@ -1,11 +1,12 @@
-"""GHL's HTTP exchanges over ``http.client``: one kept-alive connection per thread.
+"""GHL's HTTP exchanges on one kept-alive connection per thread (``clients.ghl.http11``).
 
 Why: through ``requests`` a GHL call spent ~22% of a worker's CPU in the HTTP stack
 (py-spy under ``bench/pipeline.py``, issue 12), most of it in layers a GHL call does not
 use: ``PreparedRequest``, the adapter's pool look-up and proxy selection, urllib3's
 pool queue, header copies and response wrappers, the streamed body. ``WireSender`` sends
-the same request on the thread's own ``http.client`` connection (a thread sends one
-request at a time, so no pool and no lock) and answers a small ``WireAnswer``.
+the same request on the thread's own connection (a thread sends one request at a time,
+so no pool and no lock; ``clients.ghl.http11`` reads the answer) and answers a small
+``WireAnswer``.
 
 What it keeps of requests + urllib3 (``GhlTransport``'s session path), and how:
 
@@ -33,11 +34,9 @@ Not kept: proxies. ``GhlTransport`` uses this only when no proxy applies to its 
 
 from __future__ import annotations
 
-import http.client
 import json as jsonlib
 import os
 import re
-import select
 import socket
 import ssl
 import threading
@@ -50,6 +49,8 @@ import certifi
 import requests
 from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import NewConnectionError, ProtocolError
+
+from clients.ghl.http11 import BrokenAnswer, Connection
 
 __all__ = ["WireAnswer", "WireSender", "proxy_applies"]
 
@@ -64,6 +65,9 @@ _DEFAULT_HEADERS = {
 #: A request target needing requests' re-quoting (``requote_uri``): any character
 #: outside RFC 3986's unreserved, reserved and ``%``.
 _NEEDS_QUOTING = re.compile(r"[^A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]")
+#: requests' rule for header names and values (``requests.utils.check_header_validity``).
+_VALID_NAME = re.compile(r"^[^:\s][^:\r\n]*$")
+_VALID_VALUE = re.compile(r"^\S[^\r\n]*$|^$")
 
 
 def proxy_applies(base_url: str) -> bool:
@@ -108,14 +112,6 @@ def _query(params: Mapping[str, Any] | None) -> str:
     return urlencode(pairs)
 
 
-def _dropped(sock: socket.socket) -> bool:
-    """The kept connection is no longer usable: the server closed it (EOF readable) or
-    sent something unasked. ``poll``, not ``select``: no limit on the descriptor."""
-    poller = select.poll()
-    poller.register(sock, select.POLLIN)
-    return bool(poller.poll(0))
-
-
 def _tls_context() -> ssl.SSLContext:
     bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
     bundle = bundle or certifi.where()
@@ -148,7 +144,7 @@ def _decoded(body: bytes, encoding: str | None) -> bytes:
 
 
 class _ThreadConnection(threading.local):
-    connection: http.client.HTTPConnection | None = None
+    connection: Connection | None = None
 
 
 class WireSender:
@@ -163,8 +159,9 @@ class WireSender:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {base_url!r}")
         self.host = parts.hostname
-        self.port = parts.port
         self.https = parts.scheme == "https"
+        self.port = parts.port or (443 if self.https else 80)
+        self._host_header = _host_header(self.host, parts.port, self.https)
         self._prefix = parts.path.rstrip("/")
         self._tls = _tls_context() if self.https else None
         self._connect_timeout_s = connect_timeout_s
@@ -176,6 +173,41 @@ class WireSender:
         """One exchange: ``method`` on ``path`` (under the base URL's path) with
         ``params`` as the query, ``json`` as the body (None: no body); ``headers``
         over the defaults."""
+        request = self._request(method, path, headers, params, json)
+        connection = self._connection()
+        try:
+            status, reason, raw_headers, content = connection.exchange(
+                request, head=method == "HEAD")
+        except TimeoutError as exc:
+            self._drop(connection)
+            raise requests.exceptions.ReadTimeout(
+                f"no answer within {self._read_timeout_s} s") from exc
+        except (OSError, BrokenAnswer) as exc:
+            self._drop(connection)
+            raise requests.exceptions.ConnectionError(
+                ProtocolError("Connection aborted.", exc)) from exc
+        except BaseException:
+            self._drop(connection)
+            raise
+        if not connection.reusable:
+            self._drop(connection)
+        answer_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+        for name, value in raw_headers:
+            seen = answer_headers.get(name)
+            answer_headers[name] = value if seen is None else f"{seen}, {value}"
+        content = _decoded(content, answer_headers.get("Content-Encoding"))
+        return WireAnswer(status, reason, answer_headers, content)
+
+    def close(self) -> None:
+        """Close this thread's connection (others close when their thread ends)."""
+        connection = self._local.connection
+        if connection is not None:
+            self._drop(connection)
+
+    def _request(self, method: str, path: str, headers: Mapping[str, str],
+                 params: Mapping[str, Any] | None, json: Any) -> bytes:
+        """The request's bytes, head and body; raises requests' ``InvalidHeader`` (naming
+        no value: it may be the token) and ``InvalidJSONError`` as requests would."""
         target = self._prefix + path
         query = _query(params)
         if query:
@@ -183,79 +215,75 @@ class WireSender:
         if _NEEDS_QUOTING.search(target):
             target = requests.utils.requote_uri(target)
         sent = {**_DEFAULT_HEADERS, **headers}
-        body: bytes | None = None
+        body = b""
         if json is not None:
             try:
                 body = jsonlib.dumps(json, allow_nan=False).encode("utf-8")
             except ValueError as exc:  # NaN or infinity: requests refuses them too
                 raise requests.exceptions.InvalidJSONError(exc) from exc
             sent["Content-Type"] = "application/json"
-        if body is not None or method not in ("GET", "HEAD"):
-            sent["Content-Length"] = str(len(body) if body is not None else 0)
-        connection = self._connection()
-        try:
-            connection.request(method, target, body, sent)
-            raw = connection.getresponse()
-            content = raw.read()
-        except TimeoutError as exc:
-            connection.close()
-            raise requests.exceptions.ReadTimeout(
-                f"no answer within {self._read_timeout_s} s") from exc
-        except (OSError, http.client.HTTPException) as exc:
-            connection.close()
-            raise requests.exceptions.ConnectionError(
-                ProtocolError("Connection aborted.", exc)) from exc
-        except BaseException:
-            connection.close()
-            raise
-        answer_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
-        for name, value in raw.msg.items():
-            seen = answer_headers.get(name)
-            answer_headers[name] = value if seen is None else f"{seen}, {value}"
-        content = _decoded(content, answer_headers.get("Content-Encoding"))
-        return WireAnswer(raw.status, raw.reason, answer_headers, content)
+        if json is not None or method not in ("GET", "HEAD"):
+            sent["Content-Length"] = str(len(body))
+        lines = [f"{method} {target} HTTP/1.1", f"Host: {self._host_header}"]
+        for name, value in sent.items():
+            if not (_VALID_NAME.match(name) and _VALID_VALUE.match(value)):
+                raise requests.exceptions.InvalidHeader(
+                    f"header {name!r}: leading whitespace or a line break in its value")
+            lines.append(f"{name}: {value}")
+        lines.append("\r\n")
+        return "\r\n".join(lines).encode("latin-1") + body
 
-    def close(self) -> None:
-        """Close this thread's connection (others close when their thread ends)."""
-        connection, self._local.connection = self._local.connection, None
-        if connection is not None:
-            connection.close()
-
-    def _connection(self) -> http.client.HTTPConnection:
+    def _connection(self) -> Connection:
         """The thread's open connection; a new one when there is none or the server
         dropped the kept one. Failing here, nothing was sent."""
         connection = self._local.connection
         if connection is not None:
-            if connection.sock is not None and not _dropped(connection.sock):
+            if not connection.dropped():
                 return connection
-            connection.close()
-            self._local.connection = None
+            self._drop(connection)
         connection = self._open()
         self._local.connection = connection
         return connection
 
-    def _open(self) -> http.client.HTTPConnection:
-        connection: http.client.HTTPConnection
-        if self._tls is not None:
-            connection = http.client.HTTPSConnection(
-                self.host, self.port, timeout=self._connect_timeout_s, context=self._tls)
-        else:
-            connection = http.client.HTTPConnection(
-                self.host, self.port, timeout=self._connect_timeout_s)
-        where = f"{self.host}:{self.port or (443 if self.https else 80)}"
+    def _drop(self, connection: Connection) -> None:
+        connection.close()
+        if self._local.connection is connection:
+            self._local.connection = None
+
+    def _open(self) -> Connection:
+        where = f"{self.host}:{self.port}"
+        sock: socket.socket | None = None
         try:
-            connection.connect()  # TCP, and the TLS handshake for https
+            sock = socket.create_connection((self.host, self.port), self._connect_timeout_s)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # (as http.client)
+            if self._tls is not None:  # the handshake, under the connect timeout
+                sock = self._tls.wrap_socket(sock, server_hostname=self.host)
         except TimeoutError as exc:
-            connection.close()
+            _close(sock)
             raise requests.exceptions.ConnectTimeout(
                 f"connecting to {where} took over {self._connect_timeout_s} s") from exc
         except (ssl.SSLError, ssl.CertificateError) as exc:
-            connection.close()
+            _close(sock)
             raise requests.exceptions.SSLError(f"TLS with {where} failed: {exc}") from exc
         except OSError as exc:
-            connection.close()
+            _close(sock)
             raise requests.exceptions.ConnectionError(NewConnectionError(
                 None, f"cannot connect to {where}: {exc}")) from exc  # type: ignore[arg-type]
-        assert connection.sock is not None  # (connected)
-        connection.sock.settimeout(self._read_timeout_s)
-        return connection
+        sock.settimeout(self._read_timeout_s)
+        return Connection(sock)
+
+
+def _close(sock: socket.socket | None) -> None:
+    if sock is not None:
+        sock.close()
+
+
+def _host_header(host: str, port: int | None, https: bool) -> str:
+    """The ``Host`` header as ``http.client`` writes it: IDNA, IPv6 in brackets, the port
+    unless the scheme's default."""
+    try:
+        host.encode("ascii")
+    except UnicodeEncodeError:
+        host = host.encode("idna").decode("ascii")
+    shown = f"[{host}]" if ":" in host else host
+    return shown if port in (None, 443 if https else 80) else f"{shown}:{port}"

@@ -394,3 +394,15 @@ def test_an_untrusted_certificate_is_not_sent(tls_server, monkeypatch):
         errors[wire] = refused.value
     assert not errors[True].maybe_sent and str(errors[True]) == str(errors[False])
     assert server.requests == []
+
+
+def test_a_token_with_a_line_break_is_refused_before_sending_and_not_shown(serve):
+    # Given a token source answering a token with a header injection in it
+    server = serve(ok)
+    bad = "tok-AAAAAAAA\r\nX-Injected: 1"
+    with pytest.raises(GhlConnectionError) as refused:
+        client_for(server.url, token=lambda: bad).upsert_contact({"phone": "+15550100016"})
+    # Then nothing was sent, and the token is in no text of the error or its cause
+    assert server.requests == [] and server.connections == 0
+    texts = str(refused.value) + repr(refused.value) + repr(refused.value.__cause__)
+    assert "tok-AAAAAAAA" not in texts and "InvalidHeader" in str(refused.value)
