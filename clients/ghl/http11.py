@@ -50,12 +50,16 @@ class Connection:
 
     def dropped(self) -> bool:
         """The server closed the kept connection (EOF readable), sent something unasked,
-        or TLS holds unread bytes: not to be written on. ``poll``, not ``select``: no
-        limit on the descriptor's number."""
+        or TLS holds unread bytes: not to be written on. ``poll`` where there is one
+        (``select`` is limited to descriptors below 1024; gevent's patching removes
+        ``poll``, and its ``select`` has no such limit)."""
         pending = getattr(self.sock, "pending", None)
         if pending is not None and pending():
             return True
-        poller = select.poll()
+        make_poller = getattr(select, "poll", None)
+        if make_poller is None:
+            return bool(select.select([self.sock], [], [], 0)[0])
+        poller = make_poller()
         poller.register(self.sock, select.POLLIN)
         return bool(poller.poll(0))
 

@@ -25,7 +25,12 @@ What it keeps of requests + urllib3 (``GhlTransport``'s session path), and how:
   timeout, handshake) ``ConnectionError(NewConnectionError)``, ``ConnectTimeout`` or
   ``SSLError``: not sent; anything after the connection was open (reset, close before
   the answer, read timeout, a broken body) ``ConnectionError(ProtocolError)`` or
-  ``ReadTimeout``: the request may have arrived (the lost-answer path).
+  ``ReadTimeout``: the request may have arrived (the lost-answer path). One deliberate
+  difference: a TLS error after the handshake (a corrupt record mid-answer) is "may
+  have arrived" here, where urllib3 calls every TLS error ``SSLError`` (not sent), which
+  could send a write twice. A header value with a line break (``InvalidHeader``, naming
+  no value: it may be the token) and NaN in a body (``InvalidJSONError``) are refused
+  before connecting, with requests' classes.
 - No redirects followed (a 3xx is answered as is: an error for GHL), no cookies.
 
 Not kept: proxies. ``GhlTransport`` uses this only when no proxy applies to its base URL

@@ -101,6 +101,14 @@ def test_a_server_close_is_seen_before_the_next_request(pair):
     assert connection.dropped()
 
 
+def test_without_poll_select_sees_the_close(pair, monkeypatch):
+    connection, theirs = pair
+    monkeypatch.delattr("select.poll")
+    assert not connection.dropped()
+    theirs.close()
+    assert connection.dropped()
+
+
 def test_stray_bytes_from_the_server_count_as_dropped(pair):
     connection, theirs = pair
     theirs.sendall(b"HTTP/1.1 408 Request Timeout\r\n\r\n")

@@ -17,6 +17,7 @@ import ssl
 import subprocess
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -330,7 +331,10 @@ def test_big_chunked_and_gzipped_bodies_arrive_whole(serve):
     def zipped(handler: Handler) -> None:
         handler.reply(200, gzip.compress(big), {"Content-Encoding": "gzip"})
 
-    for answer in (chunked, zipped, lambda h: h.reply(200, big)):
+    def deflated(handler: Handler) -> None:
+        handler.reply(200, zlib.compress(big), {"Content-Encoding": "deflate"})
+
+    for answer in (chunked, zipped, deflated, lambda h: h.reply(200, big)):
         server = serve(answer)
         client = client_for(server.url)
         payload = {"phone": "+15550100012", "notes": "y" * 2_000_000}
