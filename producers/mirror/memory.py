@@ -23,6 +23,7 @@ from typing import Any
 import redis
 
 from producers.keys import mirror_memory_key
+from toky_ghl.redis_direct import direct
 
 TO_GHL = "toky>ghl"
 TO_TOKY = "ghl>toky"
@@ -44,7 +45,9 @@ class SyncMemory:
         """Remember that the other side of ``direction`` received ``fingerprint`` for ``phone``."""
         if direction not in DIRECTIONS:
             raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
-        self.redis.hset(self.key, phone, f"{direction}:{fingerprint}")
+        # (one per contact a delivery writes: sent without redis-py's per-command layers,
+        # ``toky_ghl.redis_direct``)
+        direct(self.redis).call("HSET", self.key, phone, f"{direction}:{fingerprint}")
 
     def last(self, phone: str) -> tuple[str, str] | None:
         """``(direction, fingerprint)`` of the last write for ``phone``, or None."""
