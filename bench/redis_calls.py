@@ -34,8 +34,13 @@ def contact_created(client: redis.Redis, n: int) -> None:
     begun = scripts.begin(f"c-{n}", key, [key], None, ids.ahead(phone, None), lock_ttl_s=30)
     with prefetched(begun.idmap):
         ids.contact(phone)
-        ids.remember_contact(phone, f"C{n:07d}", tags=["toky"], payload_hash="d" * 16)
-        SyncMemory(client, PREFIX).record(phone, TO_GHL, "f" * 16)
+        memory = SyncMemory(client, PREFIX)
+        if hasattr(memory, "record_command"):  # the mirror's write in the id map's round trip
+            ids.remember_contact(phone, f"C{n:07d}", tags=["toky"], payload_hash="d" * 16,
+                                 also=(memory.record_command(phone, TO_GHL, "f" * 16),))
+        else:  # (a checkout before it, to compare)
+            ids.remember_contact(phone, f"C{n:07d}", tags=["toky"], payload_hash="d" * 16)
+            memory.record(phone, TO_GHL, "f" * 16)
         parts = stats.finish_parts(Counted.APPLIED, "contact.created", f"c-{n}", "",
                                    occurred_at="2026-11-02T09:00:00Z")
         scripts.end(f"c-{n}", key, "applied", {key: Version(1_000 + n, False)}, parts)

@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -64,7 +64,7 @@ from redis.typing import EncodableT
 
 from contract.ids import GHL_ID_RULE, is_ghl_id
 from toky_ghl.redis_conn import text
-from toky_ghl.redis_direct import direct
+from toky_ghl.redis_direct import Command, direct
 from worker.keys import idmap_key
 from worker.versions import VERSION_TTL_S
 
@@ -379,10 +379,12 @@ class IdMap:
 
     def remember_contact(
         self, phone: str, contact_id: str, *, tags: list[str] | None = None,
-        payload_hash: str | None = None,
+        payload_hash: str | None = None, also: Sequence[Command] = (),
     ) -> None:
         """Map ``phone`` to ``contact_id``. ``tags`` None keeps the known tags;
-        ``payload_hash`` None forgets the last payload's hash (the next update writes).
+        ``payload_hash`` None forgets the last payload's hash (the next update writes);
+        ``also``: other writes to send after the map's, in its round trip (the mirror's
+        fingerprint of the contact, ``worker.sync.mirror.written_to_ghl``).
 
         One round trip: the owner key first (an owner key without the hash naming its
         contact counts for nothing, ``owner``), then the hash and its lifetime. ``d`` is
@@ -401,10 +403,10 @@ class IdMap:
         if _clean(phone):
             hset += ["d", _today()]
         if _fresh(phone) == contact_id:
-            self._direct.call(*hset)
+            self._direct.calls(hset, *also)
             return
         self._direct.calls(("SET", self._key("owner", contact_id), phone, "EX", IDMAP_TTL_S),
-                           hset, ("EXPIRE", key, IDMAP_TTL_S))
+                           hset, ("EXPIRE", key, IDMAP_TTL_S), *also)
 
     def forget_payload_hash(self, phone: str) -> None:
         """Forget the hash of the payload last written for ``phone`` (GHL was changed by
