@@ -1,14 +1,18 @@
-"""The cheap checks that let most values of a log line through unscrubbed miss nothing the
-scrubbing would catch: the words every pattern needs, in any case (also spelt with the
-characters ``re.IGNORECASE`` takes for ASCII letters), and registered secrets of any length
-from the shortest up."""
+"""What keeps a log line cheap loses nothing: the checks that let most values through
+unscrubbed miss nothing the scrubbing would catch (the words every pattern needs, in any
+case, also spelt with the characters ``re.IGNORECASE`` takes for ASCII letters; registered
+secrets of any length from the shortest up), and a structlog line, rendered once, is the
+line every handler gets."""
 
 from __future__ import annotations
 
 import copy
+import json
+import logging
 import re
 import sys
 
+import structlog
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -70,3 +74,38 @@ def test_a_key_decision_is_the_same_from_the_cache():
     again = logs.redact(None, "info", {"GHL_TOKEN": "t2", "detail": "ok"})
     # Then the answers are the same
     assert first == again == {"GHL_TOKEN": "***", "detail": "ok"}
+
+
+class _Kept(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_a_structlog_line_is_rendered_once_and_every_handler_gets_that_line(capsys,
+                                                                            monkeypatch):
+    # Given JSON logging, a renderer that counts its calls, and a second handler
+    calls = []
+    render = structlog.processors.JSONRenderer.__call__
+
+    def counted(self, *args):
+        calls.append(1)
+        return render(self, *args)
+
+    monkeypatch.setattr(structlog.processors.JSONRenderer, "__call__", counted)
+    logs.configure("INFO", json=True)
+    kept = _Kept()
+    logging.getLogger().addHandler(kept)
+    try:
+        # When a structlog line with a secret-looking key is logged
+        structlog.get_logger("toky_ghl.test").info("event applied", token="t-1", label="x")
+    finally:
+        logging.getLogger().removeHandler(kept)
+    # Then it was rendered once, and the stream and the other handler got the same line
+    (line,) = capsys.readouterr().err.splitlines()
+    assert len(calls) == 1
+    assert kept.records[0].getMessage() == line
+    assert json.loads(line)["token"] == "***" and json.loads(line)["label"] == "x"
