@@ -112,6 +112,16 @@ def _replace_registered(text: str) -> str:
     return text
 
 
+def _is_plain(text: str) -> bool:
+    """Whether ``text`` holds no registered secret and no word that any pattern needs:
+    ``scrub`` would answer it as it is."""
+    if _shortest_secret and len(text) >= _shortest_secret:
+        for value in _secrets_longest_first:
+            if value in text:
+                return False
+    return not _may_match(text)
+
+
 def _may_match(text: str) -> bool:
     """Whether ``text`` holds a word of ``_MAY_MATCH`` (without its regex cost, mostly)."""
     if not text.isascii() and any(odd in text for odd in _IGNORECASE_ODD):
@@ -176,6 +186,8 @@ def _redact_value(key: str | None, value: Any) -> Any:
     if key is not None and _is_secret_key(key) and value not in (None, "", False):
         return REDACTED
     if isinstance(value, str):
+        if len(value) <= MAX_VALUE_CHARS and _is_plain(value):
+            return value  # most values (ids, types, counts): nothing to cut or replace
         return _scrub_value(key, value)
     if isinstance(value, dict):
         return {k: _redact_value(str(k), v) for k, v in value.items()}

@@ -56,6 +56,22 @@ def test_the_prefilter_agrees_with_the_case_insensitive_expression(text):
     assert logs._may_match(text) == (logs._MAY_MATCH.search(text) is not None)
 
 
+_SECRET = "s3cr3t-Qx9"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_PIECES | st.just(_SECRET) | st.just(_SECRET[:6]), max_size=8).map("".join))
+def test_a_value_let_through_as_plain_is_one_scrubbing_leaves_as_it_is(text):
+    # Given a registered secret, and any text of pieces of it, of the words and their twins
+    logs.register_secrets([_SECRET])
+    # When the cheap check calls it plain
+    # Then scrubbing it would change nothing; and a text holding the secret is never plain
+    if logs._is_plain(text):
+        assert logs._scrub_value("detail", text) == text
+    if _SECRET in text:
+        assert not logs._is_plain(text)
+
+
 def test_a_value_exactly_as_long_as_the_shortest_secret_is_scrubbed(monkeypatch):
     for name in ("_secret_values", "_secrets_longest_first", "_shortest_secret"):
         monkeypatch.setattr(logs, name, copy.copy(getattr(logs, name)))  # put back after
