@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from marshmallow import ValidationError
 
 from contract.event_types import DATA_SCHEMAS, EVENT_SPECS, EVENT_TYPES, Envelope, family_of
 from contract.phones import normalize_phone
+from contract.quick_load import QuickLoad
 from toky_ghl.errors import TokyGhlError
 
 __all__ = [
@@ -42,6 +43,10 @@ MAX_PROBLEM_CHARS = 300
 
 _ENVELOPE = Envelope()
 _DATA = {event_type: schema() for event_type, schema in DATA_SCHEMAS.items()}
+#: The same schemas' loads of a valid object, without marshmallow's bookkeeping (an
+#: invalid one is loaded again by the schema itself, for its errors).
+_QUICK_ENVELOPE = QuickLoad(_ENVELOPE)
+_QUICK_DATA = {event_type: QuickLoad(schema) for event_type, schema in _DATA.items()}
 
 #: Per type family: the ``data`` field that identifies its object (from the registry; an
 #: event of an unknown type of a known family still gets a key, for its log lines).
@@ -95,6 +100,34 @@ def _unsafe_value(obj: Any) -> str | None:
     return None
 
 
+#: The types of a decoded JSON value that hold no other value (``float``: checked finite).
+_JSON_SCALARS = (str, int, bool, type(None))
+
+
+def _plain_json(value: dict[str, Any] | list[Any], depth: int) -> bool:
+    """Whether ``value`` (at nesting ``depth``) is surely safe for ``_unsafe_value``: only
+    dicts, lists and JSON scalars, finite numbers, no deeper than ``MAX_DEPTH``. Without
+    building each value's path, which only a refused event needs. False also for anything
+    unusual (a tuple, a Mapping that is no dict, a subclass): then ``_unsafe_value``
+    decides."""
+    if depth > MAX_DEPTH:
+        return False
+    children: Iterable[Any] = value.values() if isinstance(value, dict) else value
+    for child in children:
+        kind = type(child)
+        if kind in _JSON_SCALARS:
+            continue
+        if kind is float:
+            if not math.isfinite(child):
+                return False
+        elif kind is dict or kind is list:
+            if not _plain_json(child, depth + 1):
+                return False
+        else:
+            return False
+    return True
+
+
 def _cut(problem: str) -> str:
     if len(problem) <= MAX_PROBLEM_CHARS:
         return problem
@@ -109,9 +142,29 @@ def validate_event(obj: Any) -> Event:
     """
     if not isinstance(obj, Mapping):
         raise InvalidEvent(f"event: must be a JSON object, got {type(obj).__name__}")
-    unsafe = _unsafe_value(obj)
-    if unsafe:
-        raise InvalidEvent(unsafe)
+    if type(obj) is not dict or not _plain_json(obj, 1):
+        unsafe = _unsafe_value(obj)
+        if unsafe:
+            raise InvalidEvent(unsafe)
+    event = _quick_event(obj)
+    return event if event is not None else _loaded_event(obj)
+
+
+def _quick_event(obj: Mapping[str, Any]) -> Event | None:
+    """The event ``obj`` accepted, or None when it has a problem (``_loaded_event`` then
+    names it)."""
+    envelope = _QUICK_ENVELOPE(obj)
+    event_type = obj.get("type")
+    quick_data = _QUICK_DATA.get(event_type) if isinstance(event_type, str) else None
+    if envelope is None or quick_data is None:
+        return None
+    data = quick_data(obj["data"])
+    return None if data is None else _event(envelope, data)
+
+
+def _loaded_event(obj: Mapping[str, Any]) -> Event:
+    """The event ``obj`` accepted by the schemas' own loads; or ``InvalidEvent`` naming
+    every bad field."""
     problems: list[str] = []
     try:
         envelope = _ENVELOPE.load(obj)
@@ -128,6 +181,11 @@ def validate_event(obj: Any) -> Event:
             problems.extend(_flatten(exc.messages, "data"))
     if problems or envelope is None:
         raise InvalidEvent("; ".join(_cut(p) for p in problems))
+    return _event(envelope, data)
+
+
+def _event(envelope: dict[str, Any], data: Any) -> Event:
+    """The accepted event: the envelope's fields first, ``data`` loaded by its schema."""
     event: Event = {
         "id": envelope["id"],
         "type": envelope["type"],

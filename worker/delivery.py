@@ -30,6 +30,7 @@ import redis
 from redis.typing import EncodableT
 
 from contract.constants import EVENT_ID_TTL_S
+from toky_ghl.redis_direct import direct
 from toky_ghl.redis_scripts import script
 from worker.idmap import BEGIN_ARGS, BEGIN_KEYS, Ahead
 from worker.idmap import BEGIN_LUA as IDMAP_BEGIN_LUA
@@ -152,9 +153,11 @@ class DeliveryScripts:
         #: before when (``time.monotonic``) ``end`` may release the lock by DEL alone
         self.surely_held_until_s = 0.0
         # Script objects (no command sent), made once per client: each call is one
-        # EVALSHA, the script loaded once on NOSCRIPT (``toky_ghl.redis_scripts``).
+        # EVALSHA, the script loaded once on NOSCRIPT (``toky_ghl.redis_scripts``), sent
+        # without redis-py's per-command layers (``toky_ghl.redis_direct``).
         self._begin, self._end, self._unlock = (script(client, s) for s in (
             _BEGIN_LUA, _END_LUA, _UNLOCK_LUA))
+        self._direct = direct(client)
 
     def _handled_key(self, event_id: str) -> str:
         return handled_key(self.prefix, event_id)
@@ -184,7 +187,7 @@ class DeliveryScripts:
         deadline = time.monotonic() + self.lock_wait_s
         while True:
             asked_s = time.monotonic()
-            answer = self._begin(keys=keys, args=args)
+            answer = self._direct.run(self._begin, keys, args)
             state = BeginState(_text(answer[0]))
             if state is not BeginState.BUSY or time.monotonic() >= deadline:
                 break
@@ -218,9 +221,9 @@ class DeliveryScripts:
         args = [handled, EVENT_ID_TTL_S, "" if surely else self.token, VERSION_TTL_S,
                 len(versions),
                 *(v.encode() for v in versions.values()), *stat_args]
-        return bool(self._end(keys=keys, args=args))
+        return bool(self._direct.run(self._end, keys, args))
 
     def unlock(self, object_key: str) -> bool:
         """Release the lock (a failed delivery); False when it had expired."""
-        return bool(self._unlock(keys=[self.lock_key(object_key)], args=[self.token]))
+        return bool(self._direct.run(self._unlock, [self.lock_key(object_key)], [self.token]))
 

@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -64,6 +64,7 @@ from redis.typing import EncodableT
 
 from contract.ids import GHL_ID_RULE, is_ghl_id
 from toky_ghl.redis_conn import text
+from toky_ghl.redis_direct import Command, direct
 from worker.keys import idmap_key
 from worker.versions import VERSION_TTL_S
 
@@ -302,6 +303,9 @@ class IdMap:
 
     def __init__(self, client: redis.Redis, prefix: str) -> None:
         self._redis = client
+        #: the per-event writes, sent without redis-py's per-command layers
+        #: (``toky_ghl.redis_direct``)
+        self._direct = direct(client)
         self._prefix = prefix
         #: object keys whose intent this instance found in the old layout (``intent:``):
         #: the write that settles it drops that key too.
@@ -375,10 +379,12 @@ class IdMap:
 
     def remember_contact(
         self, phone: str, contact_id: str, *, tags: list[str] | None = None,
-        payload_hash: str | None = None,
+        payload_hash: str | None = None, also: Sequence[Command] = (),
     ) -> None:
         """Map ``phone`` to ``contact_id``. ``tags`` None keeps the known tags;
-        ``payload_hash`` None forgets the last payload's hash (the next update writes).
+        ``payload_hash`` None forgets the last payload's hash (the next update writes);
+        ``also``: other writes to send after the map's, in its round trip (the mirror's
+        fingerprint of the contact, ``worker.sync.mirror.written_to_ghl``).
 
         One round trip: the owner key first (an owner key without the hash naming its
         contact counts for nothing, ``owner``), then the hash and its lifetime. ``d`` is
@@ -391,19 +397,16 @@ class IdMap:
         _drop_prefetched(("contact", phone))
         _ghl_id(contact_id, "the GHL contact id")
         key = self._key("contact", phone)
-        fields: dict[EncodableT, EncodableT] = {"id": contact_id, "hash": payload_hash or ""}
+        hset: list[EncodableT] = ["HSET", key, "id", contact_id, "hash", payload_hash or ""]
         if tags is not None:
-            fields["tags"] = json.dumps(list(tags))
+            hset += ["tags", json.dumps(list(tags))]
         if _clean(phone):
-            fields["d"] = _today()
+            hset += ["d", _today()]
         if _fresh(phone) == contact_id:
-            self._redis.hset(key, mapping=fields)
+            self._direct.calls(hset, *also)
             return
-        with self._redis.pipeline(transaction=False) as pipe:
-            pipe.set(self._key("owner", contact_id), phone, ex=IDMAP_TTL_S)
-            pipe.hset(key, mapping=fields)
-            pipe.expire(key, IDMAP_TTL_S)
-            pipe.execute()
+        self._direct.calls(("SET", self._key("owner", contact_id), phone, "EX", IDMAP_TTL_S),
+                           hset, ("EXPIRE", key, IDMAP_TTL_S), *also)
 
     def forget_payload_hash(self, phone: str) -> None:
         """Forget the hash of the payload last written for ``phone`` (GHL was changed by
@@ -475,14 +478,14 @@ class IdMap:
         _drop_prefetched(*_child_parts(key))
         _ghl_id(child.ghl_id, f"the GHL id of {key}")
         _ghl_id(child.contact_id, "the GHL contact id")
-        with self._redis.pipeline(transaction=False) as pipe:
-            if not indexed:
-                pipe.hset(self._key("contact", phone), CHILD_FIELD + key, "")
-            pipe.set(self._key("obj", key), f"{child.ghl_id} {child.contact_id}",
-                     ex=IDMAP_TTL_S)
-            if key in self._old_intents:
-                pipe.delete(self._key("intent", key))
-            pipe.execute()
+        writes: list[tuple[EncodableT, ...]] = []
+        if not indexed:
+            writes.append(("HSET", self._key("contact", phone), CHILD_FIELD + key, ""))
+        writes.append(("SET", self._key("obj", key), f"{child.ghl_id} {child.contact_id}",
+                       "EX", IDMAP_TTL_S))
+        if key in self._old_intents:
+            writes.append(("DEL", self._key("intent", key)))
+        self._direct.calls(*writes)
         self._old_intents.discard(key)
 
     def forget(self, key: str, phone: str | None = None) -> None:
@@ -494,11 +497,11 @@ class IdMap:
     def _drop(self, key: str, phone: str | None) -> None:
         phone = phone or _phone_of(key)
         _drop_prefetched(*_child_parts(key))
-        with self._redis.pipeline(transaction=False) as pipe:
-            pipe.delete(self._key("obj", key), self._key("intent", key))
-            if phone is not None:
-                pipe.hdel(self._key("contact", phone), CHILD_FIELD + key)
-            pipe.execute()
+        writes: list[tuple[EncodableT, ...]] = [
+            ("DEL", self._key("obj", key), self._key("intent", key))]
+        if phone is not None:
+            writes.append(("HDEL", self._key("contact", phone), CHILD_FIELD + key))
+        self._direct.calls(*writes)
         self._old_intents.discard(key)
 
     def mark_intent(self, key: str, contact_id: str, phone: str) -> None:
@@ -506,7 +509,7 @@ class IdMap:
         ``key`` has no entry): one ``HSET`` of its field in ``phone``'s hash, which is
         both the phone's index of it and the intent."""
         _drop_prefetched(*_child_parts(key))
-        self._redis.hset(self._key("contact", phone), CHILD_FIELD + key, contact_id)
+        self._direct.call("HSET", self._key("contact", phone), CHILD_FIELD + key, contact_id)
 
     def intent(self, key: str, phone: str | None = None) -> str | None:
         """The contact id of an earlier, unfinished create of ``key``, a child of ``phone``

@@ -27,6 +27,7 @@ from redis.commands.core import Script
 from contract.event_types import EVENT_TYPES
 from toky_ghl.metrics import record
 from toky_ghl.redis_conn import text
+from toky_ghl.redis_direct import direct
 from toky_ghl.redis_scripts import script
 from worker.keys import (
     stats_counts_key,
@@ -161,6 +162,7 @@ class Stats:
         self._retrying_reason = stats_retrying_reason_key(prefix)
         self._log = stats_log_key(prefix)
         self._decision = script(client, _DECISION_LUA)
+        self._direct = direct(client)
 
     def _write(self, mode: str, event_id: str, outcome: str, event_type: str,
                own: record.Tally, *, due_s: float = 0.0, reason: str = "") -> None:
@@ -168,7 +170,7 @@ class Stats:
         those the current event noted meanwhile (its GHL requests)."""
         keys, args = self.decision_parts(mode, event_id, outcome, event_type, own,
                                          due_s=due_s, reason=reason)
-        self._decision(keys=keys, args=args)
+        self._direct.run(self._decision, keys, args)
 
     def decision_parts(self, mode: str, event_id: str, outcome: str, event_type: str,
                        own: record.Tally, *, due_s: float = 0.0, reason: str = ""
@@ -203,7 +205,7 @@ class Stats:
         (given ``occurred_at``, for an applied event) its lag: one command."""
         keys, args = self.finish_parts(outcome, event_type, event_id, reason,
                                        occurred_at=occurred_at)
-        self._decision(keys=keys, args=args)
+        self._direct.run(self._decision, keys, args)
 
     def finish_parts(self, outcome: Counted, event_type: str, event_id: str, reason: str, *,
                      occurred_at: str | None = None) -> tuple[list[str], list[Any]]:

@@ -23,6 +23,7 @@ from typing import Any
 import redis
 
 from producers.keys import mirror_memory_key
+from toky_ghl.redis_direct import direct
 
 TO_GHL = "toky>ghl"
 TO_TOKY = "ghl>toky"
@@ -42,9 +43,16 @@ class SyncMemory:
 
     def record(self, phone: str, direction: str, fingerprint: str) -> None:
         """Remember that the other side of ``direction`` received ``fingerprint`` for ``phone``."""
+        # (one per contact a delivery writes: sent without redis-py's per-command layers,
+        # ``toky_ghl.redis_direct``)
+        direct(self.redis).call(*self.record_command(phone, direction, fingerprint))
+
+    def record_command(self, phone: str, direction: str, fingerprint: str) -> tuple[str, ...]:
+        """``record``'s command, for a caller that sends it with its own writes (the id
+        map's, ``worker.idmap.IdMap.remember_contact``)."""
         if direction not in DIRECTIONS:
             raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
-        self.redis.hset(self.key, phone, f"{direction}:{fingerprint}")
+        return ("HSET", self.key, phone, f"{direction}:{fingerprint}")
 
     def last(self, phone: str) -> tuple[str, str] | None:
         """``(direction, fingerprint)`` of the last write for ``phone``, or None."""

@@ -28,6 +28,21 @@ def test_contact_entry_keeps_id_tags_and_hash(ids: IdMap) -> None:
     assert ids.payload_hash(PHONE) is None
 
 
+@pytest.mark.parametrize("fresh", [False, True], ids=["first-today", "renewed-today"])
+def test_writes_given_to_remember_contact_are_sent_with_it(fresh: bool) -> None:
+    # Given an id map (its hash renewed today, or not: one write or three)
+    client = fakeredis.FakeRedis()
+    ids = IdMap(client, "test")
+    values = {("fresh", PHONE): "c1"} if fresh else None
+    # When a contact is remembered with another write (the mirror's fingerprint)
+    with prefetched(values):
+        ids.remember_contact(PHONE, "c1", payload_hash="h1",
+                             also=(("HSET", "test:mirror:last", PHONE, "toky>ghl:fp"),))
+    # Then both are written
+    assert ids.contact(PHONE) == "c1" and ids.payload_hash(PHONE) == "h1"
+    assert client.hget("test:mirror:last", PHONE) == b"toky>ghl:fp"
+
+
 def test_child_put_drops_its_intent(ids: IdMap) -> None:
     # Given an intent written before a create
     ids.mark_intent("note:n1", "c1", PHONE)

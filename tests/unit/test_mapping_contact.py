@@ -91,3 +91,21 @@ def test_basic_payload_for_a_phone_ghl_may_not_know() -> None:
         "name": "Unknown Caller", "firstName": "Unknown", "lastName": "Caller",
         "phone": PHONE, "source": "Toky"}
     assert basic_contact_payload(PHONE) == {"phone": PHONE, "source": "Toky"}
+
+
+def test_a_standard_field_that_cannot_be_read_names_the_toky_field() -> None:
+    # Given a contact whose name is an object, and a valid one
+    field_map = load_field_map(None)
+    # When mapped / Then the error names the Toky field and says what is wrong
+    with pytest.raises(ValidationError) as caught:
+        contact_payload({"phone": PHONE, "contact_name": {"first": "Ana"}}, field_map)
+    assert caught.value.messages == {
+        "contact_name": ["must be a string, got {'first': 'Ana'}"]}
+    assert contact_payload({"phone": PHONE, "contact_name": 42}, field_map)["name"] == "42"
+
+
+def test_the_standard_fields_are_loaded_quickly() -> None:
+    # Given the schema of the standard fields / Then its quick load serves (no hooks)
+    from worker.mapping import contact
+
+    assert contact._QUICK.enabled

@@ -24,7 +24,7 @@ from worker.sync.contact_upsert import update_for_phone, upsert_for_phone
 from worker.sync.context import SyncContext
 from worker.sync.ensure_contact import making_contact, with_contact, with_existing_contact
 from worker.sync.mapped import mapped
-from worker.sync.mirror import remember_written_to_ghl
+from worker.sync.mirror import written_to_ghl
 from worker.sync.outcome import Outcome, Unprocessable
 
 
@@ -86,14 +86,14 @@ def _contact_written(event: Event, ctx: SyncContext) -> Outcome:
             sent = payload
         else:
             ids.remember_contact(phone, contact_id, tags=_tags_after(contact, sent),
-                                 payload_hash=digest)
-            remember_written_to_ghl(ctx, phone, sent, contact)  # the mirror's loop guard
+                                 payload_hash=digest,  # and the mirror's loop guard:
+                                 also=(written_to_ghl(ctx, phone, sent, contact),))
             return Outcome.applied("contact updated", contact=contact_id)
     with making_contact(phone, ctx):
         contact, new = upsert_for_phone(phone, sent, ctx)
         ids.remember_contact(phone, contact["id"], tags=_tags_after(contact, sent),
-                             payload_hash=digest)
-        remember_written_to_ghl(ctx, phone, sent, contact)  # the mirror's loop guard
+                             payload_hash=digest,  # and the mirror's loop guard:
+                             also=(written_to_ghl(ctx, phone, sent, contact),))
     return Outcome.applied("contact created" if new else "contact upserted", contact=contact["id"])
 
 

@@ -24,7 +24,7 @@ from worker.keys import object_lock_key
 from worker.mapping import basic_contact_payload
 from worker.sync.contact_upsert import upsert_for_phone
 from worker.sync.context import SyncContext
-from worker.sync.mirror import remember_written_to_ghl
+from worker.sync.mirror import written_to_ghl
 from worker.sync.phone_lock import key_lock
 
 T = TypeVar("T")
@@ -76,9 +76,10 @@ def ensure_contact(
             ids.remember_contact(phone, exc.contact_id)
             return exc.contact_id
         tags = contact.get("tags")
-        ids.remember_contact(phone, contact["id"], tags=tags if isinstance(tags, list) else None)
-        if new:  # made by toky-ghl: not a GHL contact to mirror to Toky (an existing one is)
-            remember_written_to_ghl(ctx, phone, payload, contact)
+        # made by toky-ghl (new): not a GHL contact to mirror to Toky (an existing one is);
+        # the mirror's loop guard goes in the id map's round trip
+        ids.remember_contact(phone, contact["id"], tags=tags if isinstance(tags, list) else None,
+                             also=(written_to_ghl(ctx, phone, payload, contact),) if new else ())
     ctx.log.info("contact made in GHL" if new else "contact found in GHL",
                  contact_id=contact["id"])
     return cast(str, contact["id"])

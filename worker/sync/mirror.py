@@ -168,13 +168,15 @@ def contact_mirrored(event: Event, ctx: SyncContext) -> Outcome:
                                contact=ghl_id)
 
 
-def remember_written_to_ghl(ctx: SyncContext, phone: str, sent: dict[str, Any],
-                            answer: object = None) -> None:
-    """After toky-ghl wrote ``phone``'s contact to GHL from Toky (``toky>ghl``): remember the
-    shared fields GHL holds now (its answer when it carries the contact, else ``sent``), so
-    the mirror does not copy toky-ghl's own write back to Toky."""
+def written_to_ghl(ctx: SyncContext, phone: str, sent: dict[str, Any],
+                   answer: object = None) -> tuple[str, ...]:
+    """After toky-ghl wrote ``phone``'s contact to GHL from Toky (``toky>ghl``): the command
+    that remembers the shared fields GHL holds now (its answer when it carries the
+    contact, else ``sent``), so the mirror does not copy toky-ghl's own write back to
+    Toky. Sent with the id map's write of the same contact, in its round trip
+    (``IdMap.remember_contact``'s ``also``)."""
     held = answer if isinstance(answer, dict) and answer.get("phone") else sent
-    SyncMemory(ctx.redis, ctx.settings.key_prefix).record(
+    return SyncMemory(ctx.redis, ctx.settings.key_prefix).record_command(
         phone, TO_GHL, fingerprint(from_ghl({**held, "phone": phone})))
 
 
