@@ -196,10 +196,7 @@ class WireSender:
             raise
         if not connection.reusable:
             self._drop(connection)
-        answer_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
-        for name, value in raw_headers:
-            seen = answer_headers.get(name)
-            answer_headers[name] = value if seen is None else f"{seen}, {value}"
+        answer_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(_joined(raw_headers))
         content = _decoded(content, answer_headers.get("Content-Encoding"))
         return WireAnswer(status, reason, answer_headers, content)
 
@@ -276,6 +273,17 @@ class WireSender:
                 None, f"cannot connect to {where}: {exc}")) from exc  # type: ignore[arg-type]
         sock.settimeout(self._read_timeout_s)
         return Connection(sock)
+
+
+def _joined(headers: list[tuple[str, str]]) -> dict[str, str]:
+    """Header lines as one value per name (any case), repeated names' values joined with
+    ", " (as urllib3's ``HTTPHeaderDict``, which requests reads); the first spelling kept."""
+    joined: dict[str, str] = {}
+    spelling: dict[str, str] = {}
+    for name, value in headers:
+        first = spelling.setdefault(name.lower(), name)
+        joined[first] = f"{joined[first]}, {value}" if first in joined else value
+    return joined
 
 
 def _close(sock: socket.socket | None) -> None:

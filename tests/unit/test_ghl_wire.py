@@ -410,3 +410,22 @@ def test_a_token_with_a_line_break_is_refused_before_sending_and_not_shown(serve
     assert server.requests == [] and server.connections == 0
     texts = str(refused.value) + repr(refused.value) + repr(refused.value.__cause__)
     assert "tok-AAAAAAAA" not in texts and "InvalidHeader" in str(refused.value)
+
+
+def test_repeated_header_names_join_as_requests_joins_them(serve):
+    def twice(handler: Handler) -> None:
+        handler.send_response(400)
+        handler.send_header("X-Request-Id", "a")
+        handler.send_header("x-request-id", "b")
+        handler.send_header("Content-Length", "2")
+        handler.end_headers()
+        handler.wfile.write(b"{}")
+
+    server = serve(twice)
+    errors = {}
+    for wire in (True, False):
+        with pytest.raises(GhlError) as refused:
+            client_for(server.url, wire=wire).upsert_contact({"phone": "+15550100017"})
+        errors[wire] = refused.value
+    assert errors[True].request_id == errors[False].request_id == "a, b"
+    assert errors[True].headers == errors[False].headers
