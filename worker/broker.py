@@ -12,7 +12,9 @@ consumer's processing list (``worker.broker_processing``) is the record instead:
   into this consumer's processing list, where it stays until it is settled;
 - ``QoS.append`` sends nothing: it keeps (processing list, message as Redis gave it)
   per delivery tag in memory;
-- ``QoS.ack`` (and ``reject`` without requeue) is one ``LREM``; ``reject`` with requeue
+- ``QoS.ack`` (and ``reject`` without requeue) is one ``LREM``; made on the event loop's
+  thread (Celery's acknowledgements are), it goes in the same write as the next pop and
+  its answer is read with the pop's (``Channel.defer_ack``); ``reject`` with requeue
   and ``restore_unacked`` (a warm shutdown, a channel closed) are one script each that
   removes the message and pushes it back on the queue only if it was there;
 - the consumer's ``alive`` key is refreshed by a thread (``worker.broker_alive``), so a
@@ -40,8 +42,10 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import threading
 from collections.abc import Callable
 from contextlib import suppress
+from functools import partial
 from queue import Empty
 from time import monotonic, time
 from typing import Any, cast
@@ -104,7 +108,8 @@ class QoS(kombu_redis.QoS):
         if popped is None:  # recorded in unacked (kombu's append)
             super().ack(delivery_tag)
             return
-        self.durable.forget(popped)
+        if not self.durable.defer_ack(popped):
+            self.durable.forget(popped)
         virtual.QoS.ack(self, delivery_tag)
 
     def reject(self, delivery_tag: str, requeue: bool = False) -> None:
@@ -186,6 +191,10 @@ class Channel(kombu_redis.Channel):
         self._processing: str | None = None
         #: a pop's answer was lost: the list may hold a message this channel never read
         self._unread_in_list = False
+        #: acknowledgements to send ahead of the next pop (``defer_ack``), and those sent
+        #: ahead of the outstanding pop whose answers are not read yet (loop thread only)
+        self._acks_due: list[Popped] = []
+        self._acks_sent: list[Popped] = []
         # (each call passes the client of the channel's current pool)
         self.claim_script = self.plain_client.register_script(bp.CLAIM_LUA)
         self.give_back_script = self.plain_client.register_script(bp.GIVE_BACK_LUA)
@@ -286,6 +295,75 @@ class Channel(kombu_redis.Channel):
         processing, item = popped
         self._write(item, lambda: self._lrem(processing, item), "ack")
 
+    def defer_ack(self, popped: Popped) -> bool:
+        """Whether the acknowledgement of ``popped`` goes out with the next pop (its
+        ``LREM`` in the same write, its answer read with the pop's: no round trip and no
+        client call of its own) rather than now. Only on the event loop's thread with no
+        pop outstanding: Celery's acknowledgements run there at the start of a loop
+        iteration (``Consumer.call_soon_ack``), and the same iteration's poll start sends
+        the next pop (``Transport.register_with_event_loop``), or, when it sends none,
+        the acknowledgement alone (``send_due_acks``). Until then the message stays in the
+        list: killed meanwhile, it is redelivered, and the delivery's dedupe skips it."""
+        if threading.get_ident() != cast(Transport, self.connection).loop_thread:
+            return False
+        if self._in_poll:  # a pop outstanding (it may block): now, on the loop's own line
+            self._ack_now(popped)
+        else:
+            self._acks_due.append(popped)
+        return True
+
+    def _ack_now(self, popped: Popped) -> None:
+        """One ``LREM`` on a connection the loop thread keeps for itself (a third of the
+        client's cost: no pool, no retry wrapper); any failure: ``forget`` (which retries)."""
+        processing, item = popped
+        connection = None
+        try:
+            pool = self.pool
+            kept = self.__dict__.get("_ack_connection")
+            if kept is None or kept[0] is not pool:
+                kept = self.__dict__["_ack_connection"] = (pool, pool.get_connection())
+            connection = kept[1]
+            connection.send_command("LREM", processing, -1, item)
+            connection.read_response()
+        except Exception:
+            if connection is not None:
+                connection.disconnect()
+            self.forget(popped)
+
+    def send_due_acks(self) -> None:
+        """Acknowledge now (one ``LREM`` each) what no pop carried, and what was sent
+        ahead of a pop whose answers were lost."""
+        acks, self._acks_due = self._acks_due, []
+        if not self._in_poll:
+            acks, self._acks_sent = acks + self._acks_sent, []
+        for popped in acks:
+            self.forget(popped)
+
+    def _retry_acks(self, acks: list[Popped]) -> None:
+        """Acknowledgements sent whose answers were lost: whether Redis ran them is not
+        known; the keeper sends them again (an ``LREM`` of a message no longer there does
+        nothing)."""
+        keeper = self._keeper
+        for processing, item in acks:
+            if keeper is None:
+                self._drop_unrecorded(processing, item)
+            else:
+                keeper.retry_later(item, partial(self._lrem, processing, item))
+
+    def _read_acks(self, connection: Any) -> None:
+        """Read the answers of the acknowledgements sent ahead of the pop."""
+        acks, self._acks_sent = self._acks_sent, []
+        for n, (processing, item) in enumerate(acks):
+            try:
+                connection.read_response()
+            except redis.ResponseError as exc:  # refused, not lost: retried
+                log.warning("a write about a held message failed; retrying", write="ack",
+                            error=f"{type(exc).__name__}: {exc}")
+                self._retry_acks([(processing, item)])
+            except BaseException:
+                self._retry_acks(acks[n:])
+                raise
+
     def give_back(self, popped: Popped, *, leftmost: bool, retry: bool = True) -> None:
         """Put the message back on its queue, marked redelivered as kombu does
         (``Channel._do_restore_message``), if it is still in the list."""
@@ -321,7 +399,8 @@ class Channel(kombu_redis.Channel):
         know it holds goes back on the queue (run before the next pop, so that nothing
         else in the list can be unknown)."""
         popped = cast(QoS, self.qos)._popped
-        known = [item for where, item in list(popped.values()) if where == processing]
+        known = [item for where, item in [*popped.values(), *self._acks_due, *self._acks_sent]
+                 if where == processing]
         if self._keeper is not None:
             known += self._keeper.pending_messages()
         restored = self.reconcile_script(keys=[processing, self.global_keyprefix + queue],
@@ -344,13 +423,29 @@ class Channel(kombu_redis.Channel):
             self._give_back_unread(queue, processing)
         self._pop_queue = queue
         client: Any = self.client
-        self._in_poll = client.connection
+        connection = client.connection
+        pop = ("BRPOPLPUSH", self.global_keyprefix + queue, processing, timeout or 0)
+        # the acknowledgements due (and any sent ahead of a pop whose answer was lost)
+        # go in the same write, before the pop (defer_ack)
+        acks, self._acks_due = self._acks_sent + self._acks_due, []
+        self._acks_sent = acks
+        self._in_poll = connection
         self._brpop_sent_at = monotonic()
-        client.connection.send_command("BRPOPLPUSH", self.global_keyprefix + queue,
-                                       processing, timeout or 0)
+        if not acks:
+            connection.send_command(*pop)
+            return
+        try:
+            connection.send_packed_command(connection.pack_commands(
+                [*(("LREM", where, -1, item) for where, item in acks), pop]))
+        except BaseException:
+            self._acks_sent = []
+            self._retry_acks(acks)
+            raise
 
     def _brpop_read(self, **options: Any) -> bool:
         client: Any = self.client
+        if self._acks_sent and not self._ack_answers_read(client.connection):
+            raise Empty()  # the pop's answer is not here yet: read when it comes
         try:
             try:
                 item = client.parse_response(client.connection, "BRPOPLPUSH", **options)
@@ -386,6 +481,18 @@ class Channel(kombu_redis.Channel):
             self._in_poll = None
             cast(Any, self)._flush_brpop_reauth()
 
+    def _ack_answers_read(self, connection: Any) -> bool:
+        """Read the answers of the acknowledgements sent ahead of the pop; whether the
+        pop's answer is there to read too (the socket turned readable with theirs)."""
+        try:
+            self._read_acks(connection)
+            return bool(connection.can_read(timeout=0))
+        except self.connection_errors:
+            self._unread_in_list = True
+            connection.disconnect()
+            self._in_poll = None
+            raise
+
     def _lrem(self, processing: str, item: bytes) -> int:
         """Remove the message from the list (from its tail: the oldest end), if there."""
         return self.plain_client.lrem(processing, -1, cast(str, item))  # (bytes, as Redis gave)
@@ -408,6 +515,7 @@ class Channel(kombu_redis.Channel):
         if type == "BRPOP":
             self._unread_in_list = True  # the answer read here is not delivered
             client: Any = self.client
+            self._read_acks(client.connection)
             client.parse_response(client.connection, "BRPOPLPUSH")
         else:
             cast(Any, super())._poll_error(type, **options)
@@ -417,6 +525,10 @@ class Channel(kombu_redis.Channel):
         then the alive key goes, so whatever Redis refused to give back goes to the
         next sweep rather than after the key's lifetime."""
         try:
+            if self._in_poll and self._acks_sent:  # (kombu's close reads the pop's answer)
+                with suppress(Exception):  # not answered: the keeper's retries
+                    self._read_acks(self._in_poll)
+            self.send_due_acks()
             super().close()
         finally:
             keeper, self._keeper = self._keeper, None
@@ -466,6 +578,51 @@ def leave_in_broker(message: Any) -> None:
 
 class Transport(kombu_redis.Transport):
     Channel = Channel
+    #: the thread running the event loop this transport is registered with (Celery's
+    #: worker: the main thread; set by the loop's first iteration), None without one
+    #: (``drain_events``)
+    loop_thread: int | None = None
+    cycle: Any
+
+    def register_with_event_loop(self, connection: Any, loop: Any) -> None:
+        """kombu's registration, with its poll start (run on every loop iteration)
+        replaced by ``_poll_start``. Left as kombu's if its registration no longer adds
+        exactly one tick callback."""
+        before = set(loop.on_tick)
+        super().register_with_event_loop(connection, loop)
+        added = [callback for callback in loop.on_tick if callback not in before]
+        if len(added) != 1:
+            return
+        loop.on_tick.discard(added[0])
+        loop.on_tick.add(partial(_poll_start, self, loop))
+
+
+def _poll_start(transport: Transport, loop: Any) -> None:
+    """What kombu runs at every loop iteration (kombu/transport/redis.py,
+    ``register_with_event_loop``: ``on_poll_start``), minus its cost per iteration:
+
+    - kombu adds every socket to the loop again each time (``Hub.add_reader``: an
+      ``epoll_ctl`` that fails with ``EEXIST`` and a raised exception per socket); here
+      only a socket the loop does not read with this callback: every path that takes a
+      socket out of epoll (kombu pausing a pop, a disconnection, a socket error) takes
+      it out of ``loop.readers`` too (``Hub.remove_reader``/``remove``), and kombu
+      registers a new socket in epoll itself (``MultiChannelPoller._register``);
+    - the acknowledgements deferred to this iteration's pop and not carried by one
+      (no pop sent: the prefetch limit reached, the consumer cancelled) go now.
+
+    The thread running this is the loop's: acknowledgements made on it are deferred
+    (``Channel.defer_ack``), those of other threads are not.
+    """
+    transport.loop_thread = threading.get_ident()
+    cycle, on_readable = transport.cycle, transport.on_readable
+    cycle.on_poll_start()
+    readers = loop.readers
+    for fd in cycle.fds:
+        if readers.get(fd) != (on_readable, (fd,)):
+            loop.add_reader(fd, on_readable, fd)
+    for channel in cycle._channels:
+        if channel._acks_due or (channel._acks_sent and not channel._in_poll):
+            channel.send_due_acks()
 
 
 def broker_ssl_options(redis_url: str) -> dict[str, object]:
