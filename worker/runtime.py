@@ -60,6 +60,7 @@ def build_runtime(settings: Settings, redis_client: redis.Redis | None = None) -
         read_timeout_s=settings.ghl_read_timeout_s,
         max_inline_wait_ms=settings.rate_wait_inline_max_ms,
         circuit=Circuit.from_settings(settings, client_redis),
+        wire=True,  # a connection per thread: a third of the CPU of requests' (clients/ghl/wire.py)
     )
     # Keys of custom fields → their ids (GHL needs ids): an unknown key stops here.
     resolve_custom_field_keys(field_map, client, client_redis, settings.key_prefix)

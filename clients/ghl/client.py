@@ -32,7 +32,9 @@ class GhlClient(EngagementEndpoints, GhlTransport):
     rate limiter (None: no limiting); ``session``, a ``requests.Session`` (None:
     a pooled one); ``connect_timeout_s`` / ``read_timeout_s``; ``max_inline_wait_ms``,
     the longest total wait on the limiter before raising ``GhlRateLimitedError``
-    (0: never wait inline); ``sleep``, injectable for tests.
+    (0: never wait inline); ``sleep``, injectable for tests; ``wire``, send on a
+    per-thread kept-alive connection (``clients.ghl.wire``, the worker's path) instead
+    of requests, unless a ``session`` is given or a proxy applies.
     """
 
     def _located(self, payload: dict[str, Any]) -> dict[str, Any]:

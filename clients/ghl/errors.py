@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -23,6 +23,21 @@ REQUEST_ID_HEADERS = ("X-Request-Id", "X-Trace-Id", "Request-Id", "CF-Ray")
 
 #: Answer headers never kept on an error (they may carry session material).
 _DROPPED_HEADERS = frozenset({"set-cookie", "authorization", "proxy-authorization", "cookie"})
+
+
+class Answer(Protocol):
+    """An HTTP answer, body read: a ``requests.Response`` or ``clients.ghl.wire``'s
+    ``WireAnswer``."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    @property
+    def content(self) -> bytes: ...
+    def json(self) -> Any: ...
 
 
 def _rebuild(cls: type[GhlError], state: dict[str, Any]) -> GhlError:
@@ -214,7 +229,7 @@ def _trace_id(body: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _json_or_none(response: requests.Response) -> Any:
+def _json_or_none(response: Answer) -> Any:
     try:
         return response.json()
     except ValueError:
@@ -249,7 +264,7 @@ def _says_not_found(body: Any, messages: list[str]) -> bool:
     return any(_NOT_FOUND_400.search(text[:1000]) for text in texts)
 
 
-def error_from_response(response: requests.Response, method: str, path: str) -> GhlError:
+def error_from_response(response: Answer, method: str, path: str) -> GhlError:
     """The error for a non-2xx GHL answer (the one place mapping status to class)."""
     status = response.status_code
     body = _json_or_none(response)

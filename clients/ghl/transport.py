@@ -19,6 +19,7 @@ import requests
 
 from clients.ghl.api import Json
 from clients.ghl.errors import (
+    Answer,
     GhlAuthError,
     GhlConnectionError,
     GhlError,
@@ -27,6 +28,7 @@ from clients.ghl.errors import (
     error_from_response,
 )
 from clients.ghl.scopes import check_scope
+from clients.ghl.wire import WireSender, proxy_applies
 from clients.http_policy import pooled_session
 from contract.ids import GHL_ID_RULE, is_ghl_id
 from toky_ghl.logs import get_logger, register_secrets
@@ -100,6 +102,7 @@ class GhlTransport:
         max_inline_wait_ms: int = 2000,
         sleep: Callable[[float], Any] = time.sleep,
         circuit: Circuit | None = None,
+        wire: bool = False,
     ) -> None:
         if not base_url:
             raise ValueError("GHL base URL is missing: set GHL_API_BASE")
@@ -122,6 +125,12 @@ class GhlTransport:
         self._limiter = limiter
         self._given_session = session  # None: one session per thread
         self._sessions = _ThreadSessions(self.base_url)
+        # The cheaper path (clients.ghl.wire), opted into by the worker (worker/runtime.py);
+        # a given session (tests' adapters, ``responses``) or a proxy keeps requests'.
+        self._wire = (WireSender(self.base_url, connect_timeout_s=connect_timeout_s,
+                                 read_timeout_s=read_timeout_s)
+                      if wire and session is None and not proxy_applies(self.base_url)
+                      else None)
         self._timeout_s = (connect_timeout_s, read_timeout_s)
         self._max_inline_wait_ms = max_inline_wait_ms
         self._sleep = sleep
@@ -200,8 +209,10 @@ class GhlTransport:
         return body[expect] if expect is not None and unwrap else body
 
     def _send(self, method: str, path: str, headers: dict[str, str],
-              params: Mapping[str, Any] | None, json: Any) -> requests.Response:
-        """One HTTP exchange through the session's adapter, its body read.
+              params: Mapping[str, Any] | None, json: Any) -> Answer:
+        """One HTTP exchange, its body read: on the thread's own kept-alive connection
+        when the transport was built with ``wire=True`` (``clients.ghl.wire``), else
+        through the session's adapter (below). Failures raise requests' exceptions.
 
         Not ``Session.request``: per request it merges cookie jars, hooks and settings
         (``merge_setting``'s protocol ``isinstance`` checks), looks up redirects and
@@ -211,6 +222,8 @@ class GhlTransport:
         its adapter, so a test's adapter or ``responses`` still answers. Not kept:
         cookies (GHL's API authenticates by the header) and redirects (GHL's API does
         not redirect; a 3xx is an error, never a POST re-sent as a GET)."""
+        if self._wire is not None:
+            return self._wire.send(method, path, headers, params, json)
         session = self._session
         request = requests.PreparedRequest()
         # PreparedRequest.prepare's steps less cookies (an empty jar built and read per
@@ -384,7 +397,7 @@ def _s_since(started: float) -> float:
     return time.monotonic() - started
 
 
-def _parse(response: requests.Response, method: str, path: str, expect: str | None) -> Any:
+def _parse(response: Answer, method: str, path: str, expect: str | None) -> Any:
     if not response.content.strip():
         body = None
     else:

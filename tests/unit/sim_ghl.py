@@ -59,7 +59,8 @@ class SimGhl(GhlDouble):
         self.sim = sim
         self.client = GhlClient(base_url=url, token=TOKEN, location_id=LOCATION,
                                 scopes=frozenset(ALL_SCOPES), limiter=None,
-                                connect_timeout_s=5, read_timeout_s=10)
+                                connect_timeout_s=5, read_timeout_s=10,
+                                wire=True)  # the worker's HTTP path (worker/runtime.py)
         self._start_recording()
 
     @property

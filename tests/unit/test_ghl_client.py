@@ -518,18 +518,27 @@ def test_requests_use_explicit_timeouts_and_a_large_pool(stub):
     assert adapter._pool_maxsize >= 32
 
 
-def test_the_worker_runtime_builds_a_working_client_from_settings(stub):
+def test_the_worker_runtime_builds_a_working_client_from_settings():
     import fakeredis
 
+    from simulators.ghl import GhlSim, SimConfig, create_app
+    from simulators.serve import serve_in_thread
     from toky_ghl.settings import Settings
     from worker.runtime import build_runtime
 
-    settings = Settings(ghl_api_base=BASE, ghl_token=TOKEN, ghl_location_id=LOC,
-                        ghl_scopes=frozenset({"users.readonly"}), rate_wait_inline_max_ms=0)
-    stub.get(BASE + "/users/", json={"users": []}, match=[expect_headers(CONTACTS_V)])
-    client = build_runtime(settings, fakeredis.FakeRedis()).client
-    assert client.list_users() == []
-    assert TOKEN not in repr(client)
+    # The worker's client sends on clients.ghl.wire (which `responses` does not see):
+    # a real simulator over HTTP answers, checking the token and the Version header.
+    sim = GhlSim(SimConfig())
+    sim.add_token(TOKEN, LOC, ["users.readonly"])
+    with serve_in_thread(create_app(sim), threads=2) as server:
+        settings = Settings(ghl_api_base=server.url, ghl_token=TOKEN, ghl_location_id=LOC,
+                            ghl_scopes=frozenset({"users.readonly"}),
+                            rate_wait_inline_max_ms=0)
+        client = build_runtime(settings, fakeredis.FakeRedis()).client
+        assert client._wire is not None  # type: ignore[attr-defined]
+        assert client.list_users() == []
+        assert TOKEN not in repr(client)
+        client._wire.close()  # type: ignore[attr-defined]  (else the server waits for it)
 
 
 def test_within_one_event_a_call_after_a_granted_one_waits_for_its_slot_instead_of_giving_up(
