@@ -12,9 +12,9 @@ consumer's processing list (``worker.broker_processing``) is the record instead:
   into this consumer's processing list, where it stays until it is settled;
 - ``QoS.append`` sends nothing: it keeps (processing list, message as Redis gave it)
   per delivery tag in memory;
-- ``QoS.ack`` (and ``reject`` without requeue) is one ``LREM``; made on the event loop's
-  thread (Celery's acknowledgements are), it goes in the same write as the next pop and
-  its answer is read with the pop's (``Channel.defer_ack``); ``reject`` with requeue
+- ``QoS.ack`` (and ``reject`` without requeue) is one ``LREM``; an acknowledgement made
+  on the event loop's thread (Celery's are) goes in the same write as the next pop, its
+  answer read with the pop's (``Channel.defer_ack``); ``reject`` with requeue
   and ``restore_unacked`` (a warm shutdown, a channel closed) are one script each that
   removes the message and pushes it back on the queue only if it was there;
 - the consumer's ``alive`` key is refreshed by a thread (``worker.broker_alive``), so a
