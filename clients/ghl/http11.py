@@ -1,16 +1,26 @@
 """HTTP/1.1 on one open socket, as much as a GHL call needs: write a request, read its answer.
 
-Why not ``http.client``: per answer it makes a new file object and parses the headers
-with the ``email`` package, over half of the CPU ``clients.ghl.wire`` spent per call
-(py-spy, issue 12). Here the socket's one buffered reader serves every answer and a
-header line is split at its colon.
+The answer is parsed by ``httptools`` (bindings to llhttp, Node.js's HTTP parser; what
+uvicorn uses). Not ``http.client``: per answer it makes a new file object and parses the
+headers with the ``email`` package, over half of the CPU ``clients.ghl.wire`` spent per
+call (py-spy, issue 12).
 
-The answer's framing follows RFC 9112 section 6: no body for HEAD, 1xx, 204 and 304;
-else ``Transfer-Encoding: chunked`` (trailers skipped), else ``Content-Length`` (several
-values must agree), else the body runs to the connection's close. Interim 1xx answers
-are skipped. The connection stays open after an HTTP/1.1 answer unless it says
-``Connection: close``; after HTTP/1.0 only with ``keep-alive``. Limits as
-``http.client``'s: a line at most 65,536 bytes, at most 100 header lines.
+llhttp frames the answer as RFC 9112 section 6 says (no body for 1xx, 204 and 304;
+``Transfer-Encoding: chunked`` with its trailers, else ``Content-Length``, which must not
+repeat, else to the close) and is strict: bare LF line ends, obsolete line folding,
+header lines without a colon are refused. What it leaves to its caller, done here:
+
+- Interim 1xx answers are skipped (a 101 ends the exchange: the connection is not HTTP
+  any more, so it is not reused).
+- An answer to HEAD ends with its headers (llhttp cannot be told; it would wait for the
+  announced body). The parser is stopped there and the connection not reused, so a
+  stray body byte can never be read as the next answer.
+- A body that runs to the close ends at EOF: when neither ``Transfer-Encoding`` nor
+  ``Content-Length`` framed it (RFC 9112 section 6.3, item 8); any other EOF before the
+  answer ended is a ``BrokenAnswer``.
+- The connection stays open when llhttp's ``should_keep_alive`` says so (HTTP/1.1 unless
+  ``Connection: close``; HTTP/1.0 only with ``keep-alive``) and nothing follows the answer.
+- Limits as ``http.client``'s: a header line at most 65,536 bytes, at most 100 of them.
 
 Failures: ``BrokenAnswer`` for an answer that breaks HTTP (or ends early, the server
 closing mid-answer included); the socket's ``OSError`` / ``TimeoutError`` pass through.
@@ -21,31 +31,45 @@ from __future__ import annotations
 import select
 import socket
 
+from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
+
 __all__ = ["MAX_HEADERS", "MAX_LINE", "BrokenAnswer", "Connection", "RawAnswer"]
 
 MAX_LINE = 65_536
 MAX_HEADERS = 100
-_NO_BODY_STATUSES = frozenset({204, 304})
+# bytes an answer's head may take before it is refused: bounds what the parser holds
+# while a line is still open (its limits are checked when the line ends)
+_MAX_HEAD = MAX_LINE * (MAX_HEADERS + 2)
+_READ_SIZE = 65_536
 
 
 class BrokenAnswer(Exception):
     """The server's answer broke HTTP/1.1, or the connection closed before it ended."""
 
 
+class _AnswerEnded(Exception):
+    """Stops the parser: the answer ended (HEAD), or bytes follow the ended answer."""
+
+
 RawAnswer = tuple[int, str, list[tuple[str, str]], bytes]  # status, reason, headers, body
 
 
 class Connection:
-    """One open connection (plain or TLS socket), one exchange at a time."""
+    """One open connection (plain or TLS socket), one exchange at a time.
+
+    It is the parser's callback object (``on_*``); one parser serves the connection's
+    answers in turn, as llhttp is made to."""
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
-        self._reader = sock.makefile("rb")
         self.reusable = True
+        self._buffer = bytearray(_READ_SIZE)
+        self._parser: HttpResponseParser | None = HttpResponseParser(self)
+        self._start(head=False)
 
     def close(self) -> None:
         self.reusable = False
-        self._reader.close()
+        self._parser = None  # (the parser holds this object: no cycle left behind)
         self.sock.close()
 
     def dropped(self) -> bool:
@@ -65,97 +89,105 @@ class Connection:
 
     def exchange(self, request: bytes, *, head: bool = False) -> RawAnswer:
         """Send ``request`` (its head and body, whole) and read the answer."""
-        self.sock.sendall(request)
-        while True:
-            version, status, reason = self._status_line()
-            headers = self._headers()
-            if not 100 <= status < 200 or status == 101:
-                break
-        connection = ",".join(v for k, v in headers if k.lower() == "connection").lower()
-        if version == "HTTP/1.1":
-            self.reusable = "close" not in connection
-        else:
-            self.reusable = "keep-alive" in connection
-        if head or 100 <= status < 200 or status in _NO_BODY_STATUSES:
-            return status, reason, headers, b""
-        return status, reason, headers, self._body(headers)
+        parser = self._parser
+        if parser is None or not self.reusable:
+            raise RuntimeError("an exchange on a connection that is not reusable")
+        self._start(head=head)
+        try:
+            self.sock.sendall(request)
+            buffer, view = self._buffer, memoryview(self._buffer)
+            while not self._ended:
+                size = self.sock.recv_into(buffer)
+                if not size:
+                    self._at_eof()
+                    break
+                self._feed(parser, view[:size])
+        except BaseException:
+            self.reusable = False  # the parser stopped mid-answer
+            raise
+        reason = b"".join(self._reason).decode("latin-1")
+        return self._status, reason, self._headers, b"".join(self._body)
 
-    def _line(self) -> bytes:
-        line = self._reader.readline(MAX_LINE + 1)
-        if len(line) > MAX_LINE:
-            raise BrokenAnswer("an answer's line is over 65,536 bytes")
-        return line
+    def _start(self, *, head: bool) -> None:
+        self._head = head
+        self._status = 0
+        self._reason: list[bytes] = []
+        self._headers: list[tuple[str, str]] = []
+        self._headers_ended = False
+        self._body: list[bytes] = []
+        self._ended = False
+        self._head_size = 0
 
-    def _status_line(self) -> tuple[str, int, str]:
-        line = self._line()
-        if not line:
+    def _feed(self, parser: HttpResponseParser, data: memoryview) -> None:
+        if not self._headers_ended:
+            self._head_size += len(data)
+            if self._head_size > _MAX_HEAD:
+                raise BrokenAnswer(f"an answer's head is over {_MAX_HEAD:,} bytes")
+        try:
+            parser.feed_data(data)
+        except HttpParserUpgrade:  # after a 101: what follows is not HTTP
+            self._ended, self.reusable = True, False
+        except HttpParserError as exc:
+            if self._ended:  # the HEAD answer's end, or bytes after the answer
+                self.reusable = False
+                return
+            if isinstance(exc.__context__, BrokenAnswer):
+                raise exc.__context__ from None
+            raise BrokenAnswer(f"the answer breaks HTTP/1.1: {exc}") from None
+
+    def _at_eof(self) -> None:
+        """The server closed: the end of a body framed by the close, else too early."""
+        if not self._headers_ended:
+            if self._head_size:
+                raise BrokenAnswer("the connection closed within the answer's head")
             raise BrokenAnswer("the server closed the connection without answering")
-        parts = line.decode("latin-1").rstrip("\r\n").split(None, 2)
-        if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not (
-                len(parts[1]) == 3 and parts[1].isdigit()):
-            raise BrokenAnswer(f"not an HTTP/1.x status line: {line[:40]!r}")
-        return parts[0], int(parts[1]), parts[2] if len(parts) > 2 else ""
+        if not self._framed_by_length():
+            self._ended, self.reusable = True, False
+            return
+        raise BrokenAnswer(f"the connection closed within the answer's body "
+                           f"(after {sum(map(len, self._body))} bytes)")
 
-    def _headers(self) -> list[tuple[str, str]]:
-        headers: list[tuple[str, str]] = []
-        for _ in range(MAX_HEADERS + 1):
-            line = self._line()
-            if line in (b"\r\n", b"\n"):
-                return headers
-            if not line:
-                raise BrokenAnswer("the connection closed within the answer's headers")
-            text = line.decode("latin-1").rstrip("\r\n")
-            if text[:1] in (" ", "\t") and headers:  # obsolete line folding: a continuation
-                name, value = headers[-1]
-                headers[-1] = (name, f"{value} {text.strip()}")
-                continue
-            name, colon, value = text.partition(":")
-            if colon and name and name == name.strip():
-                headers.append((name, value.strip()))
-        raise BrokenAnswer(f"an answer with over {MAX_HEADERS} header lines")
+    def _framed_by_length(self) -> bool:
+        """``Transfer-Encoding`` or ``Content-Length`` says where the body ends."""
+        codings = [value for name, value in self._headers
+                   if name.lower() == "transfer-encoding"]
+        if codings:  # chunked must be the last coding, else the close ends the body
+            return ",".join(codings).rsplit(",", 1)[-1].strip().lower() == "chunked"
+        return any(name.lower() == "content-length" for name, _ in self._headers)
 
-    def _body(self, headers: list[tuple[str, str]]) -> bytes:
-        codings = [v for k, v in headers if k.lower() == "transfer-encoding"]
-        if codings:
-            if ",".join(codings).rsplit(",", 1)[-1].strip().lower() != "chunked":
-                self.reusable = False  # framed by the close (RFC 9112 section 6.3)
-                return self._reader.read()
-            return self._chunked()
-        lengths = {v.strip() for k, value in headers if k.lower() == "content-length"
-                   for v in value.split(",")}
-        if not lengths:
-            self.reusable = False
-            return self._reader.read()
-        if len(lengths) > 1 or not lengths.copy().pop().isdigit():
-            raise BrokenAnswer(f"unusable Content-Length: {sorted(lengths)!r}")
-        return self._exactly(int(lengths.pop()))
+    # the parser's callbacks (httptools calls them from ``feed_data``)
 
-    def _exactly(self, size: int) -> bytes:
-        data = self._reader.read(size) if size else b""
-        if len(data) < size:
-            raise BrokenAnswer(f"the answer's body ended after {len(data)} of {size} bytes")
-        return data
+    def on_message_begin(self) -> None:
+        if self._ended:
+            raise _AnswerEnded  # something follows the answer: an unasked answer?
 
-    def _chunked(self) -> bytes:
-        parts: list[bytes] = []
-        while True:
-            line = self._line()
-            size_text = line.split(b";", 1)[0].strip()
-            try:
-                size = int(size_text, 16)
-            except ValueError:
-                raise BrokenAnswer(f"not a chunk size: {line[:40]!r}") from None
-            if size < 0:
-                raise BrokenAnswer(f"not a chunk size: {line[:40]!r}")
-            if size == 0:
-                break
-            parts.append(self._exactly(size))
-            if self._line() not in (b"\r\n", b"\n"):
-                raise BrokenAnswer("a chunk does not end with CRLF")
-        for _ in range(MAX_HEADERS + 1):  # the trailer section, up to its empty line
-            line = self._line()
-            if line in (b"\r\n", b"\n"):
-                return b"".join(parts)
-            if not line:
-                raise BrokenAnswer("the connection closed within the answer's trailers")
-        raise BrokenAnswer(f"an answer with over {MAX_HEADERS} trailer lines")
+    def on_status(self, reason: bytes) -> None:
+        self._reason.append(reason)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self._headers_ended:
+            return  # a chunked body's trailer: skipped
+        if len(name) + len(value) + 2 > MAX_LINE:
+            raise BrokenAnswer(f"an answer's header line is over {MAX_LINE:,} bytes")
+        if len(self._headers) == MAX_HEADERS:
+            raise BrokenAnswer(f"an answer with over {MAX_HEADERS} header lines")
+        self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
+
+    def on_headers_complete(self) -> None:
+        assert self._parser is not None
+        self._status = self._parser.get_status_code()
+        self._headers_ended = True
+        if self._head and not 100 <= self._status < 200:
+            self._ended, self.reusable = True, False
+            raise _AnswerEnded
+
+    def on_body(self, body: bytes) -> None:
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        assert self._parser is not None
+        if 100 <= self._status < 200 and self._status != 101:
+            self._start(head=self._head)  # an interim answer: the real one follows
+            return
+        self._ended = True
+        self.reusable = self._parser.should_keep_alive()
