@@ -19,15 +19,16 @@ contact and note), Redis commands per event (``INFO commandstats`` before and
 after, every client: enqueue, worker, Celery's own traffic; the benchmark's own
 polling is subtracted), worker CPU ms per event (user + system time of the
 worker process and all its children, from ``/proc``), GHL calls per event,
-enqueue events per second and the worker's RSS (peak of all its processes, at half
+enqueue events per second (published while the workers already consume: the enqueue
+goal is ``bench/enqueue.py``'s) and the worker's RSS (peak of all its processes, at half
 the events, at the end, and its largest process: ``--contacts 5000`` is the
 10,000-event memory check); then the ratios.
 
 Use a Redis no one else is using: the command counts are server-wide. Goals
 (issue 12): <= 20 Redis commands per event, worker CPU per event <= the
 baseline's, events/s >= 2x the baseline at 20 ms latency and >= 0.9x at 0 ms,
-<= 1.0 GHL call per event, enqueue >= 10,000 events/s. The exit status is 0
-when every goal of every round is met.
+<= 1.0 GHL call per event (enqueue >= 10,000 events/s: ``bench/enqueue.py``). The exit
+status is 0 when every goal of every round is met.
 
 ``--profile FILE`` samples our worker with py-spy (``pip install py-spy``; it
 needs ptrace rights) and writes its flat profile (the functions most often on
@@ -440,10 +441,12 @@ def report(latency_ms: int, results: dict[str, Side]) -> bool:
     ours, base = results.get("ours"), results.get("baseline")
     if ours is None:  # the baseline alone: nothing to compare
         return True
+    # (enqueue >= 10,000 events/s is bench/enqueue.py's goal: here 1,200 events are
+    # published while the workers start consuming on the same two cores, a figure shown
+    # for comparison with send_task, not a measure of the publisher)
     goals = {
         "<= 20 Redis commands/event": ours.commands_per_event <= 20,
         "<= 1.0 GHL call/event": ours.calls_per_event <= 1.0,
-        "enqueue >= 10,000/s": ours.enqueue_per_s >= 10_000,
     }
     if base is not None:
         speed_goal = 2.0 if latency_ms >= 20 else 0.9
