@@ -20,11 +20,12 @@ import re
 import sys
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from structlog.typing import EventDict
 
+from toky_ghl.loggers import LevelCheckedLogger, ModuleLogger
 from toky_ghl.url_mask import REDACTED, url_password
 
 #: The longest string value a log line keeps (a traceback: ``MAX_TRACEBACK_CHARS``); the
@@ -265,9 +266,10 @@ def configure(level: str = "INFO", *, json: bool | None = None) -> None:
     structlog.configure(
         processors=[structlog.stdlib.filter_by_level, *shared, _Rendered(renderer)],
         logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        # Not cached: module-level loggers keep following the configuration, so a
-        # later configure() (or structlog.testing.capture_logs) reaches them too.
+        wrapper_class=LevelCheckedLogger,
+        # Not cached by structlog: a logger keeps following the configuration, so a later
+        # configure() (or structlog.testing.capture_logs) reaches it too. Module loggers
+        # (get_logger) are kept per configuration by ModuleLogger instead.
         cache_logger_on_first_use=False,
     )
     formatter = _LineFormatter(
@@ -292,4 +294,5 @@ def configure(level: str = "INFO", *, json: bool | None = None) -> None:
 
 
 def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
-    return structlog.stdlib.get_logger(name)
+    """A module-level logger: it follows the configuration, at little cost per call."""
+    return cast(structlog.stdlib.BoundLogger, ModuleLogger(name))
