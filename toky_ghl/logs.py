@@ -75,11 +75,19 @@ _secret_values: set[str] = set()
 _secrets_longest_first: tuple[str, ...] = ()
 #: The length of the shortest registered secret: a shorter text cannot hold one.
 _shortest_secret = 0
+#: Texts ``_is_plain`` found plain: a line's values repeat (its level, logger and event
+#: names; the ids of one task's lines), and a set look-up costs less than the checks.
+#: ``register_secrets`` replaces the set (a text plain before may hold the new secret);
+#: ``_is_plain`` takes the set before the secrets, so a look-up racing a registration
+#: adds to the set being dropped. Bounded: emptied when full; only short texts.
+_PLAIN_MAX_TEXTS = 4096
+_PLAIN_MAX_CHARS = 256
+_plain_texts: set[str] = set()
 
 
 def register_secrets(values: Iterable[str | None]) -> None:
     """Remember secret values so that ``redact`` scrubs them from any string."""
-    global _secrets_longest_first, _shortest_secret
+    global _secrets_longest_first, _shortest_secret, _plain_texts
     added = False
     for value in values:
         if value and len(value) >= 4 and value not in _secret_values:
@@ -88,6 +96,7 @@ def register_secrets(values: Iterable[str | None]) -> None:
     if added:
         _secrets_longest_first = tuple(sorted(_secret_values, key=len, reverse=True))
         _shortest_secret = len(_secrets_longest_first[-1])
+        _plain_texts = set()  # after the secrets: see _plain_texts
 
 
 def register_settings_secrets(settings: Any) -> None:
@@ -116,11 +125,20 @@ def _replace_registered(text: str) -> str:
 def _is_plain(text: str) -> bool:
     """Whether ``text`` holds no registered secret and no word that any pattern needs:
     ``scrub`` would answer it as it is."""
+    known = _plain_texts  # before the secrets: see _plain_texts
+    if text in known:
+        return True
     if _shortest_secret and len(text) >= _shortest_secret:
         for value in _secrets_longest_first:
             if value in text:
                 return False
-    return not _may_match(text)
+    if _may_match(text):
+        return False
+    if len(text) <= _PLAIN_MAX_CHARS:
+        if len(known) >= _PLAIN_MAX_TEXTS:
+            known.clear()
+        known.add(text)
+    return True
 
 
 def _may_match(text: str) -> bool:
