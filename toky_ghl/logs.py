@@ -25,6 +25,7 @@ from typing import Any, cast
 import structlog
 from structlog.typing import EventDict
 
+from toky_ghl import log_processors
 from toky_ghl.loggers import LevelCheckedLogger, ModuleLogger
 from toky_ghl.url_mask import REDACTED, url_password
 
@@ -269,15 +270,16 @@ def configure(level: str = "INFO", *, json: bool | None = None) -> None:
         chosen = _configured_format()
         json = not sys.stderr.isatty() if chosen == "auto" else chosen == "json"
     shared: list[Any] = [
-        structlog.contextvars.merge_contextvars,
+        # structlog's merge_contextvars and TimeStamper(fmt="iso", utc=True), cheaper
+        log_processors.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        log_processors.add_timestamp,
         structlog.processors.format_exc_info,
         redact,
     ]
     renderer: Any = (
-        structlog.processors.JSONRenderer()
+        structlog.processors.JSONRenderer(serializer=log_processors.json_dumps)
         if json
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
