@@ -184,11 +184,6 @@ class RateLimitHeaders:
     daily_remaining: int | None = None
 
 
-def _whole(raw: object) -> int | None:
-    text = str(raw).strip()
-    return int(text) if text.isascii() and text.isdigit() else None
-
-
 #: Header name as sent -> its field ("": not a rate-limit header), filled as names are
 #: met: a server sends the same few names on every answer, so each name is stripped and
 #: lowered once, not on every answer (a tenth of a GHL call's CPU, issue 12). Bounded:
@@ -213,9 +208,9 @@ def rate_limit_headers(headers: Mapping[str, str] | None) -> RateLimitHeaders:
                 _FIELD_OF_NAME[name] = field
         if not field:
             continue
-        value = _whole(raw)
-        if value is not None and (value > 0 or field not in _POSITIVE):
-            found[field] = value
+        text = str(raw).strip()  # a whole number: ASCII digits only (no sign, no point)
+        if text.isascii() and text.isdigit() and (field not in _POSITIVE or int(text) > 0):
+            found[field] = int(text)
     return RateLimitHeaders(**found)
 
 

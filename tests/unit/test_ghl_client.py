@@ -578,3 +578,15 @@ def test_an_event_inside_another_gives_the_outer_event_its_budget_back():
         # Then the outer event's budget is current again, and none after it
         assert transport._event_budget.get() is outer
     assert transport._event_budget.get() is None
+
+
+@pytest.mark.parametrize(("content", "body"), [
+    (b"", None), (b" \r\n\t", None), (b' {"ok": true} ', {"ok": True})])
+def test_an_empty_or_blank_answer_is_no_body_and_json_is_read(content, body):
+    from requests.structures import CaseInsensitiveDict
+
+    from clients.ghl.transport import _parse
+    from clients.ghl.wire import WireAnswer
+
+    answer = WireAnswer(200, "OK", CaseInsensitiveDict(), content)
+    assert _parse(answer, "GET", "/contacts/c1", None) == body
