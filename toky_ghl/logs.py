@@ -216,9 +216,29 @@ def _redact_value(key: str | None, value: Any) -> Any:
     return value
 
 
+#: A line's keys found not secret-looking (they come from the code: few), so that a value
+#: ``_redact_value`` would keep as it is is kept without the call. Bounded like the cache
+#: of ``_is_secret_key``.
+_ordinary_keys: set[str] = set()
+_ORDINARY_KEYS_MAX = 1024
+#: The types ``_redact_value`` keeps as they are under an ordinary key.
+_KEPT_TYPES = frozenset({int, float, bool, type(None)})
+
+
 def redact(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     """structlog processor: remove secrets from every key and value of a log line."""
-    return {k: _redact_value(k, v) for k, v in event_dict.items()}
+    known = _plain_texts  # (taken before any secret is read: see _plain_texts)
+    redacted = {}
+    for key, value in event_dict.items():
+        if key in _ordinary_keys and (
+                value in known if type(value) is str else type(value) in _KEPT_TYPES):
+            redacted[key] = value  # what _redact_value answers, without its checks
+            continue
+        redacted[key] = _redact_value(key, value)
+        if (type(key) is str and not _is_secret_key(key)
+                and len(_ordinary_keys) < _ORDINARY_KEYS_MAX):
+            _ordinary_keys.add(key)
+    return redacted
 
 
 #: The attribute of a ``LogRecord`` whose message is a structlog line, already rendered.

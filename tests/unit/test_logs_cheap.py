@@ -151,3 +151,14 @@ def test_the_texts_known_plain_stay_few(monkeypatch):
     assert 0 < len(logs._plain_texts) <= 8
     assert all(len(text) <= logs._PLAIN_MAX_CHARS for text in logs._plain_texts)
     assert logs.redact(None, "info", {"event": "line 3"}) == {"event": "line 3"}
+
+
+def test_a_secret_looking_key_is_redacted_however_often_its_value_is_seen_plain():
+    # Given a value seen plain under an ordinary key, and the same under secret-looking keys
+    line = {"detail": "abc1", "api_token": "abc1", "n": 0, "password": 7, "nested": {"x": 1}}
+    for _ in range(3):
+        # When the line is logged again and again (ordinary keys and plain texts remembered)
+        out = logs.redact(None, "info", dict(line))
+        # Then the secret-looking keys' values are always replaced, the rest kept
+        assert out == {"detail": "abc1", "api_token": "***", "n": 0, "password": "***",
+                       "nested": {"x": 1}}
