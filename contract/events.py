@@ -238,7 +238,8 @@ _PHONE_IN_ID = re.compile(r"\+\d{7,15}")
 
 def _short_event_id(event_id: str) -> str:
     """``event_id`` without full phone numbers (last 4 digits kept), at most 40 characters."""
-    shown = _PHONE_IN_ID.sub(lambda m: "…" + m.group()[-4:], event_id)
+    shown = (_PHONE_IN_ID.sub(lambda m: "…" + m.group()[-4:], event_id) if "+" in event_id
+             else event_id)  # (no "+", no phone: the usual id costs no regex pass)
     return shown if len(shown) <= 40 else shown[:39] + "…"
 
 

@@ -20,11 +20,13 @@ import re
 import sys
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from structlog.typing import EventDict
 
+from toky_ghl import log_processors
+from toky_ghl.loggers import LevelCheckedLogger, ModuleLogger
 from toky_ghl.url_mask import REDACTED, url_password
 
 #: The longest string value a log line keeps (a traceback: ``MAX_TRACEBACK_CHARS``); the
@@ -74,11 +76,19 @@ _secret_values: set[str] = set()
 _secrets_longest_first: tuple[str, ...] = ()
 #: The length of the shortest registered secret: a shorter text cannot hold one.
 _shortest_secret = 0
+#: Texts ``_is_plain`` found plain: a line's values repeat (its level, logger and event
+#: names; the ids of one task's lines), and a set look-up costs less than the checks.
+#: ``register_secrets`` replaces the set (a text plain before may hold the new secret);
+#: ``_is_plain`` takes the set before the secrets, so a look-up racing a registration
+#: adds to the set being dropped. Bounded: emptied when full; only short texts.
+_PLAIN_MAX_TEXTS = 4096
+_PLAIN_MAX_CHARS = 256
+_plain_texts: set[str] = set()
 
 
 def register_secrets(values: Iterable[str | None]) -> None:
     """Remember secret values so that ``redact`` scrubs them from any string."""
-    global _secrets_longest_first, _shortest_secret
+    global _secrets_longest_first, _shortest_secret, _plain_texts
     added = False
     for value in values:
         if value and len(value) >= 4 and value not in _secret_values:
@@ -87,6 +97,7 @@ def register_secrets(values: Iterable[str | None]) -> None:
     if added:
         _secrets_longest_first = tuple(sorted(_secret_values, key=len, reverse=True))
         _shortest_secret = len(_secrets_longest_first[-1])
+        _plain_texts = set()  # after the secrets: see _plain_texts
 
 
 def register_settings_secrets(settings: Any) -> None:
@@ -115,11 +126,20 @@ def _replace_registered(text: str) -> str:
 def _is_plain(text: str) -> bool:
     """Whether ``text`` holds no registered secret and no word that any pattern needs:
     ``scrub`` would answer it as it is."""
+    known = _plain_texts  # before the secrets: see _plain_texts
+    if text in known:
+        return True
     if _shortest_secret and len(text) >= _shortest_secret:
         for value in _secrets_longest_first:
             if value in text:
                 return False
-    return not _may_match(text)
+    if _may_match(text):
+        return False
+    if len(text) <= _PLAIN_MAX_CHARS:
+        if len(known) >= _PLAIN_MAX_TEXTS:
+            known.clear()
+        known.add(text)
+    return True
 
 
 def _may_match(text: str) -> bool:
@@ -196,9 +216,29 @@ def _redact_value(key: str | None, value: Any) -> Any:
     return value
 
 
+#: A line's keys found not secret-looking (they come from the code: few), so that a value
+#: ``_redact_value`` would keep as it is is kept without the call. Bounded like the cache
+#: of ``_is_secret_key``.
+_ordinary_keys: set[str] = set()
+_ORDINARY_KEYS_MAX = 1024
+#: The types ``_redact_value`` keeps as they are under an ordinary key.
+_KEPT_TYPES = frozenset({int, float, bool, type(None)})
+
+
 def redact(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     """structlog processor: remove secrets from every key and value of a log line."""
-    return {k: _redact_value(k, v) for k, v in event_dict.items()}
+    known = _plain_texts  # (taken before any secret is read: see _plain_texts)
+    redacted = {}
+    for key, value in event_dict.items():
+        if key in _ordinary_keys and (
+                value in known if type(value) is str else type(value) in _KEPT_TYPES):
+            redacted[key] = value  # what _redact_value answers, without its checks
+            continue
+        redacted[key] = _redact_value(key, value)
+        if (type(key) is str and not _is_secret_key(key)
+                and len(_ordinary_keys) < _ORDINARY_KEYS_MAX):
+            _ordinary_keys.add(key)
+    return redacted
 
 
 #: The attribute of a ``LogRecord`` whose message is a structlog line, already rendered.
@@ -250,24 +290,26 @@ def configure(level: str = "INFO", *, json: bool | None = None) -> None:
         chosen = _configured_format()
         json = not sys.stderr.isatty() if chosen == "auto" else chosen == "json"
     shared: list[Any] = [
-        structlog.contextvars.merge_contextvars,
+        # structlog's merge_contextvars and TimeStamper(fmt="iso", utc=True), cheaper
+        log_processors.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        log_processors.add_timestamp,
         structlog.processors.format_exc_info,
         redact,
     ]
     renderer: Any = (
-        structlog.processors.JSONRenderer()
+        structlog.processors.JSONRenderer(serializer=log_processors.json_dumps)
         if json
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
     structlog.configure(
         processors=[structlog.stdlib.filter_by_level, *shared, _Rendered(renderer)],
         logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        # Not cached: module-level loggers keep following the configuration, so a
-        # later configure() (or structlog.testing.capture_logs) reaches them too.
+        wrapper_class=LevelCheckedLogger,
+        # Not cached by structlog: a logger keeps following the configuration, so a later
+        # configure() (or structlog.testing.capture_logs) reaches it too. Module loggers
+        # (get_logger) are kept per configuration by ModuleLogger instead.
         cache_logger_on_first_use=False,
     )
     formatter = _LineFormatter(
@@ -292,4 +334,5 @@ def configure(level: str = "INFO", *, json: bool | None = None) -> None:
 
 
 def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
-    return structlog.stdlib.get_logger(name)
+    """A module-level logger: it follows the configuration, at little cost per call."""
+    return cast(structlog.stdlib.BoundLogger, ModuleLogger(name))

@@ -51,17 +51,17 @@ from time import monotonic, time
 from typing import Any, cast
 
 import redis
-import structlog
 from kombu.exceptions import KombuError
 from kombu.transport import redis as kombu_redis
 from kombu.transport import virtual
 from kombu.utils.encoding import bytes_to_str
 from kombu.utils.json import dumps, loads
 
+from toky_ghl.logs import get_logger
 from worker import broker_processing as bp
 from worker.broker_alive import AliveKeeper
 
-log = structlog.get_logger("toky_ghl.broker")
+log = get_logger("toky_ghl.broker")
 
 #: Longest life of a consumer's ``alive`` key (s): a killed worker's messages come back
 #: at most this long (plus a sweep interval) after the kill. Shorter with a short

@@ -28,9 +28,9 @@ from collections import deque
 from collections.abc import Callable
 from time import monotonic
 
-import structlog
+from toky_ghl.logs import get_logger
 
-log = structlog.get_logger("toky_ghl.broker")
+log = get_logger("toky_ghl.broker")
 
 #: A refresh this late (a fraction of the key's lifetime after the previous one) may
 #: have come after the key expired: a lapse. Refreshes come every third of the lifetime.

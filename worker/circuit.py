@@ -180,9 +180,8 @@ class Ticket:
     next_probe_ms: int = 0
 
 
-
-
-
+#: The answer for a clean closed circuit (a frozen value: one, not one per call)
+_CLEAN = Ticket(True)
 
 #: How long a process trusts a clean closed circuit it read, in ms (see the module).
 CLOSED_TRUST_MS = 250
@@ -234,7 +233,7 @@ class Circuit:
         a clean closed one read less than ``closed_trust_ms`` ago none."""
         now_s = time.monotonic()
         if self._trusted_until.get(location, 0.0) > now_s:
-            return Ticket(True)
+            return _CLEAN
         seen = self._failures_seen
         state, failures = self._client.hmget(circuit_key(self.prefix, location),
                                              "state", "failures")
@@ -242,7 +241,7 @@ class Circuit:
             clean = int(failures or 0) == 0
             if clean and self.closed_trust_ms > 0 and seen == self._failures_seen:
                 self._trusted_until[location] = now_s + self.closed_trust_ms / 1000
-            return Ticket(True, clean=clean)
+            return _CLEAN if clean else Ticket(True, clean=False)
         code, next_probe = (int(x) for x in self._allow(keys=self._keys(location),
                                                         args=[self.probe_lease_ms, location]))
         if code < 0:

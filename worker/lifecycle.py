@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import structlog
 from celery import signals
+
+from toky_ghl.logs import get_logger
 
 if TYPE_CHECKING:
     from worker.delay.scheduler import SchedulerThread
 
-log = structlog.get_logger("toky_ghl.lifecycle")
+log = get_logger("toky_ghl.lifecycle")
 
 _thread: SchedulerThread | None = None
 #: Writes the in-flight registry once more at shutdown.

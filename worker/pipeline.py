@@ -25,7 +25,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import redis
-import structlog
 
 from clients.ghl.errors import GhlAuthError
 from clients.ghl.scopes import has_scope
@@ -40,6 +39,7 @@ from contract.events import (
     object_key,
     validate_event,
 )
+from toky_ghl.logs import get_logger
 from toky_ghl.metrics import record
 from toky_ghl.settings import Settings
 from worker.auth.decide import AuthAction, auth_of, decide
@@ -64,7 +64,7 @@ if TYPE_CHECKING:
     from worker.fieldmap import FieldMap
     from worker.rules import RuleSet
 
-log = structlog.get_logger("toky_ghl.pipeline")
+log = get_logger("toky_ghl.pipeline")
 
 #: How long one object's lock is held at most, in seconds; a worker killed
 #: while holding it delays that object by at most this long.

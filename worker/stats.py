@@ -125,9 +125,9 @@ def encode_increments(prefix: str, increments: list[tuple[str, str, int]]) -> st
     amount". Fields never hold the separators (labels are ours: types, reasons,
     routes, statuses, locations)."""
     cut = len(prefix) + 1
-    return _ENTRY_SEP.join(
+    return _ENTRY_SEP.join([  # (a list, not a generator: join makes one anyway)
         f"{key[cut:]}{_PART_SEP}{name.replace(_PART_SEP, ' ').replace(_ENTRY_SEP, ' ')}"
-        f"{_PART_SEP}{int(amount)}" for key, name, amount in increments if amount)
+        f"{_PART_SEP}{int(amount)}" for key, name, amount in increments if amount])
 
 
 def fold_before_reading(client: redis.Redis, prefix: str) -> None:

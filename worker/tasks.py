@@ -17,18 +17,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import structlog
 from celery import Task
 
 from clients.http_policy import backoff_ms
 from contract.constants import APPLY_EVENT_TASK
+from toky_ghl.logs import get_logger
 from worker.celery import app
 from worker.delay import DelayStore, ParkReason
 from worker.dlq import DeadKind, DeadLetterStore
 from worker.pipeline import Decision, DecisionKind, PipelineDeps, process, safe_label
 from worker.runtime import get_runtime
 
-log = structlog.get_logger("toky_ghl.tasks")
+log = get_logger("toky_ghl.tasks")
 
 
 class DeadLettered(Exception):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 import redis
 
@@ -27,6 +28,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
 
 
+@lru_cache(maxsize=1024)  # (an event's time is read two or three times per delivery)
 def occurred_at_us(occurred_at: str) -> int:
     """Microseconds since the epoch of an ISO 8601 time with a zone offset or Z (exact:
     integer arithmetic, so events a microsecond apart never compare equal)."""

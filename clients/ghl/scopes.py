@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from clients.ghl.errors import GhlScopeError
@@ -36,6 +37,14 @@ def _normalise(path: str) -> str:
     return path if path.startswith("/") else "/" + path
 
 
+#: How many (method, path) answers ``required_scope`` keeps: a pure function of constant
+#: rules, asked once per GHL call; the fixed paths (upsert, search, appointments) are
+#: then answered from memory, the ones with ids make room for each other (least recent
+#: out). Nothing to invalidate: the rules are this module's constants.
+SCOPE_CACHE_SIZE = 1024
+
+
+@lru_cache(maxsize=SCOPE_CACHE_SIZE)
 def required_scope(method: str, path: str) -> str:
     """The scope ``method path`` needs, e.g. ``("POST", "/contacts/upsert") -> "contacts.write"``.
 
@@ -54,7 +63,7 @@ def required_scope(method: str, path: str) -> str:
 
 def has_scope(granted: Iterable[str], scope: str) -> bool:
     """True when ``granted`` holds ``scope`` itself (no scope implies another)."""
-    return scope in set(granted)
+    return scope in (granted if isinstance(granted, set | frozenset) else set(granted))
 
 
 def check_scope(granted: Iterable[str], method: str, path: str) -> str:

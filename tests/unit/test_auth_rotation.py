@@ -226,3 +226,19 @@ def test_forget_hands_back_to_ghl_token_and_never_reuses_a_version(redis, settin
     assert prov() == "pit-rotated-0003"
     # And forgetting when nothing is stored does nothing
     assert forget(settings, redis) == 2 and forget(settings, redis) is None
+
+
+def test_the_env_token_is_labelled_by_its_digest_until_a_rotation_then_by_version():
+    from tests.unit.auth_support import make_settings, new_redis, provider, store_pit
+    from worker.auth.provider import env_label, used_version
+
+    # Given a worker on GHL_TOKEN
+    prov = provider(make_settings(ghl_token="pit-ENV-0123456789"), new_redis())
+    # When it sends / Then the label is the token's digest (never the token), every call
+    for _ in range(2):
+        assert prov() == "pit-ENV-0123456789"
+        assert used_version() == env_label("pit-ENV-0123456789") != env_label("pit-other")
+        assert "pit-ENV" not in (used_version() or "")
+    # and once a token is rotated in, the very next call uses it, labelled by its version
+    store_pit(prov, "pit-ROTATED-0123456789")
+    assert prov() == "pit-ROTATED-0123456789" and used_version() == "v1"

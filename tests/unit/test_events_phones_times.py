@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from contract import phones
 from contract.phones import normalize_phone
 from contract.times import parse_occurred_at, parse_timestamp, parse_toky_date
 
@@ -48,6 +49,18 @@ def test_bad_phone_raises_value_error_with_the_reason(raw, region, reason):
         normalize_phone(raw, region)
     # Then the error says why, quoting the number
     assert reason in str(caught.value)
+
+
+def test_phone_parse_cache_stays_bounded_over_more_numbers_than_it_holds():
+    # Given the parse cache a worker process keeps for the life of the process
+    limit = phones._normalize.cache_info().maxsize
+    assert limit is not None, "an unbounded cache grows with every new phone number"
+    # When the process sees more distinct numbers than the cache holds
+    for i in range(limit + 100):
+        normalize_phone(f"+15125{i:06d}")
+    # Then the cache holds at most its limit (memory stays flat past it), and still answers
+    assert phones._normalize.cache_info().currsize <= limit
+    assert normalize_phone("+1 512 500 0000") == "+15125000000"
 
 
 def test_occurred_at_with_z_or_offset_parses_to_an_aware_time():

@@ -563,3 +563,30 @@ def test_within_one_event_a_call_after_a_granted_one_waits_for_its_slot_instead_
     with one_event(), pytest.raises(GhlRateLimitedError):
         client.get_contact("c1")
     assert slept == [0.8, 0.8]
+
+
+def test_an_event_inside_another_gives_the_outer_event_its_budget_back():
+    from clients.ghl import transport
+
+    # Given an event's budget, and a nested event that fails
+    with transport.one_event():
+        outer = transport._event_budget.get()
+        with pytest.raises(RuntimeError), transport.one_event():
+            inner = transport._event_budget.get()
+            assert inner is not None and inner is not outer
+            raise RuntimeError("boom")
+        # Then the outer event's budget is current again, and none after it
+        assert transport._event_budget.get() is outer
+    assert transport._event_budget.get() is None
+
+
+@pytest.mark.parametrize(("content", "body"), [
+    (b"", None), (b" \r\n\t", None), (b' {"ok": true} ', {"ok": True})])
+def test_an_empty_or_blank_answer_is_no_body_and_json_is_read(content, body):
+    from requests.structures import CaseInsensitiveDict
+
+    from clients.ghl.transport import _parse
+    from clients.ghl.wire import WireAnswer
+
+    answer = WireAnswer(200, "OK", CaseInsensitiveDict(), content)
+    assert _parse(answer, "GET", "/contacts/c1", None) == body

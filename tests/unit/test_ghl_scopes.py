@@ -89,3 +89,32 @@ def test_check_scope_raises_naming_the_missing_scope_and_the_call():
     assert str(info.value) == (
         "GHL_SCOPES lacks calendars/events.write, needed for POST /calendars/events/appointments")
     assert (info.value.method, info.value.path) == ("POST", "/calendars/events/appointments")
+
+
+def test_answers_kept_in_memory_are_the_table_s_and_refusals_are_never_kept():
+    # Given the scope of a fixed path and of an id path asked once (answers kept)
+    from clients.ghl import scopes
+
+    required_scope.cache_clear()
+    first = [required_scope("POST", "/contacts/upsert"), required_scope("GET", "/contacts/c9")]
+    # When asked again / Then the same answers come from memory
+    assert [required_scope("POST", "/contacts/upsert"),
+            required_scope("GET", "/contacts/c9")] == first == ["contacts.write",
+                                                                 "contacts.readonly"]
+    assert required_scope.cache_info().hits == 2
+    # and a path no rule knows is refused every time, not remembered as an answer
+    for _ in range(2):
+        with pytest.raises(ValueError, match="no GHL scope is known"):
+            required_scope("GET", "/payments/x")
+    # and the memory is bounded (paths with ids make room for each other)
+    assert required_scope.cache_info().maxsize == scopes.SCOPE_CACHE_SIZE
+    for n in range(scopes.SCOPE_CACHE_SIZE + 10):
+        required_scope("GET", f"/contacts/c{n}")
+    assert required_scope.cache_info().currsize == scopes.SCOPE_CACHE_SIZE
+
+
+def test_granted_scopes_may_be_any_iterable():
+    # Given the same grant as a frozenset, a list and a generator / Then each reads alike
+    assert has_scope(frozenset({"contacts.write"}), "contacts.write")
+    assert has_scope(["contacts.write"], "contacts.write")
+    assert not has_scope((s for s in ["contacts.readonly"]), "contacts.write")

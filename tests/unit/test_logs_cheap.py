@@ -125,3 +125,40 @@ def test_a_structlog_line_is_rendered_once_and_every_handler_gets_that_line(caps
     assert len(calls) == 1
     assert kept.records[0].getMessage() == line
     assert json.loads(line)["token"] == "***" and json.loads(line)["label"] == "x"
+
+
+def test_a_text_let_through_before_a_secret_is_registered_is_scrubbed_after(monkeypatch):
+    for name in ("_secret_values", "_secrets_longest_first", "_shortest_secret"):
+        monkeypatch.setattr(logs, name, copy.copy(getattr(logs, name)))  # put back after
+    # Given a value logged (and found plain) before the secret it holds is known
+    value = "refreshed pit-later-registered-7f3a"
+    assert logs.redact(None, "info", {"detail": value}) == {"detail": value}
+    # When the secret is registered (a refreshed token, say)
+    logs.register_secrets(["pit-later-registered-7f3a"])
+    # Then the same value is scrubbed from then on
+    assert logs.redact(None, "info", {"detail": value}) == {"detail": "refreshed ***"}
+
+
+def test_the_texts_known_plain_stay_few(monkeypatch):
+    # Given a small bound on the texts remembered as plain
+    monkeypatch.setattr(logs, "_PLAIN_MAX_TEXTS", 8)
+    monkeypatch.setattr(logs, "_plain_texts", set())
+    # When many distinct plain values (and one long one) are logged
+    for i in range(50):
+        logs.redact(None, "info", {"event": f"line {i}"})
+    logs.redact(None, "info", {"event": "x" * (logs._PLAIN_MAX_CHARS + 1)})
+    # Then at most the bound is remembered, never the long one, and answers are unchanged
+    assert 0 < len(logs._plain_texts) <= 8
+    assert all(len(text) <= logs._PLAIN_MAX_CHARS for text in logs._plain_texts)
+    assert logs.redact(None, "info", {"event": "line 3"}) == {"event": "line 3"}
+
+
+def test_a_secret_looking_key_is_redacted_however_often_its_value_is_seen_plain():
+    # Given a value seen plain under an ordinary key, and the same under secret-looking keys
+    line = {"detail": "abc1", "api_token": "abc1", "n": 0, "password": 7, "nested": {"x": 1}}
+    for _ in range(3):
+        # When the line is logged again and again (ordinary keys and plain texts remembered)
+        out = logs.redact(None, "info", dict(line))
+        # Then the secret-looking keys' values are always replaced, the rest kept
+        assert out == {"detail": "abc1", "api_token": "***", "n": 0, "password": "***",
+                       "nested": {"x": 1}}

@@ -264,3 +264,41 @@ def test_counters_an_alert_watches_start_at_zero(client):
                  event="new_sms", status="202") == 0
     assert value(families["tokyghl_ghl_rate_limited"], "tokyghl_ghl_rate_limited_total",
                  location="loc", source="ghl") == 0
+
+
+def test_nested_collections_give_the_outer_tally_back_even_after_an_error():
+    # Given an event's tally, and inside it another one (a nested delivery) that fails
+    with record.collecting() as outer:
+        record.ghl_request("loc", "GET", "/contacts/c-1", 200, 0.01)
+        with pytest.raises(RuntimeError), record.collecting() as inner:
+            record.ghl_request("loc", "GET", "/contacts/c-2", 500, 0.2)
+            raise RuntimeError("boom")
+        # When the outer one records again / Then it is the current tally again
+        assert record.current() is outer
+        record.ghl_request("loc", "POST", "/contacts/upsert", 201, 0.03)
+    assert record.current() is None
+    assert inner.counts == {("ghl", "loc|GET|/contacts/{id}|500|0.25"): 1,
+                            ("ghl", "loc|GET|/contacts/{id}|500|sum_ms"): 200}
+    assert outer.counts == {("ghl", "loc|GET|/contacts/{id}|200|0.025"): 1,
+                            ("ghl", "loc|GET|/contacts/{id}|200|sum_ms"): 10,
+                            ("ghl", "loc|POST|/contacts/upsert|201|0.05"): 1,
+                            ("ghl", "loc|POST|/contacts/upsert|201|sum_ms"): 30}
+
+
+@pytest.mark.parametrize(("values", "expected"), [
+    (("loc", "GET", None, 200), "loc|GET||200"),
+    (("a|b", 3.5, "x"), "a/b|3.5|x"),
+])
+def test_a_field_joins_its_labels_with_no_separator_inside_one(values, expected):
+    assert record.field(*values) == expected
+    assert [record.label(v) for v in values] == expected.split("|")
+
+
+def test_a_bucket_is_labelled_by_its_bound_as_the_exporter_reads_it():
+    # the label of each bound is format_bound's (the exporter sums slots by it)
+    assert [record.bucket_of(b, record.GHL_DURATION_BUCKETS_S)
+            for b in record.GHL_DURATION_BUCKETS_S] == [
+        record.format_bound(b) for b in record.GHL_DURATION_BUCKETS_S]
+    assert record.bucket_of(0.0251, record.GHL_DURATION_BUCKETS_S) == "0.05"
+    assert record.bucket_of(31, record.GHL_DURATION_BUCKETS_S) == "+Inf"
+    assert record.bucket_of(2, (1, 5)) == "5.0"

@@ -52,3 +52,28 @@ def test_zero_remaining_is_a_value_not_garbage():
 def test_other_headers_are_ignored():
     # Given unrelated headers, one numeric / When parsed / Then nothing is read
     assert parse_headers({"Content-Length": "12", "Retry-After": "3"}) == RateLimitHeaders()
+
+
+def test_a_case_insensitive_dict_reads_as_a_plain_one_every_time():
+    # Given requests' CaseInsensitiveDict (a wire answer's headers) and the same as a dict
+    from requests.structures import CaseInsensitiveDict
+
+    answer = {"Content-Type": "application/json", **ALL, " x-ratelimit-remaining ": "5"}
+    # When each is read twice (the second read uses the names met by the first)
+    seen = [parse_headers(CaseInsensitiveDict(answer)), parse_headers(CaseInsensitiveDict(answer)),
+            parse_headers(answer), parse_headers(answer)]
+    # Then every read is the same, the padded name read as the one it pads (the later wins)
+    assert seen == [RateLimitHeaders(100, 5, 10_000, 200_000, 199_000)] * 4
+
+
+def test_names_past_the_memo_bound_are_still_read(monkeypatch):
+    # Given a memo of names already full (a server inventing header names)
+    import clients.http_policy as policy
+
+    monkeypatch.setattr(policy, "_FIELD_OF_NAME", {})
+    monkeypatch.setattr(policy, "_NAME_MEMO_MAX", 3)
+    parse_headers({f"X-Junk-{i}": "1" for i in range(5)})
+    # When an answer brings names never met / Then they are read, the memo stays bounded
+    assert parse_headers({"X-RATELIMIT-MAX": "9", "x-ratelimit-remaining": "2"}) == (
+        RateLimitHeaders(max_requests=9, remaining=2))
+    assert len(policy._FIELD_OF_NAME) == 3

@@ -69,3 +69,13 @@ def test_an_event_handled_is_remembered_with_its_outcome_until_forgotten(redis_c
     assert redis_client.keys("pfx:version:*") == []  # no versions given, none written
     store.forget_event("e1")
     assert store.handled("e1") is None
+
+
+def test_a_time_read_again_is_the_same_and_a_refusal_is_never_remembered():
+    # Given a time read once (kept in memory) / When read again / Then the same microseconds
+    assert occurred_at_us("2026-11-02T10:00:00.000001Z") == 1_793_613_600_000_001
+    assert occurred_at_us("2026-11-02T10:00:00.000001Z") == 1_793_613_600_000_001
+    # and a time without a zone is refused every time
+    for _ in range(2):
+        with pytest.raises(ValueError, match="no zone offset"):
+            occurred_at_us("2026-11-02T10:00:00")

@@ -72,6 +72,7 @@ class TokenProvider:
         self.store = store
         self.oauth = oauth
         self._env_token = env_token
+        self._env_label = env_label(env_token)  # (a digest: once, not per call)
         self.margin_s = margin_s
         self.lock_ttl_s = lock_ttl_s
         self.lock_wait_s = lock_wait_s
@@ -84,7 +85,7 @@ class TokenProvider:
         return self.store.location_id
 
     def _label(self, version: int | None) -> str:
-        return f"v{version}" if version is not None else env_label(self._env_token)
+        return f"v{version}" if version is not None else self._env_label
 
     def prime(self, version: int | None, pause: Pause | None) -> None:
         """Let this thread's NEXT token lookup use a probe just read (by the delivery's

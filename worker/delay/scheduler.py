@@ -35,9 +35,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import redis
-import structlog
 from redis import Redis
 
+from toky_ghl.logs import get_logger
 from toky_ghl.redis_conn import Scored, text
 from worker.circuit import Circuit, CircuitState, circuit_state
 from worker.delay.reasons import ParkReason
@@ -58,7 +58,7 @@ class Budgets(Protocol):
 
     def snapshot(self, location_id: str) -> BudgetSnapshot: ...
 
-log = structlog.get_logger("toky_ghl.scheduler")
+log = get_logger("toky_ghl.scheduler")
 
 # KEYS[1]: the tick lock; ARGV[1]: this tick's token. Deletes it only while it is ours.
 _UNLOCK_LUA = """

@@ -275,11 +275,10 @@ class PooledLimiter(RateLimiter):
         pool.seen, pool.seen_at_ms = seen, self.clock_ms()
         pool.note_pending(pool.seen_at_ms)
         known = pool.limits
-        changed = known is not None and any(
-            value is not None and value != mine for value, mine in (
-                (seen.max_requests, known.max_requests),
-                (seen.interval_ms, known.interval_ms),
-                (seen.daily_limit, known.daily_max)))
+        changed = known is not None and (  # (no generator: once per answer)
+            (seen.max_requests is not None and seen.max_requests != known.max_requests)
+            or (seen.interval_ms is not None and seen.interval_ms != known.interval_ms)
+            or (seen.daily_limit is not None and seen.daily_limit != known.daily_max))
         short = seen.remaining is not None and seen.remaining < len(pool.held)
         if changed or short:
             self._return_held(pool, len(pool.held))
@@ -339,10 +338,15 @@ class PooledLimiter(RateLimiter):
 
     # -- the process's pools and flusher ------------------------------------------------
     def _pool(self, location_id: str) -> _Pool:
+        if self._pid == os.getpid():  # twice per call: no lock once the pool is made
+            pool = self._pools.get(location_id)
+            if pool is not None:
+                return pool
         with self._pools_lock:
             if os.getpid() != self._pid:  # a forked child: the parent's slots stay its own
-                self._pid, self._pools, self._flusher = os.getpid(), {}, None
+                self._pools, self._flusher = {}, None
                 self._wake = threading.Event()
+                self._pid = os.getpid()  # last: a thread seeing it sees the new pools
             pool = self._pools.get(location_id)
             if pool is None:
                 pool = self._pools[location_id] = _Pool()
