@@ -92,11 +92,11 @@ class Layout:
 
 def workload(n: int) -> list[dict]:
     events = [{"id": f"bc-{i}", "type": "contact.created", "occurred_at": "2026-11-02T09:00:00Z",
-               "data": {"phone": f"+1512556{i:04d}", "contact_name": f"Bench Person {i}"}}
+               "data": {"phone": f"+1512{5_560_000 + i:07d}", "contact_name": f"Bench Person {i}"}}
               for i in range(n)]
     events += [{"id": f"bcall-{i}", "type": "call.ended", "occurred_at": "2026-11-02T10:00:00Z",
                 "data": {"callid": f"bench-{i:05d}", "direction": "inbound",
-                         "state": "completed", "from_number": f"+1512556{i:04d}",
+                         "state": "completed", "from_number": f"+1512{5_560_000 + i:07d}",
                          "to_number": "+15125559999", "duration": 30}}
                for i in range(n)]
     return events
