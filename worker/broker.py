@@ -58,6 +58,7 @@ from kombu.utils.encoding import bytes_to_str
 from kombu.utils.json import dumps, loads
 
 from toky_ghl.logs import get_logger
+from toky_ghl.redis_direct import direct
 from worker import broker_processing as bp
 from worker.broker_alive import AliveKeeper
 
@@ -313,21 +314,12 @@ class Channel(kombu_redis.Channel):
         return True
 
     def _ack_now(self, popped: Popped) -> None:
-        """One ``LREM`` on a connection the loop thread keeps for itself (a third of the
-        client's cost: no pool, no retry wrapper); any failure: ``forget`` (which retries)."""
+        """One ``LREM`` without redis-py's per-command layers (``toky_ghl.redis_direct``,
+        a third of the client's cost); any failure: ``forget`` (which retries)."""
         processing, item = popped
-        connection = None
         try:
-            pool = self.pool
-            kept = self.__dict__.get("_ack_connection")
-            if kept is None or kept[0] is not pool:
-                kept = self.__dict__["_ack_connection"] = (pool, pool.get_connection())
-            connection = kept[1]
-            connection.send_command("LREM", processing, -1, item)
-            connection.read_response()
+            direct(self.plain_client).call("LREM", processing, -1, item)
         except Exception:
-            if connection is not None:
-                connection.disconnect()
             self.forget(popped)
 
     def send_due_acks(self) -> None:

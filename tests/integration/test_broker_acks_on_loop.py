@@ -99,6 +99,28 @@ def test_an_acknowledgement_on_the_loop_goes_out_with_the_next_pop(pipeline, red
         assert sent_alone == []
 
 
+def test_an_acknowledgement_while_a_pop_waits_goes_at_once_on_its_own(pipeline, redis_url):
+    # Given a consumer on an event loop holding a message, its next pop sent and
+    # waiting on the empty queue
+    pipeline.enqueue([event(1)])
+    with consuming_on_a_loop(redis_url) as (hub, channel, received):
+        run_until(hub, lambda: len(received) == 1)
+        run_until(hub, lambda: bool(channel._in_poll))
+        processing = channel.processing_key(EVENTS_QUEUE)
+        sent_by_the_client = lrem_calls(channel)
+
+        # When it is acknowledged on the loop
+        hub.call_soon(received[0].ack)
+        next(hub.loop)
+
+        # Then the message left the list in that iteration, not through the client's
+        # retrying path, and the waiting pop still delivers the next message
+        assert pipeline.redis.llen(processing) == 0
+        assert sent_by_the_client == []
+        pipeline.enqueue([event(2)])
+        run_until(hub, lambda: len(received) == 2)
+
+
 def test_an_acknowledgement_no_pop_carries_goes_in_the_same_iteration(pipeline, redis_url):
     # Given a consumer on an event loop holding a message, no longer consuming (no pop
     # will follow: a worker stopping)
