@@ -216,6 +216,12 @@ def rate_limit_headers(headers: Mapping[str, str] | None) -> RateLimitHeaders:
 
 # -- sessions ----------------------------------------------------------------------------
 
+def ca_bundle_from_env() -> str | None:
+    """The CA bundle requests honours from the environment (``REQUESTS_CA_BUNDLE``, else
+    ``CURL_CA_BUNDLE``; a file or a directory), None when neither is set."""
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
+
+
 def pooled_session(*, base_url: str, pool_maxsize: int,
                    pool_connections: int) -> requests.Session:
     """A session for requests to ``base_url``'s host, keeping up to ``pool_maxsize``
@@ -239,7 +245,7 @@ def pooled_session(*, base_url: str, pool_maxsize: int,
     session.mount("http://", adapter)
     proxies = requests.utils.get_environ_proxies(base_url)
     session.proxies = {scheme: url for scheme, url in proxies.items() if scheme != "no"}
-    ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    ca_bundle = ca_bundle_from_env()
     if ca_bundle:
         session.verify = ca_bundle
     session.trust_env = False

@@ -56,6 +56,7 @@ from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import NewConnectionError, ProtocolError
 
 from clients.ghl.http11 import BrokenAnswer, Connection
+from clients.http_policy import ca_bundle_from_env
 
 __all__ = ["WireAnswer", "WireSender", "proxy_applies"]
 
@@ -118,8 +119,7 @@ def _query(params: Mapping[str, Any] | None) -> str:
 
 
 def _tls_context() -> ssl.SSLContext:
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    bundle = bundle or certifi.where()
+    bundle = ca_bundle_from_env() or certifi.where()
     if os.path.isdir(bundle):
         context = ssl.create_default_context(capath=bundle)
     else:

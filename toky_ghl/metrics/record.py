@@ -59,7 +59,7 @@ def label(value: Any) -> str:
 
 
 def field(*values: Any) -> str:
-    return "|".join([str(v).replace("|", "/") if v is not None else "" for v in values])
+    return "|".join([label(v) for v in values])
 
 
 def route_template(path: str) -> str:
