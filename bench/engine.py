@@ -28,6 +28,7 @@ import redis
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.pipeline import stop  # noqa: E402
 from contract.celery_message import default_origin, task_message  # noqa: E402
 from contract.constants import EVENTS_QUEUE  # noqa: E402
 from toky_ghl.keys import broker_keyprefix, queue_key  # noqa: E402
@@ -93,12 +94,7 @@ def one_round(redis_url: str, repo: Path, messages: int, slots: int, log: Path,
             spy.send_signal(signal.SIGINT)
             spy.wait(timeout=30)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
     return ((after - before) * 1000 / messages, (loop_after - loop_before) * 1000 / messages)
 
 
